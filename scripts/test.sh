@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# The whole test suite, from a fresh clone: fetch the model (idempotent), check formatting and
+# lints, run every test with the release profile (shared with the demo build), and make sure the
+# benchmarks still compile.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+LORE_MODEL_DIR="$(scripts/fetch-model.sh)"
+export LORE_MODEL_DIR
+cargo fmt --all -- --check
+cargo clippy --release --all-targets -- -D warnings
+cargo test --release
+cargo bench --no-run

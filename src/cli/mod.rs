@@ -1,0 +1,504 @@
+//! Command-line interface: arguments (clap), commands, text and JSON output.
+//!
+//! Exit codes: 0 success; 1 error; 2 bad usage; 3 `lore index` finished but skipped some inputs
+//! (the index is written; the summary lists what was skipped and why).
+
+mod progress;
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Instant;
+
+use anyhow::{bail, Context};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use lore::chunk::ChunkOptions;
+use lore::eval::{is_gold, read_questions, recall_at_k};
+use lore::load::LoadOptions;
+use lore::query::{date_arg, parse_filter};
+use lore::{
+    BuildReport, Error, Filter, Fusion, Index, IndexBuilder, Mode, OpenOptions, SearchRequest,
+    SearchResponse,
+};
+
+/// Exit code of `lore index` when some inputs were skipped.
+const EXIT_SKIPPED: u8 = 3;
+
+/// lore: an organization's memory for AI systems. Indexes exported meeting notes, transcripts,
+/// wiki pages, decision records and chat, and answers questions with cited snippets.
+///
+/// Exit codes: 0 success, 1 error, 2 bad usage, 3 `index` finished but skipped some inputs.
+#[derive(Debug, Parser)]
+#[command(name = "lore", version, about, long_about)]
+pub struct Cli {
+    /// Directory holding the embedding model and ONNX Runtime (default: $LORE_MODEL_DIR, else
+    /// ~/.cache/lore/model; `scripts/fetch-model.sh` fills it).
+    #[arg(long, global = true, value_name = "DIR")]
+    model_dir: Option<PathBuf>,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Build an index from files and folders of exports (replaces any index in DIR).
+    ///
+    /// Formats: Markdown (.md, YAML front matter; ADR decision records detected), plain text
+    /// (.txt), HTML (.html), WebVTT (.vtt) and SubRip (.srt) transcripts, JSONL records (.jsonl,
+    /// e.g. a BEIR corpus.jsonl) and Slack-style message exports (.jsonl lines or .json arrays).
+    /// Folders are walked respecting .gitignore and .loreignore. Unknown extensions and broken
+    /// files are skipped and reported; everything else is indexed.
+    ///
+    /// Example: lore index corpus/ --index /tmp/acme
+    Index(IndexArgs),
+    /// Search an index and print ranked, cited snippets.
+    ///
+    /// Example: lore search "who approves contracts over 50K" --index /tmp/acme -k 5
+    /// --filter kind=decision --since 2025-06-01 --json
+    Search(SearchArgs),
+    /// Show what an index holds: counts, model, settings, skipped inputs.
+    Stats(StatsArgs),
+    /// Index the shipped corpus/ and answer its sample questions with cited snippets, printing
+    /// Recall@5 over corpus/questions.jsonl.
+    Demo(DemoArgs),
+}
+
+#[derive(Debug, Args)]
+struct IndexArgs {
+    /// Files or folders to index.
+    #[arg(required = true, value_name = "PATH")]
+    paths: Vec<PathBuf>,
+    /// Index directory to write.
+    #[arg(long, short = 'i', value_name = "DIR")]
+    index: PathBuf,
+    /// Build a lexical-only index (no model needed; dense and hybrid search fall back to
+    /// lexical).
+    #[arg(long)]
+    no_embed: bool,
+    /// Chunk size limit, in estimated word-piece tokens.
+    #[arg(long, default_value_t = ChunkOptions::default().max_tokens, value_name = "N")]
+    max_tokens: usize,
+    /// Skip files larger than this many bytes.
+    #[arg(long, default_value_t = LoadOptions::default().max_file_bytes, value_name = "BYTES")]
+    max_file_size: u64,
+    /// Print the summary as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum FusionArg {
+    /// Reciprocal rank fusion.
+    Rrf,
+    /// Weighted sum of min-max normalised scores.
+    Weighted,
+}
+
+#[derive(Debug, Args)]
+struct SearchArgs {
+    /// The question or keywords.
+    query: String,
+    /// Index directory.
+    #[arg(long, short = 'i', value_name = "DIR")]
+    index: PathBuf,
+    /// Number of results.
+    #[arg(short = 'k', long, default_value_t = 10)]
+    k: usize,
+    /// Retrievers: lexical (BM25), dense (embeddings) or hybrid (both, fused).
+    #[arg(long, default_value = "hybrid", value_name = "MODE")]
+    mode: Mode,
+    /// Restrict results; repeatable, all must hold. Keys: kind, format, path (folder prefix),
+    /// author, speaker, person, tag, since, until; any other key matches that metadata field
+    /// exactly (e.g. meeting_id=Bed003, status=Accepted).
+    #[arg(long = "filter", short = 'f', value_name = "KEY=VALUE")]
+    filters: Vec<String>,
+    /// Only documents dated on or after this day (YYYY-MM-DD).
+    #[arg(long, value_name = "DATE")]
+    since: Option<String>,
+    /// Only documents dated on or before this day (YYYY-MM-DD).
+    #[arg(long, value_name = "DATE")]
+    until: Option<String>,
+    /// Hybrid fusion method.
+    #[arg(long, value_enum, default_value = "rrf")]
+    fusion: FusionArg,
+    /// RRF constant k.
+    #[arg(long, default_value_t = lore::fuse::DEFAULT_RRF_K)]
+    rrf_k: f32,
+    /// Lexical weight for --fusion weighted (dense gets 1 - w).
+    #[arg(long, default_value_t = 0.5)]
+    lexical_weight: f32,
+    /// Print the response as JSON (stable: the same query gives the same bytes).
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Debug, Args)]
+struct StatsArgs {
+    /// Index directory.
+    #[arg(long, short = 'i', value_name = "DIR")]
+    index: PathBuf,
+    /// Print as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Debug, Args)]
+struct DemoArgs {
+    /// The corpus folder (default: ./corpus, else the one shipped with the source).
+    #[arg(long, value_name = "DIR")]
+    corpus: Option<PathBuf>,
+    /// Where to build the demo index (default: ~/.cache/lore/demo-index).
+    #[arg(long, value_name = "DIR")]
+    index: Option<PathBuf>,
+    /// How many sample questions to answer in full.
+    #[arg(long, default_value_t = 5)]
+    show: usize,
+}
+
+/// Run a parsed command line.
+pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let model_dir = cli.model_dir;
+    match cli.command {
+        Command::Index(args) => index(args, model_dir),
+        Command::Search(args) => search(args, model_dir),
+        Command::Stats(args) => stats(args),
+        Command::Demo(args) => demo(args, model_dir),
+    }
+}
+
+/// True when the error is a closed stdout (e.g. `lore search … | head`).
+pub fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain().any(|e| {
+        e.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}
+
+/// A hint for errors the user can fix.
+pub fn hint(err: &anyhow::Error) -> Option<String> {
+    let lore_err = err.chain().find_map(|e| e.downcast_ref::<Error>())?;
+    match lore_err {
+        Error::Model(_) => Some(
+            "fetch the model with `scripts/fetch-model.sh`, pass --model-dir, or index with --no-embed".into(),
+        ),
+        Error::NoIndex { .. } => Some("build one with `lore index <PATH>... --index <DIR>`".into()),
+        Error::Incompatible { .. } => {
+            Some("rebuild the index with this lore and model: `lore index <PATH>... --index <DIR>`".into())
+        }
+        e if !e.is_user_error() => Some("this looks like a bug or a damaged index; rebuilding the index may help".into()),
+        _ => None,
+    }
+}
+
+fn builder(dir: &Path, model_dir: Option<PathBuf>, no_embed: bool) -> IndexBuilder {
+    let b = IndexBuilder::new(dir);
+    match (no_embed, model_dir) {
+        (true, _) => b.without_embeddings(),
+        (false, Some(m)) => b.model_dir(m),
+        (false, None) => b,
+    }
+}
+
+fn index(args: IndexArgs, model_dir: Option<PathBuf>) -> anyhow::Result<ExitCode> {
+    let report = builder(&args.index, model_dir, args.no_embed)
+        .chunk_options(ChunkOptions {
+            max_tokens: args.max_tokens,
+        })
+        .load_options(LoadOptions {
+            max_file_bytes: args.max_file_size,
+        })
+        .build(&args.paths, &progress::Bars::new())
+        .with_context(|| format!("cannot build the index at {}", args.index.display()))?;
+    let mut out = std::io::stdout().lock();
+    if args.json {
+        serde_json::to_writer_pretty(&mut out, &report)?;
+        writeln!(out)?;
+    } else {
+        print_summary(&mut out, &report, &args.index)?;
+    }
+    Ok(if report.skipped.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(EXIT_SKIPPED)
+    })
+}
+
+fn print_summary(out: &mut impl Write, report: &BuildReport, dir: &Path) -> std::io::Result<()> {
+    writeln!(
+        out,
+        "indexed {} documents as {} chunks from {} files in {:.1}s (embedding {:.1}s) into {}",
+        report.num_documents,
+        report.num_chunks,
+        report.num_files,
+        report.seconds,
+        report.embed_seconds,
+        dir.display()
+    )?;
+    if report.skipped.is_empty() {
+        writeln!(out, "skipped: none")?;
+    } else {
+        writeln!(
+            out,
+            "skipped {} ({} with an unsupported extension):",
+            report.skipped.len(),
+            report.num_unsupported
+        )?;
+        for s in &report.skipped {
+            match s.line {
+                Some(line) => writeln!(out, "  {}:{}: {}", s.path.display(), line, s.reason)?,
+                None => writeln!(out, "  {}: {}", s.path.display(), s.reason)?,
+            }
+        }
+    }
+    Ok(())
+}
+
+fn request_from(args: &SearchArgs) -> anyhow::Result<SearchRequest> {
+    let mut filters: Vec<Filter> = args
+        .filters
+        .iter()
+        .map(|f| parse_filter(f))
+        .collect::<Result<_, _>>()?;
+    if args.since.is_some() || args.until.is_some() {
+        filters.push(Filter::DateRange {
+            since: args.since.as_deref().map(date_arg).transpose()?,
+            until: args.until.as_deref().map(date_arg).transpose()?,
+        });
+    }
+    let fusion = match args.fusion {
+        FusionArg::Rrf => Fusion::Rrf { k: args.rrf_k },
+        FusionArg::Weighted => Fusion::Weighted {
+            lexical_weight: args.lexical_weight,
+        },
+    };
+    if args.k == 0 {
+        bail!("-k must be at least 1");
+    }
+    Ok(SearchRequest {
+        text: args.query.clone(),
+        k: args.k,
+        mode: args.mode,
+        filters,
+        fusion,
+    })
+}
+
+fn open(dir: &Path, model_dir: Option<PathBuf>) -> anyhow::Result<Index> {
+    let options = match model_dir {
+        Some(m) => OpenOptions::default().model_dir(m),
+        None => OpenOptions::default(),
+    };
+    Ok(Index::open_with(dir, options)?)
+}
+
+fn search(args: SearchArgs, model_dir: Option<PathBuf>) -> anyhow::Result<ExitCode> {
+    let request = request_from(&args)?;
+    let index = open(&args.index, model_dir)?;
+    let response = index.search(&request)?;
+    let mut out = std::io::stdout().lock();
+    if args.json {
+        serde_json::to_writer_pretty(&mut out, &response)?;
+        writeln!(out)?;
+    } else {
+        print_response(&mut out, &response)?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_response(out: &mut impl Write, response: &SearchResponse) -> std::io::Result<()> {
+    for note in &response.notes {
+        writeln!(out, "note: {note}")?;
+    }
+    if response.hits.is_empty() {
+        writeln!(out, "no results")?;
+    }
+    for hit in &response.hits {
+        let p = &hit.provenance;
+        let mut place = p.title.clone();
+        for h in &p.heading_path {
+            if *h != p.title {
+                place.push_str(" › ");
+                place.push_str(h);
+            }
+        }
+        writeln!(out, "{:>2}. {place}  [{:.4}]", hit.rank, hit.score)?;
+        let mut facts = vec![p.kind.clone()];
+        facts.extend(p.date.clone());
+        if !p.speakers.is_empty() {
+            facts.push(p.speakers.join(", "));
+        } else if !p.authors.is_empty() {
+            facts.push(p.authors.join(", "));
+        }
+        if let (Some(s), Some(e)) = (p.start_ms, p.end_ms) {
+            facts.push(format!("{}–{}", clock(s), clock(e)));
+        }
+        writeln!(
+            out,
+            "    {}:{}-{}  ({})",
+            p.path,
+            p.line_range[0],
+            p.line_range[1],
+            facts.join(", ")
+        )?;
+        let why: Vec<String> = [("lexical", hit.lexical), ("dense", hit.dense)]
+            .iter()
+            .filter_map(|(name, r)| r.map(|r| format!("{name} #{} ({:.3})", r.rank, r.score)))
+            .collect();
+        if !why.is_empty() {
+            writeln!(out, "    {}", why.join(" · "))?;
+        }
+        let snippet = hit.snippet.render("«", "»", hit.text.len());
+        for line in snippet.lines().filter(|l| !l.trim().is_empty()) {
+            writeln!(out, "    │ {line}")?;
+        }
+    }
+    Ok(())
+}
+
+fn clock(ms: u64) -> String {
+    let s = ms / 1000;
+    format!("{:02}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60)
+}
+
+fn stats(args: StatsArgs) -> anyhow::Result<ExitCode> {
+    let index = Index::open(&args.index)?;
+    let manifest = index.manifest();
+    let skipped = index.skipped()?;
+    let mut out = std::io::stdout().lock();
+    if args.json {
+        let value = serde_json::json!({ "manifest": manifest, "skipped": skipped });
+        serde_json::to_writer_pretty(&mut out, &value)?;
+        writeln!(out)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let c = &manifest.counts;
+    writeln!(out, "index:      {}", args.index.display())?;
+    writeln!(
+        out,
+        "format:     version {} (lore {})",
+        manifest.format_version, manifest.lore_version
+    )?;
+    match &manifest.model {
+        Some(m) => writeln!(out, "model:      {} ({} dimensions)", m.id, m.dim)?,
+        None => writeln!(out, "model:      none (lexical only)")?,
+    }
+    writeln!(
+        out,
+        "chunking:   up to {} tokens",
+        manifest.chunking.max_tokens
+    )?;
+    writeln!(out, "files:      {}", c.files)?;
+    writeln!(out, "documents:  {}", c.documents)?;
+    writeln!(out, "chunks:     {}", c.chunks)?;
+    writeln!(out, "skipped:    {}", c.skipped)?;
+    for s in skipped.iter().take(20) {
+        writeln!(
+            out,
+            "  {}{}: {}",
+            s.path.display(),
+            s.line.map(|l| format!(":{l}")).unwrap_or_default(),
+            s.reason
+        )?;
+    }
+    if skipped.len() > 20 {
+        writeln!(
+            out,
+            "  … and {} more (lore stats --json lists all)",
+            skipped.len() - 20
+        )?;
+    }
+    writeln!(out, "sources:    {}", manifest.sources.join(", "))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn default_cache(name: &str) -> PathBuf {
+    std::env::var_os("XDG_CACHE_HOME")
+        .filter(|d| !d.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
+        .unwrap_or_else(std::env::temp_dir)
+        .join("lore")
+        .join(name)
+}
+
+fn demo(args: DemoArgs, model_dir: Option<PathBuf>) -> anyhow::Result<ExitCode> {
+    let started = Instant::now();
+    let corpus = match args.corpus {
+        Some(c) => c,
+        None if Path::new("corpus/questions.jsonl").is_file() => PathBuf::from("corpus"),
+        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("corpus"),
+    };
+    let corpus = corpus
+        .canonicalize()
+        .with_context(|| format!("cannot find the demo corpus at {}", corpus.display()))?;
+    let dir = args.index.unwrap_or_else(|| default_cache("demo-index"));
+    let mut out = std::io::stdout().lock();
+    writeln!(
+        out,
+        "lore demo: indexing {} into {}",
+        corpus.display(),
+        dir.display()
+    )?;
+    let report = builder(&dir, model_dir.clone(), false)
+        .build(std::slice::from_ref(&corpus), &progress::Bars::new())
+        .context("cannot build the demo index")?;
+    print_summary(&mut out, &report, &dir)?;
+
+    let index = open(&dir, model_dir)?;
+    let questions = read_questions(&corpus.join("questions.jsonl"))?;
+    writeln!(
+        out,
+        "\n{} sample questions; the first {} answered in full:\n",
+        questions.len(),
+        args.show.min(questions.len())
+    )?;
+    for q in questions.iter().take(args.show) {
+        writeln!(out, "Q: {}", q.question)?;
+        let response = index.search(&SearchRequest {
+            text: q.question.clone(),
+            k: 3,
+            ..SearchRequest::default()
+        })?;
+        print_response(&mut out, &response)?;
+        let found = response.hits.iter().position(|h| is_gold(h, &q.gold));
+        match found {
+            Some(i) => writeln!(out, "    ✓ gold passage at rank {}\n", i + 1)?,
+            None => writeln!(out, "    ✗ gold passage not in the top 3\n")?,
+        }
+    }
+    writeln!(
+        out,
+        "Recall@5 over {} questions in corpus/questions.jsonl:",
+        questions.len()
+    )?;
+    for mode in [Mode::Lexical, Mode::Dense, Mode::Hybrid] {
+        let r = recall_at_k(&index, &questions, mode, 5)?;
+        let missed: Vec<&str> = r
+            .results
+            .iter()
+            .filter(|q| q.first_gold_rank.is_none())
+            .map(|q| q.id.as_str())
+            .collect();
+        writeln!(
+            out,
+            "  {:<8} {:.3}  ({}/{}){}",
+            mode.as_str(),
+            r.recall,
+            r.results.len() - missed.len(),
+            r.results.len(),
+            if missed.is_empty() {
+                String::new()
+            } else {
+                format!("  missed: {}", missed.join(" "))
+            }
+        )?;
+    }
+    writeln!(
+        out,
+        "demo finished in {:.1}s",
+        started.elapsed().as_secs_f64()
+    )?;
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,237 @@
+//! Turning text into vectors.
+//!
+//! [`Embedder`] is the one interface the index uses. [`OnnxEmbedder`] is the real one: the int8
+//! ONNX export of `all-MiniLM-L6-v2` run by ONNX Runtime through fastembed, with mean pooling and
+//! L2 normalisation, loaded from a local model directory that `scripts/fetch-model.sh` fills
+//! (no network). [`HashEmbedder`] is a small deterministic stand-in for unit tests of the
+//! plumbing only; it is never a default and never produces a reported figure.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, OnceLock};
+
+use crate::error::{Error, Result};
+
+/// Identifier of the shipped model, recorded in every index manifest.
+pub const MINILM_MODEL_ID: &str = "sentence-transformers/all-MiniLM-L6-v2@int8-onnx";
+/// Output dimension of the shipped model.
+pub const MINILM_DIM: usize = 384;
+/// Longest input in word pieces the model sees; longer inputs are truncated.
+pub const MINILM_MAX_LENGTH: usize = 256;
+
+/// Files expected in a model directory.
+const MODEL_FILES: [&str; 6] = [
+    "model.onnx",
+    "tokenizer.json",
+    "config.json",
+    "special_tokens_map.json",
+    "tokenizer_config.json",
+    "libonnxruntime.so",
+];
+
+/// Something that maps texts to unit-length vectors of a fixed dimension.
+pub trait Embedder: Send + Sync {
+    /// Stable identifier of the model; an index built with one model refuses another.
+    fn model_id(&self) -> &str;
+    /// Vector dimension.
+    fn dim(&self) -> usize;
+    /// Embed a batch of texts; each output vector has length [`Embedder::dim`] and unit L2 norm.
+    fn embed(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>>;
+}
+
+/// The model directory to use: `explicit`, else `$LORE_MODEL_DIR`, else
+/// `${XDG_CACHE_HOME:-$HOME/.cache}/lore/model` (where `scripts/fetch-model.sh` puts it).
+pub fn resolve_model_dir(explicit: Option<&Path>) -> PathBuf {
+    if let Some(dir) = explicit {
+        return dir.to_path_buf();
+    }
+    if let Some(dir) = std::env::var_os("LORE_MODEL_DIR").filter(|d| !d.is_empty()) {
+        return PathBuf::from(dir);
+    }
+    let cache = std::env::var_os("XDG_CACHE_HOME")
+        .filter(|d| !d.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
+        .unwrap_or_else(|| PathBuf::from(".cache"));
+    cache.join("lore").join("model")
+}
+
+/// ONNX Runtime can be initialised once per process; remember which library was loaded.
+static ORT_INIT: OnceLock<std::result::Result<PathBuf, String>> = OnceLock::new();
+
+fn init_onnx_runtime(lib: &Path) -> Result<()> {
+    let outcome = ORT_INIT.get_or_init(|| {
+        // `init_from` loads the shared library; the returned builder is dropped on purpose:
+        // committing it is not needed for sessions to run.
+        ort::init_from(lib)
+            .map(|_| lib.to_path_buf())
+            .map_err(|e| format!("cannot load ONNX Runtime from {}: {e}", lib.display()))
+    });
+    match outcome {
+        Ok(_) => Ok(()),
+        Err(e) => Err(Error::Model(e.clone())),
+    }
+}
+
+/// all-MiniLM-L6-v2 (int8 ONNX) through fastembed and ONNX Runtime.
+pub struct OnnxEmbedder {
+    model: Mutex<fastembed::TextEmbedding>,
+    batch_size: usize,
+}
+
+impl std::fmt::Debug for OnnxEmbedder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OnnxEmbedder")
+            .field("model", &MINILM_MODEL_ID)
+            .field("batch_size", &self.batch_size)
+            .finish()
+    }
+}
+
+impl OnnxEmbedder {
+    /// Load the model from `dir` (see [`resolve_model_dir`]). Fails with [`Error::Model`] naming
+    /// the missing file and the command that fetches it.
+    pub fn load(dir: &Path) -> Result<Self> {
+        for name in MODEL_FILES {
+            let path = dir.join(name);
+            if !path.is_file() {
+                return Err(Error::Model(format!(
+                    "{} is missing (run `scripts/fetch-model.sh {}` to fetch the model)",
+                    path.display(),
+                    dir.display()
+                )));
+            }
+        }
+        init_onnx_runtime(&dir.join("libonnxruntime.so"))?;
+        let read = |name: &str| -> Result<Vec<u8>> {
+            let path = dir.join(name);
+            std::fs::read(&path).map_err(|e| Error::io(path, e))
+        };
+        let tokenizer_files = fastembed::TokenizerFiles {
+            tokenizer_file: read("tokenizer.json")?,
+            config_file: read("config.json")?,
+            special_tokens_map_file: read("special_tokens_map.json")?,
+            tokenizer_config_file: read("tokenizer_config.json")?,
+        };
+        let model = fastembed::UserDefinedEmbeddingModel::new(read("model.onnx")?, tokenizer_files)
+            .with_pooling(fastembed::Pooling::Mean);
+        let options = fastembed::InitOptionsUserDefined::new().with_max_length(MINILM_MAX_LENGTH);
+        let model = fastembed::TextEmbedding::try_new_from_user_defined(model, options)
+            .map_err(|e| Error::Model(format!("cannot load {}: {e}", dir.display())))?;
+        Ok(OnnxEmbedder {
+            model: Mutex::new(model),
+            batch_size: 32,
+        })
+    }
+}
+
+impl Embedder for OnnxEmbedder {
+    fn model_id(&self) -> &str {
+        MINILM_MODEL_ID
+    }
+
+    fn dim(&self) -> usize {
+        MINILM_DIM
+    }
+
+    fn embed(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>> {
+        if texts.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut model = self
+            .model
+            .lock()
+            .map_err(|_| Error::Model("embedding model poisoned by an earlier panic".into()))?;
+        let mut vectors = model
+            .embed(texts, Some(self.batch_size))
+            .map_err(|e| Error::Model(format!("embedding failed: {e}")))?;
+        for v in &mut vectors {
+            if v.len() != MINILM_DIM {
+                return Err(Error::Model(format!(
+                    "model returned {} dimensions, expected {MINILM_DIM}",
+                    v.len()
+                )));
+            }
+            normalize(v);
+        }
+        Ok(vectors)
+    }
+}
+
+/// Scale `v` to unit L2 norm (a zero vector stays zero).
+pub fn normalize(v: &mut [f32]) {
+    let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+    if norm > 0.0 {
+        v.iter_mut().for_each(|x| *x /= norm);
+    }
+}
+
+/// A deterministic bag-of-words hashing embedder, for unit tests of the plumbing only.
+///
+/// Each lower-cased alphanumeric word is hashed (FNV-1a) into one of `dim` buckets; the counts are
+/// normalised. Texts sharing words are close; it knows no synonyms. Never used by default.
+#[derive(Debug, Clone)]
+pub struct HashEmbedder {
+    dim: usize,
+}
+
+impl HashEmbedder {
+    /// A hashing embedder with `dim` buckets.
+    pub fn new(dim: usize) -> Self {
+        HashEmbedder { dim }
+    }
+}
+
+impl Embedder for HashEmbedder {
+    fn model_id(&self) -> &str {
+        "test/hash-embedder"
+    }
+
+    fn dim(&self) -> usize {
+        self.dim
+    }
+
+    fn embed(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>> {
+        Ok(texts
+            .iter()
+            .map(|text| {
+                let mut v = vec![0f32; self.dim];
+                for word in text
+                    .split(|c: char| !c.is_alphanumeric())
+                    .filter(|w| !w.is_empty())
+                {
+                    let mut h: u64 = 0xcbf29ce484222325;
+                    for b in word.to_lowercase().bytes() {
+                        h ^= u64::from(b);
+                        h = h.wrapping_mul(0x100000001b3);
+                    }
+                    v[(h % self.dim as u64) as usize] += 1.0;
+                }
+                normalize(&mut v);
+                v
+            })
+            .collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hash_embedder_is_deterministic_and_normalised() {
+        let e = HashEmbedder::new(64);
+        let a = e.embed(&["contracts over fifty thousand", "x"]).unwrap();
+        let b = e.embed(&["contracts over fifty thousand"]).unwrap();
+        assert_eq!(a[0], b[0]);
+        let norm: f32 = a[0].iter().map(|x| x * x).sum();
+        assert!((norm - 1.0).abs() < 1e-5);
+    }
+
+    #[test]
+    fn missing_model_dir_names_the_file_and_the_fix() {
+        let err = OnnxEmbedder::load(Path::new("/nonexistent/lore-model")).unwrap_err();
+        let msg = err.to_string();
+        assert!(msg.contains("/nonexistent/lore-model/model.onnx"), "{msg}");
+        assert!(msg.contains("fetch-model.sh"), "{msg}");
+    }
+}

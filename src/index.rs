@@ -1,0 +1,721 @@
+//! The on-disk index: building it from exports, opening it, searching it.
+//!
+//! An index directory holds:
+//!
+//! | file | what |
+//! |---|---|
+//! | `manifest.json` | format version, model id and dimension, chunking settings, counts |
+//! | `skipped.json` | every input that was not indexed, with the reason |
+//! | `lexical/` | the tantivy index (one document per chunk, chunk records stored) |
+//! | `vectors.f32` | chunk vectors, little-endian `f32`, row = chunk ordinal |
+//! | `hnsw.hnsw.graph`, `hnsw.hnsw.data` | the HNSW graph over the vectors |
+//!
+//! A build writes everything into a sibling `<dir>.building` directory and only then replaces
+//! `<dir>`, so a failed build never leaves a half-written index where a good one was.
+
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock};
+use std::time::Instant;
+
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::chunk::{chunk_document, ChunkOptions};
+use crate::embed::{resolve_model_dir, Embedder, OnnxEmbedder};
+use crate::error::{Error, Result};
+use crate::fuse::fuse;
+use crate::lexical::{analyze, FieldWeights, LexicalReader, LexicalWriter};
+use crate::load::{load_paths, LoadOptions};
+use crate::model::{Chunk, Skipped};
+use crate::query::{Mode, RetrieverScore, SearchHit, SearchRequest, SearchResponse};
+use crate::snippet::best_window;
+use crate::vector::{FlatIndex, HnswIndex, HnswParams, OrdFilter, VectorIndex, VectorStore};
+
+/// Version of the on-disk layout; an index of another version is refused.
+pub const FORMAT_VERSION: u32 = 1;
+
+const MANIFEST: &str = "manifest.json";
+const SKIPPED: &str = "skipped.json";
+const LEXICAL_DIR: &str = "lexical";
+const VECTORS: &str = "vectors.f32";
+
+/// Below this many allowed chunks, a filtered dense search scans them exactly instead of
+/// walking the graph.
+const EXACT_FILTER_LIMIT: usize = 20_000;
+
+/// The model an index's vectors were made with.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ModelInfo {
+    /// Model identifier (see [`Embedder::model_id`]).
+    pub id: String,
+    /// Vector dimension.
+    pub dim: usize,
+}
+
+/// Counts recorded at build time.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Counts {
+    /// Files seen.
+    pub files: usize,
+    /// Documents indexed.
+    pub documents: usize,
+    /// Chunks indexed.
+    pub chunks: usize,
+    /// Inputs skipped (see `skipped.json`).
+    pub skipped: usize,
+}
+
+/// Chunking settings recorded at build time.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChunkingInfo {
+    /// Chunk size limit in estimated tokens.
+    pub max_tokens: usize,
+}
+
+/// `manifest.json`: what an index is and how it was made.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Manifest {
+    /// On-disk format version ([`FORMAT_VERSION`]).
+    pub format_version: u32,
+    /// lore version that wrote it.
+    pub lore_version: String,
+    /// The embedding model, or `None` for a lexical-only index.
+    pub model: Option<ModelInfo>,
+    /// Chunking settings.
+    pub chunking: ChunkingInfo,
+    /// Counts.
+    pub counts: Counts,
+    /// The paths that were indexed, as given.
+    pub sources: Vec<String>,
+}
+
+impl Manifest {
+    /// Read and check the manifest of the index in `dir`.
+    pub fn read(dir: &Path) -> Result<Self> {
+        let path = dir.join(MANIFEST);
+        if !path.is_file() {
+            return Err(Error::NoIndex {
+                dir: dir.to_path_buf(),
+            });
+        }
+        let text = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
+        let value: serde_json::Value = serde_json::from_str(&text).map_err(|e| Error::Corrupt {
+            dir: dir.to_path_buf(),
+            reason: format!("{MANIFEST} is not JSON: {e}"),
+        })?;
+        let version = value.get("format_version").and_then(|v| v.as_u64());
+        if version != Some(u64::from(FORMAT_VERSION)) {
+            return Err(Error::Incompatible {
+                dir: dir.to_path_buf(),
+                reason: format!(
+                    "index format version {} but this lore reads version {FORMAT_VERSION}; rebuild it with `lore index`",
+                    version.map_or("unknown".to_string(), |v| v.to_string())
+                ),
+            });
+        }
+        serde_json::from_value(value).map_err(|e| Error::Corrupt {
+            dir: dir.to_path_buf(),
+            reason: format!("{MANIFEST}: {e}"),
+        })
+    }
+
+    fn write(&self, dir: &Path) -> Result<()> {
+        write_json(&dir.join(MANIFEST), self)
+    }
+}
+
+fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<()> {
+    let text = serde_json::to_string_pretty(value)?;
+    std::fs::write(path, text + "\n").map_err(|e| Error::io(path, e))
+}
+
+/// Reports build progress (the CLI draws bars; the default does nothing).
+pub trait Progress: Sync {
+    /// A stage begins; `total` is its number of steps, 0 when unknown.
+    fn start(&self, _stage: &str, _total: u64) {}
+    /// `n` more steps of the current stage are done.
+    fn advance(&self, _n: u64) {}
+    /// The current stage is done.
+    fn finish(&self) {}
+}
+
+/// A [`Progress`] that reports nothing.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoProgress;
+
+impl Progress for NoProgress {}
+
+/// What a build did.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct BuildReport {
+    /// Files seen.
+    pub num_files: usize,
+    /// Documents indexed.
+    pub num_documents: usize,
+    /// Chunks indexed.
+    pub num_chunks: usize,
+    /// Everything not indexed, with reasons.
+    pub skipped: Vec<Skipped>,
+    /// Files skipped for an unknown extension (also in `skipped`).
+    pub num_unsupported: usize,
+    /// Total seconds.
+    pub seconds: f64,
+    /// Seconds spent embedding.
+    pub embed_seconds: f64,
+}
+
+/// Which embedder a build or an open index uses.
+#[derive(Clone)]
+enum EmbedderChoice {
+    /// The shipped model, from this directory (or the default one).
+    Model(Option<PathBuf>),
+    /// A caller-supplied embedder.
+    Given(Arc<dyn Embedder>),
+    /// No embeddings (lexical only).
+    Disabled,
+}
+
+/// Builds an index directory from files and folders of exports.
+///
+/// ```no_run
+/// use lore::{IndexBuilder, NoProgress};
+/// let report = IndexBuilder::new("/tmp/lore-index").build(&["corpus".into()], &NoProgress)?;
+/// println!("{} chunks", report.num_chunks);
+/// # Ok::<(), lore::Error>(())
+/// ```
+#[derive(Clone)]
+pub struct IndexBuilder {
+    dir: PathBuf,
+    chunk: ChunkOptions,
+    load: LoadOptions,
+    embedder: EmbedderChoice,
+    hnsw: HnswParams,
+    batch_size: usize,
+}
+
+impl IndexBuilder {
+    /// A builder writing to `dir`, with the shipped model from the default model directory.
+    pub fn new(dir: impl Into<PathBuf>) -> Self {
+        IndexBuilder {
+            dir: dir.into(),
+            chunk: ChunkOptions::default(),
+            load: LoadOptions::default(),
+            embedder: EmbedderChoice::Model(None),
+            hnsw: HnswParams::default(),
+            batch_size: 64,
+        }
+    }
+
+    /// Chunking settings.
+    pub fn chunk_options(mut self, options: ChunkOptions) -> Self {
+        self.chunk = options;
+        self
+    }
+
+    /// Loading settings.
+    pub fn load_options(mut self, options: LoadOptions) -> Self {
+        self.load = options;
+        self
+    }
+
+    /// Load the shipped model from `dir` instead of the default model directory.
+    pub fn model_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.embedder = EmbedderChoice::Model(Some(dir.into()));
+        self
+    }
+
+    /// Use this embedder.
+    pub fn embedder(mut self, embedder: Arc<dyn Embedder>) -> Self {
+        self.embedder = EmbedderChoice::Given(embedder);
+        self
+    }
+
+    /// Build a lexical-only index (no model needed; dense search unavailable).
+    pub fn without_embeddings(mut self) -> Self {
+        self.embedder = EmbedderChoice::Disabled;
+        self
+    }
+
+    /// Load, chunk, index and embed everything under `paths`, then replace the index directory.
+    pub fn build(&self, paths: &[PathBuf], progress: &dyn Progress) -> Result<BuildReport> {
+        let started = Instant::now();
+        let embedder: Option<Arc<dyn Embedder>> = match &self.embedder {
+            EmbedderChoice::Model(dir) => Some(Arc::new(OnnxEmbedder::load(&resolve_model_dir(
+                dir.as_deref(),
+            ))?)),
+            EmbedderChoice::Given(e) => Some(e.clone()),
+            EmbedderChoice::Disabled => None,
+        };
+        for path in paths {
+            if !path.exists() {
+                return Err(Error::load(path, "no such file or directory"));
+            }
+        }
+        check_replaceable(&self.dir)?;
+
+        progress.start("loading", 0);
+        let loaded = load_paths(paths, &self.load, &|_| progress.advance(1));
+        progress.finish();
+        let mut skipped = loaded.skipped;
+        let mut seen: HashMap<String, PathBuf> = HashMap::new();
+        let mut documents = Vec::with_capacity(loaded.documents.len());
+        for doc in loaded.documents {
+            if let Some(first) = seen.get(&doc.id) {
+                skipped.push(Skipped {
+                    path: doc.path.clone(),
+                    line: None,
+                    reason: format!(
+                        "duplicate document id `{}` (first seen in {})",
+                        doc.id,
+                        first.display()
+                    ),
+                });
+                continue;
+            }
+            seen.insert(doc.id.clone(), doc.path.clone());
+            documents.push(doc);
+        }
+
+        let chunks: Vec<Chunk> = documents
+            .par_iter()
+            .map(|doc| chunk_document(doc, &self.chunk))
+            .collect::<Vec<_>>()
+            .into_iter()
+            .flatten()
+            .collect();
+
+        let staging = staging_dir(&self.dir);
+        if staging.exists() {
+            std::fs::remove_dir_all(&staging).map_err(|e| Error::io(&staging, e))?;
+        }
+        std::fs::create_dir_all(&staging).map_err(|e| Error::io(&staging, e))?;
+
+        progress.start("indexing text", chunks.len() as u64);
+        let mut writer = LexicalWriter::create(&staging.join(LEXICAL_DIR))?;
+        for (ord, chunk) in chunks.iter().enumerate() {
+            writer.add(ord as u32, chunk)?;
+            progress.advance(1);
+        }
+        writer.commit()?;
+        progress.finish();
+
+        let mut embed_seconds = 0.0;
+        let model = match &embedder {
+            Some(embedder) => {
+                let embed_started = Instant::now();
+                progress.start("embedding", chunks.len() as u64);
+                let mut store = VectorStore::new(embedder.dim());
+                for batch in chunks.chunks(self.batch_size.max(1)) {
+                    let texts: Vec<String> = batch.iter().map(embedding_text).collect();
+                    let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+                    for v in embedder.embed(&refs)? {
+                        store.push(&v)?;
+                    }
+                    progress.advance(batch.len() as u64);
+                }
+                progress.finish();
+                embed_seconds = embed_started.elapsed().as_secs_f64();
+                progress.start("building vector graph", 0);
+                store.save(&staging.join(VECTORS))?;
+                HnswIndex::build(&store, &self.hnsw).save(&staging)?;
+                progress.finish();
+                Some(ModelInfo {
+                    id: embedder.model_id().to_string(),
+                    dim: embedder.dim(),
+                })
+            }
+            None => None,
+        };
+
+        let manifest = Manifest {
+            format_version: FORMAT_VERSION,
+            lore_version: env!("CARGO_PKG_VERSION").to_string(),
+            model,
+            chunking: ChunkingInfo {
+                max_tokens: self.chunk.max_tokens,
+            },
+            counts: Counts {
+                files: loaded.num_files,
+                documents: documents.len(),
+                chunks: chunks.len(),
+                skipped: skipped.len(),
+            },
+            sources: paths.iter().map(|p| p.display().to_string()).collect(),
+        };
+        write_json(&staging.join(SKIPPED), &skipped)?;
+        manifest.write(&staging)?;
+        replace_dir(&staging, &self.dir)?;
+
+        Ok(BuildReport {
+            num_files: loaded.num_files,
+            num_documents: documents.len(),
+            num_chunks: chunks.len(),
+            skipped,
+            num_unsupported: loaded.num_unsupported,
+            seconds: started.elapsed().as_secs_f64(),
+            embed_seconds,
+        })
+    }
+}
+
+/// The text a chunk is embedded as: its title and heading path give the passage its context.
+pub fn embedding_text(chunk: &Chunk) -> String {
+    let p = &chunk.provenance;
+    let mut out = String::with_capacity(chunk.text.len() + 64);
+    if !p.title.is_empty() && !chunk.text.starts_with(&format!("# {}", p.title)) {
+        out.push_str(&p.title);
+        out.push('\n');
+    }
+    if !p.heading_path.is_empty() {
+        out.push_str(&p.heading_path.join(" > "));
+        out.push('\n');
+    }
+    out.push_str(&chunk.text);
+    out
+}
+
+fn staging_dir(dir: &Path) -> PathBuf {
+    let mut name = dir.file_name().unwrap_or_default().to_os_string();
+    name.push(".building");
+    dir.with_file_name(name)
+}
+
+/// Refuse to replace a directory that holds something other than a lore index.
+fn check_replaceable(dir: &Path) -> Result<()> {
+    if !dir.exists() || dir.join(MANIFEST).is_file() {
+        return Ok(());
+    }
+    let mut entries = std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))?;
+    if entries.next().is_some() {
+        return Err(Error::InvalidRequest(format!(
+            "{} is not empty and is not a lore index; refusing to overwrite it",
+            dir.display()
+        )));
+    }
+    Ok(())
+}
+
+fn replace_dir(staging: &Path, dir: &Path) -> Result<()> {
+    if dir.exists() {
+        std::fs::remove_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    }
+    std::fs::rename(staging, dir).map_err(|e| Error::io(dir, e))
+}
+
+/// The dense half of an open index.
+struct Dense {
+    store: VectorStore,
+    hnsw: HnswIndex,
+}
+
+/// Options for [`Index::open_with`].
+#[derive(Clone, Default)]
+pub struct OpenOptions {
+    model_dir: Option<PathBuf>,
+    embedder: Option<Arc<dyn Embedder>>,
+}
+
+impl OpenOptions {
+    /// Load the query embedder from this model directory.
+    pub fn model_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.model_dir = Some(dir.into());
+        self
+    }
+
+    /// Use this embedder for queries.
+    pub fn embedder(mut self, embedder: Arc<dyn Embedder>) -> Self {
+        self.embedder = Some(embedder);
+        self
+    }
+}
+
+/// An open index.
+///
+/// ```no_run
+/// use lore::{Index, SearchRequest};
+/// let index = Index::open("/tmp/lore-index")?;
+/// let response = index.search(&SearchRequest::new("who approves contracts over $50K?"))?;
+/// for hit in &response.hits {
+///     println!("{} {}:{}", hit.score, hit.provenance.path, hit.provenance.line_range[0]);
+/// }
+/// # Ok::<(), lore::Error>(())
+/// ```
+pub struct Index {
+    dir: PathBuf,
+    manifest: Manifest,
+    lexical: LexicalReader,
+    dense: Option<Dense>,
+    options: OpenOptions,
+    embedder: OnceLock<std::result::Result<Arc<dyn Embedder>, String>>,
+}
+
+impl std::fmt::Debug for Index {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Index")
+            .field("dir", &self.dir)
+            .field("manifest", &self.manifest)
+            .finish()
+    }
+}
+
+impl Index {
+    /// Open the index in `dir`; the query embedder is loaded from the default model directory
+    /// on the first dense or hybrid search.
+    pub fn open(dir: impl AsRef<Path>) -> Result<Self> {
+        Index::open_with(dir, OpenOptions::default())
+    }
+
+    /// Open with options.
+    pub fn open_with(dir: impl AsRef<Path>, options: OpenOptions) -> Result<Self> {
+        let dir = dir.as_ref().to_path_buf();
+        let manifest = Manifest::read(&dir)?;
+        let lexical = LexicalReader::open(&dir.join(LEXICAL_DIR))?;
+        let n = manifest.counts.chunks;
+        if lexical.num_chunks() != n as u64 {
+            return Err(Error::Corrupt {
+                dir,
+                reason: format!(
+                    "manifest promises {n} chunks, full-text index holds {}",
+                    lexical.num_chunks()
+                ),
+            });
+        }
+        let dense = match &manifest.model {
+            Some(model) => {
+                let store = VectorStore::load(&dir.join(VECTORS), model.dim, n)?;
+                let hnsw = HnswIndex::load(&dir, &store)?;
+                Some(Dense { store, hnsw })
+            }
+            None => None,
+        };
+        if let (Some(model), Some(embedder)) = (&manifest.model, &options.embedder) {
+            check_model(&dir, model, embedder.as_ref())?;
+        }
+        Ok(Index {
+            dir,
+            manifest,
+            lexical,
+            dense,
+            options,
+            embedder: OnceLock::new(),
+        })
+    }
+
+    /// The manifest.
+    pub fn manifest(&self) -> &Manifest {
+        &self.manifest
+    }
+
+    /// The index directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Everything that was skipped when the index was built.
+    pub fn skipped(&self) -> Result<Vec<Skipped>> {
+        let path = self.dir.join(SKIPPED);
+        let text = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
+        Ok(serde_json::from_str(&text)?)
+    }
+
+    /// The query embedder, loaded once.
+    fn embedder(&self) -> std::result::Result<Arc<dyn Embedder>, String> {
+        self.embedder
+            .get_or_init(|| {
+                if let Some(e) = &self.options.embedder {
+                    return Ok(e.clone());
+                }
+                let dir = resolve_model_dir(self.options.model_dir.as_deref());
+                OnnxEmbedder::load(&dir)
+                    .map(|e| Arc::new(e) as Arc<dyn Embedder>)
+                    .map_err(|e| e.to_string())
+            })
+            .clone()
+    }
+
+    /// Embed the query, checking the model matches the index's.
+    fn embed_query(&self, text: &str, model: &ModelInfo) -> Result<Vec<f32>> {
+        let embedder = self.embedder().map_err(Error::Model)?;
+        check_model(&self.dir, model, embedder.as_ref())?;
+        embedder
+            .embed(&[text])?
+            .pop()
+            .ok_or_else(|| Error::Model("the model returned no vector".into()))
+    }
+
+    /// Answer a search request.
+    pub fn search(&self, request: &SearchRequest) -> Result<SearchResponse> {
+        let text = request.text.trim();
+        if text.is_empty() {
+            return Err(Error::InvalidRequest("the query is empty".into()));
+        }
+        let mut notes = Vec::new();
+        let mut mode_used = request.mode;
+        let depth = (request.k * 3).max(50);
+        let allowed = self.lexical.filter_ords(&request.filters)?;
+
+        let query_vector = match (request.mode, &self.manifest.model) {
+            (Mode::Lexical, _) => None,
+            (Mode::Dense, None) => {
+                return Err(Error::InvalidRequest(
+                    "this index was built without embeddings; use --mode lexical or rebuild it with the model".into(),
+                ))
+            }
+            (Mode::Hybrid, None) => {
+                notes.push("index has no embeddings: lexical results only".to_string());
+                mode_used = Mode::Lexical;
+                None
+            }
+            (Mode::Dense, Some(model)) => Some(self.embed_query(text, model)?),
+            (Mode::Hybrid, Some(model)) => match self.embed_query(text, model) {
+                Ok(v) => Some(v),
+                Err(e @ Error::Incompatible { .. }) => return Err(e),
+                Err(e) => {
+                    notes.push(format!(
+                        "the query could not be embedded ({e}): lexical results only"
+                    ));
+                    mode_used = Mode::Lexical;
+                    None
+                }
+            },
+        };
+
+        let lexical: Vec<(u32, f32)> = if mode_used != Mode::Dense {
+            self.lexical
+                .search(text, depth, &request.filters, &FieldWeights::default())?
+                .into_iter()
+                .map(|h| (h.ord, h.score))
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let dense: Vec<(u32, f32)> = match (&query_vector, &self.dense) {
+            (Some(v), Some(d)) => self.dense_search(d, v, depth, allowed.as_deref()),
+            _ => Vec::new(),
+        };
+
+        let ranked: Vec<(u32, f32, Option<RetrieverScore>, Option<RetrieverScore>)> =
+            match mode_used {
+                Mode::Lexical => lexical
+                    .iter()
+                    .enumerate()
+                    .map(|(i, &(o, s))| {
+                        (
+                            o,
+                            s,
+                            Some(RetrieverScore {
+                                rank: i + 1,
+                                score: s,
+                            }),
+                            None,
+                        )
+                    })
+                    .collect(),
+                Mode::Dense => dense
+                    .iter()
+                    .enumerate()
+                    .map(|(i, &(o, s))| {
+                        (
+                            o,
+                            s,
+                            None,
+                            Some(RetrieverScore {
+                                rank: i + 1,
+                                score: s,
+                            }),
+                        )
+                    })
+                    .collect(),
+                Mode::Hybrid => fuse(&[&lexical, &dense], request.fusion)
+                    .into_iter()
+                    .map(|f| {
+                        let to_score = |e: Option<(usize, f32)>| {
+                            e.map(|(rank, score)| RetrieverScore { rank, score })
+                        };
+                        (
+                            f.ord,
+                            f.score,
+                            to_score(f.per_list[0]),
+                            to_score(f.per_list[1]),
+                        )
+                    })
+                    .collect(),
+            };
+
+        let query_terms: HashSet<String> = analyze(text).into_iter().map(|t| t.term).collect();
+        let mut hits = Vec::with_capacity(request.k);
+        for (i, (ord, score, lexical, dense)) in ranked.into_iter().take(request.k).enumerate() {
+            let chunk = self.lexical.chunk_by_ord(ord)?;
+            let snippet = best_window(&chunk.text, &analyze(&chunk.text), &query_terms);
+            hits.push(SearchHit {
+                rank: i + 1,
+                chunk_id: chunk.id,
+                score,
+                lexical,
+                dense,
+                snippet,
+                text: chunk.text,
+                provenance: chunk.provenance,
+            });
+        }
+        Ok(SearchResponse {
+            query: request.text.clone(),
+            mode: request.mode,
+            mode_used,
+            hits,
+            notes,
+        })
+    }
+
+    fn dense_search(
+        &self,
+        dense: &Dense,
+        query: &[f32],
+        depth: usize,
+        allowed: Option<&[u32]>,
+    ) -> Vec<(u32, f32)> {
+        let hits = match allowed {
+            None => dense.hnsw.search(query, depth, None),
+            Some(ords) if ords.len() <= EXACT_FILTER_LIMIT => {
+                FlatIndex::new(&dense.store).search_among(query, depth, ords)
+            }
+            Some(ords) => {
+                let allow = |ord: u32| ords.binary_search(&ord).is_ok();
+                dense
+                    .hnsw
+                    .search(query, depth, Some(&allow as &dyn OrdFilter))
+            }
+        };
+        hits.into_iter().map(|n| (n.ord, n.score)).collect()
+    }
+
+    /// Exact (flat) dense search, the twin of the graph search, for checks and evaluation.
+    pub fn dense_search_exact(&self, text: &str, k: usize) -> Result<Vec<(String, f32)>> {
+        let (Some(model), Some(dense)) = (&self.manifest.model, &self.dense) else {
+            return Err(Error::InvalidRequest("index has no embeddings".into()));
+        };
+        let v = self.embed_query(text, model)?;
+        FlatIndex::new(&dense.store)
+            .search(&v, k, None)
+            .into_iter()
+            .map(|n| Ok((self.lexical.chunk_by_ord(n.ord)?.id, n.score)))
+            .collect()
+    }
+}
+
+fn check_model(dir: &Path, model: &ModelInfo, embedder: &dyn Embedder) -> Result<()> {
+    if model.id != embedder.model_id() || model.dim != embedder.dim() {
+        return Err(Error::Incompatible {
+            dir: dir.to_path_buf(),
+            reason: format!(
+                "built with model {} ({} dimensions) but the query model is {} ({} dimensions); rebuild the index or use the same model",
+                model.id,
+                model.dim,
+                embedder.model_id(),
+                embedder.dim()
+            ),
+        });
+    }
+    Ok(())
+}

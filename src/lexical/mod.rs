@@ -1,0 +1,535 @@
+//! Full-text search with tantivy: the only module that knows tantivy.
+//!
+//! One tantivy document per chunk. Text fields (`title`, `headings`, `body`) use the `lore_en`
+//! analyzer (simple tokenizer, lower-casing, ASCII folding, English stop words, English
+//! Snowball stemming) and are scored with BM25. `body` holds the title, the heading path and the
+//! chunk text together, so a plain query scores like flat BM25 over the whole passage; `title` and
+//! `headings` add a small boost. Filter fields are raw, untokenised terms. The chunk itself (text
+//! and provenance) is stored as JSON in `record`.
+
+use std::ops::{Bound, Range};
+use std::path::Path;
+
+use tantivy::collector::{Collector, SegmentCollector, TopDocs};
+use tantivy::columnar::Column;
+use tantivy::query::{BooleanQuery, ConstScoreQuery, Occur, Query, RangeQuery, TermQuery};
+use tantivy::schema::{
+    Field, IndexRecordOption, Schema, TextFieldIndexing, TextOptions, Value, FAST, INDEXED, STORED,
+    STRING,
+};
+use tantivy::tokenizer::{
+    AsciiFoldingFilter, Language, LowerCaser, RemoveLongFilter, SimpleTokenizer, Stemmer,
+    StopWordFilter, TextAnalyzer,
+};
+use tantivy::{DocAddress, DocId, Index, IndexReader, ReloadPolicy, Score, SegmentReader, Term};
+
+use crate::error::{Error, Result};
+use crate::model::{Chunk, Filter};
+
+/// Name of the analyzer used by the text fields.
+const ANALYZER: &str = "lore_en";
+
+/// Memory the writer may use before flushing a segment.
+const WRITER_MEMORY: usize = 128 * 1024 * 1024;
+
+/// Field boosts for a lexical query.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct FieldWeights {
+    /// Weight of the flat passage field (title + headings + text).
+    pub body: f32,
+    /// Extra weight of a title match.
+    pub title: f32,
+    /// Extra weight of a heading match.
+    pub headings: f32,
+}
+
+impl Default for FieldWeights {
+    fn default() -> Self {
+        FieldWeights {
+            body: 1.0,
+            title: 0.2,
+            headings: 0.2,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Fields {
+    chunk_id: Field,
+    doc_id: Field,
+    ord: Field,
+    title: Field,
+    headings: Field,
+    body: Field,
+    kind: Field,
+    format: Field,
+    path: Field,
+    author: Field,
+    speaker: Field,
+    tag: Field,
+    date: Field,
+    meta: Field,
+    record: Field,
+}
+
+fn build_schema() -> (Schema, Fields) {
+    let mut b = Schema::builder();
+    let text = TextOptions::default().set_indexing_options(
+        TextFieldIndexing::default()
+            .set_tokenizer(ANALYZER)
+            .set_index_option(IndexRecordOption::WithFreqsAndPositions),
+    );
+    let fields = Fields {
+        chunk_id: b.add_text_field("chunk_id", STRING | STORED),
+        doc_id: b.add_text_field("doc_id", STRING | STORED),
+        ord: b.add_u64_field("ord", INDEXED | FAST | STORED),
+        title: b.add_text_field("title", text.clone()),
+        headings: b.add_text_field("headings", text.clone()),
+        body: b.add_text_field("body", text),
+        kind: b.add_text_field("kind", STRING),
+        format: b.add_text_field("format", STRING),
+        path: b.add_text_field("path", STRING),
+        author: b.add_text_field("author", STRING),
+        speaker: b.add_text_field("speaker", STRING),
+        tag: b.add_text_field("tag", STRING),
+        date: b.add_i64_field("date", INDEXED | FAST),
+        meta: b.add_text_field("meta", STRING),
+        record: b.add_text_field("record", STORED),
+    };
+    (b.build(), fields)
+}
+
+fn analyzer() -> TextAnalyzer {
+    TextAnalyzer::builder(SimpleTokenizer::default())
+        .filter(RemoveLongFilter::limit(40))
+        .filter(LowerCaser)
+        .filter(AsciiFoldingFilter)
+        .filter(StopWordFilter::new(Language::English).expect("English stop words exist"))
+        .filter(Stemmer::new(Language::English))
+        .build()
+}
+
+fn register(index: &Index) {
+    index.tokenizers().register(ANALYZER, analyzer());
+}
+
+/// Every directory prefix of a `/`-separated path, with a trailing `/`, plus the path itself.
+fn path_prefixes(path: &str) -> Vec<String> {
+    let path = path.replace('\\', "/");
+    let mut out: Vec<String> = path
+        .match_indices('/')
+        .map(|(i, _)| path[..=i].to_string())
+        .filter(|p| p != "/")
+        .collect();
+    out.push(path.clone());
+    out
+}
+
+/// Normalise a user-given path prefix to the form stored by [`path_prefixes`].
+fn normalize_prefix(prefix: &str) -> String {
+    let p = prefix.replace('\\', "/");
+    let p = p.strip_prefix("./").unwrap_or(&p);
+    p.to_string()
+}
+
+/// A token of analysed text: its byte range in the text and its indexed term.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Token {
+    /// Byte range in the analysed text.
+    pub range: Range<usize>,
+    /// The term as indexed (lower-cased, stemmed).
+    pub term: String,
+}
+
+/// Analyse `text` the way the text fields are indexed.
+pub fn analyze(text: &str) -> Vec<Token> {
+    let mut analyzer = analyzer();
+    let mut stream = analyzer.token_stream(text);
+    let mut out = Vec::new();
+    while stream.advance() {
+        let t = stream.token();
+        out.push(Token {
+            range: t.offset_from..t.offset_to,
+            term: t.text.clone(),
+        });
+    }
+    out
+}
+
+/// Writes a new lexical index.
+pub struct LexicalWriter {
+    writer: tantivy::IndexWriter,
+    fields: Fields,
+}
+
+impl LexicalWriter {
+    /// Create an empty index in `dir` (created if missing).
+    pub fn create(dir: &Path) -> Result<Self> {
+        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+        let (schema, fields) = build_schema();
+        let index = Index::create_in_dir(dir, schema)?;
+        register(&index);
+        let writer = index.writer(WRITER_MEMORY)?;
+        Ok(LexicalWriter { writer, fields })
+    }
+
+    /// Add one chunk under ordinal `ord`.
+    pub fn add(&mut self, ord: u32, chunk: &Chunk) -> Result<()> {
+        let f = &self.fields;
+        let p = &chunk.provenance;
+        let mut doc = tantivy::TantivyDocument::default();
+        doc.add_text(f.chunk_id, &chunk.id);
+        doc.add_text(f.doc_id, &p.doc_id);
+        doc.add_u64(f.ord, u64::from(ord));
+        doc.add_text(f.title, &p.title);
+        let headings = p.heading_path.join(" / ");
+        doc.add_text(f.headings, &headings);
+        doc.add_text(f.body, format!("{}\n{}\n{}", p.title, headings, chunk.text));
+        doc.add_text(f.kind, p.kind.to_lowercase());
+        doc.add_text(f.format, p.format.as_str());
+        let mut prefixes = path_prefixes(&p.doc_id);
+        prefixes.extend(path_prefixes(&p.path));
+        prefixes.sort();
+        prefixes.dedup();
+        for prefix in prefixes {
+            doc.add_text(f.path, prefix);
+        }
+        for a in &p.authors {
+            doc.add_text(f.author, a.to_lowercase());
+        }
+        for s in &p.speakers {
+            doc.add_text(f.speaker, s.to_lowercase());
+        }
+        for t in &p.tags {
+            doc.add_text(f.tag, t.to_lowercase());
+        }
+        if let Some(days) = p.date.as_deref().and_then(crate::model::parse_date) {
+            doc.add_i64(f.date, days);
+        }
+        for (k, v) in &p.metadata {
+            doc.add_text(f.meta, format!("{}={}", k.to_lowercase(), v));
+        }
+        doc.add_text(f.record, serde_json::to_string(chunk)?);
+        self.writer.add_document(doc)?;
+        Ok(())
+    }
+
+    /// Commit everything added and wait for merges to finish.
+    pub fn commit(mut self) -> Result<()> {
+        self.writer.commit()?;
+        self.writer.wait_merging_threads()?;
+        Ok(())
+    }
+}
+
+/// A lexical search result.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LexicalHit {
+    /// Chunk ordinal.
+    pub ord: u32,
+    /// BM25 score.
+    pub score: f32,
+    address: DocAddress,
+}
+
+/// Searches an index written by [`LexicalWriter`].
+pub struct LexicalReader {
+    index: Index,
+    reader: IndexReader,
+    fields: Fields,
+}
+
+impl std::fmt::Debug for LexicalReader {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LexicalReader")
+            .field("num_chunks", &self.num_chunks())
+            .finish()
+    }
+}
+
+impl LexicalReader {
+    /// Open the index in `dir`.
+    pub fn open(dir: &Path) -> Result<Self> {
+        let index = Index::open_in_dir(dir)?;
+        register(&index);
+        let (_, fields) = build_schema();
+        let reader = index
+            .reader_builder()
+            .reload_policy(ReloadPolicy::Manual)
+            .try_into()?;
+        Ok(LexicalReader {
+            index,
+            reader,
+            fields,
+        })
+    }
+
+    /// Number of chunks indexed.
+    pub fn num_chunks(&self) -> u64 {
+        self.reader.searcher().num_docs()
+    }
+
+    /// The text query for `text`: every analysed term, in every text field, as a disjunction.
+    /// `None` when the text has no searchable term.
+    fn text_query(&self, text: &str, weights: &FieldWeights) -> Option<Box<dyn Query>> {
+        let mut terms: Vec<String> = analyze(text).into_iter().map(|t| t.term).collect();
+        terms.sort();
+        terms.dedup();
+        let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+        for (field, weight) in [
+            (self.fields.body, weights.body),
+            (self.fields.title, weights.title),
+            (self.fields.headings, weights.headings),
+        ] {
+            if weight <= 0.0 {
+                continue;
+            }
+            for term in &terms {
+                let q = TermQuery::new(
+                    Term::from_field_text(field, term),
+                    IndexRecordOption::WithFreqs,
+                );
+                let q: Box<dyn Query> = if (weight - 1.0).abs() < f32::EPSILON {
+                    Box::new(q)
+                } else {
+                    Box::new(tantivy::query::BoostQuery::new(Box::new(q), weight))
+                };
+                clauses.push((Occur::Should, q));
+            }
+        }
+        (!clauses.is_empty()).then(|| Box::new(BooleanQuery::new(clauses)) as Box<dyn Query>)
+    }
+
+    fn term(&self, field: Field, value: &str) -> Box<dyn Query> {
+        Box::new(TermQuery::new(
+            Term::from_field_text(field, value),
+            IndexRecordOption::Basic,
+        ))
+    }
+
+    fn filter_query(&self, filter: &Filter) -> Box<dyn Query> {
+        let f = &self.fields;
+        match filter {
+            Filter::Kind(v) => self.term(f.kind, &v.to_lowercase()),
+            Filter::Format(v) => self.term(f.format, &v.to_lowercase()),
+            Filter::PathPrefix(v) => {
+                // `wiki` matches the folder `wiki/` (whole components) or a file named `wiki`.
+                let p = normalize_prefix(v);
+                let folder = format!("{}/", p.trim_end_matches('/'));
+                Box::new(BooleanQuery::new(vec![
+                    (Occur::Should, self.term(f.path, &p)),
+                    (Occur::Should, self.term(f.path, &folder)),
+                ]))
+            }
+            Filter::Author(v) => self.term(f.author, &v.to_lowercase()),
+            Filter::Speaker(v) => self.term(f.speaker, &v.to_lowercase()),
+            Filter::Person(v) => Box::new(BooleanQuery::new(vec![
+                (Occur::Should, self.term(f.author, &v.to_lowercase())),
+                (Occur::Should, self.term(f.speaker, &v.to_lowercase())),
+            ])),
+            Filter::Tag(v) => self.term(f.tag, &v.to_lowercase()),
+            Filter::DateRange { since, until } => {
+                let lower = since.map_or(Bound::Unbounded, |d| {
+                    Bound::Included(Term::from_field_i64(f.date, d))
+                });
+                let upper = until.map_or(Bound::Unbounded, |d| {
+                    Bound::Included(Term::from_field_i64(f.date, d))
+                });
+                if since.is_none() && until.is_none() {
+                    // Still require a date, as documented.
+                    Box::new(RangeQuery::new(
+                        Bound::Included(Term::from_field_i64(f.date, i64::MIN)),
+                        Bound::Unbounded,
+                    ))
+                } else {
+                    Box::new(RangeQuery::new(lower, upper))
+                }
+            }
+            Filter::Meta { key, value } => {
+                self.term(f.meta, &format!("{}={}", key.to_lowercase(), value))
+            }
+        }
+    }
+
+    /// All filters as one non-scoring conjunction, `None` when there are none.
+    fn filters_query(&self, filters: &[Filter]) -> Option<Box<dyn Query>> {
+        if filters.is_empty() {
+            return None;
+        }
+        let clauses = filters
+            .iter()
+            .map(|flt| (Occur::Must, self.filter_query(flt)))
+            .collect();
+        Some(Box::new(ConstScoreQuery::new(
+            Box::new(BooleanQuery::new(clauses)),
+            0.0,
+        )))
+    }
+
+    /// BM25 search for `text` among chunks passing `filters`; best first, ties broken by ordinal.
+    pub fn search(
+        &self,
+        text: &str,
+        num_hits: usize,
+        filters: &[Filter],
+        weights: &FieldWeights,
+    ) -> Result<Vec<LexicalHit>> {
+        let Some(text_query) = self.text_query(text, weights) else {
+            return Ok(Vec::new());
+        };
+        if num_hits == 0 {
+            return Ok(Vec::new());
+        }
+        let query: Box<dyn Query> = match self.filters_query(filters) {
+            Some(filter) => Box::new(BooleanQuery::new(vec![
+                (Occur::Must, text_query),
+                (Occur::Must, filter),
+            ])),
+            None => text_query,
+        };
+        let searcher = self.reader.searcher();
+        // Fetch a margin beyond `num_hits` so ties at the cut are resolved by ordinal, not by
+        // segment order.
+        let limit = num_hits + num_hits / 2 + 8;
+        let top = searcher.search(&query, &TopDocs::with_limit(limit).order_by_score())?;
+        let mut hits = Vec::with_capacity(top.len());
+        for (score, address) in top {
+            let ord = self.ord_of(&searcher, address)?;
+            hits.push(LexicalHit {
+                ord,
+                score,
+                address,
+            });
+        }
+        hits.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.ord.cmp(&b.ord)));
+        hits.truncate(num_hits);
+        Ok(hits)
+    }
+
+    fn ord_of(&self, searcher: &tantivy::Searcher, address: DocAddress) -> Result<u32> {
+        let column = searcher
+            .segment_reader(address.segment_ord)
+            .fast_fields()
+            .u64("ord")?;
+        column
+            .first(address.doc_id)
+            .map(|o| o as u32)
+            .ok_or_else(|| Error::Corrupt {
+                dir: Default::default(),
+                reason: format!("chunk without ordinal at {address:?}"),
+            })
+    }
+
+    /// Ordinals (ascending) of the chunks passing `filters`; `None` when there are no filters.
+    pub fn filter_ords(&self, filters: &[Filter]) -> Result<Option<Vec<u32>>> {
+        let Some(query) = self.filters_query(filters) else {
+            return Ok(None);
+        };
+        let searcher = self.reader.searcher();
+        let mut ords = searcher.search(&query, &OrdCollector)?;
+        ords.sort_unstable();
+        Ok(Some(ords))
+    }
+
+    /// The stored chunk of a lexical hit.
+    pub fn chunk(&self, hit: &LexicalHit) -> Result<Chunk> {
+        self.chunk_at(hit.address)
+    }
+
+    /// The stored chunk with ordinal `ord`.
+    pub fn chunk_by_ord(&self, ord: u32) -> Result<Chunk> {
+        let searcher = self.reader.searcher();
+        let query = TermQuery::new(
+            Term::from_field_u64(self.fields.ord, u64::from(ord)),
+            IndexRecordOption::Basic,
+        );
+        let top = searcher.search(&query, &TopDocs::with_limit(1).order_by_score())?;
+        let (_, address) = top.first().ok_or_else(|| Error::Corrupt {
+            dir: Default::default(),
+            reason: format!("no chunk with ordinal {ord} in the full-text index"),
+        })?;
+        self.chunk_at(*address)
+    }
+
+    fn chunk_at(&self, address: DocAddress) -> Result<Chunk> {
+        let searcher = self.reader.searcher();
+        let doc: tantivy::TantivyDocument = searcher.doc(address)?;
+        let json = doc
+            .get_first(self.fields.record)
+            .and_then(|v| v.as_str())
+            .ok_or_else(|| Error::Corrupt {
+                dir: Default::default(),
+                reason: format!("chunk record missing at {address:?}"),
+            })?;
+        Ok(serde_json::from_str(json)?)
+    }
+
+    /// The tantivy index (for statistics).
+    pub fn index(&self) -> &Index {
+        &self.index
+    }
+}
+
+/// Collects the `ord` fast field of every matching document.
+struct OrdCollector;
+
+struct OrdSegmentCollector {
+    column: Column<u64>,
+    ords: Vec<u32>,
+}
+
+impl Collector for OrdCollector {
+    type Fruit = Vec<u32>;
+    type Child = OrdSegmentCollector;
+
+    fn for_segment(&self, _: u32, segment: &SegmentReader) -> tantivy::Result<Self::Child> {
+        Ok(OrdSegmentCollector {
+            column: segment.fast_fields().u64("ord")?,
+            ords: Vec::new(),
+        })
+    }
+
+    fn requires_scoring(&self) -> bool {
+        false
+    }
+
+    fn merge_fruits(&self, fruits: Vec<Vec<u32>>) -> tantivy::Result<Vec<u32>> {
+        Ok(fruits.concat())
+    }
+}
+
+impl SegmentCollector for OrdSegmentCollector {
+    type Fruit = Vec<u32>;
+
+    fn collect(&mut self, doc: DocId, _: Score) {
+        if let Some(ord) = self.column.first(doc) {
+            self.ords.push(ord as u32);
+        }
+    }
+
+    fn harvest(self) -> Vec<u32> {
+        self.ords
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn analyzer_stems_and_keeps_offsets() {
+        let tokens = analyze("The Contracts were approved");
+        let terms: Vec<&str> = tokens.iter().map(|t| t.term.as_str()).collect();
+        // Lucene's English stop set (as in Pyserini): "the" goes, "were" stays.
+        assert_eq!(terms, vec!["contract", "were", "approv"]);
+        assert_eq!(tokens[0].range, 4..13);
+    }
+
+    #[test]
+    fn path_prefixes_cover_every_directory() {
+        assert_eq!(
+            path_prefixes("corpus/wiki/a.md"),
+            vec!["corpus/", "corpus/wiki/", "corpus/wiki/a.md"]
+        );
+    }
+}

@@ -1,0 +1,677 @@
+//! Loading exported files into [`Document`]s: one loader per format, a parallel directory walk,
+//! and [`excerpt`], the function that turns raw source bytes back into text.
+//!
+//! # The provenance invariant
+//!
+//! Every [`Block`](crate::model::Block) a loader produces satisfies
+//! `excerpt(doc.format, &doc.source[block.byte_range]) == <the block's text>`, and the chunker
+//! sets `chunk.text = excerpt(format, &source[chunk_range])`. So a citation (path + byte range)
+//! can always be checked against the original export. For Markdown, plain text and decision
+//! records `excerpt` is the identity; for HTML it strips tags; for transcripts it renders cues as
+//! `Speaker: text`; for JSON exports it decodes the string escapes of the `text` literal.
+//!
+//! # Formats
+//!
+//! | extension | loader | format |
+//! |---|---|---|
+//! | `.md`, `.markdown` | [`markdown`] (or [`adr`] when the text looks like a decision record) | `Markdown` / `Decision` |
+//! | `.txt`, `.text` | [`text`] | `Text` |
+//! | `.html`, `.htm` | [`html`] | `Html` |
+//! | `.vtt`, `.srt` | [`transcript`] | `Vtt`, `Srt` |
+//! | `.jsonl`, `.ndjson` | [`jsonl`] (records, or Slack-style messages per line) | `Jsonl` / `Slack` |
+//! | `.json` | [`jsonl`] (an array of Slack-style messages, as in a Slack export) | `Slack` |
+//!
+//! Problems never abort a load: a file (or a line of it) that cannot be loaded becomes a
+//! [`Skipped`] entry naming the path, the line when there is one, and the reason.
+//!
+//! ```
+//! use lore::load::{load_file, LoadOptions};
+//! let dir = tempfile::tempdir().unwrap();
+//! let path = dir.path().join("notes.md");
+//! std::fs::write(&path, "# Notes\n\nShip it on Friday.\n").unwrap();
+//! let (docs, skipped) = load_file(&path, "notes.md", &LoadOptions::default());
+//! assert!(skipped.is_empty());
+//! assert_eq!(docs[0].title, "Notes");
+//! ```
+
+pub mod adr;
+pub mod html;
+pub mod jsonl;
+pub mod markdown;
+pub mod text;
+pub mod transcript;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use rayon::prelude::*;
+
+use crate::model::{Document, Skipped, SourceFormat};
+
+/// Options for loading files.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LoadOptions {
+    /// Files larger than this many bytes are skipped (default 64 MiB).
+    pub max_file_bytes: u64,
+}
+
+impl Default for LoadOptions {
+    fn default() -> Self {
+        LoadOptions {
+            max_file_bytes: 64 * 1024 * 1024,
+        }
+    }
+}
+
+/// What [`load_paths`] found.
+#[derive(Debug, Clone, Default)]
+pub struct LoadReport {
+    /// The loaded documents, ordered by path, then by their order within the file.
+    pub documents: Vec<Document>,
+    /// One entry per problem (a file, or a line of a file, that was not loaded), ordered by path.
+    pub skipped: Vec<Skipped>,
+    /// Files seen, supported or not.
+    pub num_files: usize,
+    /// Files skipped for an unknown extension (they are also listed in `skipped`).
+    pub num_unsupported: usize,
+}
+
+/// Walks `paths` (files or directories) and loads every file in parallel.
+///
+/// Directories are walked with the `ignore` crate: `.gitignore` files (also outside a git
+/// repository), hidden files and `.loreignore` files (same syntax as `.gitignore`) are respected.
+/// A file given directly is always loaded. Document ids are `<root name>/<path below root>` for
+/// walked files and the file name for files given directly (see [`Document::id`]).
+///
+/// `on_file` is called once for every file seen, after it has been processed (from worker
+/// threads), e.g. to drive a progress bar.
+pub fn load_paths(
+    paths: &[PathBuf],
+    opts: &LoadOptions,
+    on_file: &(dyn Fn(&Path) + Sync),
+) -> LoadReport {
+    let mut skipped = Vec::new();
+    let mut files: Vec<(PathBuf, String)> = Vec::new();
+    for root in paths {
+        match std::fs::metadata(root) {
+            Err(e) => skipped.push(skip(root, None, format!("cannot read: {e}"))),
+            Ok(meta) if meta.is_dir() => walk_dir(root, &mut files, &mut skipped),
+            Ok(_) => {
+                let id = root
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_else(|| root.to_string_lossy().into_owned());
+                files.push((root.clone(), id));
+            }
+        }
+    }
+    files.sort();
+    files.dedup_by(|a, b| a.0 == b.0);
+
+    let results: Vec<(Vec<Document>, Vec<Skipped>, bool)> = files
+        .par_iter()
+        .map(|(path, id)| {
+            let out = if format_for_extension(path).is_none() {
+                let reason = match extension(path) {
+                    Some(ext) => format!("unsupported extension .{ext}"),
+                    None => "unsupported extension (none)".to_string(),
+                };
+                (Vec::new(), vec![skip(path, None, reason)], true)
+            } else {
+                let (docs, skipped) = load_file(path, id, opts);
+                (docs, skipped, false)
+            };
+            on_file(path);
+            out
+        })
+        .collect();
+
+    let mut report = LoadReport {
+        num_files: files.len(),
+        ..LoadReport::default()
+    };
+    for (docs, skips, unsupported) in results {
+        report.documents.extend(docs);
+        report.skipped.extend(skips);
+        report.num_unsupported += usize::from(unsupported);
+    }
+    skipped.append(&mut report.skipped);
+    skipped.sort_by(|a, b| a.path.cmp(&b.path));
+    report.skipped = skipped;
+    report
+}
+
+/// Collects the files below `root` with their ids.
+fn walk_dir(root: &Path, files: &mut Vec<(PathBuf, String)>, skipped: &mut Vec<Skipped>) {
+    let root_name = root
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .or_else(|| {
+            std::fs::canonicalize(root)
+                .ok()
+                .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+        });
+    let walker = ignore::WalkBuilder::new(root)
+        .add_custom_ignore_filename(".loreignore")
+        .require_git(false)
+        .build();
+    for entry in walker {
+        match entry {
+            Err(e) => {
+                let path = error_path(&e).unwrap_or_else(|| root.to_path_buf());
+                skipped.push(skip(&path, None, e.to_string()));
+            }
+            Ok(entry) => {
+                if !entry.file_type().is_some_and(|t| t.is_file()) {
+                    continue;
+                }
+                let path = entry.path();
+                let rel = path.strip_prefix(root).unwrap_or(path);
+                let rel = rel
+                    .components()
+                    .map(|c| c.as_os_str().to_string_lossy())
+                    .collect::<Vec<_>>()
+                    .join("/");
+                let id = match &root_name {
+                    Some(name) => format!("{name}/{rel}"),
+                    None => rel,
+                };
+                files.push((path.to_path_buf(), id));
+            }
+        }
+    }
+}
+
+/// The path an `ignore` error is about, if it names one.
+fn error_path(err: &ignore::Error) -> Option<PathBuf> {
+    match err {
+        ignore::Error::WithPath { path, .. } => Some(path.clone()),
+        ignore::Error::WithDepth { err, .. } | ignore::Error::WithLineNumber { err, .. } => {
+            error_path(err)
+        }
+        _ => None,
+    }
+}
+
+/// Loads one file. `id` is the id of path-derived documents (JSONL records and Slack messages
+/// have their own ids). Returns the documents and the problems found; a file that cannot be
+/// loaded at all yields no documents and at least one [`Skipped`] entry.
+pub fn load_file(path: &Path, id: &str, opts: &LoadOptions) -> (Vec<Document>, Vec<Skipped>) {
+    let fail = |reason: String| (Vec::new(), vec![skip(path, None, reason)]);
+    let meta = match std::fs::metadata(path) {
+        Ok(m) => m,
+        Err(e) => return fail(format!("cannot read: {e}")),
+    };
+    if meta.len() > opts.max_file_bytes {
+        return fail(format!(
+            "file is {} bytes, over the limit of {} bytes",
+            meta.len(),
+            opts.max_file_bytes
+        ));
+    }
+    let bytes = match std::fs::read(path) {
+        Ok(b) => b,
+        Err(e) => return fail(format!("cannot read: {e}")),
+    };
+    if bytes.len() as u64 > opts.max_file_bytes {
+        return fail(format!(
+            "file is {} bytes, over the limit of {} bytes",
+            bytes.len(),
+            opts.max_file_bytes
+        ));
+    }
+    let text = match String::from_utf8(bytes) {
+        Ok(t) => t,
+        Err(e) => {
+            let offset = e.utf8_error().valid_up_to();
+            let line = e.as_bytes()[..offset]
+                .iter()
+                .filter(|&&b| b == b'\n')
+                .count()
+                + 1;
+            return (
+                Vec::new(),
+                vec![skip(
+                    path,
+                    Some(line),
+                    format!("invalid UTF-8 at byte {offset}"),
+                )],
+            );
+        }
+    };
+    if text.trim().is_empty() {
+        return fail(if text.is_empty() {
+            "empty file".to_string()
+        } else {
+            "no text".to_string()
+        });
+    }
+    let Some(format) = detect_format(path, &text) else {
+        let reason = match extension(path) {
+            Some(ext) => format!("unsupported extension .{ext}"),
+            None => "unsupported extension (none)".to_string(),
+        };
+        return fail(reason);
+    };
+    let source: Arc<str> = Arc::from(text);
+    let (docs, mut skipped) = match format {
+        SourceFormat::Markdown => markdown::load(path, id, &source),
+        SourceFormat::Decision => adr::load(path, id, &source),
+        SourceFormat::Text => text::load(path, id, &source),
+        SourceFormat::Html => html::load(path, id, &source),
+        SourceFormat::Vtt | SourceFormat::Srt => transcript::load(path, id, &source, format),
+        SourceFormat::Jsonl => jsonl::load_lines(path, id, &source),
+        SourceFormat::Slack => jsonl::load_array(path, id, &source),
+    };
+    let docs: Vec<Document> = docs.into_iter().filter(|d| !d.blocks.is_empty()).collect();
+    if docs.is_empty() && skipped.is_empty() {
+        skipped.push(skip(path, None, "no text"));
+    }
+    (docs, skipped)
+}
+
+/// Which format a path is, by its extension, and for Markdown by its content (a Markdown file
+/// without a front matter `kind` (or with `kind: decision`/`adr`) that looks like an
+/// architecture decision record is [`SourceFormat::Decision`]). `None`: unsupported.
+///
+/// `.jsonl`/`.ndjson` files are [`SourceFormat::Jsonl`] here, although lines holding Slack-style
+/// messages become [`SourceFormat::Slack`] documents; `.json` files (Slack exports) are
+/// [`SourceFormat::Slack`].
+pub fn detect_format(path: &Path, text: &str) -> Option<SourceFormat> {
+    let format = format_for_extension(path)?;
+    if format == SourceFormat::Markdown && adr::looks_like_adr(text) {
+        return Some(SourceFormat::Decision);
+    }
+    Some(format)
+}
+
+/// The format implied by a path's extension alone (Markdown for both Markdown and decision
+/// records).
+fn format_for_extension(path: &Path) -> Option<SourceFormat> {
+    Some(match extension(path)?.as_str() {
+        "md" | "markdown" => SourceFormat::Markdown,
+        "txt" | "text" => SourceFormat::Text,
+        "html" | "htm" => SourceFormat::Html,
+        "vtt" => SourceFormat::Vtt,
+        "srt" => SourceFormat::Srt,
+        "jsonl" | "ndjson" => SourceFormat::Jsonl,
+        "json" => SourceFormat::Slack,
+        _ => return None,
+    })
+}
+
+/// Lower-cased extension of a path.
+fn extension(path: &Path) -> Option<String> {
+    path.extension()
+        .map(|e| e.to_string_lossy().to_ascii_lowercase())
+}
+
+/// Re-derives the text of a raw slice of a source file of the given format.
+///
+/// * Markdown, Text, Decision: the slice itself.
+/// * Html: tags stripped (`<script>`, `<style>`, `<title>` and comments with their content),
+///   entities decoded, whitespace collapsed to single spaces; paragraph-level elements
+///   (`p`, `li`, `td`, headings, …) become lines joined by `"\n"`.
+/// * Vtt, Srt: one line per cue, `Speaker: text` (or `text`), the cue's lines joined by `" "`,
+///   tags stripped; cue numbers, timing lines and `NOTE`/`STYLE`/`REGION` blocks dropped. A
+///   fragment without a timing line is read as payload text lines.
+/// * Jsonl, Slack: the JSON string escapes of the fragment decoded (the fragment is a piece of
+///   the inside of a JSON string literal).
+///
+/// ```
+/// use lore::load::excerpt;
+/// use lore::model::SourceFormat;
+/// assert_eq!(excerpt(SourceFormat::Html, "<p>Fish &amp;\n  chips</p><p>Peas</p>"), "Fish & chips\nPeas");
+/// assert_eq!(excerpt(SourceFormat::Jsonl, r"caf\u00e9\nau lait"), "café\nau lait");
+/// assert_eq!(excerpt(SourceFormat::Vtt, "00:01.000 --> 00:02.000\n<v Ana>Hello\nthere"), "Ana: Hello there");
+/// ```
+pub fn excerpt(format: SourceFormat, raw: &str) -> String {
+    match format {
+        SourceFormat::Markdown | SourceFormat::Text | SourceFormat::Decision => raw.to_string(),
+        SourceFormat::Html => html::excerpt(raw),
+        SourceFormat::Vtt | SourceFormat::Srt => transcript::excerpt(raw),
+        SourceFormat::Jsonl | SourceFormat::Slack => jsonl::unescape_json(raw),
+    }
+}
+
+/// True for formats whose [`excerpt`] is the identity.
+pub fn is_verbatim(format: SourceFormat) -> bool {
+    matches!(
+        format,
+        SourceFormat::Markdown | SourceFormat::Text | SourceFormat::Decision
+    )
+}
+
+/// Cut strengths for a raw fragment of the given format: a vector of `raw.len() + 1` entries, one
+/// per byte position, telling whether the fragment may be cut there and how good a cut it is:
+/// [`CUT_NONE`] (never: inside a character, tag, entity or escape), [`CUT_CHAR`],
+/// [`CUT_SPACE`] (after whitespace) or [`CUT_SENTENCE`] (after `. `, `? `, `! ` or a newline,
+/// or at a paragraph-level HTML tag). Used by the chunker to split oversized blocks.
+pub(crate) fn cut_strengths(format: SourceFormat, raw: &str) -> Vec<u8> {
+    match format {
+        SourceFormat::Markdown | SourceFormat::Text | SourceFormat::Decision => {
+            let mut mask = vec![CUT_NONE; raw.len() + 1];
+            mark_text(raw, 0..raw.len(), &mut mask);
+            mask
+        }
+        SourceFormat::Html => html::cut_strengths(raw),
+        SourceFormat::Vtt | SourceFormat::Srt => transcript::cut_strengths(raw),
+        SourceFormat::Jsonl | SourceFormat::Slack => jsonl::cut_strengths(raw),
+    }
+}
+
+/// Never cut here.
+pub(crate) const CUT_NONE: u8 = 0;
+/// A character boundary inside a word.
+pub(crate) const CUT_CHAR: u8 = 1;
+/// After whitespace.
+pub(crate) const CUT_SPACE: u8 = 2;
+/// After a sentence end or a line break.
+pub(crate) const CUT_SENTENCE: u8 = 3;
+
+/// Marks the cut strengths of the char boundaries strictly inside `range` of plain text (and its
+/// end), judging each position by the characters before it.
+pub(crate) fn mark_text(raw: &str, range: std::ops::Range<usize>, mask: &mut [u8]) {
+    let Some(text) = raw.get(range.clone()) else {
+        return;
+    };
+    let mut prev: Option<char> = None;
+    let mut prev2: Option<char> = None;
+    for (i, c) in text.char_indices() {
+        if i > 0 {
+            mask[range.start + i] = strength_after(prev2, prev);
+        }
+        prev2 = prev;
+        prev = Some(c);
+    }
+    if !text.is_empty() {
+        mask[range.end] = mask[range.end].max(strength_after(prev2, prev));
+    }
+}
+
+/// Strength of a cut right after the characters `a` `b`.
+pub(crate) fn strength_after(a: Option<char>, b: Option<char>) -> u8 {
+    match (a, b) {
+        (_, Some('\n')) => CUT_SENTENCE,
+        (Some('.' | '?' | '!'), Some(c)) if c.is_whitespace() => CUT_SENTENCE,
+        (_, Some(c)) if c.is_whitespace() => CUT_SPACE,
+        _ => CUT_CHAR,
+    }
+}
+
+/// A [`Skipped`] entry.
+pub(crate) fn skip(path: &Path, line: Option<usize>, reason: impl Into<String>) -> Skipped {
+    Skipped {
+        path: path.to_path_buf(),
+        line,
+        reason: reason.into(),
+    }
+}
+
+/// A document with no metadata and no blocks yet.
+pub(crate) fn new_document(
+    id: &str,
+    path: &Path,
+    format: SourceFormat,
+    source: &Arc<str>,
+) -> Document {
+    Document {
+        id: id.to_string(),
+        path: path.to_path_buf(),
+        title: file_stem(path),
+        kind: format.default_kind().to_string(),
+        format,
+        date: None,
+        authors: Vec::new(),
+        tags: Vec::new(),
+        url: None,
+        metadata: BTreeMap::new(),
+        source: Arc::clone(source),
+        blocks: Vec::new(),
+    }
+}
+
+/// The file name without its extension.
+pub(crate) fn file_stem(path: &Path) -> String {
+    path.file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
+/// Normalises a metadata key: lower case, runs of spaces/hyphens become `_`.
+pub(crate) fn normalize_key(key: &str) -> String {
+    let mut out = String::new();
+    for word in key
+        .split(|c: char| c.is_whitespace() || c == '-' || c == '_')
+        .filter(|w| !w.is_empty())
+    {
+        if !out.is_empty() {
+            out.push('_');
+        }
+        out.push_str(&word.to_lowercase());
+    }
+    out
+}
+
+/// Splits a list written as one string (`"a, b; c"`) into trimmed, non-empty items.
+pub(crate) fn split_list(s: &str) -> Vec<String> {
+    s.split([',', ';'])
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+/// Normalises a date to `YYYY-MM-DD` when it starts with one (`2024-03-05T10:00Z`,
+/// `2024/03/05`) or is a Unix timestamp in seconds (`1709632800`, `"1709632800.000200"`);
+/// anything else is returned trimmed, as written.
+pub(crate) fn normalize_date(s: &str) -> String {
+    let s = s.trim();
+    let b = s.as_bytes();
+    if b.len() >= 10
+        && b[..4].iter().all(u8::is_ascii_digit)
+        && (b[4] == b'-' || b[4] == b'/' || b[4] == b'.')
+        && b[7] == b[4]
+        && b[5..7].iter().all(u8::is_ascii_digit)
+        && b[8..10].iter().all(u8::is_ascii_digit)
+        && (b.len() == 10 || !b[10].is_ascii_digit())
+    {
+        let month: u32 = s[5..7].parse().unwrap_or(0);
+        let day: u32 = s[8..10].parse().unwrap_or(0);
+        if (1..=12).contains(&month) && (1..=31).contains(&day) {
+            return format!("{}-{:02}-{:02}", &s[..4], month, day);
+        }
+    }
+    if let Some(secs) = unix_seconds(s) {
+        return civil_date(secs);
+    }
+    s.to_string()
+}
+
+/// Parses a Unix timestamp in seconds (`1709632800` or `1709632800.000200`), 9–11 digits.
+pub(crate) fn unix_seconds(s: &str) -> Option<i64> {
+    let int = match s.split_once('.') {
+        Some((int, frac)) if frac.bytes().all(|b| b.is_ascii_digit()) => int,
+        Some(_) => return None,
+        None => s,
+    };
+    if !(9..=11).contains(&int.len()) || !int.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    int.parse().ok()
+}
+
+/// The UTC civil date (`YYYY-MM-DD`) of a Unix timestamp, by Howard Hinnant's `civil_from_days`.
+pub(crate) fn civil_date(secs: i64) -> String {
+    let z = secs.div_euclid(86_400) + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!("{year:04}-{month:02}-{day:02}")
+}
+
+/// Lines of a text with their byte ranges (without the line break; a `\r` before `\n` is
+/// excluded too).
+pub(crate) fn lines_with_ranges(
+    text: &str,
+) -> impl Iterator<Item = (std::ops::Range<usize>, &str)> {
+    let mut pos = 0;
+    std::iter::from_fn(move || {
+        if pos >= text.len() {
+            return None;
+        }
+        let start = pos;
+        let end = text[start..].find('\n').map_or(text.len(), |i| start + i);
+        pos = end + 1;
+        let line_end = if text[start..end].ends_with('\r') {
+            end - 1
+        } else {
+            end
+        };
+        Some((start..line_end, &text[start..line_end]))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn civil_dates() {
+        assert_eq!(civil_date(0), "1970-01-01");
+        assert_eq!(civil_date(951_782_400), "2000-02-29");
+        assert_eq!(civil_date(1_700_000_000), "2023-11-14");
+        assert_eq!(civil_date(-86_400), "1969-12-31");
+    }
+
+    #[test]
+    fn dates_are_normalised() {
+        assert_eq!(normalize_date("2024-03-05"), "2024-03-05");
+        assert_eq!(normalize_date(" 2024-03-05T10:00:00Z"), "2024-03-05");
+        assert_eq!(normalize_date("2024/3/05"), "2024/3/05");
+        assert_eq!(normalize_date("2024/03/05"), "2024-03-05");
+        assert_eq!(normalize_date("1700000000.000200"), "2023-11-14");
+        assert_eq!(normalize_date("March 5th"), "March 5th");
+        assert_eq!(normalize_date("2024-13-05"), "2024-13-05");
+    }
+
+    #[test]
+    fn formats_by_extension() {
+        let f = |p: &str, t: &str| detect_format(Path::new(p), t);
+        assert_eq!(f("a/b.MD", "# x"), Some(SourceFormat::Markdown));
+        assert_eq!(f("b.txt", ""), Some(SourceFormat::Text));
+        assert_eq!(f("b.htm", ""), Some(SourceFormat::Html));
+        assert_eq!(f("b.vtt", ""), Some(SourceFormat::Vtt));
+        assert_eq!(f("b.srt", ""), Some(SourceFormat::Srt));
+        assert_eq!(f("b.ndjson", ""), Some(SourceFormat::Jsonl));
+        assert_eq!(f("general/2024-01-01.json", ""), Some(SourceFormat::Slack));
+        assert_eq!(f("b.pdf", ""), None);
+        assert_eq!(f("Makefile", ""), None);
+        let adr = "# ADR-0001: Use Rust\n\nStatus: Accepted\n\n## Decision\n\nRust.\n";
+        assert_eq!(f("0001.md", adr), Some(SourceFormat::Decision));
+    }
+
+    #[test]
+    fn keys_and_lists() {
+        assert_eq!(normalize_key("Superseded by"), "superseded_by");
+        assert_eq!(normalize_key("Meeting-ID"), "meeting_id");
+        assert_eq!(split_list("Ana, Bo;  Cy ,"), vec!["Ana", "Bo", "Cy"]);
+    }
+
+    #[test]
+    fn cut_strengths_of_plain_text() {
+        let raw = "Hi. Yo\nok é";
+        let mask = cut_strengths(SourceFormat::Text, raw);
+        assert_eq!(mask.len(), raw.len() + 1);
+        assert_eq!(mask[4], CUT_SENTENCE); // after ". "
+        assert_eq!(mask[7], CUT_SENTENCE); // after "\n"
+        assert_eq!(mask[10], CUT_SPACE);
+        assert_eq!(mask[11], CUT_NONE); // inside 'é'
+        assert_eq!(mask[1], CUT_CHAR);
+    }
+
+    fn load_bytes(name: &str, bytes: &[u8], opts: &LoadOptions) -> (Vec<Document>, Vec<Skipped>) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(name);
+        std::fs::write(&path, bytes).unwrap();
+        load_file(&path, name, opts)
+    }
+
+    #[test]
+    fn invalid_utf8_names_byte_offset_and_line() {
+        let (docs, skipped) =
+            load_bytes("a.md", b"# T\n\nok \xc3\x28 bad", &LoadOptions::default());
+        assert!(docs.is_empty());
+        assert_eq!(skipped[0].reason, "invalid UTF-8 at byte 8");
+        assert_eq!(skipped[0].line, Some(3));
+    }
+
+    #[test]
+    fn empty_and_blank_files_are_skipped() {
+        for ext in ["md", "txt", "html", "vtt", "srt", "jsonl", "json"] {
+            let (docs, skipped) = load_bytes(&format!("e.{ext}"), b"", &LoadOptions::default());
+            assert!(docs.is_empty());
+            assert_eq!(skipped[0].reason, "empty file", "{ext}");
+            let (docs, skipped) =
+                load_bytes(&format!("e.{ext}"), b" \n\t\n", &LoadOptions::default());
+            assert!(docs.is_empty());
+            assert_eq!(skipped[0].reason, "no text", "{ext}");
+        }
+        let (docs, skipped) = load_bytes("h.md", b"---\ntitle: x\n---\n", &LoadOptions::default());
+        assert!(docs.is_empty());
+        assert_eq!(skipped[0].reason, "no text");
+    }
+
+    #[test]
+    fn oversized_missing_and_unsupported_files() {
+        let (docs, skipped) = load_bytes(
+            "big.txt",
+            b"0123456789ab",
+            &LoadOptions { max_file_bytes: 10 },
+        );
+        assert!(docs.is_empty());
+        assert_eq!(
+            skipped[0].reason,
+            "file is 12 bytes, over the limit of 10 bytes"
+        );
+        let (docs, skipped) = load_bytes("x.docx", b"PK", &LoadOptions::default());
+        assert!(docs.is_empty());
+        assert_eq!(skipped[0].reason, "unsupported extension .docx");
+        let (docs, skipped) = load_file(
+            Path::new("/nonexistent/x.md"),
+            "x.md",
+            &LoadOptions::default(),
+        );
+        assert!(docs.is_empty());
+        assert!(skipped[0].reason.starts_with("cannot read"));
+        assert_eq!(skipped[0].path, Path::new("/nonexistent/x.md"));
+    }
+
+    #[test]
+    fn load_file_dispatches_by_format() {
+        let (docs, _) = load_bytes(
+            "0001.md",
+            b"# ADR-0001: Use Rust\n\nStatus: Accepted\n\n## Decision\n\nRust.\n",
+            &LoadOptions::default(),
+        );
+        assert_eq!(docs[0].format, SourceFormat::Decision);
+        assert_eq!(docs[0].id, "0001.md");
+        let (docs, _) = load_bytes("p.htm", b"<p>Hi</p>", &LoadOptions::default());
+        assert_eq!(docs[0].format, SourceFormat::Html);
+    }
+
+    #[test]
+    fn lines_have_ranges() {
+        let lines: Vec<_> = lines_with_ranges("a\r\nbc\n\nd").collect();
+        assert_eq!(lines[0], (0..1, "a"));
+        assert_eq!(lines[1], (3..5, "bc"));
+        assert_eq!(lines[2], (6..6, ""));
+        assert_eq!(lines[3], (7..8, "d"));
+    }
+}

@@ -1,0 +1,331 @@
+//! The data lore works on: [`Document`]s as loaded from exports, their [`Block`]s (the smallest
+//! spans a loader recognises), and the [`Chunk`]s that get indexed, each with its [`Provenance`].
+//!
+//! Spans are byte ranges into the *source file* (not into any decoded copy of it), so a citation
+//! can always be checked against the original export: `load::excerpt(format, &file[range])`
+//! re-derives exactly the text a chunk claims (for Markdown, plain text and decision records that
+//! function is the identity, so the bytes themselves are the text).
+
+use std::collections::BTreeMap;
+use std::ops::Range;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+
+/// The file format a document was loaded from. It decides how raw source bytes turn into text
+/// (see `load::excerpt`) and the default [`Document::kind`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SourceFormat {
+    /// Markdown, with optional YAML front matter.
+    Markdown,
+    /// Plain text.
+    Text,
+    /// HTML.
+    Html,
+    /// WebVTT transcript.
+    Vtt,
+    /// SubRip transcript.
+    Srt,
+    /// One JSON record per line (`id`, `title`, `text`, …), e.g. a BEIR `corpus.jsonl`.
+    Jsonl,
+    /// A Slack-style message export (`channel`, `user`, `ts`, `text`, `thread_ts`).
+    Slack,
+    /// An architecture/decision record (ADR) in Markdown.
+    Decision,
+}
+
+impl SourceFormat {
+    /// Lower-case name, as stored in the index and printed.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SourceFormat::Markdown => "markdown",
+            SourceFormat::Text => "text",
+            SourceFormat::Html => "html",
+            SourceFormat::Vtt => "vtt",
+            SourceFormat::Srt => "srt",
+            SourceFormat::Jsonl => "jsonl",
+            SourceFormat::Slack => "slack",
+            SourceFormat::Decision => "decision",
+        }
+    }
+
+    /// The kind a document of this format gets when its source does not name one.
+    pub fn default_kind(self) -> &'static str {
+        match self {
+            SourceFormat::Markdown | SourceFormat::Text | SourceFormat::Html => "document",
+            SourceFormat::Vtt | SourceFormat::Srt => "transcript",
+            SourceFormat::Jsonl => "record",
+            SourceFormat::Slack => "message",
+            SourceFormat::Decision => "decision",
+        }
+    }
+
+    /// True for transcript formats, whose blocks are speaker turns.
+    pub fn is_transcript(self) -> bool {
+        matches!(self, SourceFormat::Vtt | SourceFormat::Srt)
+    }
+}
+
+/// The smallest unit a loader recognises: a paragraph, a list, a code block, a speaker turn
+/// (one cue), a record's paragraph. Chunking merges consecutive blocks of one section.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Block {
+    /// Byte range in the source file. `load::excerpt(format, &source[byte_range])` is its text.
+    pub byte_range: Range<usize>,
+    /// Section number within the document; blocks of different sections are never merged into
+    /// one chunk (Markdown heading sections, ADR sections, JSONL records).
+    pub section: usize,
+    /// Headings enclosing the block, outermost first (e.g. `["Vendor contracts", "Approvals"]`).
+    pub heading_path: Vec<String>,
+    /// The speaker of a transcript turn or the author of a message.
+    pub speaker: Option<String>,
+    /// Start time of a transcript cue, in milliseconds.
+    pub start_ms: Option<u64>,
+    /// End time of a transcript cue, in milliseconds.
+    pub end_ms: Option<u64>,
+}
+
+/// One loaded document: metadata plus the blocks of its text.
+#[derive(Debug, Clone)]
+pub struct Document {
+    /// Stable id: the record id for JSONL exports, `channel/ts` for Slack messages, otherwise the
+    /// file's path relative to the walked root, prefixed with the root's name (`corpus/wiki/x.md`).
+    pub id: String,
+    /// The source file (as walked).
+    pub path: PathBuf,
+    /// Title: front matter `title`, the first heading, the record's title, else the file stem.
+    pub title: String,
+    /// What the document is (`meeting-notes`, `transcript`, `wiki`, `decision`, `message`, …):
+    /// from the source when it says, else [`SourceFormat::default_kind`].
+    pub kind: String,
+    /// The format it was loaded from.
+    pub format: SourceFormat,
+    /// Date, normalised to `YYYY-MM-DD` when it parses as a date.
+    pub date: Option<String>,
+    /// Authors (front matter `authors`/`author`, record `author`, message `user`, ADR deciders).
+    pub authors: Vec<String>,
+    /// Tags from front matter.
+    pub tags: Vec<String>,
+    /// A URL pointing at the original, when the export has one.
+    pub url: Option<String>,
+    /// Every other metadata key, values rendered as strings (lists joined with `, `).
+    pub metadata: BTreeMap<String, String>,
+    /// The whole source file's text, shared by all documents of one file.
+    pub source: Arc<str>,
+    /// The blocks of the document's text, in source order.
+    pub blocks: Vec<Block>,
+}
+
+/// A reason an input was not (fully) indexed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Skipped {
+    /// The file.
+    pub path: PathBuf,
+    /// 1-based line, for line-oriented formats.
+    pub line: Option<usize>,
+    /// Why.
+    pub reason: String,
+}
+
+/// Where a chunk came from, precisely enough to cite and to re-read it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Provenance {
+    /// Id of the document the chunk belongs to.
+    pub doc_id: String,
+    /// Source file path.
+    pub path: String,
+    /// Document title.
+    pub title: String,
+    /// Document kind.
+    pub kind: String,
+    /// Source format.
+    pub format: SourceFormat,
+    /// Headings enclosing the chunk, outermost first.
+    pub heading_path: Vec<String>,
+    /// Byte range `[start, end)` in the source file.
+    pub byte_range: [usize; 2],
+    /// Line range, 1-based and inclusive: `[first, last]`.
+    pub line_range: [usize; 2],
+    /// Speakers of the chunk, in order of first appearance.
+    pub speakers: Vec<String>,
+    /// Start time (ms) of the first transcript cue in the chunk.
+    pub start_ms: Option<u64>,
+    /// End time (ms) of the last transcript cue in the chunk.
+    pub end_ms: Option<u64>,
+    /// Document date (`YYYY-MM-DD`).
+    pub date: Option<String>,
+    /// Document authors.
+    pub authors: Vec<String>,
+    /// Document URL.
+    pub url: Option<String>,
+    /// Document tags.
+    pub tags: Vec<String>,
+    /// Other document metadata.
+    pub metadata: BTreeMap<String, String>,
+    /// SHA-256 (hex) of the chunk text.
+    pub content_hash: String,
+}
+
+/// The unit of indexing and retrieval.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Chunk {
+    /// `"{doc_id}#{n}"`, n counting from 0 in source order.
+    pub id: String,
+    /// The chunk's text (exactly `load::excerpt(format, &source[byte_range])`).
+    pub text: String,
+    /// Where it came from.
+    pub provenance: Provenance,
+}
+
+/// Hex SHA-256 of some text: the content hash used for chunks and documents.
+pub fn content_hash(text: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(text.as_bytes());
+    let mut out = String::with_capacity(64);
+    for b in digest {
+        use std::fmt::Write;
+        let _ = write!(out, "{b:02x}");
+    }
+    out
+}
+
+/// Maps byte offsets of a text to 1-based line numbers.
+#[derive(Debug, Clone)]
+pub struct LineIndex {
+    starts: Vec<usize>,
+}
+
+impl LineIndex {
+    /// Index the line starts of `text`.
+    pub fn new(text: &str) -> Self {
+        let mut starts = vec![0];
+        starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
+        LineIndex { starts }
+    }
+
+    /// 1-based line of the byte at `offset`.
+    pub fn line_of(&self, offset: usize) -> usize {
+        self.starts.partition_point(|&s| s <= offset)
+    }
+
+    /// 1-based inclusive line range of a non-empty byte range.
+    pub fn lines_of(&self, range: &Range<usize>) -> [usize; 2] {
+        let last = if range.end > range.start {
+            range.end - 1
+        } else {
+            range.start
+        };
+        [self.line_of(range.start), self.line_of(last)]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn line_index_maps_offsets_to_lines() {
+        let idx = LineIndex::new("ab\ncd\n\nef");
+        assert_eq!(idx.line_of(0), 1);
+        assert_eq!(idx.line_of(2), 1);
+        assert_eq!(idx.line_of(3), 2);
+        assert_eq!(idx.line_of(6), 3);
+        assert_eq!(idx.line_of(7), 4);
+        assert_eq!(idx.lines_of(&(3..6)), [2, 2]);
+        assert_eq!(idx.lines_of(&(0..9)), [1, 4]);
+    }
+
+    #[test]
+    fn content_hash_is_sha256_hex() {
+        assert_eq!(
+            content_hash(""),
+            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+        );
+    }
+}
+
+/// A restriction on which chunks a search may return. Text values of kind, author, speaker and
+/// tag compare case-insensitively; metadata values compare exactly.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Filter {
+    /// Document kind equals (e.g. `decision`).
+    Kind(String),
+    /// Source format equals (e.g. `vtt`).
+    Format(String),
+    /// Document id or source path starts with this directory prefix (whole components).
+    PathPrefix(String),
+    /// One of the document's authors is.
+    Author(String),
+    /// One of the chunk's speakers is.
+    Speaker(String),
+    /// An author of the document or a speaker of the chunk is.
+    Person(String),
+    /// The document carries this tag.
+    Tag(String),
+    /// The document is dated within `[since, until]` (days since 1970-01-01, both inclusive);
+    /// undated documents never match.
+    DateRange {
+        /// First day allowed.
+        since: Option<i64>,
+        /// Last day allowed.
+        until: Option<i64>,
+    },
+    /// Metadata field `key` equals `value` (e.g. `meeting_id=Bed003`).
+    Meta {
+        /// Metadata key.
+        key: String,
+        /// Required value.
+        value: String,
+    },
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's `days_from_civil`).
+pub fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = if y >= 0 { y } else { y - 399 } / 400;
+    let yoe = y - era * 400;
+    let m = i64::from(month);
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + i64::from(day) - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146097 + doe - 719468
+}
+
+/// Parse `YYYY-MM-DD` (a longer timestamp is accepted and cut to its date) into days since
+/// 1970-01-01; `None` when it is not a valid date.
+pub fn parse_date(text: &str) -> Option<i64> {
+    let text = text.trim();
+    let date = text.get(..10).unwrap_or(text);
+    let mut parts = date.split('-');
+    let year: i64 = parts.next()?.parse().ok()?;
+    let month: u32 = parts.next()?.parse().ok()?;
+    let day: u32 = parts.next()?.parse().ok()?;
+    if parts.next().is_some() || !(1..=12).contains(&month) || day == 0 {
+        return None;
+    }
+    let leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+    let days_in_month = match month {
+        2 if leap => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    };
+    (day <= days_in_month).then(|| days_from_civil(year, month, day))
+}
+
+#[cfg(test)]
+mod date_tests {
+    use super::*;
+
+    #[test]
+    fn parses_dates_to_days() {
+        assert_eq!(parse_date("1970-01-01"), Some(0));
+        assert_eq!(parse_date("2000-03-01"), Some(11017));
+        assert_eq!(parse_date("2026-02-03T10:00:00Z"), parse_date("2026-02-03"));
+        assert_eq!(parse_date("2025-02-29"), None);
+        assert_eq!(parse_date("2024-02-29"), Some(days_from_civil(2024, 2, 29)));
+        assert_eq!(parse_date("March 3"), None);
+    }
+}

@@ -1,0 +1,213 @@
+//! What a caller asks ([`SearchRequest`]) and what lore answers ([`SearchResponse`]).
+
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::fuse::Fusion;
+use crate::model::{parse_date, Filter, Provenance};
+use crate::snippet::Snippet;
+
+/// Which retrievers answer a query.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    /// BM25 over the full-text index.
+    Lexical,
+    /// Nearest neighbours of the query's embedding.
+    Dense,
+    /// Both, fused (reciprocal rank fusion unless another [`Fusion`] is asked for).
+    #[default]
+    Hybrid,
+}
+
+impl Mode {
+    /// Lower-case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mode::Lexical => "lexical",
+            Mode::Dense => "dense",
+            Mode::Hybrid => "hybrid",
+        }
+    }
+}
+
+impl FromStr for Mode {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<Self> {
+        match s.to_ascii_lowercase().as_str() {
+            "lexical" | "bm25" => Ok(Mode::Lexical),
+            "dense" | "vector" => Ok(Mode::Dense),
+            "hybrid" => Ok(Mode::Hybrid),
+            other => Err(Error::InvalidRequest(format!(
+                "unknown mode `{other}` (expected lexical, dense or hybrid)"
+            ))),
+        }
+    }
+}
+
+/// A search.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SearchRequest {
+    /// The question or keywords.
+    pub text: String,
+    /// Number of hits wanted.
+    pub k: usize,
+    /// Retrievers to use.
+    pub mode: Mode,
+    /// All must hold for a hit.
+    pub filters: Vec<Filter>,
+    /// How hybrid mode combines its lists.
+    pub fusion: Fusion,
+}
+
+impl Default for SearchRequest {
+    fn default() -> Self {
+        SearchRequest {
+            text: String::new(),
+            k: 10,
+            mode: Mode::Hybrid,
+            filters: Vec::new(),
+            fusion: Fusion::default(),
+        }
+    }
+}
+
+impl SearchRequest {
+    /// A hybrid request for `text` with default settings.
+    pub fn new(text: impl Into<String>) -> Self {
+        SearchRequest {
+            text: text.into(),
+            ..SearchRequest::default()
+        }
+    }
+}
+
+/// Parse a `key=value` filter as given on the command line.
+///
+/// Keys: `kind`, `format`, `path` (directory prefix), `author`, `speaker`, `person` (author or
+/// speaker), `tag`, `since`/`until` (`YYYY-MM-DD`, inclusive); any other key is an equality on
+/// that metadata field (`meeting_id=Bed003`, `status=Accepted`).
+pub fn parse_filter(spec: &str) -> Result<Filter> {
+    let (key, value) = spec.split_once('=').ok_or_else(|| {
+        Error::InvalidRequest(format!("filter `{spec}` is not of the form key=value"))
+    })?;
+    let (key, value) = (key.trim(), value.trim());
+    if key.is_empty() || value.is_empty() {
+        return Err(Error::InvalidRequest(format!(
+            "filter `{spec}` needs both a key and a value"
+        )));
+    }
+    let v = value.to_string();
+    Ok(match key.to_ascii_lowercase().as_str() {
+        "kind" => Filter::Kind(v),
+        "format" => Filter::Format(v),
+        "path" | "prefix" => Filter::PathPrefix(v),
+        "author" => Filter::Author(v),
+        "speaker" => Filter::Speaker(v),
+        "person" => Filter::Person(v),
+        "tag" => Filter::Tag(v),
+        "since" => Filter::DateRange {
+            since: Some(date_arg(value)?),
+            until: None,
+        },
+        "until" => Filter::DateRange {
+            since: None,
+            until: Some(date_arg(value)?),
+        },
+        _ => Filter::Meta {
+            key: key.to_string(),
+            value: v,
+        },
+    })
+}
+
+/// Parse a `YYYY-MM-DD` argument into days since 1970-01-01.
+pub fn date_arg(value: &str) -> Result<i64> {
+    parse_date(value).ok_or_else(|| {
+        Error::InvalidRequest(format!("`{value}` is not a date of the form YYYY-MM-DD"))
+    })
+}
+
+/// Rank and score of a hit in one retriever's list.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct RetrieverScore {
+    /// 1-based rank in that retriever's list.
+    pub rank: usize,
+    /// That retriever's score (BM25, or cosine similarity).
+    pub score: f32,
+}
+
+/// One answer: a chunk, why it ranked, and where it came from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SearchHit {
+    /// 1-based position in the results.
+    pub rank: usize,
+    /// Chunk id (`{doc_id}#{n}`).
+    pub chunk_id: String,
+    /// The final score (fused score in hybrid mode, else the retriever's score).
+    pub score: f32,
+    /// Rank and score in the lexical list, if the chunk was in it.
+    pub lexical: Option<RetrieverScore>,
+    /// Rank and score in the dense list, if the chunk was in it.
+    pub dense: Option<RetrieverScore>,
+    /// The best window of the chunk, with query terms highlighted.
+    pub snippet: Snippet,
+    /// The whole chunk text.
+    pub text: String,
+    /// Where the chunk came from.
+    pub provenance: Provenance,
+}
+
+/// The answer to a [`SearchRequest`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SearchResponse {
+    /// The query text.
+    pub query: String,
+    /// The mode asked for.
+    pub mode: Mode,
+    /// The mode actually used (hybrid falls back to lexical when the query cannot be embedded).
+    pub mode_used: Mode,
+    /// Hits, best first.
+    pub hits: Vec<SearchHit>,
+    /// Anything the caller should know (e.g. why a fallback happened).
+    pub notes: Vec<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_filters() {
+        assert_eq!(
+            parse_filter("kind=decision").unwrap(),
+            Filter::Kind("decision".into())
+        );
+        assert_eq!(
+            parse_filter("meeting_id=Bed003").unwrap(),
+            Filter::Meta {
+                key: "meeting_id".into(),
+                value: "Bed003".into()
+            }
+        );
+        assert!(matches!(
+            parse_filter("since=2026-01-01").unwrap(),
+            Filter::DateRange {
+                since: Some(_),
+                until: None
+            }
+        ));
+        assert!(parse_filter("since=yesterday").is_err());
+        assert!(parse_filter("nokey").is_err());
+        assert!(parse_filter("=x").is_err());
+    }
+
+    #[test]
+    fn parses_modes() {
+        assert_eq!("Dense".parse::<Mode>().unwrap(), Mode::Dense);
+        assert!("fuzzy".parse::<Mode>().is_err());
+    }
+}

@@ -1,0 +1,113 @@
+//! The exact twin: score every vector, keep the best `k`.
+
+use std::cmp::Ordering;
+use std::collections::BinaryHeap;
+
+use super::{dot, rank, Neighbor, OrdFilter, VectorIndex, VectorStore};
+
+/// Exhaustive cosine search over a [`VectorStore`].
+#[derive(Debug, Clone, Copy)]
+pub struct FlatIndex<'a> {
+    store: &'a VectorStore,
+}
+
+impl<'a> FlatIndex<'a> {
+    /// Search `store` exactly.
+    pub fn new(store: &'a VectorStore) -> Self {
+        FlatIndex { store }
+    }
+
+    /// Exact search restricted to the given ordinals (used when a filter leaves few candidates).
+    pub fn search_among(&self, query: &[f32], k: usize, ords: &[u32]) -> Vec<Neighbor> {
+        let hits = ords
+            .iter()
+            .filter(|&&ord| (ord as usize) < self.store.len())
+            .map(|&ord| Neighbor {
+                ord,
+                score: dot(query, self.store.get(ord)),
+            })
+            .collect();
+        rank(hits, k)
+    }
+}
+
+/// Heap entry ordered so that the *worst* kept neighbour is on top.
+struct Worst(Neighbor);
+
+impl PartialEq for Worst {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other) == Ordering::Equal
+    }
+}
+impl Eq for Worst {}
+impl PartialOrd for Worst {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Worst {
+    fn cmp(&self, other: &Self) -> Ordering {
+        // Greater = worse: lower score, then higher ordinal.
+        other
+            .0
+            .score
+            .total_cmp(&self.0.score)
+            .then(self.0.ord.cmp(&other.0.ord))
+    }
+}
+
+impl VectorIndex for FlatIndex<'_> {
+    fn search(&self, query: &[f32], k: usize, filter: Option<&dyn OrdFilter>) -> Vec<Neighbor> {
+        if k == 0 {
+            return Vec::new();
+        }
+        let mut heap: BinaryHeap<Worst> = BinaryHeap::with_capacity(k + 1);
+        for (ord, v) in self.store.iter() {
+            if filter.is_some_and(|f| !f.allows(ord)) {
+                continue;
+            }
+            let candidate = Worst(Neighbor {
+                ord,
+                score: dot(query, v),
+            });
+            if heap.len() < k {
+                heap.push(candidate);
+            } else if heap.peek().is_some_and(|worst| candidate < *worst) {
+                heap.pop();
+                heap.push(candidate);
+            }
+        }
+        rank(heap.into_iter().map(|w| w.0).collect(), k)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ties_are_broken_by_ordinal() {
+        let mut store = VectorStore::new(2);
+        for _ in 0..5 {
+            store.push(&[1.0, 0.0]).unwrap();
+        }
+        let hits = FlatIndex::new(&store).search(&[1.0, 0.0], 3, None);
+        assert_eq!(
+            hits.iter().map(|h| h.ord).collect::<Vec<_>>(),
+            vec![0, 1, 2]
+        );
+    }
+
+    #[test]
+    fn finds_the_nearest() {
+        let mut store = VectorStore::new(2);
+        store.push(&[1.0, 0.0]).unwrap();
+        store.push(&[0.0, 1.0]).unwrap();
+        store.push(&[0.6, 0.8]).unwrap();
+        let hits = FlatIndex::new(&store).search(&[0.0, 1.0], 2, None);
+        assert_eq!(hits[0].ord, 1);
+        assert_eq!(hits[1].ord, 2);
+        let among = FlatIndex::new(&store).search_among(&[0.0, 1.0], 5, &[0, 2]);
+        assert_eq!(among.iter().map(|h| h.ord).collect::<Vec<_>>(), vec![2, 0]);
+    }
+}

@@ -1,0 +1,197 @@
+//! The `lore` binary end to end on the shipped corpus: index, search --json (shape and byte-for-
+//! byte stability), filters, stats, and clear errors.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn lore(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_lore"))
+        .args(args)
+        .output()
+        .expect("run lore")
+}
+
+fn corpus() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("corpus")
+}
+
+fn stdout(out: &Output) -> String {
+    String::from_utf8(out.stdout.clone()).unwrap()
+}
+
+#[test]
+fn index_then_search_json_on_the_corpus() {
+    let tmp = tempfile::tempdir().unwrap();
+    let index = tmp.path().join("idx");
+    let index_s = index.to_str().unwrap();
+    let out = lore(&["index", corpus().to_str().unwrap(), "--index", index_s]);
+    assert!(
+        out.status.success(),
+        "index failed: {}\n{}",
+        stdout(&out),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let summary = stdout(&out);
+    assert!(summary.contains("skipped: none"), "{summary}");
+    assert!(index.join("manifest.json").is_file());
+
+    let args = [
+        "search",
+        "who approves contracts above the outside counsel threshold?",
+        "--index",
+        index_s,
+        "-k",
+        "5",
+        "--json",
+    ];
+    let first = lore(&args);
+    assert!(
+        first.status.success(),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    let second = lore(&args);
+    assert_eq!(
+        first.stdout, second.stdout,
+        "the same query must give the same bytes"
+    );
+
+    let json: serde_json::Value = serde_json::from_slice(&first.stdout).unwrap();
+    assert_eq!(json["mode"], "hybrid");
+    assert_eq!(json["mode_used"], "hybrid");
+    let hits = json["hits"].as_array().unwrap();
+    assert_eq!(hits.len(), 5);
+    for (i, hit) in hits.iter().enumerate() {
+        assert_eq!(hit["rank"], i + 1);
+        assert!(hit["chunk_id"].as_str().unwrap().contains('#'));
+        assert!(hit["score"].as_f64().unwrap() > 0.0);
+        assert!(hit["lexical"].is_object() || hit["dense"].is_object());
+        assert!(hit["snippet"]["text"].is_string());
+        assert!(hit["snippet"]["highlights"].is_array());
+        let p = &hit["provenance"];
+        for key in ["doc_id", "path", "title", "kind", "format", "content_hash"] {
+            assert!(p[key].is_string(), "provenance.{key} in {p}");
+        }
+        for key in [
+            "byte_range",
+            "line_range",
+            "heading_path",
+            "speakers",
+            "authors",
+        ] {
+            assert!(p[key].is_array(), "provenance.{key} in {p}");
+        }
+        // Provenance is exact: the cited bytes are in the source file.
+        let path = p["path"].as_str().unwrap();
+        let bytes = std::fs::read(path).unwrap();
+        let [s, e] = [
+            p["byte_range"][0].as_u64().unwrap() as usize,
+            p["byte_range"][1].as_u64().unwrap() as usize,
+        ];
+        assert!(s < e && e <= bytes.len());
+    }
+
+    // Filters narrow the answer.
+    let out = lore(&[
+        "search",
+        "deployment",
+        "--index",
+        index_s,
+        "--filter",
+        "kind=decision",
+        "--json",
+    ]);
+    assert!(out.status.success());
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    for hit in json["hits"].as_array().unwrap() {
+        assert_eq!(hit["provenance"]["kind"], "decision");
+    }
+
+    // Text output cites file and lines.
+    let out = lore(&["search", "on-call handoff", "--index", index_s, "-k", "2"]);
+    assert!(out.status.success());
+    let text = stdout(&out);
+    assert!(text.contains(" 1. "), "{text}");
+    assert!(
+        [".md:", ".vtt:", ".srt:", ".jsonl:"]
+            .iter()
+            .any(|ext| text.contains(ext)),
+        "{text}"
+    );
+
+    let out = lore(&["stats", "--index", index_s]);
+    assert!(out.status.success());
+    assert!(stdout(&out).contains("all-MiniLM-L6-v2"));
+}
+
+#[test]
+fn errors_are_clear() {
+    let tmp = tempfile::tempdir().unwrap();
+    let missing = tmp.path().join("none");
+    let out = lore(&["search", "x", "--index", missing.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("no lore index at"), "{err}");
+
+    let out = lore(&[
+        "search",
+        "x",
+        "--index",
+        missing.to_str().unwrap(),
+        "--filter",
+        "oops",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("key=value"));
+
+    let out = lore(&["search", "x", "--index", "y", "--mode", "fuzzy"]);
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn skipped_inputs_are_reported_and_set_the_exit_code() {
+    let tmp = tempfile::tempdir().unwrap();
+    let src = tmp.path().join("src");
+    std::fs::create_dir_all(&src).unwrap();
+    std::fs::write(
+        src.join("good.md"),
+        "# Good\n\nThe expense limit is $500 per trip.\n",
+    )
+    .unwrap();
+    std::fs::write(src.join("data.bin"), [0u8, 159, 146, 150]).unwrap();
+    std::fs::write(
+        src.join("broken.jsonl"),
+        "{\"id\": \"1\", \"text\": \"fine\"}\n{not json\n",
+    )
+    .unwrap();
+    let index = tmp.path().join("idx");
+    let out = lore(&[
+        "index",
+        src.to_str().unwrap(),
+        "--index",
+        index.to_str().unwrap(),
+        "--no-embed",
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = stdout(&out);
+    assert!(text.contains("data.bin"), "{text}");
+    assert!(text.contains("broken.jsonl:2"), "{text}");
+    let out = lore(&[
+        "search",
+        "expense limit",
+        "--index",
+        index.to_str().unwrap(),
+        "--json",
+    ]);
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["mode_used"], "lexical");
+    assert!(json["hits"][0]["provenance"]["path"]
+        .as_str()
+        .unwrap()
+        .ends_with("good.md"));
+}

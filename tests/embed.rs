@@ -1,0 +1,35 @@
+//! The real embedding model (all-MiniLM-L6-v2, int8 ONNX): loads offline, returns unit vectors
+//! of 384 dimensions, deterministically, and places paraphrases closer than unrelated text.
+
+use lore::embed::{resolve_model_dir, Embedder, OnnxEmbedder, MINILM_DIM};
+use lore::vector::dot;
+
+#[test]
+fn real_model_embeds_meaningfully() {
+    let model = OnnxEmbedder::load(&resolve_model_dir(None))
+        .expect("model present (run scripts/fetch-model.sh)");
+    let texts = [
+        "Who signs off on large vendor contracts?",
+        "Contracts above the threshold are approved by the outside law firm.",
+        "The cafeteria serves pizza on Fridays.",
+    ];
+    let v = model.embed(&texts).unwrap();
+    assert_eq!(v.len(), 3);
+    for x in &v {
+        assert_eq!(x.len(), MINILM_DIM);
+        let norm: f32 = x.iter().map(|a| a * a).sum();
+        assert!((norm - 1.0).abs() < 1e-4, "norm {norm}");
+    }
+    let related = dot(&v[0], &v[1]);
+    let unrelated = dot(&v[0], &v[2]);
+    assert!(
+        related > unrelated + 0.1,
+        "related {related} unrelated {unrelated}"
+    );
+
+    // Deterministic, and independent of the batch it is in.
+    let again = model.embed(&texts[..1]).unwrap();
+    for (a, b) in again[0].iter().zip(&v[0]) {
+        assert!((a - b).abs() < 1e-5);
+    }
+}

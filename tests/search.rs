@@ -1,0 +1,303 @@
+//! Search on small fixtures with the real model: lexical, dense and hybrid results, filters,
+//! determinism, degradation when the query cannot be embedded, and refusal of incompatible
+//! indexes.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use lore::embed::HashEmbedder;
+use lore::{
+    Error, Filter, Fusion, Index, IndexBuilder, Mode, NoProgress, OpenOptions, SearchRequest,
+};
+
+fn write(root: &Path, rel: &str, text: &str) {
+    let path = root.join(rel);
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, text).unwrap();
+}
+
+/// A small organization: notes, a wiki page, a decision, a transcript and chat.
+fn fixture() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("org");
+    write(
+        &root,
+        "meetings/2026-01-12-legal.md",
+        "---\ntitle: Legal sync\ndate: 2026-01-12\nauthors: [Priya Raman]\nkind: meeting-notes\nmeeting_id: LEG-01\n---\n# Legal sync\n\n## Contracts\n\nVendor contracts under $50K are reviewed by Priya Raman in-house. Anything larger goes to Hartwell & Lane, the outside firm.\n\n## Hiring\n\nWe will open two paralegal positions in March.\n",
+    );
+    write(
+        &root,
+        "wiki/oncall.md",
+        "---\ntitle: On-call handbook\ndate: 2025-09-01\nauthors: [Marco Silva]\nkind: wiki\ntags: [oncall, ops]\n---\n# On-call handbook\n\n## Handoff\n\nThe pager rotates every Monday at 10:00. The outgoing engineer writes a handoff note.\n\n## Escalation\n\nIf the database is down, page the platform lead immediately.\n",
+    );
+    write(
+        &root,
+        "decisions/0002-ci.md",
+        "# ADR-0002: Move continuous integration from Jenkins to GitHub Actions\n\n- Status: Accepted\n- Date: 2025-11-03\n- Deciders: Marco Silva, Ana Ortiz\n\n## Context\n\nJenkins agents kept failing and nobody wanted to maintain the Groovy pipelines.\n\n## Decision\n\nWe move all builds to GitHub Actions by the end of the quarter.\n\n## Consequences\n\nThe Jenkins server will be shut down in January.\n",
+    );
+    write(
+        &root,
+        "meetings/2026-02-02-platform.vtt",
+        "WEBVTT\n\nNOTE\ntitle: Platform weekly\ndate: 2026-02-02\nmeeting_id: PLAT-07\n\n00:00:01.000 --> 00:00:05.000\n<v Marco Silva>The billing reconciliation job failed again on Friday night.\n\n00:00:05.000 --> 00:00:09.000\n<v Ana Ortiz>Only Dev Patel really understands that job, we should ask him.\n\n00:00:09.000 --> 00:00:14.000\n<v Marco Silva>Agreed. Let's also add an alert on the nightly run.\n",
+    );
+    write(
+        &root,
+        "slack/export.jsonl",
+        "{\"channel\": \"#finance\", \"user\": \"Dana Whitfield\", \"ts\": \"1767225600.000100\", \"text\": \"Reminder: the Q3 review always moves two weeks early because of the board meeting.\"}\n{\"channel\": \"#random\", \"user\": \"Tom Okafor\", \"ts\": \"1767229200.000200\", \"text\": \"Pizza in the kitchen at noon!\"}\n",
+    );
+    dir
+}
+
+fn model_index(dir: &Path) -> (PathBuf, Index) {
+    let index_dir = dir.join("index");
+    IndexBuilder::new(&index_dir)
+        .build(&[dir.join("org")], &NoProgress)
+        .expect("build with the real model (run scripts/fetch-model.sh)");
+    let index = Index::open(&index_dir).unwrap();
+    (index_dir, index)
+}
+
+fn request(text: &str, mode: Mode) -> SearchRequest {
+    SearchRequest {
+        text: text.into(),
+        k: 5,
+        mode,
+        ..SearchRequest::default()
+    }
+}
+
+fn top_doc(index: &Index, req: &SearchRequest) -> String {
+    let response = index.search(req).unwrap();
+    assert_eq!(response.mode_used, req.mode, "{:?}", response.notes);
+    response.hits[0].provenance.doc_id.clone()
+}
+
+#[test]
+fn every_mode_finds_the_right_document_and_filters_hold() {
+    let dir = fixture();
+    let (_, index) = model_index(dir.path());
+    assert_eq!(index.manifest().counts.documents, 6);
+
+    // Lexical: exact words.
+    assert_eq!(
+        top_doc(&index, &request("Jenkins GitHub Actions", Mode::Lexical)),
+        "org/decisions/0002-ci.md"
+    );
+    // Dense: a paraphrase with little word overlap.
+    assert_eq!(
+        top_doc(
+            &index,
+            &request(
+                "who is the expert on the payments matching batch process",
+                Mode::Dense
+            )
+        ),
+        "org/meetings/2026-02-02-platform.vtt"
+    );
+    // Hybrid.
+    let hybrid = index
+        .search(&request(
+            "which law firm handles big vendor contracts",
+            Mode::Hybrid,
+        ))
+        .unwrap();
+    assert_eq!(hybrid.mode_used, Mode::Hybrid);
+    assert_eq!(
+        hybrid.hits[0].provenance.doc_id,
+        "org/meetings/2026-01-12-legal.md"
+    );
+    let top = &hybrid.hits[0];
+    assert!(top.lexical.is_some() || top.dense.is_some());
+    assert_eq!(
+        top.provenance.heading_path.last().map(String::as_str),
+        Some("Contracts")
+    );
+    // The document heading is carried into its first section; front matter is not.
+    assert_eq!(top.provenance.line_range, [8, 12]);
+    assert!(
+        top.text.starts_with("# Legal sync\n\n## Contracts"),
+        "{}",
+        top.text
+    );
+    for w in hybrid.hits.windows(2) {
+        assert!(w[0].score >= w[1].score);
+    }
+
+    // Weighted fusion is an option.
+    let weighted = index
+        .search(&SearchRequest {
+            fusion: Fusion::Weighted {
+                lexical_weight: 0.5,
+            },
+            ..request("which law firm handles big vendor contracts", Mode::Hybrid)
+        })
+        .unwrap();
+    assert_eq!(
+        weighted.hits[0].provenance.doc_id,
+        "org/meetings/2026-01-12-legal.md"
+    );
+
+    // Filters, in every mode.
+    for mode in [Mode::Lexical, Mode::Dense, Mode::Hybrid] {
+        let only = |filters: Vec<Filter>| {
+            index
+                .search(&SearchRequest {
+                    filters,
+                    ..request("contracts billing job Jenkins quarter database board", mode)
+                })
+                .unwrap()
+                .hits
+        };
+        let hits = only(vec![Filter::Kind("decision".into())]);
+        assert!(!hits.is_empty() && hits.iter().all(|h| h.provenance.kind == "decision"));
+        let hits = only(vec![Filter::Meta {
+            key: "meeting_id".into(),
+            value: "PLAT-07".into(),
+        }]);
+        assert!(!hits.is_empty());
+        assert!(hits
+            .iter()
+            .all(|h| h.provenance.doc_id.ends_with("platform.vtt")));
+        let hits = only(vec![Filter::Speaker("ana ortiz".into())]);
+        assert!(!hits.is_empty());
+        assert!(hits
+            .iter()
+            .all(|h| h.provenance.speakers.iter().any(|s| s == "Ana Ortiz")));
+        let hits = only(vec![Filter::Author("Marco Silva".into())]);
+        assert!(!hits.is_empty());
+        assert!(hits
+            .iter()
+            .all(|h| h.provenance.authors.iter().any(|a| a == "Marco Silva")));
+        let hits = only(vec![Filter::PathPrefix("org/wiki".into())]);
+        assert!(!hits.is_empty());
+        assert!(hits
+            .iter()
+            .all(|h| h.provenance.doc_id.starts_with("org/wiki/")));
+        let hits = only(vec![Filter::DateRange {
+            since: lore::model::parse_date("2026-01-01"),
+            until: lore::model::parse_date("2026-01-31"),
+        }]);
+        assert!(!hits.is_empty());
+        assert!(hits
+            .iter()
+            .all(|h| h.provenance.date.as_deref().unwrap().starts_with("2026-01")));
+        assert!(only(vec![Filter::Kind("no-such-kind".into())]).is_empty());
+    }
+
+    // The same query twice gives identical results.
+    let a = serde_json::to_string(&index.search(&request("billing job", Mode::Hybrid)).unwrap())
+        .unwrap();
+    let b = serde_json::to_string(&index.search(&request("billing job", Mode::Hybrid)).unwrap())
+        .unwrap();
+    assert_eq!(a, b);
+
+    // Snippets highlight query terms.
+    let hit = &index
+        .search(&request("paralegal positions", Mode::Lexical))
+        .unwrap()
+        .hits[0];
+    let words: Vec<&str> = hit
+        .snippet
+        .highlights
+        .iter()
+        .map(|&[s, e]| &hit.snippet.text[s..e])
+        .collect();
+    assert!(words.contains(&"paralegal"), "{words:?}");
+}
+
+#[test]
+fn hybrid_degrades_to_lexical_when_the_query_cannot_be_embedded() {
+    let dir = fixture();
+    let (index_dir, _) = model_index(dir.path());
+    let index = Index::open_with(
+        &index_dir,
+        OpenOptions::default().model_dir(dir.path().join("no-model")),
+    )
+    .unwrap();
+    let response = index.search(&request("Jenkins", Mode::Hybrid)).unwrap();
+    assert_eq!(response.mode_used, Mode::Lexical);
+    assert!(
+        response.notes[0].contains("could not be embedded"),
+        "{:?}",
+        response.notes
+    );
+    assert_eq!(
+        response.hits[0].provenance.doc_id,
+        "org/decisions/0002-ci.md"
+    );
+    assert!(matches!(
+        index.search(&request("Jenkins", Mode::Dense)),
+        Err(Error::Model(_))
+    ));
+}
+
+#[test]
+fn an_index_of_another_model_or_format_is_refused() {
+    let dir = fixture();
+    let (index_dir, _) = model_index(dir.path());
+    let other = Arc::new(HashEmbedder::new(384));
+    let err = Index::open_with(&index_dir, OpenOptions::default().embedder(other)).unwrap_err();
+    assert!(matches!(err, Error::Incompatible { .. }), "{err}");
+    assert!(err.to_string().contains("all-MiniLM-L6-v2"), "{err}");
+
+    let manifest = index_dir.join("manifest.json");
+    let text = std::fs::read_to_string(&manifest).unwrap();
+    std::fs::write(
+        &manifest,
+        text.replace("\"format_version\": 1", "\"format_version\": 99"),
+    )
+    .unwrap();
+    let err = Index::open(&index_dir).unwrap_err();
+    assert!(matches!(err, Error::Incompatible { .. }), "{err}");
+    assert!(err.to_string().contains("version 99"), "{err}");
+
+    assert!(matches!(
+        Index::open(dir.path().join("nothing")),
+        Err(Error::NoIndex { .. })
+    ));
+}
+
+#[test]
+fn lexical_only_index_needs_no_model() {
+    let dir = fixture();
+    let index_dir = dir.path().join("lex");
+    let report = IndexBuilder::new(&index_dir)
+        .without_embeddings()
+        .build(&[dir.path().join("org")], &NoProgress)
+        .unwrap();
+    assert_eq!(report.num_documents, 6);
+    let index = Index::open(&index_dir).unwrap();
+    assert!(index.manifest().model.is_none());
+    let response = index
+        .search(&request("two weeks early board", Mode::Hybrid))
+        .unwrap();
+    assert_eq!(response.mode_used, Mode::Lexical);
+    assert!(response.hits[0].provenance.doc_id.starts_with("#finance/"));
+    assert!(index.search(&request("x", Mode::Dense)).is_err());
+}
+
+#[test]
+fn plumbing_works_with_any_embedder() {
+    // The deterministic hashing embedder checks the dense plumbing without the model.
+    let dir = fixture();
+    let index_dir = dir.path().join("hash");
+    let embedder = Arc::new(HashEmbedder::new(64));
+    IndexBuilder::new(&index_dir)
+        .embedder(embedder.clone())
+        .build(&[dir.path().join("org")], &NoProgress)
+        .unwrap();
+    let index = Index::open_with(&index_dir, OpenOptions::default().embedder(embedder)).unwrap();
+    let hits = index
+        .search(&request("paralegal positions March", Mode::Dense))
+        .unwrap()
+        .hits;
+    assert_eq!(
+        hits[0].provenance.doc_id,
+        "org/meetings/2026-01-12-legal.md"
+    );
+    assert!(hits[0].dense.is_some() && hits[0].lexical.is_none());
+    let exact = index
+        .dense_search_exact("paralegal positions March", 3)
+        .unwrap();
+    assert_eq!(exact[0].0, hits[0].chunk_id);
+}

@@ -247,15 +247,16 @@ impl IndexBuilder {
             EmbedderChoice::Given(e) => Some(e.clone()),
             EmbedderChoice::Disabled => None,
         };
-        for path in paths {
-            if !path.exists() {
-                return Err(Error::load(path, "no such file or directory"));
-            }
-        }
+        // Absolute paths in provenance: citations must resolve from any working directory.
+        // A path that cannot be resolved is kept as given; loading reports it as skipped.
+        let paths: Vec<PathBuf> = paths
+            .iter()
+            .map(|p| p.canonicalize().unwrap_or_else(|_| p.clone()))
+            .collect();
         check_replaceable(&self.dir)?;
 
         progress.start("loading", 0);
-        let loaded = load_paths(paths, &self.load, &|_| progress.advance(1));
+        let loaded = load_paths(&paths, &self.load, &|_| progress.advance(1));
         progress.finish();
         let mut skipped = loaded.skipped;
         let mut seen: HashMap<String, PathBuf> = HashMap::new();
@@ -305,15 +306,7 @@ impl IndexBuilder {
             Some(embedder) => {
                 let embed_started = Instant::now();
                 progress.start("embedding", chunks.len() as u64);
-                let mut store = VectorStore::new(embedder.dim());
-                for batch in chunks.chunks(self.batch_size.max(1)) {
-                    let texts: Vec<String> = batch.iter().map(embedding_text).collect();
-                    let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
-                    for v in embedder.embed(&refs)? {
-                        store.push(&v)?;
-                    }
-                    progress.advance(batch.len() as u64);
-                }
+                let store = embed_all(embedder.as_ref(), &chunks, self.batch_size, progress)?;
                 progress.finish();
                 embed_seconds = embed_started.elapsed().as_secs_f64();
                 progress.start("building vector graph", 0);
@@ -357,6 +350,40 @@ impl IndexBuilder {
             embed_seconds,
         })
     }
+}
+
+/// Embed every chunk, row `i` for chunk `i`. Batches are formed from chunks of similar length
+/// so that little of the model's work is spent on padding.
+fn embed_all(
+    embedder: &dyn Embedder,
+    chunks: &[Chunk],
+    batch_size: usize,
+    progress: &dyn Progress,
+) -> Result<VectorStore> {
+    let texts: Vec<String> = chunks.iter().map(embedding_text).collect();
+    let mut order: Vec<usize> = (0..texts.len()).collect();
+    order.sort_by_key(|&i| (texts[i].len(), i));
+    let mut vectors: Vec<Vec<f32>> = vec![Vec::new(); texts.len()];
+    for batch in order.chunks(batch_size.max(1)) {
+        let refs: Vec<&str> = batch.iter().map(|&i| texts[i].as_str()).collect();
+        let embedded = embedder.embed(&refs)?;
+        if embedded.len() != batch.len() {
+            return Err(Error::Model(format!(
+                "asked for {} vectors, got {}",
+                batch.len(),
+                embedded.len()
+            )));
+        }
+        for (&i, v) in batch.iter().zip(embedded) {
+            vectors[i] = v;
+        }
+        progress.advance(batch.len() as u64);
+    }
+    let mut store = VectorStore::new(embedder.dim());
+    for v in &vectors {
+        store.push(v)?;
+    }
+    Ok(store)
 }
 
 /// The text a chunk is embedded as: its title and heading path give the passage its context.

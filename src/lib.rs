@@ -8,26 +8,37 @@
 //! stemming) and a dense view (all-MiniLM-L6-v2 embeddings in an HNSW graph, with an exact flat
 //! twin). A search runs either or both and fuses them (reciprocal rank fusion by default).
 //!
-//! ```no_run
+//! ```
 //! use lore::{Filter, Index, IndexBuilder, Mode, NoProgress, SearchRequest};
 //!
-//! // Build (needs the model: `scripts/fetch-model.sh`).
-//! IndexBuilder::new("/tmp/acme-index").build(&["corpus".into()], &NoProgress)?;
+//! // A folder of exports (here: one decision record).
+//! let exports = tempfile::tempdir()?;
+//! std::fs::write(
+//!     exports.path().join("0009-outside-counsel.md"),
+//!     "# ADR-0009: Raise the outside counsel threshold to $75K\n\n- Status: Accepted\n\
+//!      - Date: 2026-02-10\n- Deciders: Priya Raman\n\n## Decision\n\n\
+//!      Contracts over $75K go to Hartwell & Lane; smaller ones are reviewed in-house.\n",
+//! )?;
 //!
-//! // Search.
-//! let index = Index::open("/tmp/acme-index")?;
+//! // Build an index (uses the model fetched by `scripts/fetch-model.sh`).
+//! let dir = tempfile::tempdir()?;
+//! IndexBuilder::new(dir.path()).build(&[exports.path().to_path_buf()], &NoProgress)?;
+//!
+//! // Ask it.
+//! let index = Index::open(dir.path())?;
 //! let response = index.search(&SearchRequest {
-//!     text: "who signs off on large vendor contracts?".into(),
-//!     k: 5,
+//!     text: "who reviews big vendor contracts?".into(),
+//!     k: 3,
 //!     mode: Mode::Hybrid,
 //!     filters: vec![Filter::Kind("decision".into())],
 //!     ..SearchRequest::default()
 //! })?;
-//! for hit in &response.hits {
-//!     let p = &hit.provenance;
-//!     println!("{} ({}:{}-{}) {}", p.title, p.path, p.line_range[0], p.line_range[1], hit.snippet.text);
-//! }
-//! # Ok::<(), lore::Error>(())
+//! let top = &response.hits[0];
+//! let p = &top.provenance;
+//! println!("{} ({}:{}-{})\n{}", p.title, p.path, p.line_range[0], p.line_range[1], top.snippet.text);
+//! assert_eq!(p.metadata["status"], "Accepted");
+//! assert!(top.text.contains("Hartwell & Lane"));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
 //! Modules, in dependency order: [`model`] ← [`load`], [`chunk`] ← [`lexical`], [`embed`] →

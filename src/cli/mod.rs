@@ -342,6 +342,9 @@ fn print_response(out: &mut impl Write, response: &SearchResponse) -> std::io::R
             p.line_range[1],
             facts.join(", ")
         )?;
+        if let Some(by) = p.metadata.get("superseded_by") {
+            writeln!(out, "    ⚠ superseded by {by}")?;
+        }
         let why: Vec<String> = [("lexical", hit.lexical), ("dense", hit.dense)]
             .iter()
             .filter_map(|(name, r)| r.map(|r| format!("{name} #{} ({:.3})", r.rank, r.score)))

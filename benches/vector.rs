@@ -4,46 +4,20 @@
 //! Run: `cargo bench --bench vector`
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
+use lore::vector::synthetic::clustered;
 use lore::vector::{FlatIndex, HnswIndex, HnswParams, VectorIndex, VectorStore};
 
 const DIM: usize = 384;
 
-/// SplitMix64 → roughly normal values; deterministic for a seed.
-fn clustered(n: usize, clusters: usize, seed: u64) -> Vec<Vec<f32>> {
-    let mut state = seed;
-    let mut next = move || {
-        state = state.wrapping_add(0x9e3779b97f4a7c15);
-        let mut z = state;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58476d1ce4e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d049bb133111eb);
-        z ^= z >> 31;
-        (z >> 11) as f32 / (1u64 << 53) as f32
-    };
-    let mut gauss = move || (0..4).map(|_| next()).sum::<f32>() - 2.0;
-    let centres: Vec<Vec<f32>> = (0..clusters)
-        .map(|_| (0..DIM).map(|_| gauss()).collect())
-        .collect();
-    (0..n)
-        .map(|i| {
-            let mut v: Vec<f32> = centres[i % clusters]
-                .iter()
-                .map(|x| x + 0.8 * gauss())
-                .collect();
-            lore::embed::normalize(&mut v);
-            v
-        })
-        .collect()
-}
-
 fn bench_dense(c: &mut Criterion) {
     let n = 20_000;
     let mut store = VectorStore::new(DIM);
-    for v in clustered(n, 200, 1) {
+    for v in clustered(n, DIM, 200, 1) {
         store.push(&v).unwrap();
     }
     let hnsw = HnswIndex::build(&store, &HnswParams::default());
     let flat = FlatIndex::new(&store);
-    let queries = clustered(100, 200, 2);
+    let queries = clustered(100, DIM, 200, 2);
 
     let mut found = 0;
     for q in &queries {

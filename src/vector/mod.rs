@@ -164,14 +164,16 @@ impl VectorStore {
     }
 }
 
-#[cfg(test)]
-pub(crate) mod testdata {
-    //! Seeded clustered unit vectors for tests.
+pub mod synthetic {
+    //! Seeded, clustered unit vectors: deterministic data for tests and benchmarks of the
+    //! vector searchers (never used for real content).
 
-    /// SplitMix64: a tiny seeded generator for test data.
+    /// SplitMix64, a tiny seeded generator.
+    #[derive(Debug, Clone)]
     pub struct SplitMix(pub u64);
 
     impl SplitMix {
+        /// Next 64 random bits.
         pub fn next_u64(&mut self) -> u64 {
             self.0 = self.0.wrapping_add(0x9e3779b97f4a7c15);
             let mut z = self.0;
@@ -180,7 +182,7 @@ pub(crate) mod testdata {
             z ^ (z >> 31)
         }
 
-        /// Roughly normal, via the sum of uniforms.
+        /// Roughly normal (sum of four uniforms, centred).
         pub fn gauss(&mut self) -> f32 {
             (0..4)
                 .map(|_| (self.next_u64() >> 11) as f32 / (1u64 << 53) as f32)
@@ -189,7 +191,7 @@ pub(crate) mod testdata {
         }
     }
 
-    /// `n` unit vectors of dimension `dim` around `clusters` random centres.
+    /// `n` unit vectors of dimension `dim` scattered around `clusters` random centres.
     pub fn clustered(n: usize, dim: usize, clusters: usize, seed: u64) -> Vec<Vec<f32>> {
         let mut rng = SplitMix(seed);
         let centres: Vec<Vec<f32>> = (0..clusters)
@@ -228,14 +230,14 @@ mod tests {
     #[test]
     fn hnsw_recall_at_10_against_flat_twin() {
         let dim = 384;
-        let vectors = testdata::clustered(6_000, dim, 60, 7);
+        let vectors = synthetic::clustered(6_000, dim, 60, 7);
         let mut store = VectorStore::new(dim);
         for v in &vectors {
             store.push(v).unwrap();
         }
         let flat = FlatIndex::new(&store);
         let hnsw = HnswIndex::build(&store, &HnswParams::default());
-        let queries = testdata::clustered(200, dim, 60, 99);
+        let queries = synthetic::clustered(200, dim, 60, 99);
         let mut found = 0usize;
         for q in &queries {
             let exact: Vec<u32> = flat.search(q, 10, None).iter().map(|n| n.ord).collect();
@@ -257,7 +259,7 @@ mod tests {
     #[test]
     fn filtered_search_only_returns_allowed_ordinals() {
         let dim = 32;
-        let vectors = testdata::clustered(2_000, dim, 10, 3);
+        let vectors = synthetic::clustered(2_000, dim, 10, 3);
         let mut store = VectorStore::new(dim);
         for v in &vectors {
             store.push(v).unwrap();

@@ -472,7 +472,8 @@ pub struct Index {
     dir: PathBuf,
     manifest: Manifest,
     lexical: LexicalReader,
-    dense: Option<Dense>,
+    /// Vectors and graph, loaded on first use so lexical searches never pay for them.
+    dense: OnceLock<std::result::Result<Dense, String>>,
     options: OpenOptions,
     embedder: OnceLock<std::result::Result<Arc<dyn Embedder>, String>>,
 }
@@ -508,14 +509,16 @@ impl Index {
                 ),
             });
         }
-        let dense = match &manifest.model {
-            Some(model) => {
-                let store = VectorStore::load(&dir.join(VECTORS), model.dim, n)?;
-                let hnsw = HnswIndex::load(&dir, &store)?;
-                Some(Dense { store, hnsw })
+        if manifest.model.is_some() {
+            // Loaded on the first dense search; a missing file is reported now.
+            let vectors = dir.join(VECTORS);
+            if !vectors.is_file() {
+                return Err(Error::Corrupt {
+                    dir,
+                    reason: format!("{} is missing", vectors.display()),
+                });
             }
-            None => None,
-        };
+        }
         if let (Some(model), Some(embedder)) = (&manifest.model, &options.embedder) {
             check_model(&dir, model, embedder.as_ref())?;
         }
@@ -523,7 +526,7 @@ impl Index {
             dir,
             manifest,
             lexical,
-            dense,
+            dense: OnceLock::new(),
             options,
             embedder: OnceLock::new(),
         })
@@ -544,6 +547,30 @@ impl Index {
         let path = self.dir.join(SKIPPED);
         let text = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
         Ok(serde_json::from_str(&text)?)
+    }
+
+    /// The dense half, loaded once; `Ok(None)` for a lexical-only index.
+    fn dense(&self) -> Result<Option<&Dense>> {
+        let Some(model) = &self.manifest.model else {
+            return Ok(None);
+        };
+        let loaded = self.dense.get_or_init(|| {
+            let store = VectorStore::load(
+                &self.dir.join(VECTORS),
+                model.dim,
+                self.manifest.counts.chunks,
+            )
+            .map_err(|e| e.to_string())?;
+            let hnsw = HnswIndex::load(&self.dir, &store).map_err(|e| e.to_string())?;
+            Ok(Dense { store, hnsw })
+        });
+        match loaded {
+            Ok(dense) => Ok(Some(dense)),
+            Err(reason) => Err(Error::Corrupt {
+                dir: self.dir.clone(),
+                reason: reason.clone(),
+            }),
+        }
     }
 
     /// The query embedder, loaded once.
@@ -580,7 +607,6 @@ impl Index {
         let mut notes = Vec::new();
         let mut mode_used = request.mode;
         let depth = (request.k * 3).max(50);
-        let allowed = self.lexical.filter_ords(&request.filters)?;
 
         let query_vector = match (request.mode, &self.manifest.model) {
             (Mode::Lexical, _) => None,
@@ -617,8 +643,11 @@ impl Index {
         } else {
             Vec::new()
         };
-        let dense: Vec<(u32, f32)> = match (&query_vector, &self.dense) {
-            (Some(v), Some(d)) => self.dense_search(d, v, depth, allowed.as_deref()),
+        let dense: Vec<(u32, f32)> = match (&query_vector, self.dense()?) {
+            (Some(v), Some(d)) => {
+                let allowed = self.lexical.filter_ords(&request.filters)?;
+                self.dense_search(d, v, depth, allowed.as_deref())
+            }
             _ => Vec::new(),
         };
 
@@ -719,7 +748,7 @@ impl Index {
 
     /// Exact (flat) dense search, the twin of the graph search, for checks and evaluation.
     pub fn dense_search_exact(&self, text: &str, k: usize) -> Result<Vec<(String, f32)>> {
-        let (Some(model), Some(dense)) = (&self.manifest.model, &self.dense) else {
+        let (Some(model), Some(dense)) = (&self.manifest.model, self.dense()?) else {
             return Err(Error::InvalidRequest("index has no embeddings".into()));
         };
         let v = self.embed_query(text, model)?;
@@ -745,4 +774,34 @@ fn check_model(dir: &Path, model: &ModelInfo, embedder: &dyn Embedder) -> Result
         });
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_open_index_can_be_shared_across_threads() {
+        fn assert_send_sync<T: Send + Sync>() {}
+        assert_send_sync::<Index>();
+    }
+
+    #[test]
+    fn staging_dir_is_a_sibling() {
+        assert_eq!(
+            staging_dir(Path::new("/tmp/acme")),
+            PathBuf::from("/tmp/acme.building")
+        );
+    }
+
+    #[test]
+    fn refuses_to_replace_a_foreign_directory() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(check_replaceable(dir.path()).is_ok());
+        std::fs::write(dir.path().join("notes.txt"), "mine").unwrap();
+        let err = check_replaceable(dir.path()).unwrap_err();
+        assert!(err.to_string().contains("refusing to overwrite"), "{err}");
+        std::fs::write(dir.path().join(MANIFEST), "{}").unwrap();
+        assert!(check_replaceable(dir.path()).is_ok());
+    }
 }

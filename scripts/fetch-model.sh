@@ -8,8 +8,7 @@
 set -euo pipefail
 
 dir="${1:-${LORE_MODEL_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/lore/model}}"
-EXPECTED_SHA256_PREFIX="8199be6f"
-EXPECTED_SHA256_SUFFIX="f3d2a6"
+EXPECTED_SHA256="8199be6f699a395f99f89df973f9dc5285fbcfcdb2ae1a4e1201dab014f3d2a6"
 files=(model.onnx tokenizer.json config.json special_tokens_map.json tokenizer_config.json libonnxruntime.so)
 
 complete() {
@@ -49,9 +48,9 @@ for f in tokenizer.json config.json special_tokens_map.json tokenizer_config.jso
 done
 
 sum="$(sha256sum "$dir/model.onnx" | cut -d' ' -f1)"
-case "$sum" in
-  "$EXPECTED_SHA256_PREFIX"*"$EXPECTED_SHA256_SUFFIX") ;;
-  *) echo "lore: model.onnx has sha256 $sum, expected $EXPECTED_SHA256_PREFIX…$EXPECTED_SHA256_SUFFIX" >&2; exit 1 ;;
-esac
+if [ "$sum" != "$EXPECTED_SHA256" ]; then
+  echo "lore: model.onnx has sha256 $sum, expected $EXPECTED_SHA256" >&2
+  exit 1
+fi
 echo "$sum" > "$dir/.complete"
 echo "$dir"

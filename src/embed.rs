@@ -13,6 +13,8 @@ use crate::error::{Error, Result};
 
 /// Identifier of the shipped model, recorded in every index manifest.
 pub const MINILM_MODEL_ID: &str = "sentence-transformers/all-MiniLM-L6-v2@int8-onnx";
+/// SHA-256 of the shipped `model.onnx` (int8 all-MiniLM-L6-v2).
+pub const MINILM_SHA256: &str = "8199be6f699a395f99f89df973f9dc5285fbcfcdb2ae1a4e1201dab014f3d2a6";
 /// Output dimension of the shipped model.
 pub const MINILM_DIM: usize = 384;
 /// Longest input in word pieces the model sees; longer inputs are truncated.
@@ -72,16 +74,20 @@ fn init_onnx_runtime(lib: &Path) -> Result<()> {
     }
 }
 
-/// all-MiniLM-L6-v2 (int8 ONNX) through fastembed and ONNX Runtime.
+/// A sentence-embedding ONNX model (by default all-MiniLM-L6-v2, int8) through fastembed and
+/// ONNX Runtime, with mean pooling.
 pub struct OnnxEmbedder {
     model: Mutex<fastembed::TextEmbedding>,
+    model_id: String,
+    dim: usize,
     batch_size: usize,
 }
 
 impl std::fmt::Debug for OnnxEmbedder {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("OnnxEmbedder")
-            .field("model", &MINILM_MODEL_ID)
+            .field("model", &self.model_id)
+            .field("dim", &self.dim)
             .field("batch_size", &self.batch_size)
             .finish()
     }
@@ -90,6 +96,11 @@ impl std::fmt::Debug for OnnxEmbedder {
 impl OnnxEmbedder {
     /// Load the model from `dir` (see [`resolve_model_dir`]). Fails with [`Error::Model`] naming
     /// the missing file and the command that fetches it.
+    ///
+    /// The model is identified by the SHA-256 of its `model.onnx` (recorded in `.complete` by
+    /// `scripts/fetch-model.sh`, computed otherwise): the shipped weights are
+    /// [`MINILM_MODEL_ID`]; any other file gets an id of its own, so an index built with one
+    /// model is never searched with another.
     pub fn load(dir: &Path) -> Result<Self> {
         for name in MODEL_FILES {
             let path = dir.join(name);
@@ -117,38 +128,67 @@ impl OnnxEmbedder {
         let options = fastembed::InitOptionsUserDefined::new().with_max_length(MINILM_MAX_LENGTH);
         let model = fastembed::TextEmbedding::try_new_from_user_defined(model, options)
             .map_err(|e| Error::Model(format!("cannot load {}: {e}", dir.display())))?;
-        Ok(OnnxEmbedder {
+        let sha = model_sha256(dir)?;
+        let mut embedder = OnnxEmbedder {
             model: Mutex::new(model),
+            model_id: MINILM_MODEL_ID.to_string(),
+            dim: MINILM_DIM,
             batch_size: 32,
-        })
+        };
+        if sha != MINILM_SHA256 {
+            embedder.model_id = format!("onnx-sha256:{sha}");
+            embedder.dim = embedder.raw_embed(&["dimension probe"])?[0].len();
+        }
+        Ok(embedder)
+    }
+}
+
+/// SHA-256 of `dir/model.onnx`: from the `.complete` stamp the fetch script writes, else
+/// computed.
+fn model_sha256(dir: &Path) -> Result<String> {
+    if let Ok(stamp) = std::fs::read_to_string(dir.join(".complete")) {
+        let stamp = stamp.trim();
+        if stamp.len() == 64 && stamp.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Ok(stamp.to_ascii_lowercase());
+        }
+    }
+    let path = dir.join("model.onnx");
+    let bytes = std::fs::read(&path).map_err(|e| Error::io(&path, e))?;
+    Ok(crate::model::content_hash_bytes(&bytes))
+}
+
+impl OnnxEmbedder {
+    fn raw_embed(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>> {
+        let mut model = self
+            .model
+            .lock()
+            .map_err(|_| Error::Model("embedding model poisoned by an earlier panic".into()))?;
+        model
+            .embed(texts, Some(self.batch_size))
+            .map_err(|e| Error::Model(format!("embedding failed: {e}")))
     }
 }
 
 impl Embedder for OnnxEmbedder {
     fn model_id(&self) -> &str {
-        MINILM_MODEL_ID
+        &self.model_id
     }
 
     fn dim(&self) -> usize {
-        MINILM_DIM
+        self.dim
     }
 
     fn embed(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>> {
         if texts.is_empty() {
             return Ok(Vec::new());
         }
-        let mut model = self
-            .model
-            .lock()
-            .map_err(|_| Error::Model("embedding model poisoned by an earlier panic".into()))?;
-        let mut vectors = model
-            .embed(texts, Some(self.batch_size))
-            .map_err(|e| Error::Model(format!("embedding failed: {e}")))?;
+        let mut vectors = self.raw_embed(texts)?;
         for v in &mut vectors {
-            if v.len() != MINILM_DIM {
+            if v.len() != self.dim {
                 return Err(Error::Model(format!(
-                    "model returned {} dimensions, expected {MINILM_DIM}",
-                    v.len()
+                    "model returned {} dimensions, expected {}",
+                    v.len(),
+                    self.dim
                 )));
             }
             normalize(v);

@@ -253,7 +253,15 @@ impl IndexBuilder {
             .iter()
             .map(|p| p.canonicalize().unwrap_or_else(|_| p.clone()))
             .collect();
-        check_replaceable(&self.dir)?;
+        // An absolute index path, so that its staging sibling is well defined (even for `.`).
+        let dir = std::path::absolute(&self.dir).map_err(|e| Error::io(&self.dir, e))?;
+        if dir.parent().is_none() {
+            return Err(Error::InvalidRequest(format!(
+                "{} cannot hold an index; give a directory below it",
+                dir.display()
+            )));
+        }
+        check_replaceable(&dir)?;
 
         progress.start("loading", 0);
         let loaded = load_paths(&paths, &self.load, &|_| progress.advance(1));
@@ -286,7 +294,7 @@ impl IndexBuilder {
             .flatten()
             .collect();
 
-        let staging = staging_dir(&self.dir);
+        let staging = staging_dir(&dir);
         if staging.exists() {
             std::fs::remove_dir_all(&staging).map_err(|e| Error::io(&staging, e))?;
         }
@@ -338,7 +346,7 @@ impl IndexBuilder {
         };
         write_json(&staging.join(SKIPPED), &skipped)?;
         manifest.write(&staging)?;
-        replace_dir(&staging, &self.dir)?;
+        replace_dir(&staging, &dir)?;
 
         Ok(BuildReport {
             num_files: loaded.num_files,

@@ -181,8 +181,13 @@ pub struct Chunk {
 
 /// Hex SHA-256 of some text: the content hash used for chunks and documents.
 pub fn content_hash(text: &str) -> String {
+    content_hash_bytes(text.as_bytes())
+}
+
+/// Hex SHA-256 of some bytes.
+pub fn content_hash_bytes(bytes: &[u8]) -> String {
     use sha2::{Digest, Sha256};
-    let digest = Sha256::digest(text.as_bytes());
+    let digest = Sha256::digest(bytes);
     let mut out = String::with_capacity(64);
     for b in digest {
         use std::fmt::Write;

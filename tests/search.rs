@@ -240,6 +240,30 @@ fn an_index_of_another_model_or_format_is_refused() {
     assert!(matches!(err, Error::Incompatible { .. }), "{err}");
     assert!(err.to_string().contains("all-MiniLM-L6-v2"), "{err}");
 
+    // A model directory holding other weights (here: another checksum) gets another model id.
+    let other_model = dir.path().join("other-model");
+    std::fs::create_dir_all(&other_model).unwrap();
+    let real_model = lore::embed::resolve_model_dir(None);
+    for name in [
+        "model.onnx",
+        "tokenizer.json",
+        "config.json",
+        "special_tokens_map.json",
+        "tokenizer_config.json",
+        "libonnxruntime.so",
+    ] {
+        std::os::unix::fs::symlink(real_model.join(name), other_model.join(name)).unwrap();
+    }
+    std::fs::write(other_model.join(".complete"), "0".repeat(64)).unwrap();
+    let index =
+        Index::open_with(&index_dir, OpenOptions::default().model_dir(&other_model)).unwrap();
+    for mode in [Mode::Dense, Mode::Hybrid] {
+        let err = index.search(&request("Jenkins", mode)).unwrap_err();
+        assert!(matches!(err, Error::Incompatible { .. }), "{err}");
+        assert!(err.to_string().contains("onnx-sha256:0000"), "{err}");
+    }
+    assert!(index.search(&request("Jenkins", Mode::Lexical)).is_ok());
+
     let manifest = index_dir.join("manifest.json");
     let text = std::fs::read_to_string(&manifest).unwrap();
     std::fs::write(

@@ -503,5 +503,10 @@ fn demo(args: DemoArgs, model_dir: Option<PathBuf>) -> anyhow::Result<ExitCode> 
         "demo finished in {:.1}s",
         started.elapsed().as_secs_f64()
     )?;
+    writeln!(
+        out,
+        "ask your own: cargo run --release -- search \"who really approves discounts?\" --index {}",
+        dir.display()
+    )?;
     Ok(ExitCode::SUCCESS)
 }

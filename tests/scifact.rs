@@ -92,6 +92,62 @@ fn evaluate(index: &Index, dir: &Path, mode: Mode) -> f64 {
     total / n as f64
 }
 
+/// HNSW recall@10 against the exact flat twin, on the real SciFact chunk vectors and real query
+/// embeddings. Uses the index in `$LORE_SCIFACT_INDEX` (built with
+/// `lore index ../shared/data/scifact/corpus.jsonl --index DIR`), or builds one.
+#[test]
+#[ignore = "heavy: needs an embedded SciFact index"]
+fn scifact_hnsw_recall_against_flat() {
+    let Some(dir) = data() else {
+        eprintln!("../shared/data/scifact not found; skipping");
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let index_dir = match std::env::var_os("LORE_SCIFACT_INDEX") {
+        Some(d) => PathBuf::from(d),
+        None => {
+            let d = tmp.path().join("full");
+            IndexBuilder::new(&d)
+                .build(&[dir.join("corpus.jsonl")], &NoProgress)
+                .unwrap();
+            d
+        }
+    };
+    let index = Index::open(&index_dir).unwrap();
+    let mut found = 0;
+    let mut total = 0;
+    for line in std::fs::read_to_string(dir.join("queries.jsonl"))
+        .unwrap()
+        .lines()
+    {
+        let q: serde_json::Value = serde_json::from_str(line).unwrap();
+        let text = q["text"].as_str().unwrap();
+        let exact: Vec<String> = index
+            .dense_search_exact(text, 10)
+            .unwrap()
+            .into_iter()
+            .map(|(id, _)| id)
+            .collect();
+        let approx: Vec<String> = index
+            .search(&SearchRequest {
+                text: text.into(),
+                k: 10,
+                mode: Mode::Dense,
+                ..SearchRequest::default()
+            })
+            .unwrap()
+            .hits
+            .into_iter()
+            .map(|h| h.chunk_id)
+            .collect();
+        found += exact.iter().filter(|id| approx.contains(id)).count();
+        total += exact.len();
+    }
+    let recall = found as f64 / total as f64;
+    eprintln!("SciFact HNSW recall@10 vs flat: {recall:.4} over {total} neighbours");
+    assert!(recall >= 0.95, "{recall}");
+}
+
 #[test]
 #[ignore = "heavy: embeds all of SciFact"]
 fn scifact_ndcg_at_10_per_mode() {

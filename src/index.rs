@@ -13,7 +13,7 @@
 //! A build writes everything into a sibling `<dir>.building` directory and only then replaces
 //! `<dir>`, so a failed build never leaves a half-written index where a good one was.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 use std::time::Instant;
@@ -29,7 +29,7 @@ use crate::lexical::{analyze, FieldWeights, LexicalReader, LexicalWriter};
 use crate::load::{load_paths, LoadOptions};
 use crate::model::{Chunk, Skipped};
 use crate::query::{Mode, RetrieverScore, SearchHit, SearchRequest, SearchResponse};
-use crate::snippet::best_window;
+use crate::snippet::{best_window, query_terms};
 use crate::vector::{FlatIndex, HnswIndex, HnswParams, OrdFilter, VectorIndex, VectorStore};
 
 /// Version of the on-disk layout; an index of another version is refused.
@@ -707,7 +707,7 @@ impl Index {
                     .collect(),
             };
 
-        let query_terms: HashSet<String> = analyze(text).into_iter().map(|t| t.term).collect();
+        let query_terms = query_terms(text);
         let mut hits = Vec::with_capacity(request.k);
         for (i, (ord, score, lexical, dense)) in ranked.into_iter().take(request.k).enumerate() {
             let chunk = self.lexical.chunk_by_ord(ord)?;

@@ -195,3 +195,38 @@ fn skipped_inputs_are_reported_and_set_the_exit_code() {
         .unwrap()
         .ends_with("good.md"));
 }
+
+#[test]
+fn demo_answers_the_sample_questions_with_citations() {
+    let tmp = tempfile::tempdir().unwrap();
+    let index = tmp.path().join("demo");
+    let out = lore(&[
+        "demo",
+        "--corpus",
+        corpus().to_str().unwrap(),
+        "--index",
+        index.to_str().unwrap(),
+        "--show",
+        "2",
+    ]);
+    let text = stdout(&out);
+    assert!(
+        out.status.success(),
+        "{text}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(text.matches("Q: ").count(), 2, "{text}");
+    assert!(text.contains("corpus/"), "answers cite their files: {text}");
+    // Recall@5 per mode, e.g. "  hybrid   0.896  (43/48)".
+    let recall = |mode: &str| -> f64 {
+        let line = text
+            .lines()
+            .skip_while(|l| !l.starts_with("Recall@5"))
+            .find(|l| l.trim_start().starts_with(mode))
+            .unwrap_or_else(|| panic!("no {mode} line in {text}"));
+        line.split_whitespace().nth(1).unwrap().parse().unwrap()
+    };
+    assert!(recall("lexical") >= 0.7, "{text}");
+    assert!(recall("dense") >= 0.8, "{text}");
+    assert!(recall("hybrid") >= 0.8, "{text}");
+}

@@ -241,9 +241,9 @@ impl IndexBuilder {
     pub fn build(&self, paths: &[PathBuf], progress: &dyn Progress) -> Result<BuildReport> {
         let started = Instant::now();
         let embedder: Option<Arc<dyn Embedder>> = match &self.embedder {
-            EmbedderChoice::Model(dir) => Some(Arc::new(OnnxEmbedder::load(&resolve_model_dir(
-                dir.as_deref(),
-            ))?)),
+            EmbedderChoice::Model(dir) => Some(Arc::new(OnnxEmbedder::load_for_indexing(
+                &resolve_model_dir(dir.as_deref()),
+            )?)),
             EmbedderChoice::Given(e) => Some(e.clone()),
             EmbedderChoice::Disabled => None,
         };

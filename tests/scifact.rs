@@ -6,6 +6,9 @@
 //! cargo test --release --test scifact -- --ignored --nocapture
 //! ```
 //!
+//! With `LORE_SCIFACT_INDEX=DIR` (an index built by `lore index
+//! ../shared/data/scifact/corpus.jsonl --index DIR`) the embedded index is reused.
+//!
 //! The full evaluation command (`lore eval`) is a separate piece of work; this only guards that
 //! each mode is in the range of the published baselines (BM25 0.679, all-MiniLM-L6-v2 0.645).
 
@@ -169,17 +172,21 @@ fn scifact_ndcg_at_10_per_mode() {
         started.elapsed().as_secs_f64()
     );
 
-    let started = Instant::now();
-    let full_dir = tmp.path().join("full");
-    let report = IndexBuilder::new(&full_dir)
-        .build(&corpus, &NoProgress)
-        .unwrap();
-    eprintln!(
-        "index with embeddings: {:.1}s ({} chunks, embedding {:.1}s)",
-        started.elapsed().as_secs_f64(),
-        report.num_chunks,
-        report.embed_seconds
-    );
+    let full_dir = match std::env::var_os("LORE_SCIFACT_INDEX") {
+        Some(d) => PathBuf::from(d),
+        None => {
+            let started = Instant::now();
+            let d = tmp.path().join("full");
+            let report = IndexBuilder::new(&d).build(&corpus, &NoProgress).unwrap();
+            eprintln!(
+                "index with embeddings: {:.1}s ({} chunks, embedding {:.1}s)",
+                started.elapsed().as_secs_f64(),
+                report.num_chunks,
+                report.embed_seconds
+            );
+            d
+        }
+    };
     let index = Index::open(&full_dir).unwrap();
     let mut scores = HashMap::new();
     for mode in [Mode::Lexical, Mode::Dense, Mode::Hybrid] {

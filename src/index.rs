@@ -13,7 +13,7 @@
 //! A build writes everything into a sibling `<dir>.building` directory and only then replaces
 //! `<dir>`, so a failed build never leaves a half-written index where a good one was.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 use std::time::Instant;
@@ -64,6 +64,12 @@ pub struct Counts {
     pub chunks: usize,
     /// Inputs skipped (see `skipped.json`).
     pub skipped: usize,
+    /// Documents per kind (the values `--filter kind=…` accepts).
+    #[serde(default)]
+    pub documents_by_kind: BTreeMap<String, usize>,
+    /// Documents per source format.
+    #[serde(default)]
+    pub documents_by_format: BTreeMap<String, usize>,
 }
 
 /// Chunking settings recorded at build time.
@@ -341,6 +347,8 @@ impl IndexBuilder {
                 documents: documents.len(),
                 chunks: chunks.len(),
                 skipped: skipped.len(),
+                documents_by_kind: tally(documents.iter().map(|d| d.kind.to_lowercase())),
+                documents_by_format: tally(documents.iter().map(|d| d.format.as_str().to_string())),
             },
             sources: paths.iter().map(|p| p.display().to_string()).collect(),
         };
@@ -392,6 +400,15 @@ fn embed_all(
         store.push(v)?;
     }
     Ok(store)
+}
+
+/// Count occurrences.
+fn tally(items: impl Iterator<Item = String>) -> BTreeMap<String, usize> {
+    let mut out = BTreeMap::new();
+    for item in items {
+        *out.entry(item).or_insert(0) += 1;
+    }
+    out
 }
 
 /// The text a chunk is embedded as: its title and heading path give the passage its context.

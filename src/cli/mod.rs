@@ -100,8 +100,8 @@ enum FusionArg {
 struct SearchArgs {
     /// The question or keywords.
     query: String,
-    /// Index directory.
-    #[arg(long, short = 'i', value_name = "DIR")]
+    /// Index directory (default: $LORE_INDEX).
+    #[arg(long, short = 'i', value_name = "DIR", env = "LORE_INDEX")]
     index: PathBuf,
     /// Number of results.
     #[arg(short = 'k', long, default_value_t = 10)]
@@ -136,8 +136,8 @@ struct SearchArgs {
 
 #[derive(Debug, Args)]
 struct StatsArgs {
-    /// Index directory.
-    #[arg(long, short = 'i', value_name = "DIR")]
+    /// Index directory (default: $LORE_INDEX).
+    #[arg(long, short = 'i', value_name = "DIR", env = "LORE_INDEX")]
     index: PathBuf,
     /// Print as JSON.
     #[arg(long)]
@@ -394,6 +394,14 @@ fn stats(args: StatsArgs) -> anyhow::Result<ExitCode> {
     )?;
     writeln!(out, "files:      {}", c.files)?;
     writeln!(out, "documents:  {}", c.documents)?;
+    let list = |m: &std::collections::BTreeMap<String, usize>| {
+        m.iter()
+            .map(|(k, n)| format!("{k} {n}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    writeln!(out, "  by kind:   {}", list(&c.documents_by_kind))?;
+    writeln!(out, "  by format: {}", list(&c.documents_by_format))?;
     writeln!(out, "chunks:     {}", c.chunks)?;
     writeln!(out, "skipped:    {}", c.skipped)?;
     for s in skipped.iter().take(20) {

@@ -292,6 +292,8 @@ impl IndexBuilder {
             documents.push(doc);
         }
 
+        // Chunk ordinals follow document id, then position: the order that breaks score ties.
+        documents.sort_by(|a, b| a.id.cmp(&b.id));
         let chunks: Vec<Chunk> = documents
             .par_iter()
             .map(|doc| chunk_document(doc, &self.chunk))

@@ -325,3 +325,28 @@ fn plumbing_works_with_any_embedder() {
         .unwrap();
     assert_eq!(exact[0].0, hits[0].chunk_id);
 }
+
+#[test]
+fn equal_scores_are_ordered_by_chunk_id() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "src/records.jsonl",
+        "{\"id\": \"rec-b\", \"title\": \"Travel\", \"text\": \"Book trains for trips under four hours.\"}\n\
+         {\"id\": \"rec-a\", \"title\": \"Travel\", \"text\": \"Book trains for trips under four hours.\"}\n\
+         {\"id\": \"rec-c\", \"title\": \"Travel\", \"text\": \"Book trains for trips under four hours.\"}\n",
+    );
+    let index_dir = dir.path().join("idx");
+    IndexBuilder::new(&index_dir)
+        .without_embeddings()
+        .build(&[dir.path().join("src")], &NoProgress)
+        .unwrap();
+    let index = Index::open(&index_dir).unwrap();
+    let hits = index
+        .search(&request("trains", Mode::Lexical))
+        .unwrap()
+        .hits;
+    let ids: Vec<&str> = hits.iter().map(|h| h.chunk_id.as_str()).collect();
+    assert_eq!(ids, vec!["rec-a#0", "rec-b#0", "rec-c#0"]);
+    assert!(hits.windows(2).all(|w| w[0].score == w[1].score));
+}

@@ -27,7 +27,7 @@ use crate::error::{Error, Result};
 use crate::fuse::fuse;
 use crate::lexical::{analyze, FieldWeights, LexicalReader, LexicalWriter};
 use crate::load::{load_paths, LoadOptions};
-use crate::model::{Chunk, Skipped};
+use crate::model::{Chunk, LineIndex, Skipped};
 use crate::query::{Mode, RetrieverScore, SearchHit, SearchRequest, SearchResponse};
 use crate::snippet::{best_window, query_terms};
 use crate::vector::{FlatIndex, HnswIndex, HnswParams, OrdFilter, VectorIndex, VectorStore};
@@ -274,12 +274,19 @@ impl IndexBuilder {
         progress.finish();
         let mut skipped = loaded.skipped;
         let mut seen: HashMap<String, PathBuf> = HashMap::new();
+        let mut line_indexes: HashMap<PathBuf, LineIndex> = HashMap::new();
         let mut documents = Vec::with_capacity(loaded.documents.len());
         for doc in loaded.documents {
             if let Some(first) = seen.get(&doc.id) {
+                let line = doc.blocks.first().map(|b| {
+                    line_indexes
+                        .entry(doc.path.clone())
+                        .or_insert_with(|| LineIndex::new(&doc.source))
+                        .line_of(b.byte_range.start)
+                });
                 skipped.push(Skipped {
                     path: doc.path.clone(),
-                    line: None,
+                    line,
                     reason: format!(
                         "duplicate document id `{}` (first seen in {})",
                         doc.id,

@@ -350,3 +350,23 @@ fn equal_scores_are_ordered_by_chunk_id() {
     assert_eq!(ids, vec!["rec-a#0", "rec-b#0", "rec-c#0"]);
     assert!(hits.windows(2).all(|w| w[0].score == w[1].score));
 }
+
+#[test]
+fn duplicate_ids_are_skipped_with_their_line() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "src/a.jsonl",
+        "{\"id\": \"1\", \"text\": \"first\"}\n{\"id\": \"2\", \"text\": \"second\"}\n{\"id\": \"1\", \"text\": \"again\"}\n",
+    );
+    let report = IndexBuilder::new(dir.path().join("idx"))
+        .without_embeddings()
+        .build(&[dir.path().join("src")], &NoProgress)
+        .unwrap();
+    assert_eq!(report.num_documents, 2);
+    assert_eq!(report.skipped.len(), 1);
+    assert_eq!(report.skipped[0].line, Some(3));
+    assert!(report.skipped[0]
+        .reason
+        .contains("duplicate document id `1`"));
+}

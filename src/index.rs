@@ -22,7 +22,7 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::chunk::{chunk_document, ChunkOptions};
-use crate::embed::{resolve_model_dir, Embedder, OnnxEmbedder};
+use crate::embed::{resolve_model_dir, CachedEmbedder, Embedder, EmbeddingCache, OnnxEmbedder};
 use crate::error::{Error, Result};
 use crate::fuse::fuse;
 use crate::lexical::{analyze, FieldWeights, LexicalReader, LexicalWriter};
@@ -169,6 +169,12 @@ pub struct BuildReport {
     pub seconds: f64,
     /// Seconds spent embedding.
     pub embed_seconds: f64,
+    /// Chunks the model embedded.
+    pub num_embedded: usize,
+    /// Chunks whose vectors came from the embedding cache.
+    pub num_cached: usize,
+    /// Anything worth knowing that did not stop the build (e.g. the cache could not be written).
+    pub notes: Vec<String>,
 }
 
 /// Which embedder a build or an open index uses.
@@ -198,6 +204,7 @@ pub struct IndexBuilder {
     embedder: EmbedderChoice,
     hnsw: HnswParams,
     batch_size: usize,
+    cache_root: Option<PathBuf>,
 }
 
 impl IndexBuilder {
@@ -210,6 +217,7 @@ impl IndexBuilder {
             embedder: EmbedderChoice::Model(None),
             hnsw: HnswParams::default(),
             batch_size: 64,
+            cache_root: Some(EmbeddingCache::default_root()),
         }
     }
 
@@ -234,6 +242,13 @@ impl IndexBuilder {
     /// Use this embedder.
     pub fn embedder(mut self, embedder: Arc<dyn Embedder>) -> Self {
         self.embedder = EmbedderChoice::Given(embedder);
+        self
+    }
+
+    /// Keep the embedding cache under `root` instead of the default
+    /// ([`EmbeddingCache::default_root`]); `None` embeds everything afresh and caches nothing.
+    pub fn embedding_cache(mut self, root: Option<PathBuf>) -> Self {
+        self.cache_root = root;
         self
     }
 
@@ -325,11 +340,27 @@ impl IndexBuilder {
         progress.finish();
 
         let mut embed_seconds = 0.0;
+        let (mut num_embedded, mut num_cached) = (0, 0);
+        let mut notes = Vec::new();
         let model = match &embedder {
             Some(embedder) => {
                 let embed_started = Instant::now();
                 progress.start("embedding", chunks.len() as u64);
-                let store = embed_all(embedder.as_ref(), &chunks, self.batch_size, progress)?;
+                let store = match &self.cache_root {
+                    Some(root) => {
+                        let cached = CachedEmbedder::open(embedder.clone(), root)?;
+                        let store = embed_all(&cached, &chunks, self.batch_size, progress)?;
+                        (num_embedded, num_cached) = (cached.num_misses(), cached.num_hits());
+                        if let Err(e) = cached.persist() {
+                            notes.push(format!("the embedding cache was not updated: {e}"));
+                        }
+                        store
+                    }
+                    None => {
+                        num_embedded = chunks.len();
+                        embed_all(embedder.as_ref(), &chunks, self.batch_size, progress)?
+                    }
+                };
                 progress.finish();
                 embed_seconds = embed_started.elapsed().as_secs_f64();
                 progress.start("building vector graph", 0);
@@ -373,6 +404,9 @@ impl IndexBuilder {
             num_unsupported: loaded.num_unsupported,
             seconds: started.elapsed().as_secs_f64(),
             embed_seconds,
+            num_embedded,
+            num_cached,
+            notes,
         })
     }
 }

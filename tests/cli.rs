@@ -5,8 +5,15 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 fn lore(args: &[&str]) -> Output {
+    lore_with_cache(args, None)
+}
+
+/// Run lore with its embedding cache in `cache` (a fresh directory per test), never the user's.
+fn lore_with_cache(args: &[&str], cache: Option<&Path>) -> Output {
+    let scratch = std::env::temp_dir().join(format!("lore-test-cache-{}", std::process::id()));
     Command::new(env!("CARGO_BIN_EXE_lore"))
         .args(args)
+        .env("LORE_CACHE_DIR", cache.unwrap_or(&scratch))
         .output()
         .expect("run lore")
 }
@@ -24,7 +31,11 @@ fn index_then_search_json_on_the_corpus() {
     let tmp = tempfile::tempdir().unwrap();
     let index = tmp.path().join("idx");
     let index_s = index.to_str().unwrap();
-    let out = lore(&["index", corpus().to_str().unwrap(), "--index", index_s]);
+    let cache = tmp.path().join("cache");
+    let out = lore_with_cache(
+        &["index", corpus().to_str().unwrap(), "--index", index_s],
+        Some(&cache),
+    );
     assert!(
         out.status.success(),
         "index failed: {}\n{}",
@@ -33,7 +44,25 @@ fn index_then_search_json_on_the_corpus() {
     );
     let summary = stdout(&out);
     assert!(summary.contains("skipped: none"), "{summary}");
+    assert!(
+        summary.contains("reused 0 from the embedding cache"),
+        "{summary}"
+    );
     assert!(index.join("manifest.json").is_file());
+    let vectors = std::fs::read(index.join("vectors.f32")).unwrap();
+
+    // Indexing the same text again takes every vector from the cache, and the same vectors.
+    let out = lore_with_cache(
+        &["index", corpus().to_str().unwrap(), "--index", index_s],
+        Some(&cache),
+    );
+    assert!(out.status.success());
+    let summary = stdout(&out);
+    assert!(
+        summary.contains("embedded 0 chunks with the model"),
+        "{summary}"
+    );
+    assert_eq!(std::fs::read(index.join("vectors.f32")).unwrap(), vectors);
 
     let args = [
         "search",
@@ -200,15 +229,19 @@ fn skipped_inputs_are_reported_and_set_the_exit_code() {
 fn demo_answers_the_sample_questions_with_citations() {
     let tmp = tempfile::tempdir().unwrap();
     let index = tmp.path().join("demo");
-    let out = lore(&[
-        "demo",
-        "--corpus",
-        corpus().to_str().unwrap(),
-        "--index",
-        index.to_str().unwrap(),
-        "--show",
-        "2",
-    ]);
+    let cache = tmp.path().join("cache");
+    let out = lore_with_cache(
+        &[
+            "demo",
+            "--corpus",
+            corpus().to_str().unwrap(),
+            "--index",
+            index.to_str().unwrap(),
+            "--show",
+            "2",
+        ],
+        Some(&cache),
+    );
     let text = stdout(&out);
     assert!(
         out.status.success(),

@@ -51,6 +51,7 @@ fn fixture() -> tempfile::TempDir {
 fn model_index(dir: &Path) -> (PathBuf, Index) {
     let index_dir = dir.join("index");
     IndexBuilder::new(&index_dir)
+        .embedding_cache(Some(dir.join("cache")))
         .build(&[dir.join("org")], &NoProgress)
         .expect("build with the real model (run scripts/fetch-model.sh)");
     let index = Index::open(&index_dir).unwrap();
@@ -306,10 +307,33 @@ fn plumbing_works_with_any_embedder() {
     let dir = fixture();
     let index_dir = dir.path().join("hash");
     let embedder = Arc::new(HashEmbedder::new(64));
-    IndexBuilder::new(&index_dir)
+    let cache = dir.path().join("cache");
+    let build = || {
+        IndexBuilder::new(&index_dir)
+            .embedder(embedder.clone())
+            .embedding_cache(Some(cache.clone()))
+            .build(&[dir.path().join("org")], &NoProgress)
+            .unwrap()
+    };
+    let first = build();
+    assert_eq!(first.num_cached, 0);
+    assert_eq!(first.num_embedded, first.num_chunks);
+    // The same text again: every vector comes from the cache.
+    let second = build();
+    assert_eq!(
+        (second.num_embedded, second.num_cached),
+        (0, first.num_chunks)
+    );
+    // Without the cache, everything is embedded.
+    let third = IndexBuilder::new(dir.path().join("nocache"))
         .embedder(embedder.clone())
+        .embedding_cache(None)
         .build(&[dir.path().join("org")], &NoProgress)
         .unwrap();
+    assert_eq!(
+        (third.num_embedded, third.num_cached),
+        (third.num_chunks, 0)
+    );
     let index = Index::open_with(&index_dir, OpenOptions::default().embedder(embedder)).unwrap();
     let hits = index
         .search(&request("paralegal positions March", Mode::Dense))

@@ -83,6 +83,10 @@ struct IndexArgs {
     /// Skip files larger than this many bytes.
     #[arg(long, default_value_t = LoadOptions::default().max_file_bytes, value_name = "BYTES")]
     max_file_size: u64,
+    /// Embed every chunk afresh instead of reusing vectors of text embedded before (kept by
+    /// content hash in $LORE_CACHE_DIR, default ~/.cache/lore/embeddings).
+    #[arg(long)]
+    no_cache: bool,
     /// Print the summary as JSON.
     #[arg(long)]
     json: bool,
@@ -209,6 +213,7 @@ fn index(args: IndexArgs, model_dir: Option<PathBuf>) -> anyhow::Result<ExitCode
         .load_options(LoadOptions {
             max_file_bytes: args.max_file_size,
         })
+        .embedding_cache((!args.no_cache).then(lore::embed::EmbeddingCache::default_root))
         .build(&args.paths, &progress::Bars::new())
         .with_context(|| format!("cannot build the index at {}", args.index.display()))?;
     let mut out = std::io::stdout().lock();
@@ -236,6 +241,16 @@ fn print_summary(out: &mut impl Write, report: &BuildReport, dir: &Path) -> std:
         report.embed_seconds,
         dir.display()
     )?;
+    if report.num_embedded + report.num_cached > 0 {
+        writeln!(
+            out,
+            "embedded {} chunks with the model, reused {} from the embedding cache",
+            report.num_embedded, report.num_cached
+        )?;
+    }
+    for note in &report.notes {
+        writeln!(out, "note: {note}")?;
+    }
     if report.skipped.is_empty() {
         writeln!(out, "skipped: none")?;
     } else {

@@ -6,6 +6,10 @@
 //! (no network). [`HashEmbedder`] is a small deterministic stand-in for unit tests of the
 //! plumbing only; it is never a default and never produces a reported figure.
 
+pub mod cache;
+
+pub use cache::{CachedEmbedder, EmbeddingCache};
+
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, OnceLock};

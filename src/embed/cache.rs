@@ -1,0 +1,357 @@
+//! A persistent cache of embeddings, keyed by the SHA-256 of the embedded text, one directory per
+//! model, so re-indexing text that was embedded before costs no model time.
+//!
+//! Layout: `<root>/<first 16 hex of sha256(model id)>/seg-<time>-<pid>.bin`. Every build that
+//! embeds something new adds one segment, written to a temporary name and renamed into place, so
+//! readers only ever see whole segments and concurrent writers never share a file. A segment is
+//!
+//! ```text
+//! b"LOREVEC1" | dim: u32 | id_len: u32 | model id (UTF-8) | count: u64 | count × (key: [u8; 32], dim × f32)
+//! ```
+//!
+//! little-endian. A segment that does not parse, or that names another model or dimension, is
+//! ignored (and reported by [`EmbeddingCache::num_bad_segments`]), never trusted.
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+use super::Embedder;
+use crate::error::{Error, Result};
+
+const MAGIC: &[u8; 8] = b"LOREVEC1";
+
+/// Cache key of a text: its SHA-256.
+pub type Key = [u8; 32];
+
+/// The key of `text`.
+pub fn key(text: &str) -> Key {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(text.as_bytes()).into()
+}
+
+/// Embeddings of one model, loaded from and persisted to a cache directory.
+#[derive(Debug)]
+pub struct EmbeddingCache {
+    dir: PathBuf,
+    model_id: String,
+    dim: usize,
+    rows: HashMap<Key, Vec<f32>>,
+    fresh: Vec<Key>,
+    num_bad_segments: usize,
+}
+
+impl EmbeddingCache {
+    /// The default cache root: `$LORE_CACHE_DIR`, else `${XDG_CACHE_HOME:-$HOME/.cache}/lore/embeddings`.
+    pub fn default_root() -> PathBuf {
+        if let Some(dir) = std::env::var_os("LORE_CACHE_DIR").filter(|d| !d.is_empty()) {
+            return PathBuf::from(dir);
+        }
+        std::env::var_os("XDG_CACHE_HOME")
+            .filter(|d| !d.is_empty())
+            .map(PathBuf::from)
+            .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
+            .unwrap_or_else(std::env::temp_dir)
+            .join("lore")
+            .join("embeddings")
+    }
+
+    /// Open the cache of `model_id` (vectors of `dim`) under `root`, reading every segment.
+    pub fn open(root: &Path, model_id: &str, dim: usize) -> Result<Self> {
+        let dir = root.join(&crate::model::content_hash(model_id)[..16]);
+        let mut cache = EmbeddingCache {
+            dir,
+            model_id: model_id.to_string(),
+            dim,
+            rows: HashMap::new(),
+            fresh: Vec::new(),
+            num_bad_segments: 0,
+        };
+        let entries = match std::fs::read_dir(&cache.dir) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(cache),
+            Err(e) => return Err(Error::io(&cache.dir, e)),
+        };
+        let mut segments: Vec<PathBuf> = entries
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "bin"))
+            .collect();
+        segments.sort();
+        for path in segments {
+            // A segment removed between listing and reading is simply gone.
+            let Ok(bytes) = std::fs::read(&path) else {
+                continue;
+            };
+            if !cache.read_segment(&bytes) {
+                cache.num_bad_segments += 1;
+            }
+        }
+        Ok(cache)
+    }
+
+    /// Parse one segment into the map; false when it is malformed or of another model.
+    fn read_segment(&mut self, bytes: &[u8]) -> bool {
+        let mut at = 0usize;
+        let mut take = |n: usize| -> Option<&[u8]> {
+            let s = bytes.get(at..at.checked_add(n)?)?;
+            at += n;
+            Some(s)
+        };
+        let parsed = (|| {
+            if take(8)? != MAGIC {
+                return None;
+            }
+            let dim = u32::from_le_bytes(take(4)?.try_into().ok()?) as usize;
+            let id_len = u32::from_le_bytes(take(4)?.try_into().ok()?) as usize;
+            let id = std::str::from_utf8(take(id_len)?).ok()?.to_string();
+            let count = u64::from_le_bytes(take(8)?.try_into().ok()?) as usize;
+            if dim != self.dim || id != self.model_id {
+                return None;
+            }
+            let mut rows = Vec::with_capacity(count.min(1 << 20));
+            for _ in 0..count {
+                let key: Key = take(32)?.try_into().ok()?;
+                let v: Vec<f32> = take(dim.checked_mul(4)?)?
+                    .chunks_exact(4)
+                    .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+                    .collect();
+                rows.push((key, v));
+            }
+            take(1).is_none().then_some(rows)
+        })();
+        match parsed {
+            Some(rows) => {
+                self.rows.extend(rows);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// The cached vector of `key`.
+    pub fn get(&self, key: &Key) -> Option<&[f32]> {
+        self.rows.get(key).map(Vec::as_slice)
+    }
+
+    /// Remember a vector (persisted by [`EmbeddingCache::persist`]).
+    pub fn insert(&mut self, key: Key, vector: Vec<f32>) {
+        if vector.len() == self.dim && self.rows.insert(key, vector).is_none() {
+            self.fresh.push(key);
+        }
+    }
+
+    /// Number of cached vectors.
+    pub fn len(&self) -> usize {
+        self.rows.len()
+    }
+
+    /// True when nothing is cached.
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+
+    /// Segments that were ignored because they did not parse or belong to another model.
+    pub fn num_bad_segments(&self) -> usize {
+        self.num_bad_segments
+    }
+
+    /// Write the vectors inserted since opening as a new segment.
+    pub fn persist(&mut self) -> Result<()> {
+        if self.fresh.is_empty() {
+            return Ok(());
+        }
+        std::fs::create_dir_all(&self.dir).map_err(|e| Error::io(&self.dir, e))?;
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos());
+        let name = format!("seg-{nanos:020}-{}", std::process::id());
+        let tmp = self.dir.join(format!("{name}.tmp"));
+        let path = self.dir.join(format!("{name}.bin"));
+        let file = std::fs::File::create(&tmp).map_err(|e| Error::io(&tmp, e))?;
+        let mut out = std::io::BufWriter::new(file);
+        let io = |e| Error::io(&tmp, e);
+        out.write_all(MAGIC).map_err(io)?;
+        out.write_all(&(self.dim as u32).to_le_bytes())
+            .map_err(io)?;
+        out.write_all(&(self.model_id.len() as u32).to_le_bytes())
+            .map_err(io)?;
+        out.write_all(self.model_id.as_bytes()).map_err(io)?;
+        out.write_all(&(self.fresh.len() as u64).to_le_bytes())
+            .map_err(io)?;
+        for key in &self.fresh {
+            out.write_all(key).map_err(io)?;
+            for x in &self.rows[key] {
+                out.write_all(&x.to_le_bytes()).map_err(io)?;
+            }
+        }
+        out.into_inner()
+            .map_err(|e| Error::io(&tmp, e.into_error()))?
+            .sync_all()
+            .map_err(io)?;
+        std::fs::rename(&tmp, &path).map_err(|e| Error::io(&path, e))?;
+        self.fresh.clear();
+        Ok(())
+    }
+}
+
+/// An [`Embedder`] that answers from an [`EmbeddingCache`] and runs the model only on texts it
+/// has not seen.
+pub struct CachedEmbedder {
+    inner: Arc<dyn Embedder>,
+    cache: Mutex<EmbeddingCache>,
+    num_hits: AtomicUsize,
+    num_misses: AtomicUsize,
+}
+
+impl std::fmt::Debug for CachedEmbedder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CachedEmbedder")
+            .field("model", &self.inner.model_id())
+            .field("hits", &self.num_hits())
+            .field("misses", &self.num_misses())
+            .finish()
+    }
+}
+
+impl CachedEmbedder {
+    /// Cache `inner`'s vectors under `root`.
+    pub fn open(inner: Arc<dyn Embedder>, root: &Path) -> Result<Self> {
+        let cache = EmbeddingCache::open(root, inner.model_id(), inner.dim())?;
+        Ok(CachedEmbedder {
+            inner,
+            cache: Mutex::new(cache),
+            num_hits: AtomicUsize::new(0),
+            num_misses: AtomicUsize::new(0),
+        })
+    }
+
+    /// Texts answered from the cache so far.
+    pub fn num_hits(&self) -> usize {
+        self.num_hits.load(Ordering::Relaxed)
+    }
+
+    /// Texts the model had to embed so far.
+    pub fn num_misses(&self) -> usize {
+        self.num_misses.load(Ordering::Relaxed)
+    }
+
+    /// Persist what was embedded.
+    pub fn persist(&self) -> Result<()> {
+        self.lock()?.persist()
+    }
+
+    fn lock(&self) -> Result<std::sync::MutexGuard<'_, EmbeddingCache>> {
+        self.cache
+            .lock()
+            .map_err(|_| Error::Model("embedding cache poisoned by an earlier panic".into()))
+    }
+}
+
+impl Embedder for CachedEmbedder {
+    fn model_id(&self) -> &str {
+        self.inner.model_id()
+    }
+
+    fn dim(&self) -> usize {
+        self.inner.dim()
+    }
+
+    fn embed(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>> {
+        let keys: Vec<Key> = texts.iter().map(|t| key(t)).collect();
+        let mut out: Vec<Option<Vec<f32>>> = {
+            let cache = self.lock()?;
+            keys.iter()
+                .map(|k| cache.get(k).map(<[f32]>::to_vec))
+                .collect()
+        };
+        // Embed each distinct missing text once.
+        let mut missing: Vec<usize> = Vec::new();
+        let mut first_of: HashMap<Key, usize> = HashMap::new();
+        for (i, v) in out.iter().enumerate() {
+            if v.is_none() && !first_of.contains_key(&keys[i]) {
+                first_of.insert(keys[i], missing.len());
+                missing.push(i);
+            }
+        }
+        self.num_hits
+            .fetch_add(texts.len() - missing.len(), Ordering::Relaxed);
+        self.num_misses.fetch_add(missing.len(), Ordering::Relaxed);
+        if !missing.is_empty() {
+            let batch: Vec<&str> = missing.iter().map(|&i| texts[i]).collect();
+            let vectors = self.inner.embed(&batch)?;
+            let mut cache = self.lock()?;
+            for (&i, v) in missing.iter().zip(&vectors) {
+                cache.insert(keys[i], v.clone());
+            }
+            for (i, slot) in out.iter_mut().enumerate() {
+                if slot.is_none() {
+                    *slot = Some(vectors[first_of[&keys[i]]].clone());
+                }
+            }
+        }
+        Ok(out.into_iter().map(|v| v.unwrap_or_default()).collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::embed::HashEmbedder;
+
+    #[test]
+    fn second_run_embeds_nothing_and_gives_the_same_vectors() {
+        let root = tempfile::tempdir().unwrap();
+        let inner: Arc<dyn Embedder> = Arc::new(HashEmbedder::new(16));
+        let texts = ["alpha beta", "gamma", "alpha beta", "delta"];
+        let first = CachedEmbedder::open(inner.clone(), root.path()).unwrap();
+        let a = first.embed(&texts).unwrap();
+        assert_eq!((first.num_hits(), first.num_misses()), (1, 3));
+        assert_eq!(a, inner.embed(&texts).unwrap());
+        first.persist().unwrap();
+
+        let second = CachedEmbedder::open(inner.clone(), root.path()).unwrap();
+        let b = second.embed(&texts).unwrap();
+        assert_eq!((second.num_hits(), second.num_misses()), (4, 0));
+        assert_eq!(a, b);
+        // Nothing new: no new segment.
+        second.persist().unwrap();
+        let dir = std::fs::read_dir(root.path())
+            .unwrap()
+            .next()
+            .unwrap()
+            .unwrap()
+            .path();
+        assert_eq!(std::fs::read_dir(dir).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn damaged_and_foreign_segments_are_ignored() {
+        let root = tempfile::tempdir().unwrap();
+        let mut cache = EmbeddingCache::open(root.path(), "m", 2).unwrap();
+        cache.insert(key("x"), vec![0.6, 0.8]);
+        cache.persist().unwrap();
+        let seg = std::fs::read_dir(&cache.dir)
+            .unwrap()
+            .next()
+            .unwrap()
+            .unwrap()
+            .path();
+        let bytes = std::fs::read(&seg).unwrap();
+        std::fs::write(
+            cache.dir.join("seg-truncated.bin"),
+            &bytes[..bytes.len() - 3],
+        )
+        .unwrap();
+        std::fs::write(cache.dir.join("seg-junk.bin"), b"not a segment").unwrap();
+
+        let again = EmbeddingCache::open(root.path(), "m", 2).unwrap();
+        assert_eq!(again.num_bad_segments(), 2);
+        assert_eq!(again.get(&key("x")), Some(&[0.6f32, 0.8][..]));
+        // Another dimension of the same model id is a different cache entirely.
+        let other = EmbeddingCache::open(root.path(), "m", 3).unwrap();
+        assert!(other.is_empty());
+        assert_eq!(other.num_bad_segments(), 3);
+    }
+}

@@ -346,9 +346,13 @@ impl IndexBuilder {
             Some(embedder) => {
                 let embed_started = Instant::now();
                 progress.start("embedding", chunks.len() as u64);
-                let store = match &self.cache_root {
-                    Some(root) => {
-                        let cached = CachedEmbedder::open(embedder.clone(), root)?;
+                let cached = self.cache_root.as_ref().and_then(|root| {
+                    CachedEmbedder::open(embedder.clone(), root)
+                        .map_err(|e| notes.push(format!("the embedding cache is unusable: {e}")))
+                        .ok()
+                });
+                let store = match cached {
+                    Some(cached) => {
                         let store = embed_all(&cached, &chunks, self.batch_size, progress)?;
                         (num_embedded, num_cached) = (cached.num_misses(), cached.num_hits());
                         if let Err(e) = cached.persist() {

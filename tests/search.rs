@@ -394,3 +394,33 @@ fn duplicate_ids_are_skipped_with_their_line() {
         .reason
         .contains("duplicate document id `1`"));
 }
+
+#[test]
+fn an_index_of_nothing_is_valid_and_empty() {
+    // Every input broken: the index is still written, and says what was skipped.
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "src/bad.md", "---\ntitle: [broken\n---\n# Hi\n");
+    let index_dir = dir.path().join("idx");
+    let report = IndexBuilder::new(&index_dir)
+        .embedder(Arc::new(HashEmbedder::new(8)))
+        .embedding_cache(None)
+        .build(&[dir.path().join("src")], &NoProgress)
+        .unwrap();
+    assert_eq!(
+        (
+            report.num_documents,
+            report.num_chunks,
+            report.skipped.len()
+        ),
+        (0, 0, 1)
+    );
+    let index = Index::open_with(
+        &index_dir,
+        OpenOptions::default().embedder(Arc::new(HashEmbedder::new(8))),
+    )
+    .unwrap();
+    for mode in [Mode::Lexical, Mode::Dense, Mode::Hybrid] {
+        assert!(index.search(&request("hi", mode)).unwrap().hits.is_empty());
+    }
+    assert_eq!(index.skipped().unwrap().len(), 1);
+}

@@ -80,8 +80,11 @@ impl HnswIndex {
         }
     }
 
-    /// Persist into `dir` (which must not already hold a graph).
+    /// Persist into `dir` (which must not already hold a graph). An empty graph writes nothing.
     pub fn save(&self, dir: &Path) -> Result<()> {
+        if self.graph.get_nb_point() == 0 {
+            return Ok(());
+        }
         self.graph
             .file_dump(dir, BASENAME)
             .map_err(|e| Error::Corrupt {
@@ -93,6 +96,9 @@ impl HnswIndex {
 
     /// Reload a graph saved by [`HnswIndex::save`]; `store` is used to check it is complete.
     pub fn load(dir: &Path, store: &VectorStore) -> Result<Self> {
+        if store.is_empty() {
+            return Ok(HnswIndex::build(store, &HnswParams::default()));
+        }
         let corrupt = |reason: String| Error::Corrupt {
             dir: dir.to_path_buf(),
             reason,

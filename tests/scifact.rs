@@ -95,6 +95,27 @@ fn evaluate(index: &Index, dir: &Path, mode: Mode) -> f64 {
     total / n as f64
 }
 
+/// The embedded SciFact index: `$LORE_SCIFACT_INDEX` if set, else one built under `tmp`.
+fn embedded_index(data: &Path, tmp: &Path) -> PathBuf {
+    if let Some(d) = std::env::var_os("LORE_SCIFACT_INDEX") {
+        return PathBuf::from(d);
+    }
+    let started = Instant::now();
+    let d = tmp.join("full");
+    let report = IndexBuilder::new(&d)
+        .build(&[data.join("corpus.jsonl")], &NoProgress)
+        .unwrap();
+    eprintln!(
+        "index with embeddings: {:.1}s ({} chunks, {} embedded, {} from the cache, embedding {:.1}s)",
+        started.elapsed().as_secs_f64(),
+        report.num_chunks,
+        report.num_embedded,
+        report.num_cached,
+        report.embed_seconds
+    );
+    d
+}
+
 /// HNSW recall@10 against the exact flat twin, on the real SciFact chunk vectors and real query
 /// embeddings. Uses the index in `$LORE_SCIFACT_INDEX` (built with
 /// `lore index ../shared/data/scifact/corpus.jsonl --index DIR`), or builds one.
@@ -106,17 +127,7 @@ fn scifact_hnsw_recall_against_flat() {
         return;
     };
     let tmp = tempfile::tempdir().unwrap();
-    let index_dir = match std::env::var_os("LORE_SCIFACT_INDEX") {
-        Some(d) => PathBuf::from(d),
-        None => {
-            let d = tmp.path().join("full");
-            IndexBuilder::new(&d)
-                .build(&[dir.join("corpus.jsonl")], &NoProgress)
-                .unwrap();
-            d
-        }
-    };
-    let index = Index::open(&index_dir).unwrap();
+    let index = Index::open(embedded_index(&dir, tmp.path())).unwrap();
     let mut found = 0;
     let mut total = 0;
     for line in std::fs::read_to_string(dir.join("queries.jsonl"))
@@ -172,21 +183,7 @@ fn scifact_ndcg_at_10_per_mode() {
         started.elapsed().as_secs_f64()
     );
 
-    let full_dir = match std::env::var_os("LORE_SCIFACT_INDEX") {
-        Some(d) => PathBuf::from(d),
-        None => {
-            let started = Instant::now();
-            let d = tmp.path().join("full");
-            let report = IndexBuilder::new(&d).build(&corpus, &NoProgress).unwrap();
-            eprintln!(
-                "index with embeddings: {:.1}s ({} chunks, embedding {:.1}s)",
-                started.elapsed().as_secs_f64(),
-                report.num_chunks,
-                report.embed_seconds
-            );
-            d
-        }
-    };
+    let full_dir = embedded_index(&dir, tmp.path());
     let index = Index::open(&full_dir).unwrap();
     let mut scores = HashMap::new();
     for mode in [Mode::Lexical, Mode::Dense, Mode::Hybrid] {

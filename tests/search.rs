@@ -245,14 +245,7 @@ fn an_index_of_another_model_or_format_is_refused() {
     let other_model = dir.path().join("other-model");
     std::fs::create_dir_all(&other_model).unwrap();
     let real_model = lore::embed::resolve_model_dir(None);
-    for name in [
-        "model.onnx",
-        "tokenizer.json",
-        "config.json",
-        "special_tokens_map.json",
-        "tokenizer_config.json",
-        "libonnxruntime.so",
-    ] {
+    for name in lore::embed::MODEL_FILES {
         std::os::unix::fs::symlink(real_model.join(name), other_model.join(name)).unwrap();
     }
     std::fs::write(other_model.join(".complete"), "0".repeat(64)).unwrap();

@@ -439,16 +439,6 @@ fn stats(args: StatsArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn default_cache(name: &str) -> PathBuf {
-    std::env::var_os("XDG_CACHE_HOME")
-        .filter(|d| !d.is_empty())
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
-        .unwrap_or_else(std::env::temp_dir)
-        .join("lore")
-        .join(name)
-}
-
 fn demo(args: DemoArgs, model_dir: Option<PathBuf>) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
     let corpus = match args.corpus {
@@ -459,7 +449,9 @@ fn demo(args: DemoArgs, model_dir: Option<PathBuf>) -> anyhow::Result<ExitCode> 
     let corpus = corpus
         .canonicalize()
         .with_context(|| format!("cannot find the demo corpus at {}", corpus.display()))?;
-    let dir = args.index.unwrap_or_else(|| default_cache("demo-index"));
+    let dir = args
+        .index
+        .unwrap_or_else(|| lore::embed::cache_home().join("demo-index"));
     let mut out = std::io::stdout().lock();
     writeln!(
         out,

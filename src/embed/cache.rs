@@ -49,13 +49,7 @@ impl EmbeddingCache {
         if let Some(dir) = std::env::var_os("LORE_CACHE_DIR").filter(|d| !d.is_empty()) {
             return PathBuf::from(dir);
         }
-        std::env::var_os("XDG_CACHE_HOME")
-            .filter(|d| !d.is_empty())
-            .map(PathBuf::from)
-            .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
-            .unwrap_or_else(std::env::temp_dir)
-            .join("lore")
-            .join("embeddings")
+        super::cache_home().join("embeddings")
     }
 
     /// Open the cache of `model_id` (vectors of `dim`) under `root`, reading every segment.

@@ -26,7 +26,7 @@ pub const MINILM_DIM: usize = 384;
 pub const MINILM_MAX_LENGTH: usize = 256;
 
 /// Files expected in a model directory.
-const MODEL_FILES: [&str; 6] = [
+pub const MODEL_FILES: [&str; 6] = [
     "model.onnx",
     "tokenizer.json",
     "config.json",
@@ -54,12 +54,19 @@ pub fn resolve_model_dir(explicit: Option<&Path>) -> PathBuf {
     if let Some(dir) = std::env::var_os("LORE_MODEL_DIR").filter(|d| !d.is_empty()) {
         return PathBuf::from(dir);
     }
-    let cache = std::env::var_os("XDG_CACHE_HOME")
+    cache_home().join("model")
+}
+
+/// lore's cache directory: `${XDG_CACHE_HOME:-$HOME/.cache}/lore` (the system temporary
+/// directory when neither is set). The model, the embedding cache and the demo index live here
+/// unless told otherwise.
+pub fn cache_home() -> PathBuf {
+    std::env::var_os("XDG_CACHE_HOME")
         .filter(|d| !d.is_empty())
         .map(PathBuf::from)
         .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
-        .unwrap_or_else(|| PathBuf::from(".cache"));
-    cache.join("lore").join("model")
+        .unwrap_or_else(std::env::temp_dir)
+        .join("lore")
 }
 
 /// ONNX Runtime can be initialised once per process; remember which library was loaded.

@@ -715,12 +715,16 @@ impl Index {
         } else {
             Vec::new()
         };
-        let dense: Vec<(u32, f32)> = match (&query_vector, self.dense()?) {
-            (Some(v), Some(d)) => {
-                let allowed = self.lexical.filter_ords(&request.filters)?;
-                self.dense_search(d, v, depth, allowed.as_deref())
-            }
-            _ => Vec::new(),
+        // Only a search that embedded its query touches the vectors and the graph.
+        let dense: Vec<(u32, f32)> = match &query_vector {
+            Some(v) => match self.dense()? {
+                Some(d) => {
+                    let allowed = self.lexical.filter_ords(&request.filters)?;
+                    self.dense_search(d, v, depth, allowed.as_deref())
+                }
+                None => Vec::new(),
+            },
+            None => Vec::new(),
         };
 
         let ranked: Vec<(u32, f32, Option<RetrieverScore>, Option<RetrieverScore>)> =

@@ -417,3 +417,28 @@ fn an_index_of_nothing_is_valid_and_empty() {
     }
     assert_eq!(index.skipped().unwrap().len(), 1);
 }
+
+#[test]
+fn lexical_search_never_reads_the_vectors() {
+    // Vectors and the graph are loaded on the first dense search only: a damaged vectors file
+    // breaks dense search with a clear error and leaves lexical search working.
+    let dir = fixture();
+    let index_dir = dir.path().join("hash");
+    let embedder = Arc::new(HashEmbedder::new(16));
+    IndexBuilder::new(&index_dir)
+        .embedder(embedder.clone())
+        .embedding_cache(None)
+        .build(&[dir.path().join("org")], &NoProgress)
+        .unwrap();
+    let vectors = index_dir.join("vectors.f32");
+    let bytes = std::fs::read(&vectors).unwrap();
+    std::fs::write(&vectors, &bytes[..bytes.len() - 4]).unwrap();
+    let index = Index::open_with(&index_dir, OpenOptions::default().embedder(embedder)).unwrap();
+    let hits = index
+        .search(&request("Jenkins", Mode::Lexical))
+        .unwrap()
+        .hits;
+    assert_eq!(hits[0].provenance.doc_id, "org/decisions/0002-ci.md");
+    let err = index.search(&request("Jenkins", Mode::Dense)).unwrap_err();
+    assert!(matches!(err, Error::Corrupt { .. }), "{err}");
+}

@@ -22,7 +22,9 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::chunk::{chunk_document, ChunkOptions};
-use crate::embed::{resolve_model_dir, CachedEmbedder, Embedder, EmbeddingCache, OnnxEmbedder};
+use crate::embed::{
+    check_count, resolve_model_dir, CachedEmbedder, Embedder, EmbeddingCache, OnnxEmbedder,
+};
 use crate::error::{Error, Result};
 use crate::fuse::fuse;
 use crate::lexical::{analyze, FieldWeights, LexicalReader, LexicalWriter};
@@ -430,13 +432,7 @@ fn embed_all(
     for batch in order.chunks(batch_size.max(1)) {
         let refs: Vec<&str> = batch.iter().map(|&i| texts[i].as_str()).collect();
         let embedded = embedder.embed(&refs)?;
-        if embedded.len() != batch.len() {
-            return Err(Error::Model(format!(
-                "asked for {} vectors, got {}",
-                batch.len(),
-                embedded.len()
-            )));
-        }
+        check_count(batch.len(), &embedded)?;
         for (&i, v) in batch.iter().zip(embedded) {
             vectors[i] = v;
         }

@@ -64,20 +64,30 @@ fn ndcg10(ranked: &[String], rel: &HashMap<String, u32>) -> f64 {
     }
 }
 
+/// `(id, text)` of every query.
+fn queries(dir: &Path) -> Vec<(String, String)> {
+    std::fs::read_to_string(dir.join("queries.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|line| {
+            let q: serde_json::Value = serde_json::from_str(line).unwrap();
+            (
+                q["id"].as_str().unwrap().into(),
+                q["text"].as_str().unwrap().into(),
+            )
+        })
+        .collect()
+}
+
 fn evaluate(index: &Index, dir: &Path, mode: Mode) -> f64 {
     let qrels = qrels(dir);
     let mut total = 0.0;
     let mut n = 0;
-    for line in std::fs::read_to_string(dir.join("queries.jsonl"))
-        .unwrap()
-        .lines()
-    {
-        let q: serde_json::Value = serde_json::from_str(line).unwrap();
-        let id = q["id"].as_str().unwrap();
-        let Some(rel) = qrels.get(id) else { continue };
+    for (id, text) in queries(dir) {
+        let Some(rel) = qrels.get(&id) else { continue };
         let response = index
             .search(&SearchRequest {
-                text: q["text"].as_str().unwrap().into(),
+                text,
                 k: 100,
                 mode,
                 ..SearchRequest::default()
@@ -130,12 +140,8 @@ fn scifact_hnsw_recall_against_flat() {
     let index = Index::open(embedded_index(&dir, tmp.path())).unwrap();
     let mut found = 0;
     let mut total = 0;
-    for line in std::fs::read_to_string(dir.join("queries.jsonl"))
-        .unwrap()
-        .lines()
-    {
-        let q: serde_json::Value = serde_json::from_str(line).unwrap();
-        let text = q["text"].as_str().unwrap();
+    for (_, text) in queries(&dir) {
+        let text = text.as_str();
         let exact: Vec<String> = index
             .dense_search_exact(text, 10)
             .unwrap()

@@ -275,6 +275,7 @@ impl Embedder for CachedEmbedder {
         if !missing.is_empty() {
             let batch: Vec<&str> = missing.iter().map(|&i| texts[i]).collect();
             let vectors = self.inner.embed(&batch)?;
+            super::check_count(batch.len(), &vectors)?;
             let mut cache = self.lock()?;
             for (&i, v) in missing.iter().zip(&vectors) {
                 cache.insert(keys[i], v.clone());

@@ -288,13 +288,7 @@ impl Embedder for OnnxEmbedder {
             return Ok(Vec::new());
         }
         let mut vectors = self.run_all(texts)?;
-        if vectors.len() != texts.len() {
-            return Err(Error::Model(format!(
-                "asked for {} vectors, the model returned {}",
-                texts.len(),
-                vectors.len()
-            )));
-        }
+        check_count(texts.len(), &vectors)?;
         for v in &mut vectors {
             if v.len() != self.dim {
                 return Err(Error::Model(format!(
@@ -307,6 +301,17 @@ impl Embedder for OnnxEmbedder {
         }
         Ok(vectors)
     }
+}
+
+/// An [`Error::Model`] unless an embedder answered `asked` texts with as many vectors.
+pub fn check_count(asked: usize, vectors: &[Vec<f32>]) -> Result<()> {
+    if vectors.len() == asked {
+        return Ok(());
+    }
+    Err(Error::Model(format!(
+        "asked for {asked} vectors, the embedder returned {}",
+        vectors.len()
+    )))
 }
 
 /// Scale `v` to unit L2 norm (a zero vector stays zero).

@@ -20,16 +20,18 @@ use std::time::Instant;
 
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 
 use crate::chunk::{chunk_document, ChunkOptions};
 use crate::embed::{
-    check_count, resolve_model_dir, CachedEmbedder, Embedder, EmbeddingCache, OnnxEmbedder,
+    check_count, model_id_in, resolve_model_dir, CachedEmbedder, Embedder, EmbeddingCache,
+    OnnxEmbedder,
 };
 use crate::error::{Error, Result};
 use crate::fuse::fuse;
 use crate::lexical::{analyze, FieldWeights, LexicalReader, LexicalWriter};
 use crate::load::{load_paths, LoadOptions};
-use crate::model::{Chunk, LineIndex, Skipped};
+use crate::model::{to_hex, Chunk, Document, LineIndex, Skipped};
 use crate::query::{Mode, RetrieverScore, SearchHit, SearchRequest, SearchResponse};
 use crate::snippet::{best_window, query_terms};
 use crate::vector::{FlatIndex, HnswIndex, HnswParams, OrdFilter, VectorIndex, VectorStore};
@@ -96,6 +98,11 @@ pub struct Manifest {
     pub counts: Counts,
     /// The paths that were indexed, as given.
     pub sources: Vec<String>,
+    /// SHA-256 over everything that decides the index's content: lore and format version,
+    /// model id, chunking settings and every chunk record (text and provenance). Two builds
+    /// with the same digest hold the same index; see [`IndexBuilder::is_current`].
+    #[serde(default)]
+    pub digest: Option<String>,
 }
 
 impl Manifest {
@@ -179,6 +186,15 @@ pub struct BuildReport {
     pub notes: Vec<String>,
 }
 
+/// Inputs loaded and chunked, ready to be written.
+struct Prepared {
+    documents: Vec<Document>,
+    chunks: Vec<Chunk>,
+    skipped: Vec<Skipped>,
+    num_files: usize,
+    num_unsupported: usize,
+}
+
 /// Which embedder a build or an open index uses.
 #[derive(Clone)]
 enum EmbedderChoice {
@@ -260,34 +276,10 @@ impl IndexBuilder {
         self
     }
 
-    /// Load, chunk, index and embed everything under `paths`, then replace the index directory.
-    pub fn build(&self, paths: &[PathBuf], progress: &dyn Progress) -> Result<BuildReport> {
-        let started = Instant::now();
-        let embedder: Option<Arc<dyn Embedder>> = match &self.embedder {
-            EmbedderChoice::Model(dir) => Some(Arc::new(OnnxEmbedder::load_for_indexing(
-                &resolve_model_dir(dir.as_deref()),
-            )?)),
-            EmbedderChoice::Given(e) => Some(e.clone()),
-            EmbedderChoice::Disabled => None,
-        };
-        // Absolute paths in provenance: citations must resolve from any working directory.
-        // A path that cannot be resolved is kept as given; loading reports it as skipped.
-        let paths: Vec<PathBuf> = paths
-            .iter()
-            .map(|p| p.canonicalize().unwrap_or_else(|_| p.clone()))
-            .collect();
-        // An absolute index path, so that its staging sibling is well defined (even for `.`).
-        let dir = std::path::absolute(&self.dir).map_err(|e| Error::io(&self.dir, e))?;
-        if dir.parent().is_none() {
-            return Err(Error::InvalidRequest(format!(
-                "{} cannot hold an index; give a directory below it",
-                dir.display()
-            )));
-        }
-        check_replaceable(&dir)?;
-
+    /// Load, de-duplicate, order and chunk the inputs (everything a build does before writing).
+    fn prepare(&self, paths: &[PathBuf], progress: &dyn Progress) -> Prepared {
         progress.start("loading", 0);
-        let loaded = load_paths(&paths, &self.load, &|_| progress.advance(1));
+        let loaded = load_paths(paths, &self.load, &|_| progress.advance(1));
         progress.finish();
         let mut skipped = loaded.skipped;
         let mut seen: HashMap<String, PathBuf> = HashMap::new();
@@ -325,6 +317,95 @@ impl IndexBuilder {
             .into_iter()
             .flatten()
             .collect();
+
+        Prepared {
+            documents,
+            chunks,
+            skipped,
+            num_files: loaded.num_files,
+            num_unsupported: loaded.num_unsupported,
+        }
+    }
+
+    /// The [`Manifest::digest`] a build of these chunks gets.
+    fn digest(&self, chunks: &[Chunk], model_id: Option<&str>) -> String {
+        let mut hasher = Sha256::new();
+        hasher.update(format!(
+            "lore {} format {FORMAT_VERSION} model {} max_tokens {}\n",
+            env!("CARGO_PKG_VERSION"),
+            model_id.unwrap_or("none"),
+            self.chunk.max_tokens
+        ));
+        for chunk in chunks {
+            // Serialising a chunk cannot fail: it holds only strings, numbers and maps.
+            hasher.update(serde_json::to_vec(chunk).unwrap_or_default());
+            hasher.update(b"\n");
+        }
+        to_hex(&hasher.finalize())
+    }
+
+    /// The model id this builder embeds with (`None` without embeddings), without loading it.
+    fn model_id(&self) -> Result<Option<String>> {
+        match &self.embedder {
+            EmbedderChoice::Model(dir) => {
+                Ok(Some(model_id_in(&resolve_model_dir(dir.as_deref()))?))
+            }
+            EmbedderChoice::Given(e) => Ok(Some(e.model_id().to_string())),
+            EmbedderChoice::Disabled => Ok(None),
+        }
+    }
+
+    /// True when the index in this builder's directory was built from exactly what `paths` now
+    /// hold, with these settings and this model: building again would change nothing. Loads and
+    /// chunks the inputs (no embedding) to find out.
+    pub fn is_current(&self, paths: &[PathBuf]) -> Result<bool> {
+        let Ok(manifest) = Manifest::read(&self.dir) else {
+            return Ok(false);
+        };
+        let Some(digest) = &manifest.digest else {
+            return Ok(false);
+        };
+        let paths: Vec<PathBuf> = paths
+            .iter()
+            .map(|p| p.canonicalize().unwrap_or_else(|_| p.clone()))
+            .collect();
+        let prepared = self.prepare(&paths, &NoProgress);
+        Ok(*digest == self.digest(&prepared.chunks, self.model_id()?.as_deref()))
+    }
+
+    /// Load, chunk, index and embed everything under `paths`, then replace the index directory.
+    pub fn build(&self, paths: &[PathBuf], progress: &dyn Progress) -> Result<BuildReport> {
+        let started = Instant::now();
+        let embedder: Option<Arc<dyn Embedder>> = match &self.embedder {
+            EmbedderChoice::Model(dir) => Some(Arc::new(OnnxEmbedder::load_for_indexing(
+                &resolve_model_dir(dir.as_deref()),
+            )?)),
+            EmbedderChoice::Given(e) => Some(e.clone()),
+            EmbedderChoice::Disabled => None,
+        };
+        // Absolute paths in provenance: citations must resolve from any working directory.
+        // A path that cannot be resolved is kept as given; loading reports it as skipped.
+        let paths: Vec<PathBuf> = paths
+            .iter()
+            .map(|p| p.canonicalize().unwrap_or_else(|_| p.clone()))
+            .collect();
+        // An absolute index path, so that its staging sibling is well defined (even for `.`).
+        let dir = std::path::absolute(&self.dir).map_err(|e| Error::io(&self.dir, e))?;
+        if dir.parent().is_none() {
+            return Err(Error::InvalidRequest(format!(
+                "{} cannot hold an index; give a directory below it",
+                dir.display()
+            )));
+        }
+        check_replaceable(&dir)?;
+
+        let Prepared {
+            documents,
+            chunks,
+            skipped,
+            num_files,
+            num_unsupported,
+        } = self.prepare(&paths, progress);
 
         let staging = staging_dir(&dir);
         if staging.exists() {
@@ -381,6 +462,7 @@ impl IndexBuilder {
             None => None,
         };
 
+        let model_id = model.as_ref().map(|m| m.id.clone());
         let manifest = Manifest {
             format_version: FORMAT_VERSION,
             lore_version: env!("CARGO_PKG_VERSION").to_string(),
@@ -389,7 +471,7 @@ impl IndexBuilder {
                 max_tokens: self.chunk.max_tokens,
             },
             counts: Counts {
-                files: loaded.num_files,
+                files: num_files,
                 documents: documents.len(),
                 chunks: chunks.len(),
                 skipped: skipped.len(),
@@ -397,17 +479,18 @@ impl IndexBuilder {
                 documents_by_format: tally(documents.iter().map(|d| d.format.as_str().to_string())),
             },
             sources: paths.iter().map(|p| p.display().to_string()).collect(),
+            digest: Some(self.digest(&chunks, model_id.as_deref())),
         };
         write_json(&staging.join(SKIPPED), &skipped)?;
         manifest.write(&staging)?;
         replace_dir(&staging, &dir)?;
 
         Ok(BuildReport {
-            num_files: loaded.num_files,
+            num_files,
             num_documents: documents.len(),
             num_chunks: chunks.len(),
             skipped,
-            num_unsupported: loaded.num_unsupported,
+            num_unsupported,
             seconds: started.elapsed().as_secs_f64(),
             embed_seconds,
             num_embedded,
@@ -496,6 +579,30 @@ fn replace_dir(staging: &Path, dir: &Path) -> Result<()> {
         std::fs::remove_dir_all(dir).map_err(|e| Error::io(dir, e))?;
     }
     std::fs::rename(staging, dir).map_err(|e| Error::io(dir, e))
+}
+
+/// One ranked chunk, before it is read: see [`Index::rank`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RankedChunk {
+    /// Chunk ordinal (row in the index).
+    pub ord: u32,
+    /// Final score (fused in hybrid mode, else the retriever's own).
+    pub score: f32,
+    /// Rank and score in the lexical list, if there.
+    pub lexical: Option<RetrieverScore>,
+    /// Rank and score in the dense list, if there.
+    pub dense: Option<RetrieverScore>,
+}
+
+/// The outcome of [`Index::rank`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct Ranking {
+    /// The mode actually used (hybrid falls back to lexical when the query cannot be embedded).
+    pub mode_used: Mode,
+    /// Best first, at most `k`.
+    pub hits: Vec<RankedChunk>,
+    /// Anything the caller should know.
+    pub notes: Vec<String>,
 }
 
 /// The dense half of an open index.
@@ -666,15 +773,50 @@ impl Index {
             .ok_or_else(|| Error::Model("the model returned no vector".into()))
     }
 
-    /// Answer a search request.
+    /// Answer a search request: rank, then read, cite and highlight the top `k` chunks.
     pub fn search(&self, request: &SearchRequest) -> Result<SearchResponse> {
+        let ranking = self.rank(request)?;
+        let query_terms = query_terms(request.text.trim());
+        let mut hits = Vec::with_capacity(ranking.hits.len());
+        for (i, ranked) in ranking.hits.into_iter().enumerate() {
+            let chunk = self.lexical.chunk_by_ord(ranked.ord)?;
+            let snippet = best_window(&chunk.text, &analyze(&chunk.text), &query_terms);
+            hits.push(SearchHit {
+                rank: i + 1,
+                chunk_id: chunk.id,
+                score: ranked.score,
+                lexical: ranked.lexical,
+                dense: ranked.dense,
+                snippet,
+                text: chunk.text,
+                provenance: chunk.provenance,
+            });
+        }
+        Ok(SearchResponse {
+            query: request.text.clone(),
+            mode: request.mode,
+            mode_used: ranking.mode_used,
+            hits,
+            notes: ranking.notes,
+        })
+    }
+
+    /// Rank chunks for a request without reading them: the top `k` chunk ordinals with their
+    /// scores. [`Index::search`] is this plus the chunk text, snippet and provenance; evaluation
+    /// uses it directly (see [`Index::doc_ids_by_ord`]).
+    pub fn rank(&self, request: &SearchRequest) -> Result<Ranking> {
         let text = request.text.trim();
         if text.is_empty() {
             return Err(Error::InvalidRequest("the query is empty".into()));
         }
         let mut notes = Vec::new();
         let mut mode_used = request.mode;
-        let depth = (request.k * 3).max(50);
+        // Each retriever's list: `k` deep for a single mode; for fusion, deeper (at least 50),
+        // so that a chunk ranked well by one retriever and just below `k` by the other counts.
+        let depth = match request.mode {
+            Mode::Hybrid => (request.k * 2).max(50),
+            Mode::Lexical | Mode::Dense => request.k,
+        };
 
         let query_vector = match (request.mode, &self.manifest.model) {
             (Mode::Lexical, _) => None,
@@ -723,77 +865,50 @@ impl Index {
             None => Vec::new(),
         };
 
-        let ranked: Vec<(u32, f32, Option<RetrieverScore>, Option<RetrieverScore>)> =
-            match mode_used {
-                Mode::Lexical => lexical
-                    .iter()
-                    .enumerate()
-                    .map(|(i, &(o, s))| {
-                        (
-                            o,
-                            s,
-                            Some(RetrieverScore {
-                                rank: i + 1,
-                                score: s,
-                            }),
-                            None,
-                        )
-                    })
-                    .collect(),
-                Mode::Dense => dense
-                    .iter()
-                    .enumerate()
-                    .map(|(i, &(o, s))| {
-                        (
-                            o,
-                            s,
-                            None,
-                            Some(RetrieverScore {
-                                rank: i + 1,
-                                score: s,
-                            }),
-                        )
-                    })
-                    .collect(),
-                Mode::Hybrid => fuse(&[&lexical, &dense], request.fusion)
-                    .into_iter()
-                    .map(|f| {
-                        let to_score = |e: Option<(usize, f32)>| {
-                            e.map(|(rank, score)| RetrieverScore { rank, score })
-                        };
-                        (
-                            f.ord,
-                            f.score,
-                            to_score(f.per_list[0]),
-                            to_score(f.per_list[1]),
-                        )
-                    })
-                    .collect(),
-            };
-
-        let query_terms = query_terms(text);
-        let mut hits = Vec::with_capacity(request.k);
-        for (i, (ord, score, lexical, dense)) in ranked.into_iter().take(request.k).enumerate() {
-            let chunk = self.lexical.chunk_by_ord(ord)?;
-            let snippet = best_window(&chunk.text, &analyze(&chunk.text), &query_terms);
-            hits.push(SearchHit {
-                rank: i + 1,
-                chunk_id: chunk.id,
-                score,
-                lexical,
-                dense,
-                snippet,
-                text: chunk.text,
-                provenance: chunk.provenance,
-            });
-        }
-        Ok(SearchResponse {
-            query: request.text.clone(),
-            mode: request.mode,
+        let single = |list: &[(u32, f32)], lexical: bool| -> Vec<RankedChunk> {
+            list.iter()
+                .enumerate()
+                .map(|(i, &(ord, score))| {
+                    let own = Some(RetrieverScore { rank: i + 1, score });
+                    RankedChunk {
+                        ord,
+                        score,
+                        lexical: if lexical { own } else { None },
+                        dense: if lexical { None } else { own },
+                    }
+                })
+                .collect()
+        };
+        let mut hits = match mode_used {
+            Mode::Lexical => single(&lexical, true),
+            Mode::Dense => single(&dense, false),
+            Mode::Hybrid => fuse(&[&lexical, &dense], request.fusion)
+                .into_iter()
+                .map(|f| {
+                    let to_score = |e: Option<(usize, f32)>| {
+                        e.map(|(rank, score)| RetrieverScore { rank, score })
+                    };
+                    RankedChunk {
+                        ord: f.ord,
+                        score: f.score,
+                        lexical: to_score(f.per_list[0]),
+                        dense: to_score(f.per_list[1]),
+                    }
+                })
+                .collect(),
+        };
+        hits.truncate(request.k);
+        Ok(Ranking {
             mode_used,
             hits,
             notes,
         })
+    }
+
+    /// The document id of every chunk, indexed by chunk ordinal (reads every stored chunk once;
+    /// meant for evaluation, which ranks documents by their best chunk).
+    pub fn doc_ids_by_ord(&self) -> Result<Vec<String>> {
+        self.lexical.doc_ids_by_ord()
     }
 
     fn dense_search(

@@ -187,10 +187,14 @@ pub fn content_hash(text: &str) -> String {
 /// Hex SHA-256 of some bytes.
 pub fn content_hash_bytes(bytes: &[u8]) -> String {
     use sha2::{Digest, Sha256};
-    let digest = Sha256::digest(bytes);
-    let mut out = String::with_capacity(64);
-    for b in digest {
-        use std::fmt::Write;
+    to_hex(&Sha256::digest(bytes))
+}
+
+/// Lower-case hex of some bytes.
+pub fn to_hex(bytes: &[u8]) -> String {
+    use std::fmt::Write;
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
         let _ = write!(out, "{b:02x}");
     }
     out

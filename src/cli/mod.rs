@@ -3,6 +3,7 @@
 //! Exit codes: 0 success; 1 error; 2 bad usage; 3 `lore index` finished but skipped some inputs
 //! (the index is written; the summary lists what was skipped and why).
 
+mod eval;
 mod progress;
 
 use std::io::Write;
@@ -63,6 +64,14 @@ enum Command {
     /// Index the shipped corpus/ and answer its sample questions with cited snippets, printing
     /// Recall@5 over corpus/questions.jsonl.
     Demo(DemoArgs),
+    /// Measure quality and latency on a labelled data set in the BEIR layout (corpus.jsonl,
+    /// queries.jsonl, qrels.tsv): nDCG@10, Recall@10, Recall@100 and MRR@10 per mode, with
+    /// trec_eval's conventions, plus query latency percentiles. Builds the index, or reuses it
+    /// when the corpus and settings are unchanged; writes eval.json and a TREC run per mode.
+    ///
+    /// Example: lore eval ../shared/data/scifact --mode all;
+    /// lore eval ../shared/data/qmsum --scope meeting_id
+    Eval(eval::EvalArgs),
 }
 
 #[derive(Debug, Args)]
@@ -100,6 +109,31 @@ enum FusionArg {
     Weighted,
 }
 
+/// How hybrid mode fuses its two lists.
+#[derive(Debug, Args)]
+struct FusionArgs {
+    /// Hybrid fusion method.
+    #[arg(long, value_enum, default_value = "rrf")]
+    fusion: FusionArg,
+    /// RRF constant k.
+    #[arg(long, default_value_t = lore::fuse::DEFAULT_RRF_K)]
+    rrf_k: f32,
+    /// Lexical weight for --fusion weighted (dense gets 1 - w).
+    #[arg(long, default_value_t = 0.5)]
+    lexical_weight: f32,
+}
+
+impl FusionArgs {
+    fn fusion(&self) -> Fusion {
+        match self.fusion {
+            FusionArg::Rrf => Fusion::Rrf { k: self.rrf_k },
+            FusionArg::Weighted => Fusion::Weighted {
+                lexical_weight: self.lexical_weight,
+            },
+        }
+    }
+}
+
 #[derive(Debug, Args)]
 struct SearchArgs {
     /// The question or keywords.
@@ -124,15 +158,8 @@ struct SearchArgs {
     /// Only documents dated on or before this day (YYYY-MM-DD).
     #[arg(long, value_name = "DATE")]
     until: Option<String>,
-    /// Hybrid fusion method.
-    #[arg(long, value_enum, default_value = "rrf")]
-    fusion: FusionArg,
-    /// RRF constant k.
-    #[arg(long, default_value_t = lore::fuse::DEFAULT_RRF_K)]
-    rrf_k: f32,
-    /// Lexical weight for --fusion weighted (dense gets 1 - w).
-    #[arg(long, default_value_t = 0.5)]
-    lexical_weight: f32,
+    #[command(flatten)]
+    fusion: FusionArgs,
     /// Print the response as JSON (stable: the same query gives the same bytes).
     #[arg(long)]
     json: bool,
@@ -169,6 +196,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Search(args) => search(args, model_dir),
         Command::Stats(args) => stats(args),
         Command::Demo(args) => demo(args, model_dir),
+        Command::Eval(args) => eval::eval(args, model_dir),
     }
 }
 
@@ -282,12 +310,7 @@ fn request_from(args: &SearchArgs) -> anyhow::Result<SearchRequest> {
             until: args.until.as_deref().map(date_arg).transpose()?,
         });
     }
-    let fusion = match args.fusion {
-        FusionArg::Rrf => Fusion::Rrf { k: args.rrf_k },
-        FusionArg::Weighted => Fusion::Weighted {
-            lexical_weight: args.lexical_weight,
-        },
-    };
+    let fusion = args.fusion.fusion();
     if args.k == 0 {
         bail!("-k must be at least 1");
     }

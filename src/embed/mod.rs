@@ -260,6 +260,16 @@ impl OnnxEmbedder {
 /// Vectors of the texts starting at an offset.
 type Piece = (usize, Vec<Vec<f32>>);
 
+/// The id an [`OnnxEmbedder`] loaded from `dir` would have, without loading it.
+pub fn model_id_in(dir: &Path) -> Result<String> {
+    let sha = model_sha256(dir)?;
+    Ok(if sha == MINILM_SHA256 {
+        MINILM_MODEL_ID.to_string()
+    } else {
+        format!("onnx-sha256:{sha}")
+    })
+}
+
 /// SHA-256 of `dir/model.onnx`: from the `.complete` stamp the fetch script writes, else
 /// computed.
 fn model_sha256(dir: &Path) -> Result<String> {

@@ -431,6 +431,39 @@ impl LexicalReader {
         Ok(Some(ords))
     }
 
+    /// The document id of every chunk, indexed by chunk ordinal.
+    pub fn doc_ids_by_ord(&self) -> Result<Vec<String>> {
+        let searcher = self.reader.searcher();
+        let mut out = vec![String::new(); self.num_chunks() as usize];
+        for (segment_ord, segment) in searcher.segment_readers().iter().enumerate() {
+            let store = segment
+                .get_store_reader(1)
+                .map_err(|e| tantivy::TantivyError::from(e))?;
+            let ords = segment.fast_fields().u64("ord")?;
+            for doc_id in segment.doc_ids_alive() {
+                let ord = ords.first(doc_id).ok_or_else(|| Error::Corrupt {
+                    dir: Default::default(),
+                    reason: format!("chunk without ordinal at segment {segment_ord} doc {doc_id}"),
+                })? as usize;
+                let doc: tantivy::TantivyDocument = store.get(doc_id)?;
+                let id = doc
+                    .get_first(self.fields.doc_id)
+                    .and_then(|v| v.as_str())
+                    .unwrap_or_default();
+                match out.get_mut(ord) {
+                    Some(slot) => *slot = id.to_string(),
+                    None => {
+                        return Err(Error::Corrupt {
+                            dir: Default::default(),
+                            reason: format!("chunk ordinal {ord} beyond the chunk count"),
+                        })
+                    }
+                }
+            }
+        }
+        Ok(out)
+    }
+
     /// The stored chunk of a lexical hit.
     pub fn chunk(&self, hit: &LexicalHit) -> Result<Chunk> {
         self.chunk_at(hit.address)

@@ -46,36 +46,13 @@ impl Snippet {
     }
 }
 
-/// Question words and other function words that the full-text analyzer keeps (its stop list is
-/// Lucene's short English one) but that make poor highlights.
-const FUNCTION_WORDS: &[&str] = &[
-    "a", "about", "after", "all", "am", "an", "any", "are", "as", "at", "be", "been", "before",
-    "but", "by", "can", "could", "did", "do", "does", "doing", "done", "for", "from", "get", "got",
-    "had", "has", "have", "he", "her", "him", "his", "how", "i", "if", "in", "into", "is", "it",
-    "its", "just", "me", "more", "my", "need", "now", "of", "on", "or", "our", "out", "over",
-    "she", "should", "so", "some", "than", "that", "the", "their", "them", "then", "there",
-    "these", "they", "this", "those", "to", "up", "us", "use", "used", "was", "we", "were", "what",
-    "when", "where", "which", "while", "who", "whom", "why", "will", "with", "would", "you",
-    "your",
-];
-
-/// The analysed terms of `query` worth highlighting: function words are left out, unless the
-/// query has nothing else.
+/// The analysed terms of `query` worth highlighting: its content terms (see
+/// [`crate::lexical::query_tokens`]).
 pub fn query_terms(query: &str) -> HashSet<String> {
-    let tokens = crate::lexical::analyze(query);
-    let content: HashSet<String> = tokens
-        .iter()
-        .filter(|t| {
-            let word = query[t.range.clone()].to_lowercase();
-            FUNCTION_WORDS.binary_search(&word.as_str()).is_err()
-        })
-        .map(|t| t.term.clone())
-        .collect();
-    if content.is_empty() {
-        tokens.into_iter().map(|t| t.term).collect()
-    } else {
-        content
-    }
+    crate::lexical::query_tokens(query)
+        .into_iter()
+        .map(|t| t.term)
+        .collect()
 }
 
 /// Pick the best window of `text` (whose analysed tokens are `tokens`) for `query_terms`.
@@ -172,10 +149,6 @@ mod tests {
 
     #[test]
     fn function_words_are_not_highlighted() {
-        assert!(
-            FUNCTION_WORDS.windows(2).all(|w| w[0] < w[1]),
-            "sorted for binary search"
-        );
         let terms = query_terms("Who should we ask about the billing job now?");
         let mut terms: Vec<_> = terms.into_iter().collect();
         terms.sort();

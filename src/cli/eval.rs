@@ -48,6 +48,9 @@ pub struct EvalArgs {
     /// corpus path>). Reused when the corpus and settings are unchanged.
     #[arg(long, short = 'i', value_name = "DIR")]
     index: Option<PathBuf>,
+    /// Build a lexical-only index (no model needed; only --mode lexical can be evaluated).
+    #[arg(long)]
+    no_embed: bool,
     /// Rebuild the index even when it is current (vectors still come from the embedding cache).
     #[arg(long)]
     rebuild: bool,
@@ -162,7 +165,10 @@ pub fn eval(args: EvalArgs, model_dir: Option<PathBuf>) -> anyhow::Result<ExitCo
     });
     let mut err = std::io::stderr().lock();
 
-    let build = builder(&index_dir, model_dir.clone(), false).chunk_options(ChunkOptions {
+    if args.no_embed && modes.iter().any(|m| *m != Mode::Lexical) {
+        bail!("--no-embed builds a lexical-only index: evaluate it with --mode lexical");
+    }
+    let build = builder(&index_dir, model_dir.clone(), args.no_embed).chunk_options(ChunkOptions {
         max_tokens: args.max_tokens,
     });
     let inputs = [corpus.clone()];

@@ -113,13 +113,13 @@ enum FusionArg {
 #[derive(Debug, Args)]
 struct FusionArgs {
     /// Hybrid fusion method.
-    #[arg(long, value_enum, default_value = "rrf")]
+    #[arg(long, value_enum, default_value = "weighted")]
     fusion: FusionArg,
     /// RRF constant k.
     #[arg(long, default_value_t = lore::fuse::DEFAULT_RRF_K)]
     rrf_k: f32,
     /// Lexical weight for --fusion weighted (dense gets 1 - w).
-    #[arg(long, default_value_t = 0.5)]
+    #[arg(long, default_value_t = lore::fuse::DEFAULT_LEXICAL_WEIGHT)]
     lexical_weight: f32,
 }
 
@@ -186,6 +186,8 @@ struct DemoArgs {
     /// How many sample questions to answer in full.
     #[arg(long, default_value_t = 5)]
     show: usize,
+    #[command(flatten)]
+    fusion: FusionArgs,
 }
 
 /// Run a parsed command line.
@@ -500,6 +502,7 @@ fn demo(args: DemoArgs, model_dir: Option<PathBuf>) -> anyhow::Result<ExitCode> 
         let response = index.search(&SearchRequest {
             text: q.question.clone(),
             k: 3,
+            fusion: args.fusion.fusion(),
             ..SearchRequest::default()
         })?;
         print_response(&mut out, &response)?;
@@ -515,7 +518,7 @@ fn demo(args: DemoArgs, model_dir: Option<PathBuf>) -> anyhow::Result<ExitCode> 
         questions.len()
     )?;
     for mode in [Mode::Lexical, Mode::Dense, Mode::Hybrid] {
-        let r = recall_at_k(&index, &questions, mode, 5)?;
+        let r = recall_at_k(&index, &questions, mode, 5, args.fusion.fusion())?;
         let missed: Vec<&str> = r
             .results
             .iter()

@@ -9,6 +9,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
+use crate::fuse::Fusion;
 use crate::index::Index;
 use crate::query::{Mode, SearchHit, SearchRequest};
 
@@ -80,12 +81,14 @@ pub struct RecallReport {
     pub results: Vec<QuestionResult>,
 }
 
-/// Run every question through `index` in `mode` and measure Recall@k.
+/// Run every question through `index` in `mode` (hybrid fusing with `fusion`) and measure
+/// Recall@k.
 pub fn recall_at_k(
     index: &Index,
     questions: &[Question],
     mode: Mode,
     k: usize,
+    fusion: Fusion,
 ) -> Result<RecallReport> {
     let mut results = Vec::with_capacity(questions.len());
     for q in questions {
@@ -93,6 +96,7 @@ pub fn recall_at_k(
             text: q.question.clone(),
             k,
             mode,
+            fusion,
             ..SearchRequest::default()
         })?;
         let first_gold_rank = response

@@ -12,7 +12,9 @@ use std::path::Path;
 
 use tantivy::collector::{Collector, SegmentCollector, TopDocs};
 use tantivy::columnar::Column;
-use tantivy::query::{BooleanQuery, ConstScoreQuery, Occur, Query, RangeQuery, TermQuery};
+use tantivy::query::{
+    BooleanQuery, BoostQuery, ConstScoreQuery, Occur, PhraseQuery, Query, RangeQuery, TermQuery,
+};
 use tantivy::schema::{
     Field, IndexRecordOption, Schema, TextFieldIndexing, TextOptions, Value, FAST, INDEXED, STORED,
     STRING,
@@ -41,7 +43,12 @@ pub struct FieldWeights {
     pub title: f32,
     /// Extra weight of a heading match.
     pub headings: f32,
+    /// Weight of each pair of neighbouring query terms that also stand together in the passage.
+    pub pairs: f32,
 }
+
+/// Words allowed between the two terms of a proximity pair.
+const PAIR_SLOP: u32 = 1;
 
 impl Default for FieldWeights {
     fn default() -> Self {
@@ -49,6 +56,7 @@ impl Default for FieldWeights {
             body: 1.0,
             title: 0.2,
             headings: 0.2,
+            pairs: 0.2,
         }
     }
 }
@@ -154,6 +162,141 @@ pub fn analyze(text: &str) -> Vec<Token> {
         });
     }
     out
+}
+
+/// Words that frame a question rather than say what it is about: interrogatives, pronouns,
+/// auxiliaries and other function words the analyzer's stop list (Lucene's short English one)
+/// keeps, and the verbs of asking about a conversation ("what did they *say* / *discuss*",
+/// "*summarize* the *discussion*"). Sorted, for binary search.
+const QUESTION_WORDS: &[&str] = &[
+    "a",
+    "about",
+    "after",
+    "all",
+    "am",
+    "an",
+    "any",
+    "are",
+    "as",
+    "at",
+    "be",
+    "been",
+    "before",
+    "but",
+    "by",
+    "can",
+    "could",
+    "did",
+    "discuss",
+    "discussed",
+    "discusses",
+    "discussing",
+    "discussion",
+    "discussions",
+    "do",
+    "does",
+    "doing",
+    "done",
+    "for",
+    "from",
+    "get",
+    "got",
+    "had",
+    "has",
+    "have",
+    "he",
+    "her",
+    "him",
+    "his",
+    "how",
+    "i",
+    "if",
+    "in",
+    "into",
+    "is",
+    "it",
+    "its",
+    "just",
+    "me",
+    "mention",
+    "mentioned",
+    "more",
+    "my",
+    "need",
+    "now",
+    "of",
+    "on",
+    "or",
+    "our",
+    "out",
+    "over",
+    "said",
+    "say",
+    "says",
+    "she",
+    "should",
+    "so",
+    "some",
+    "summarise",
+    "summarize",
+    "talk",
+    "talked",
+    "talking",
+    "than",
+    "that",
+    "the",
+    "their",
+    "them",
+    "then",
+    "there",
+    "these",
+    "they",
+    "think",
+    "this",
+    "those",
+    "thought",
+    "to",
+    "up",
+    "us",
+    "use",
+    "used",
+    "was",
+    "we",
+    "were",
+    "what",
+    "when",
+    "where",
+    "which",
+    "while",
+    "who",
+    "whom",
+    "why",
+    "will",
+    "with",
+    "would",
+    "you",
+    "your",
+];
+
+/// The content tokens of a query: its analysed tokens without [`QUESTION_WORDS`], unless the
+/// query has nothing else (then all of them). Both the full-text query and the highlighted
+/// snippet use these, so "What did Omar say about the billing job?" searches for and highlights
+/// `omar`, `bill`, `job`.
+pub fn query_tokens(query: &str) -> Vec<Token> {
+    let tokens = analyze(query);
+    let content: Vec<Token> = tokens
+        .iter()
+        .filter(|t| {
+            let word = query[t.range.clone()].to_lowercase();
+            QUESTION_WORDS.binary_search(&word.as_str()).is_err()
+        })
+        .cloned()
+        .collect();
+    if content.is_empty() {
+        tokens
+    } else {
+        content
+    }
 }
 
 /// Writes a new lexical index.
@@ -272,7 +415,7 @@ impl LexicalReader {
     /// The text query for `text`: every analysed term, in every text field, as a disjunction.
     /// `None` when the text has no searchable term.
     fn text_query(&self, text: &str, weights: &FieldWeights) -> Option<Box<dyn Query>> {
-        let mut terms: Vec<String> = analyze(text).into_iter().map(|t| t.term).collect();
+        let mut terms: Vec<String> = query_tokens(text).into_iter().map(|t| t.term).collect();
         terms.sort();
         terms.dedup();
         let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
@@ -292,9 +435,25 @@ impl LexicalReader {
                 let q: Box<dyn Query> = if (weight - 1.0).abs() < f32::EPSILON {
                     Box::new(q)
                 } else {
-                    Box::new(tantivy::query::BoostQuery::new(Box::new(q), weight))
+                    Box::new(BoostQuery::new(Box::new(q), weight))
                 };
                 clauses.push((Occur::Should, q));
+            }
+        }
+        // Proximity: each pair of neighbouring query terms found next to each other (at most
+        // one word apart) in the passage adds a little, as in sequential dependence models.
+        if weights.pairs > 0.0 {
+            let ordered: Vec<String> = query_tokens(text).into_iter().map(|t| t.term).collect();
+            for pair in ordered.windows(2).filter(|p| p[0] != p[1]) {
+                let mut q = PhraseQuery::new(vec![
+                    Term::from_field_text(self.fields.body, &pair[0]),
+                    Term::from_field_text(self.fields.body, &pair[1]),
+                ]);
+                q.set_slop(PAIR_SLOP);
+                clauses.push((
+                    Occur::Should,
+                    Box::new(BoostQuery::new(Box::new(q), weights.pairs)),
+                ));
             }
         }
         (!clauses.is_empty()).then(|| Box::new(BooleanQuery::new(clauses)) as Box<dyn Query>)
@@ -548,6 +707,27 @@ impl SegmentCollector for OrdSegmentCollector {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn question_words_are_sorted_and_left_out_of_queries() {
+        assert!(QUESTION_WORDS.windows(2).all(|w| w[0] < w[1]), "sorted");
+        let terms: Vec<String> = query_tokens("What did Omar say about the billing job?")
+            .into_iter()
+            .map(|t| t.term)
+            .collect();
+        assert_eq!(terms, ["omar", "bill", "job"]);
+        let terms: Vec<String> = query_tokens("Summarize the discussion about hiring")
+            .into_iter()
+            .map(|t| t.term)
+            .collect();
+        assert_eq!(terms, ["hire"]);
+        // A query of nothing but question words keeps them all ("they" is a stop word).
+        let terms: Vec<String> = query_tokens("what did they discuss")
+            .into_iter()
+            .map(|t| t.term)
+            .collect();
+        assert_eq!(terms, ["what", "did", "discuss"]);
+    }
 
     #[test]
     fn analyzer_stems_and_keeps_offsets() {

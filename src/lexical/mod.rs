@@ -597,7 +597,7 @@ impl LexicalReader {
         for (segment_ord, segment) in searcher.segment_readers().iter().enumerate() {
             let store = segment
                 .get_store_reader(1)
-                .map_err(|e| tantivy::TantivyError::from(e))?;
+                .map_err(tantivy::TantivyError::from)?;
             let ords = segment.fast_fields().u64("ord")?;
             for doc_id in segment.doc_ids_alive() {
                 let ord = ords.first(doc_id).ok_or_else(|| Error::Corrupt {

@@ -39,15 +39,16 @@ use crate::model::{content_hash, Block, Chunk, Document, LineIndex, Provenance};
 /// How to cut documents into chunks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ChunkOptions {
-    /// Upper bound on [`estimate_tokens`] of a chunk's text (default 200, which leaves room
-    /// below the 256 word-piece window of MiniLM-class embedders). A single word longer than the
-    /// limit can still exceed it.
+    /// Upper bound on [`estimate_tokens`] of a chunk's text (default 512: passages of a few
+    /// hundred words stay whole, which measured best for hybrid search on SciFact and QMSum even
+    /// though MiniLM reads only the first 256 word pieces; see `benches/RESULTS.md`). A single
+    /// word longer than the limit can still exceed it.
     pub max_tokens: usize,
 }
 
 impl Default for ChunkOptions {
     fn default() -> Self {
-        ChunkOptions { max_tokens: 200 }
+        ChunkOptions { max_tokens: 512 }
     }
 }
 

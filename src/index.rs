@@ -32,7 +32,9 @@ use crate::fuse::fuse;
 use crate::lexical::{analyze, FieldWeights, LexicalReader, LexicalWriter};
 use crate::load::{load_paths, LoadOptions};
 use crate::model::{to_hex, Chunk, Document, LineIndex, Skipped};
-use crate::query::{Mode, RetrieverScore, SearchHit, SearchRequest, SearchResponse};
+use crate::query::{
+    LexicalScoring, Mode, RetrieverScore, SearchHit, SearchRequest, SearchResponse,
+};
 use crate::snippet::{best_window, query_terms};
 use crate::vector::{FlatIndex, HnswIndex, HnswParams, OrdFilter, VectorIndex, VectorStore};
 
@@ -844,9 +846,13 @@ impl Index {
             },
         };
 
+        let weights = match request.lexical {
+            LexicalScoring::Tuned => FieldWeights::default(),
+            LexicalScoring::Plain => FieldWeights::plain(),
+        };
         let lexical: Vec<(u32, f32)> = if mode_used != Mode::Dense {
             self.lexical
-                .search(text, depth, &request.filters, &FieldWeights::default())?
+                .search(text, depth, &request.filters, &weights)?
                 .into_iter()
                 .map(|h| (h.ord, h.score))
                 .collect()

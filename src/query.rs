@@ -48,6 +48,18 @@ impl FromStr for Mode {
     }
 }
 
+/// How the full-text retriever scores.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum LexicalScoring {
+    /// BM25 over the passage with small title and heading boosts, question words left out of
+    /// the query, and a bonus for neighbouring query terms found together.
+    #[default]
+    Tuned,
+    /// Plain BM25 over the flat passage with every query term (as Pyserini's "flat" baseline).
+    Plain,
+}
+
 /// A search.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SearchRequest {
@@ -61,6 +73,9 @@ pub struct SearchRequest {
     pub filters: Vec<Filter>,
     /// How hybrid mode combines its lists.
     pub fusion: Fusion,
+    /// How the full-text retriever scores.
+    #[serde(default)]
+    pub lexical: LexicalScoring,
 }
 
 impl Default for SearchRequest {
@@ -71,6 +86,7 @@ impl Default for SearchRequest {
             mode: Mode::Hybrid,
             filters: Vec::new(),
             fusion: Fusion::default(),
+            lexical: LexicalScoring::default(),
         }
     }
 }

@@ -13,6 +13,7 @@ use serde::Serialize;
 use lore::chunk::ChunkOptions;
 use lore::eval::{evaluate_mode, plan, write_trec_run, Dataset, EvalOptions, ModeResult};
 use lore::model::content_hash;
+use lore::query::LexicalScoring;
 use lore::{Mode, Skipped};
 
 use super::{builder, open, progress, FusionArgs};
@@ -66,6 +67,10 @@ pub struct EvalArgs {
     depth: usize,
     #[command(flatten)]
     fusion: FusionArgs,
+    /// Score full text with plain BM25 over the flat passage (no title boost, no proximity bonus,
+    /// question words kept), as Pyserini's "flat" baseline.
+    #[arg(long)]
+    plain_bm25: bool,
     /// Print eval.json to stdout instead of the table.
     #[arg(long)]
     json: bool,
@@ -124,6 +129,7 @@ struct Report {
     qrels_file: PathBuf,
     scope: Option<String>,
     fusion: lore::Fusion,
+    lexical: LexicalScoring,
     depth: usize,
     queries_total: usize,
     queries_evaluated: usize,
@@ -222,6 +228,11 @@ pub fn eval(args: EvalArgs, model_dir: Option<PathBuf>) -> anyhow::Result<ExitCo
         scope: args.scope.clone(),
         fusion: args.fusion.fusion(),
         depth: args.depth,
+        lexical: if args.plain_bm25 {
+            LexicalScoring::Plain
+        } else {
+            LexicalScoring::Tuned
+        },
     };
     let plan = plan(&dataset, &options);
     let mut skipped_reasons: BTreeMap<String, usize> = BTreeMap::new();
@@ -266,6 +277,7 @@ pub fn eval(args: EvalArgs, model_dir: Option<PathBuf>) -> anyhow::Result<ExitCo
         qrels_file: dataset.qrels_path.clone(),
         scope: args.scope.clone(),
         fusion: options.fusion,
+        lexical: options.lexical,
         depth: options.depth,
         queries_total: dataset.queries.len(),
         queries_evaluated: plan.queries.len(),

@@ -160,6 +160,10 @@ struct SearchArgs {
     until: Option<String>,
     #[command(flatten)]
     fusion: FusionArgs,
+    /// Score full text with plain BM25 over the flat passage (no title boost, no proximity
+    /// bonus, question words kept).
+    #[arg(long)]
+    plain_bm25: bool,
     /// Print the response as JSON (stable: the same query gives the same bytes).
     #[arg(long)]
     json: bool,
@@ -322,6 +326,11 @@ fn request_from(args: &SearchArgs) -> anyhow::Result<SearchRequest> {
         mode: args.mode,
         filters,
         fusion,
+        lexical: if args.plain_bm25 {
+            lore::query::LexicalScoring::Plain
+        } else {
+            lore::query::LexicalScoring::Tuned
+        },
     })
 }
 

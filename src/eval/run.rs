@@ -18,7 +18,7 @@ use crate::eval::metrics::{num_relevant, trec_order, Latency, QueryMetrics, Scor
 use crate::fuse::Fusion;
 use crate::index::{Index, Progress};
 use crate::model::Filter;
-use crate::query::{Mode, SearchRequest};
+use crate::query::{LexicalScoring, Mode, SearchRequest};
 
 /// How to evaluate.
 #[derive(Debug, Clone, PartialEq)]
@@ -30,6 +30,8 @@ pub struct EvalOptions {
     pub fusion: Fusion,
     /// Documents ranked per query (the run depth; Recall@100 needs 100).
     pub depth: usize,
+    /// How the full-text retriever scores.
+    pub lexical: LexicalScoring,
 }
 
 impl Default for EvalOptions {
@@ -38,6 +40,7 @@ impl Default for EvalOptions {
             scope: None,
             fusion: Fusion::default(),
             depth: 100,
+            lexical: LexicalScoring::default(),
         }
     }
 }
@@ -172,6 +175,7 @@ pub fn evaluate_mode(
                 mode,
                 filters: filters.clone(),
                 fusion: options.fusion,
+                lexical: options.lexical,
             };
             let ranking = index.rank(&request)?;
             let run = best_chunk_per_doc(&ranking.hits, doc_ids, options.depth)?;

@@ -45,6 +45,22 @@ pub struct FieldWeights {
     pub headings: f32,
     /// Weight of each pair of neighbouring query terms that also stand together in the passage.
     pub pairs: f32,
+    /// Leave question words out of the query (see [`query_tokens`]).
+    pub skip_question_words: bool,
+}
+
+impl FieldWeights {
+    /// Plain BM25 over the flat passage (title, headings and text), every query term, no
+    /// proximity: the setting of Lucene's or Pyserini's "flat" BM25 baselines.
+    pub fn plain() -> Self {
+        FieldWeights {
+            body: 1.0,
+            title: 0.0,
+            headings: 0.0,
+            pairs: 0.0,
+            skip_question_words: false,
+        }
+    }
 }
 
 /// Words allowed between the two terms of a proximity pair.
@@ -57,6 +73,7 @@ impl Default for FieldWeights {
             title: 0.2,
             headings: 0.2,
             pairs: 0.2,
+            skip_question_words: true,
         }
     }
 }
@@ -415,7 +432,13 @@ impl LexicalReader {
     /// The text query for `text`: every analysed term, in every text field, as a disjunction.
     /// `None` when the text has no searchable term.
     fn text_query(&self, text: &str, weights: &FieldWeights) -> Option<Box<dyn Query>> {
-        let mut terms: Vec<String> = query_tokens(text).into_iter().map(|t| t.term).collect();
+        let tokens = if weights.skip_question_words {
+            query_tokens(text)
+        } else {
+            analyze(text)
+        };
+        let ordered: Vec<String> = tokens.into_iter().map(|t| t.term).collect();
+        let mut terms = ordered.clone();
         terms.sort();
         terms.dedup();
         let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
@@ -443,7 +466,6 @@ impl LexicalReader {
         // Proximity: each pair of neighbouring query terms found next to each other (at most
         // one word apart) in the passage adds a little, as in sequential dependence models.
         if weights.pairs > 0.0 {
-            let ordered: Vec<String> = query_tokens(text).into_iter().map(|t| t.term).collect();
             for pair in ordered.windows(2).filter(|p| p[0] != p[1]) {
                 let mut q = PhraseQuery::new(vec![
                     Term::from_field_text(self.fields.body, &pair[0]),

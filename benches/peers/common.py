@@ -8,7 +8,6 @@ import argparse
 import collections
 import hashlib
 import json
-import math
 import os
 import resource
 import sqlite3
@@ -251,21 +250,11 @@ def evaluate(qrels, run):
 
 
 def evaluate_stdlib(qrels, run):
-    """The same metrics in plain Python (cross-check for pytrec_eval)."""
-    judged = {q: r for q, r in qrels.items() if any(v > 0 for v in r.values())}
-    tot = collections.defaultdict(float)
-    for q, rels in judged.items():
-        ranked = [d for d, _ in trec_order(list(run.get(q, {}).items()))]
-        relset = {d for d, v in rels.items() if v > 0}
-        dcg = sum(max(rels.get(d, 0), 0) / math.log2(i + 2) for i, d in enumerate(ranked[:10]))
-        ideal = sorted((v for v in rels.values() if v > 0), reverse=True)[:10]
-        idcg = sum(v / math.log2(i + 2) for i, v in enumerate(ideal))
-        tot["ndcg@10"] += dcg / idcg if idcg else 0.0
-        tot["recall@10"] += len(relset & set(ranked[:10])) / len(relset)
-        tot["recall@100"] += len(relset & set(ranked[:100])) / len(relset)
-        tot["mrr@10"] += next((1.0 / (i + 1) for i, d in enumerate(ranked[:10]) if d in relset), 0.0)
-    n = len(judged)
-    return {m: (tot[m] / n if n else 0.0) for m in METRICS}, n
+    """The same metrics in plain Python (cross-check for pytrec_eval): check_metrics.py's."""
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    from check_metrics import metrics_stdlib
+
+    return metrics_stdlib(qrels, run)
 
 
 # ---------------------------------------------------------------- run files, latency, memory

@@ -16,7 +16,7 @@ use lore::model::content_hash;
 use lore::query::LexicalScoring;
 use lore::{Mode, Skipped};
 
-use super::{builder, open, progress, FusionArgs};
+use super::{builder, open, progress, RankingArgs};
 
 #[derive(Debug, Args)]
 pub struct EvalArgs {
@@ -66,11 +66,7 @@ pub struct EvalArgs {
     #[arg(long, default_value_t = 100, value_name = "N")]
     depth: usize,
     #[command(flatten)]
-    fusion: FusionArgs,
-    /// Score full text with plain BM25 over the flat passage (no title boost, no proximity bonus,
-    /// question words kept), as Pyserini's "flat" baseline.
-    #[arg(long)]
-    plain_bm25: bool,
+    ranking: RankingArgs,
     /// Print eval.json to stdout instead of the table.
     #[arg(long)]
     json: bool,
@@ -205,16 +201,7 @@ pub fn eval(args: EvalArgs, model_dir: Option<PathBuf>) -> anyhow::Result<ExitCo
     let index = open(&index_dir, model_dir)?;
     let manifest = index.manifest().clone();
     let index_skipped = index.skipped()?;
-    for s in &index_skipped {
-        writeln!(
-            err,
-            "skipped {}{}: {}",
-            s.path.display(),
-            s.line.map(|l| format!(":{l}")).unwrap_or_default(),
-            s.reason
-        )?;
-    }
-    for s in &dataset.skipped {
+    for s in index_skipped.iter().chain(&dataset.skipped) {
         writeln!(
             err,
             "skipped {}{}: {}",
@@ -226,13 +213,9 @@ pub fn eval(args: EvalArgs, model_dir: Option<PathBuf>) -> anyhow::Result<ExitCo
 
     let options = EvalOptions {
         scope: args.scope.clone(),
-        fusion: args.fusion.fusion(),
+        fusion: args.ranking.fusion(),
         depth: args.depth,
-        lexical: if args.plain_bm25 {
-            LexicalScoring::Plain
-        } else {
-            LexicalScoring::Tuned
-        },
+        lexical: args.ranking.lexical(),
     };
     let plan = plan(&dataset, &options);
     let mut skipped_reasons: BTreeMap<String, usize> = BTreeMap::new();

@@ -109,9 +109,9 @@ enum FusionArg {
     Weighted,
 }
 
-/// How hybrid mode fuses its two lists.
+/// How the retrievers score and how hybrid mode fuses their lists.
 #[derive(Debug, Args)]
-struct FusionArgs {
+struct RankingArgs {
     /// Hybrid fusion method.
     #[arg(long, value_enum, default_value = "weighted")]
     fusion: FusionArg,
@@ -121,9 +121,21 @@ struct FusionArgs {
     /// Lexical weight for --fusion weighted (dense gets 1 - w).
     #[arg(long, default_value_t = lore::fuse::DEFAULT_LEXICAL_WEIGHT)]
     lexical_weight: f32,
+    /// Score full text with plain BM25 over the flat passage (no title boost, no proximity
+    /// bonus, question words kept), as Pyserini's "flat" baseline.
+    #[arg(long)]
+    plain_bm25: bool,
 }
 
-impl FusionArgs {
+impl RankingArgs {
+    fn lexical(&self) -> lore::query::LexicalScoring {
+        if self.plain_bm25 {
+            lore::query::LexicalScoring::Plain
+        } else {
+            lore::query::LexicalScoring::Tuned
+        }
+    }
+
     fn fusion(&self) -> Fusion {
         match self.fusion {
             FusionArg::Rrf => Fusion::Rrf { k: self.rrf_k },
@@ -159,11 +171,7 @@ struct SearchArgs {
     #[arg(long, value_name = "DATE")]
     until: Option<String>,
     #[command(flatten)]
-    fusion: FusionArgs,
-    /// Score full text with plain BM25 over the flat passage (no title boost, no proximity
-    /// bonus, question words kept).
-    #[arg(long)]
-    plain_bm25: bool,
+    ranking: RankingArgs,
     /// Print the response as JSON (stable: the same query gives the same bytes).
     #[arg(long)]
     json: bool,
@@ -191,7 +199,7 @@ struct DemoArgs {
     #[arg(long, default_value_t = 5)]
     show: usize,
     #[command(flatten)]
-    fusion: FusionArgs,
+    ranking: RankingArgs,
 }
 
 /// Run a parsed command line.
@@ -316,7 +324,7 @@ fn request_from(args: &SearchArgs) -> anyhow::Result<SearchRequest> {
             until: args.until.as_deref().map(date_arg).transpose()?,
         });
     }
-    let fusion = args.fusion.fusion();
+    let fusion = args.ranking.fusion();
     if args.k == 0 {
         bail!("-k must be at least 1");
     }
@@ -326,11 +334,7 @@ fn request_from(args: &SearchArgs) -> anyhow::Result<SearchRequest> {
         mode: args.mode,
         filters,
         fusion,
-        lexical: if args.plain_bm25 {
-            lore::query::LexicalScoring::Plain
-        } else {
-            lore::query::LexicalScoring::Tuned
-        },
+        lexical: args.ranking.lexical(),
     })
 }
 
@@ -511,7 +515,7 @@ fn demo(args: DemoArgs, model_dir: Option<PathBuf>) -> anyhow::Result<ExitCode> 
         let response = index.search(&SearchRequest {
             text: q.question.clone(),
             k: 3,
-            fusion: args.fusion.fusion(),
+            fusion: args.ranking.fusion(),
             ..SearchRequest::default()
         })?;
         print_response(&mut out, &response)?;
@@ -527,7 +531,7 @@ fn demo(args: DemoArgs, model_dir: Option<PathBuf>) -> anyhow::Result<ExitCode> 
         questions.len()
     )?;
     for mode in [Mode::Lexical, Mode::Dense, Mode::Hybrid] {
-        let r = recall_at_k(&index, &questions, mode, 5, args.fusion.fusion())?;
+        let r = recall_at_k(&index, &questions, mode, 5, args.ranking.fusion())?;
         let missed: Vec<&str> = r
             .results
             .iter()

@@ -329,8 +329,8 @@ fn print_table(out: &mut impl Write, report: &Report, modes: &[Mode]) -> std::io
     )?;
     writeln!(
         out,
-        "{:<8} {:>8} {:>8} {:>8} {:>8} {:>9} {:>9} {:>9}",
-        "mode", "nDCG@10", "R@10", "R@100", "MRR@10", "p50 ms", "p90 ms", "p99 ms"
+        "{:<8} {:>8} {:>8} {:>8} {:>8} {:>9} {:>9} {:>9} {:>10}",
+        "mode", "nDCG@10", "R@10", "R@100", "MRR@10", "p50 ms", "p90 ms", "p99 ms", "first ms"
     )?;
     for mode in modes {
         let Some(r) = report.modes.get(mode.as_str()) else {
@@ -339,7 +339,7 @@ fn print_table(out: &mut impl Write, report: &Report, modes: &[Mode]) -> std::io
         let (m, l) = (&r.result.metrics, &r.result.latency_ms);
         writeln!(
             out,
-            "{:<8} {:>8.4} {:>8.4} {:>8.4} {:>8.4} {:>9.2} {:>9.2} {:>9.2}",
+            "{:<8} {:>8.4} {:>8.4} {:>8.4} {:>8.4} {:>9.2} {:>9.2} {:>9.2} {:>10.1}",
             mode.as_str(),
             m.ndcg_10,
             m.recall_10,
@@ -347,7 +347,8 @@ fn print_table(out: &mut impl Write, report: &Report, modes: &[Mode]) -> std::io
             m.mrr_10,
             l.p50,
             l.p90,
-            l.p99
+            l.p99,
+            r.result.first_query_ms
         )?;
         for note in &r.result.notes {
             writeln!(out, "  note: {note}")?;

@@ -188,6 +188,15 @@ pub struct BuildReport {
     pub notes: Vec<String>,
 }
 
+/// Input paths made absolute: provenance must resolve from any working directory. A path that
+/// cannot be resolved is kept as given; loading reports it as skipped.
+fn absolute_inputs(paths: &[PathBuf]) -> Vec<PathBuf> {
+    paths
+        .iter()
+        .map(|p| p.canonicalize().unwrap_or_else(|_| p.clone()))
+        .collect()
+}
+
 /// Inputs loaded and chunked, ready to be written.
 struct Prepared {
     documents: Vec<Document>,
@@ -367,11 +376,7 @@ impl IndexBuilder {
         let Some(digest) = &manifest.digest else {
             return Ok(false);
         };
-        let paths: Vec<PathBuf> = paths
-            .iter()
-            .map(|p| p.canonicalize().unwrap_or_else(|_| p.clone()))
-            .collect();
-        let prepared = self.prepare(&paths, &NoProgress);
+        let prepared = self.prepare(&absolute_inputs(paths), &NoProgress);
         Ok(*digest == self.digest(&prepared.chunks, self.model_id()?.as_deref()))
     }
 
@@ -385,12 +390,7 @@ impl IndexBuilder {
             EmbedderChoice::Given(e) => Some(e.clone()),
             EmbedderChoice::Disabled => None,
         };
-        // Absolute paths in provenance: citations must resolve from any working directory.
-        // A path that cannot be resolved is kept as given; loading reports it as skipped.
-        let paths: Vec<PathBuf> = paths
-            .iter()
-            .map(|p| p.canonicalize().unwrap_or_else(|_| p.clone()))
-            .collect();
+        let paths = absolute_inputs(paths);
         // An absolute index path, so that its staging sibling is well defined (even for `.`).
         let dir = std::path::absolute(&self.dir).map_err(|e| Error::io(&self.dir, e))?;
         if dir.parent().is_none() {

@@ -129,6 +129,17 @@ pub struct Skipped {
     pub reason: String,
 }
 
+impl std::fmt::Display for Skipped {
+    /// `path:line: reason`, or `path: reason` without a line.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.path.display())?;
+        if let Some(line) = self.line {
+            write!(f, ":{line}")?;
+        }
+        write!(f, ": {}", self.reason)
+    }
+}
+
 /// Where a chunk came from, precisely enough to cite and to re-read it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Provenance {
@@ -233,6 +244,18 @@ impl LineIndex {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn skipped_reads_as_path_line_reason() {
+        let mut s = Skipped {
+            path: PathBuf::from("exports/a.jsonl"),
+            line: Some(7),
+            reason: "not JSON".into(),
+        };
+        assert_eq!(s.to_string(), "exports/a.jsonl:7: not JSON");
+        s.line = None;
+        assert_eq!(s.to_string(), "exports/a.jsonl: not JSON");
+    }
 
     #[test]
     fn line_index_maps_offsets_to_lines() {

@@ -202,13 +202,7 @@ pub fn eval(args: EvalArgs, model_dir: Option<PathBuf>) -> anyhow::Result<ExitCo
     let manifest = index.manifest().clone();
     let index_skipped = index.skipped()?;
     for s in index_skipped.iter().chain(&dataset.skipped) {
-        writeln!(
-            err,
-            "skipped {}{}: {}",
-            s.path.display(),
-            s.line.map(|l| format!(":{l}")).unwrap_or_default(),
-            s.reason
-        )?;
+        writeln!(err, "skipped {s}")?;
     }
 
     let options = EvalOptions {

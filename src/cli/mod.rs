@@ -303,10 +303,7 @@ fn print_summary(out: &mut impl Write, report: &BuildReport, dir: &Path) -> std:
             report.num_unsupported
         )?;
         for s in &report.skipped {
-            match s.line {
-                Some(line) => writeln!(out, "  {}:{}: {}", s.path.display(), line, s.reason)?,
-                None => writeln!(out, "  {}: {}", s.path.display(), s.reason)?,
-            }
+            writeln!(out, "  {s}")?;
         }
     }
     Ok(())
@@ -458,13 +455,7 @@ fn stats(args: StatsArgs) -> anyhow::Result<ExitCode> {
     writeln!(out, "chunks:     {}", c.chunks)?;
     writeln!(out, "skipped:    {}", c.skipped)?;
     for s in skipped.iter().take(20) {
-        writeln!(
-            out,
-            "  {}{}: {}",
-            s.path.display(),
-            s.line.map(|l| format!(":{l}")).unwrap_or_default(),
-            s.reason
-        )?;
+        writeln!(out, "  {s}")?;
     }
     if skipped.len() > 20 {
         writeln!(

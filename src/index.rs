@@ -7,6 +7,7 @@
 //! | `manifest.json` | format version, model id and dimension, chunking settings, counts |
 //! | `skipped.json` | every input that was not indexed, with the reason |
 //! | `lexical/` | the tantivy index (one document per chunk, chunk records stored) |
+//! | `neighbours.u32` | which chunk each chunk continues (see [`crate::context`]) |
 //! | `vectors.f32` | chunk vectors, little-endian `f32`, row = chunk ordinal |
 //! | `hnsw.hnsw.graph`, `hnsw.hnsw.data` | the HNSW graph over the vectors |
 //!
@@ -23,9 +24,10 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::chunk::{chunk_document, ChunkOptions};
+use crate::context::{predecessors, rescore, Neighbours};
 use crate::embed::{
     check_count, model_id_in, resolve_model_dir, CachedEmbedder, Embedder, EmbeddingCache,
-    OnnxEmbedder,
+    LazyOnnxEmbedder, OnnxEmbedder,
 };
 use crate::error::{Error, Result};
 use crate::fuse::fuse;
@@ -39,16 +41,20 @@ use crate::snippet::{best_window, query_terms};
 use crate::vector::{FlatIndex, HnswIndex, HnswParams, OrdFilter, VectorIndex, VectorStore};
 
 /// Version of the on-disk layout; an index of another version is refused.
-pub const FORMAT_VERSION: u32 = 1;
+pub const FORMAT_VERSION: u32 = 2;
 
 const MANIFEST: &str = "manifest.json";
 const SKIPPED: &str = "skipped.json";
 const LEXICAL_DIR: &str = "lexical";
 const VECTORS: &str = "vectors.f32";
+/// Which chunk each chunk continues ([`Neighbours`]).
+const NEIGHBOURS: &str = "neighbours.u32";
 
 /// Below this many allowed chunks, a filtered dense search scans them exactly instead of
 /// walking the graph.
 const EXACT_FILTER_LIMIT: usize = 20_000;
+/// Least depth of each retriever's list when lists are fused or passage context re-ranks them.
+const CANDIDATE_DEPTH: usize = 50;
 
 /// The model an index's vectors were made with.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -201,6 +207,7 @@ fn absolute_inputs(paths: &[PathBuf]) -> Vec<PathBuf> {
 struct Prepared {
     documents: Vec<Document>,
     chunks: Vec<Chunk>,
+    neighbours: Neighbours,
     skipped: Vec<Skipped>,
     num_files: usize,
     num_unsupported: usize,
@@ -319,6 +326,8 @@ impl IndexBuilder {
             documents.push(doc);
         }
 
+        // Which document continues which is a matter of file order, so it is found first.
+        let predecessors = predecessors(&documents);
         // Chunk ordinals follow document id, then position: the order that breaks score ties.
         documents.sort_by(|a, b| a.id.cmp(&b.id));
         let chunks: Vec<Chunk> = documents
@@ -328,10 +337,12 @@ impl IndexBuilder {
             .into_iter()
             .flatten()
             .collect();
+        let neighbours = Neighbours::link(&chunks, &predecessors);
 
         Prepared {
             documents,
             chunks,
+            neighbours,
             skipped,
             num_files: loaded.num_files,
             num_unsupported: loaded.num_unsupported,
@@ -339,7 +350,7 @@ impl IndexBuilder {
     }
 
     /// The [`Manifest::digest`] a build of these chunks gets.
-    fn digest(&self, chunks: &[Chunk], model_id: Option<&str>) -> String {
+    fn digest(&self, prepared: &Prepared, model_id: Option<&str>) -> String {
         let mut hasher = Sha256::new();
         hasher.update(format!(
             "lore {} format {FORMAT_VERSION} model {} max_tokens {}\n",
@@ -347,11 +358,12 @@ impl IndexBuilder {
             model_id.unwrap_or("none"),
             self.chunk.max_tokens
         ));
-        for chunk in chunks {
+        for chunk in &prepared.chunks {
             // Serialising a chunk cannot fail: it holds only strings, numbers and maps.
             hasher.update(serde_json::to_vec(chunk).unwrap_or_default());
             hasher.update(b"\n");
         }
+        hasher.update(prepared.neighbours.to_bytes());
         to_hex(&hasher.finalize())
     }
 
@@ -377,14 +389,14 @@ impl IndexBuilder {
             return Ok(false);
         };
         let prepared = self.prepare(&absolute_inputs(paths), &NoProgress);
-        Ok(*digest == self.digest(&prepared.chunks, self.model_id()?.as_deref()))
+        Ok(*digest == self.digest(&prepared, self.model_id()?.as_deref()))
     }
 
     /// Load, chunk, index and embed everything under `paths`, then replace the index directory.
     pub fn build(&self, paths: &[PathBuf], progress: &dyn Progress) -> Result<BuildReport> {
         let started = Instant::now();
         let embedder: Option<Arc<dyn Embedder>> = match &self.embedder {
-            EmbedderChoice::Model(dir) => Some(Arc::new(OnnxEmbedder::load_for_indexing(
+            EmbedderChoice::Model(dir) => Some(Arc::new(LazyOnnxEmbedder::for_indexing(
                 &resolve_model_dir(dir.as_deref()),
             )?)),
             EmbedderChoice::Given(e) => Some(e.clone()),
@@ -401,13 +413,15 @@ impl IndexBuilder {
         }
         check_replaceable(&dir)?;
 
+        let prepared = self.prepare(&paths, progress);
         let Prepared {
             documents,
             chunks,
+            neighbours,
             skipped,
             num_files,
             num_unsupported,
-        } = self.prepare(&paths, progress);
+        } = &prepared;
 
         let staging = staging_dir(&dir);
         if staging.exists() {
@@ -422,6 +436,7 @@ impl IndexBuilder {
             progress.advance(1);
         }
         writer.commit()?;
+        neighbours.save(&staging.join(NEIGHBOURS))?;
         progress.finish();
 
         let mut embed_seconds = 0.0;
@@ -438,7 +453,7 @@ impl IndexBuilder {
                 });
                 let store = match cached {
                     Some(cached) => {
-                        let store = embed_all(&cached, &chunks, self.batch_size, progress)?;
+                        let store = embed_all(&cached, chunks, self.batch_size, progress)?;
                         (num_embedded, num_cached) = (cached.num_misses(), cached.num_hits());
                         if let Err(e) = cached.persist() {
                             notes.push(format!("the embedding cache was not updated: {e}"));
@@ -447,7 +462,7 @@ impl IndexBuilder {
                     }
                     None => {
                         num_embedded = chunks.len();
-                        embed_all(embedder.as_ref(), &chunks, self.batch_size, progress)?
+                        embed_all(embedder.as_ref(), chunks, self.batch_size, progress)?
                     }
                 };
                 progress.finish();
@@ -473,7 +488,7 @@ impl IndexBuilder {
                 max_tokens: self.chunk.max_tokens,
             },
             counts: Counts {
-                files: num_files,
+                files: *num_files,
                 documents: documents.len(),
                 chunks: chunks.len(),
                 skipped: skipped.len(),
@@ -481,18 +496,18 @@ impl IndexBuilder {
                 documents_by_format: tally(documents.iter().map(|d| d.format.as_str().to_string())),
             },
             sources: paths.iter().map(|p| p.display().to_string()).collect(),
-            digest: Some(self.digest(&chunks, model_id.as_deref())),
+            digest: Some(self.digest(&prepared, model_id.as_deref())),
         };
-        write_json(&staging.join(SKIPPED), &skipped)?;
+        write_json(&staging.join(SKIPPED), skipped)?;
         manifest.write(&staging)?;
         replace_dir(&staging, &dir)?;
 
         Ok(BuildReport {
-            num_files,
+            num_files: *num_files,
             num_documents: documents.len(),
             num_chunks: chunks.len(),
-            skipped,
-            num_unsupported,
+            skipped: prepared.skipped.clone(),
+            num_unsupported: *num_unsupported,
             seconds: started.elapsed().as_secs_f64(),
             embed_seconds,
             num_embedded,
@@ -649,6 +664,7 @@ pub struct Index {
     dir: PathBuf,
     manifest: Manifest,
     lexical: LexicalReader,
+    neighbours: Neighbours,
     /// Vectors and graph, loaded on first use so lexical searches never pay for them.
     dense: OnceLock<std::result::Result<Dense, String>>,
     options: OpenOptions,
@@ -686,6 +702,7 @@ impl Index {
                 ),
             });
         }
+        let neighbours = Neighbours::load(&dir.join(NEIGHBOURS), n)?;
         if manifest.model.is_some() {
             // Loaded on the first dense search; a missing file is reported now.
             let vectors = dir.join(VECTORS);
@@ -703,6 +720,7 @@ impl Index {
             dir,
             manifest,
             lexical,
+            neighbours,
             dense: OnceLock::new(),
             options,
             embedder: OnceLock::new(),
@@ -813,11 +831,16 @@ impl Index {
         }
         let mut notes = Vec::new();
         let mut mode_used = request.mode;
-        // Each retriever's list: `k` deep for a single mode; for fusion, deeper (at least 50),
-        // so that a chunk ranked well by one retriever and just below `k` by the other counts.
-        let depth = match request.mode {
-            Mode::Hybrid => (request.k * 2).max(50),
-            Mode::Lexical | Mode::Dense => request.k,
+        let ranking = &request.ranking;
+        // Passage context needs the neighbours of the top hits among the candidates.
+        let context = ranking.context_weight > 0.0 && self.neighbours.num_links() > 0;
+        // Each retriever's list: `k` deep for a single mode without context; for fusion or
+        // context, deeper (at least 50), so that a chunk ranked well by one retriever and just
+        // below `k` by the other, or next to a top hit, counts.
+        let depth = if request.mode == Mode::Hybrid || context {
+            (request.k * 2).max(CANDIDATE_DEPTH)
+        } else {
+            request.k
         };
 
         let query_vector = match (request.mode, &self.manifest.model) {
@@ -846,7 +869,7 @@ impl Index {
             },
         };
 
-        let weights = match request.lexical {
+        let weights = match ranking.lexical {
             LexicalScoring::Tuned => FieldWeights::default(),
             LexicalScoring::Plain => FieldWeights::plain(),
         };
@@ -888,7 +911,7 @@ impl Index {
         let mut hits = match mode_used {
             Mode::Lexical => single(&lexical, true),
             Mode::Dense => single(&dense, false),
-            Mode::Hybrid => fuse(&[&lexical, &dense], request.fusion)
+            Mode::Hybrid => fuse(&[&lexical, &dense], ranking.fusion)
                 .into_iter()
                 .map(|f| {
                     let to_score = |e: Option<(usize, f32)>| {
@@ -903,6 +926,15 @@ impl Index {
                 })
                 .collect(),
         };
+        if context {
+            let scored: Vec<(u32, f32)> = hits.iter().map(|h| (h.ord, h.score)).collect();
+            if let Some(scores) = rescore(&scored, &self.neighbours, ranking.context_weight) {
+                for (hit, score) in hits.iter_mut().zip(scores) {
+                    hit.score = score;
+                }
+                hits.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.ord.cmp(&b.ord)));
+            }
+        }
         hits.truncate(request.k);
         Ok(Ranking {
             mode_used,

@@ -6,7 +6,8 @@
 //!
 //! One index holds two views of the same chunks: a full-text view (tantivy, BM25 with English
 //! stemming) and a dense view (all-MiniLM-L6-v2 embeddings in an HNSW graph, with an exact flat
-//! twin). A search runs either or both and fuses them (reciprocal rank fusion by default).
+//! twin). A search runs either or both and fuses them (a weighted sum of normalised scores by
+//! default); then a passage's neighbours in its meeting, thread or page support it ([`context`]).
 //!
 //! ```
 //! use lore::{Filter, Index, IndexBuilder, Mode, NoProgress, SearchRequest};
@@ -42,10 +43,11 @@
 //! ```
 //!
 //! Modules, in dependency order: [`model`] ← [`load`], [`chunk`] ← [`lexical`], [`embed`] →
-//! [`vector`] ← [`fuse`] ← [`snippet`] ← [`query`] ← [`index`].
+//! [`vector`] ← [`fuse`] ← [`context`] ← [`snippet`] ← [`query`] ← [`index`].
 #![deny(missing_docs)]
 
 pub mod chunk;
+pub mod context;
 pub mod embed;
 pub mod error;
 pub mod eval;
@@ -65,4 +67,4 @@ pub use index::{
     Ranking,
 };
 pub use model::{Chunk, Document, Filter, Provenance, Skipped, SourceFormat};
-pub use query::{Mode, SearchHit, SearchRequest, SearchResponse};
+pub use query::{Mode, RankingOptions, SearchHit, SearchRequest, SearchResponse};

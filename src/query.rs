@@ -4,6 +4,7 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
+use crate::context::DEFAULT_CONTEXT_WEIGHT;
 use crate::error::{Error, Result};
 use crate::fuse::Fusion;
 use crate::model::{parse_date, Filter, Provenance};
@@ -17,7 +18,7 @@ pub enum Mode {
     Lexical,
     /// Nearest neighbours of the query's embedding.
     Dense,
-    /// Both, fused (reciprocal rank fusion unless another [`Fusion`] is asked for).
+    /// Both, fused (weighted score fusion unless another [`Fusion`] is asked for).
     #[default]
     Hybrid,
 }
@@ -60,6 +61,29 @@ pub enum LexicalScoring {
     Plain,
 }
 
+/// How a search ranks what its retrievers find.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct RankingOptions {
+    /// How the full-text retriever scores.
+    pub lexical: LexicalScoring,
+    /// How hybrid mode combines its lists.
+    pub fusion: Fusion,
+    /// How much a passage's neighbours (the passages it continues or is continued by) support
+    /// it: see [`crate::context`]. 0 turns passage context off.
+    pub context_weight: f32,
+}
+
+impl Default for RankingOptions {
+    fn default() -> Self {
+        RankingOptions {
+            lexical: LexicalScoring::default(),
+            fusion: Fusion::default(),
+            context_weight: DEFAULT_CONTEXT_WEIGHT,
+        }
+    }
+}
+
 /// A search.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SearchRequest {
@@ -71,11 +95,9 @@ pub struct SearchRequest {
     pub mode: Mode,
     /// All must hold for a hit.
     pub filters: Vec<Filter>,
-    /// How hybrid mode combines its lists.
-    pub fusion: Fusion,
-    /// How the full-text retriever scores.
-    #[serde(default)]
-    pub lexical: LexicalScoring,
+    /// How the hits are ranked.
+    #[serde(flatten)]
+    pub ranking: RankingOptions,
 }
 
 impl Default for SearchRequest {
@@ -85,8 +107,7 @@ impl Default for SearchRequest {
             k: 10,
             mode: Mode::Hybrid,
             filters: Vec::new(),
-            fusion: Fusion::default(),
-            lexical: LexicalScoring::default(),
+            ranking: RankingOptions::default(),
         }
     }
 }

@@ -7,7 +7,8 @@ use std::sync::Arc;
 
 use lore::embed::HashEmbedder;
 use lore::{
-    Error, Filter, Fusion, Index, IndexBuilder, Mode, NoProgress, OpenOptions, SearchRequest,
+    Error, Filter, Fusion, Index, IndexBuilder, Mode, NoProgress, OpenOptions, RankingOptions,
+    SearchRequest,
 };
 
 fn write(root: &Path, rel: &str, text: &str) {
@@ -124,17 +125,18 @@ fn every_mode_finds_the_right_document_and_filters_hold() {
         assert!(w[0].score >= w[1].score);
     }
 
-    // Weighted fusion is an option.
-    let weighted = index
+    // Reciprocal rank fusion is an option.
+    let rrf = index
         .search(&SearchRequest {
-            fusion: Fusion::Weighted {
-                lexical_weight: 0.5,
+            ranking: RankingOptions {
+                fusion: Fusion::Rrf { k: 60.0 },
+                ..RankingOptions::default()
             },
             ..request("which law firm handles big vendor contracts", Mode::Hybrid)
         })
         .unwrap();
     assert_eq!(
-        weighted.hits[0].provenance.doc_id,
+        rrf.hits[0].provenance.doc_id,
         "org/meetings/2026-01-12-legal.md"
     );
 
@@ -262,7 +264,10 @@ fn an_index_of_another_model_or_format_is_refused() {
     let text = std::fs::read_to_string(&manifest).unwrap();
     std::fs::write(
         &manifest,
-        text.replace("\"format_version\": 1", "\"format_version\": 99"),
+        text.replace(
+            &format!("\"format_version\": {}", lore::index::FORMAT_VERSION),
+            "\"format_version\": 99",
+        ),
     )
     .unwrap();
     let err = Index::open(&index_dir).unwrap_err();
@@ -441,4 +446,80 @@ fn lexical_search_never_reads_the_vectors() {
     assert_eq!(hits[0].provenance.doc_id, "org/decisions/0002-ci.md");
     let err = index.search(&request("Jenkins", Mode::Dense)).unwrap_err();
     assert!(matches!(err, Error::Corrupt { .. }), "{err}");
+}
+
+/// A meeting exported as one JSON record per stretch of turns: the stretch right after the one
+/// that matches best rises above an unrelated passage that matches a little better on its own.
+#[test]
+fn a_passage_next_to_the_best_match_is_lifted_by_passage_context() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("org");
+    let records = [
+        (
+            "fin-1",
+            "Finance sync",
+            "We talked about the garden party and the parking lot.",
+        ),
+        (
+            "fin-2",
+            "Finance sync",
+            "The Q3 budget review moves two weeks early this year, Dana said.",
+        ),
+        (
+            "fin-3",
+            "Finance sync",
+            "She will send the new schedule to the board on Monday.",
+        ),
+        (
+            "ops-1",
+            "Ops weekly",
+            "The schedule of the board games night and the schedule of the review of the kitchen.",
+        ),
+        ("ops-2", "Ops weekly", "Nothing else came up."),
+        ("hr-1", "HR sync", "The board approved the hiring plan."),
+    ];
+    let jsonl: String = records
+        .iter()
+        .map(|(id, title, text)| {
+            format!(
+                "{}\n",
+                serde_json::json!({"id": id, "title": title, "text": text})
+            )
+        })
+        .collect();
+    write(&root, "meetings.jsonl", &jsonl);
+    let index_dir = dir.path().join("index");
+    IndexBuilder::new(&index_dir)
+        .without_embeddings()
+        .build(&[root], &NoProgress)
+        .unwrap();
+    let index = Index::open(&index_dir).unwrap();
+    let ranked = |context_weight: f32| -> Vec<String> {
+        index
+            .search(&SearchRequest {
+                ranking: RankingOptions {
+                    context_weight,
+                    ..RankingOptions::default()
+                },
+                ..request(
+                    "when is the Q3 budget review and its schedule for the board",
+                    Mode::Lexical,
+                )
+            })
+            .unwrap()
+            .hits
+            .iter()
+            .map(|h| h.provenance.doc_id.clone())
+            .collect()
+    };
+    let without = ranked(0.0);
+    let with = ranked(0.5);
+    assert_eq!(without[0], "fin-2", "{without:?}");
+    assert_eq!(with[0], "fin-2", "{with:?}");
+    let pos = |list: &[String], id: &str| list.iter().position(|d| d == id).unwrap();
+    assert!(
+        pos(&without, "ops-1") < pos(&without, "fin-3"),
+        "{without:?}"
+    );
+    assert!(pos(&with, "fin-3") < pos(&with, "ops-1"), "{with:?}");
 }

@@ -13,7 +13,7 @@ use serde::Serialize;
 use lore::chunk::ChunkOptions;
 use lore::eval::{evaluate_mode, plan, write_trec_run, Dataset, EvalOptions, ModeResult};
 use lore::model::content_hash;
-use lore::query::LexicalScoring;
+use lore::RankingOptions;
 use lore::{Mode, Skipped};
 
 use super::{builder, open, progress, RankingArgs};
@@ -124,8 +124,7 @@ struct Report {
     queries_file: PathBuf,
     qrels_file: PathBuf,
     scope: Option<String>,
-    fusion: lore::Fusion,
-    lexical: LexicalScoring,
+    ranking: RankingOptions,
     depth: usize,
     queries_total: usize,
     queries_evaluated: usize,
@@ -207,9 +206,8 @@ pub fn eval(args: EvalArgs, model_dir: Option<PathBuf>) -> anyhow::Result<ExitCo
 
     let options = EvalOptions {
         scope: args.scope.clone(),
-        fusion: args.ranking.fusion(),
+        ranking: args.ranking.options(),
         depth: args.depth,
-        lexical: args.ranking.lexical(),
     };
     let plan = plan(&dataset, &options);
     let mut skipped_reasons: BTreeMap<String, usize> = BTreeMap::new();
@@ -253,8 +251,7 @@ pub fn eval(args: EvalArgs, model_dir: Option<PathBuf>) -> anyhow::Result<ExitCo
         queries_file: dataset.queries_path.clone(),
         qrels_file: dataset.qrels_path.clone(),
         scope: args.scope.clone(),
-        fusion: options.fusion,
-        lexical: options.lexical,
+        ranking: options.ranking,
         depth: options.depth,
         queries_total: dataset.queries.len(),
         queries_evaluated: plan.queries.len(),

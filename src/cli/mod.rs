@@ -19,8 +19,8 @@ use lore::eval::{is_gold, read_questions, recall_at_k};
 use lore::load::LoadOptions;
 use lore::query::{date_arg, parse_filter};
 use lore::{
-    BuildReport, Error, Filter, Fusion, Index, IndexBuilder, Mode, OpenOptions, SearchRequest,
-    SearchResponse,
+    BuildReport, Error, Filter, Fusion, Index, IndexBuilder, Mode, OpenOptions, RankingOptions,
+    SearchRequest, SearchResponse,
 };
 
 /// Exit code of `lore index` when some inputs were skipped.
@@ -125,23 +125,27 @@ struct RankingArgs {
     /// bonus, question words kept), as Pyserini's "flat" baseline.
     #[arg(long)]
     plain_bm25: bool,
+    /// How much a passage's neighbours in its meeting, thread or page support it (its score
+    /// gains this times their best normalised score); 0 turns passage context off.
+    #[arg(long, default_value_t = lore::context::DEFAULT_CONTEXT_WEIGHT)]
+    context_weight: f32,
 }
 
 impl RankingArgs {
-    fn lexical(&self) -> lore::query::LexicalScoring {
-        if self.plain_bm25 {
-            lore::query::LexicalScoring::Plain
-        } else {
-            lore::query::LexicalScoring::Tuned
-        }
-    }
-
-    fn fusion(&self) -> Fusion {
-        match self.fusion {
-            FusionArg::Rrf => Fusion::Rrf { k: self.rrf_k },
-            FusionArg::Weighted => Fusion::Weighted {
-                lexical_weight: self.lexical_weight,
+    fn options(&self) -> RankingOptions {
+        RankingOptions {
+            lexical: if self.plain_bm25 {
+                lore::query::LexicalScoring::Plain
+            } else {
+                lore::query::LexicalScoring::Tuned
             },
+            fusion: match self.fusion {
+                FusionArg::Rrf => Fusion::Rrf { k: self.rrf_k },
+                FusionArg::Weighted => Fusion::Weighted {
+                    lexical_weight: self.lexical_weight,
+                },
+            },
+            context_weight: self.context_weight,
         }
     }
 }
@@ -321,7 +325,6 @@ fn request_from(args: &SearchArgs) -> anyhow::Result<SearchRequest> {
             until: args.until.as_deref().map(date_arg).transpose()?,
         });
     }
-    let fusion = args.ranking.fusion();
     if args.k == 0 {
         bail!("-k must be at least 1");
     }
@@ -330,8 +333,7 @@ fn request_from(args: &SearchArgs) -> anyhow::Result<SearchRequest> {
         k: args.k,
         mode: args.mode,
         filters,
-        fusion,
-        lexical: args.ranking.lexical(),
+        ranking: args.ranking.options(),
     })
 }
 
@@ -506,7 +508,7 @@ fn demo(args: DemoArgs, model_dir: Option<PathBuf>) -> anyhow::Result<ExitCode> 
         let response = index.search(&SearchRequest {
             text: q.question.clone(),
             k: 3,
-            fusion: args.ranking.fusion(),
+            ranking: args.ranking.options(),
             ..SearchRequest::default()
         })?;
         print_response(&mut out, &response)?;
@@ -522,7 +524,7 @@ fn demo(args: DemoArgs, model_dir: Option<PathBuf>) -> anyhow::Result<ExitCode> 
         questions.len()
     )?;
     for mode in [Mode::Lexical, Mode::Dense, Mode::Hybrid] {
-        let r = recall_at_k(&index, &questions, mode, 5, args.ranking.fusion())?;
+        let r = recall_at_k(&index, &questions, mode, 5, args.ranking.options())?;
         let missed: Vec<&str> = r
             .results
             .iter()

@@ -11,9 +11,14 @@
 //!
 //! little-endian. A segment that does not parse, or that names another model or dimension, is
 //! ignored (and reported by [`EmbeddingCache::num_bad_segments`]), never trusted.
+//!
+//! Opening reads only the keys (memory grows with the number of cached texts, about 60 bytes
+//! each, not with their vectors); a vector is read from its segment when asked for.
 
 use std::collections::HashMap;
-use std::io::Write;
+use std::fs::File;
+use std::io::{BufReader, Read, Write};
+use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -32,14 +37,25 @@ pub fn key(text: &str) -> Key {
     Sha256::digest(text.as_bytes()).into()
 }
 
+/// A readable segment.
+#[derive(Debug)]
+struct Segment {
+    path: PathBuf,
+    file: File,
+}
+
 /// Embeddings of one model, loaded from and persisted to a cache directory.
 #[derive(Debug)]
 pub struct EmbeddingCache {
     dir: PathBuf,
     model_id: String,
     dim: usize,
-    rows: HashMap<Key, Vec<f32>>,
-    fresh: Vec<Key>,
+    segments: Vec<Segment>,
+    /// Where each persisted vector is: segment and byte offset.
+    stored: HashMap<Key, (u32, u64)>,
+    /// Vectors inserted since the last persist, in insertion order.
+    fresh: Vec<(Key, Vec<f32>)>,
+    fresh_keys: HashMap<Key, usize>,
     num_bad_segments: usize,
 }
 
@@ -52,15 +68,18 @@ impl EmbeddingCache {
         super::cache_home().join("embeddings")
     }
 
-    /// Open the cache of `model_id` (vectors of `dim`) under `root`, reading every segment.
+    /// Open the cache of `model_id` (vectors of `dim`) under `root`, reading the keys of every
+    /// segment.
     pub fn open(root: &Path, model_id: &str, dim: usize) -> Result<Self> {
         let dir = root.join(&crate::model::content_hash(model_id)[..16]);
         let mut cache = EmbeddingCache {
             dir,
             model_id: model_id.to_string(),
             dim,
-            rows: HashMap::new(),
+            segments: Vec::new(),
+            stored: HashMap::new(),
             fresh: Vec::new(),
+            fresh_keys: HashMap::new(),
             num_bad_segments: 0,
         };
         let entries = match std::fs::read_dir(&cache.dir) {
@@ -68,82 +87,114 @@ impl EmbeddingCache {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(cache),
             Err(e) => return Err(Error::io(&cache.dir, e)),
         };
-        let mut segments: Vec<PathBuf> = entries
+        let mut paths: Vec<PathBuf> = entries
             .filter_map(|e| e.ok().map(|e| e.path()))
             .filter(|p| p.extension().is_some_and(|x| x == "bin"))
             .collect();
-        segments.sort();
-        for path in segments {
+        paths.sort();
+        for path in paths {
             // A segment removed between listing and reading is simply gone.
-            let Ok(bytes) = std::fs::read(&path) else {
+            let Ok(file) = File::open(&path) else {
                 continue;
             };
-            if !cache.read_segment(&bytes) {
+            if !cache.add_segment(path, file) {
                 cache.num_bad_segments += 1;
             }
         }
         Ok(cache)
     }
 
-    /// Parse one segment into the map; false when it is malformed or of another model.
-    fn read_segment(&mut self, bytes: &[u8]) -> bool {
-        let mut at = 0usize;
-        let mut take = |n: usize| -> Option<&[u8]> {
-            let s = bytes.get(at..at.checked_add(n)?)?;
-            at += n;
-            Some(s)
+    /// The size of a segment's header.
+    fn header_len(&self) -> u64 {
+        (8 + 4 + 4 + self.model_id.len() + 8) as u64
+    }
+
+    /// Index the keys of one segment; false when it is malformed or of another model.
+    fn add_segment(&mut self, path: PathBuf, file: File) -> bool {
+        let row = 32 + self.dim as u64 * 4;
+        let Ok(len) = file.metadata().map(|m| m.len()) else {
+            return false;
         };
-        let parsed = (|| {
-            if take(8)? != MAGIC {
-                return None;
-            }
-            let dim = u32::from_le_bytes(take(4)?.try_into().ok()?) as usize;
-            let id_len = u32::from_le_bytes(take(4)?.try_into().ok()?) as usize;
-            let id = std::str::from_utf8(take(id_len)?).ok()?.to_string();
-            let count = u64::from_le_bytes(take(8)?.try_into().ok()?) as usize;
-            if dim != self.dim || id != self.model_id {
-                return None;
-            }
-            let mut rows = Vec::with_capacity(count.min(1 << 20));
-            for _ in 0..count {
-                let key: Key = take(32)?.try_into().ok()?;
-                let v: Vec<f32> = take(dim.checked_mul(4)?)?
-                    .chunks_exact(4)
-                    .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-                    .collect();
-                rows.push((key, v));
-            }
-            take(1).is_none().then_some(rows)
-        })();
-        match parsed {
-            Some(rows) => {
-                self.rows.extend(rows);
-                true
-            }
-            None => false,
+        let mut reader = BufReader::with_capacity(1 << 16, &file);
+        let mut header = vec![0u8; self.header_len() as usize];
+        if reader.read_exact(&mut header).is_err() {
+            return false;
         }
+        let mut expected = Vec::with_capacity(header.len());
+        expected.extend_from_slice(MAGIC);
+        expected.extend_from_slice(&(self.dim as u32).to_le_bytes());
+        expected.extend_from_slice(&(self.model_id.len() as u32).to_le_bytes());
+        expected.extend_from_slice(self.model_id.as_bytes());
+        if header[..expected.len()] != expected[..] {
+            return false;
+        }
+        let count_bytes: [u8; 8] = header[expected.len()..].try_into().unwrap_or_default();
+        let count = u64::from_le_bytes(count_bytes);
+        let whole = count
+            .checked_mul(row)
+            .and_then(|rows| rows.checked_add(self.header_len()));
+        if whole != Some(len) {
+            return false;
+        }
+        let segment = self.segments.len() as u32;
+        let mut keys = Vec::with_capacity(count.min(1 << 20) as usize);
+        for i in 0..count {
+            let mut key: Key = [0; 32];
+            if reader.read_exact(&mut key).is_err()
+                || reader.seek_relative(row as i64 - 32).is_err()
+            {
+                return false;
+            }
+            keys.push((key, self.header_len() + i * row + 32));
+        }
+        for (key, offset) in keys {
+            self.stored.insert(key, (segment, offset));
+        }
+        self.segments.push(Segment { path, file });
+        true
     }
 
     /// The cached vector of `key`.
-    pub fn get(&self, key: &Key) -> Option<&[f32]> {
-        self.rows.get(key).map(Vec::as_slice)
+    pub fn get(&self, key: &Key) -> Result<Option<Vec<f32>>> {
+        if let Some(&i) = self.fresh_keys.get(key) {
+            return Ok(Some(self.fresh[i].1.clone()));
+        }
+        let Some(&(segment, offset)) = self.stored.get(key) else {
+            return Ok(None);
+        };
+        let segment = &self.segments[segment as usize];
+        let mut bytes = vec![0u8; self.dim * 4];
+        segment
+            .file
+            .read_exact_at(&mut bytes, offset)
+            .map_err(|e| Error::io(&segment.path, e))?;
+        Ok(Some(
+            bytes
+                .chunks_exact(4)
+                .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+                .collect(),
+        ))
     }
 
     /// Remember a vector (persisted by [`EmbeddingCache::persist`]).
     pub fn insert(&mut self, key: Key, vector: Vec<f32>) {
-        if vector.len() == self.dim && self.rows.insert(key, vector).is_none() {
-            self.fresh.push(key);
+        if vector.len() == self.dim
+            && !self.stored.contains_key(&key)
+            && !self.fresh_keys.contains_key(&key)
+        {
+            self.fresh_keys.insert(key, self.fresh.len());
+            self.fresh.push((key, vector));
         }
     }
 
     /// Number of cached vectors.
     pub fn len(&self) -> usize {
-        self.rows.len()
+        self.stored.len() + self.fresh.len()
     }
 
     /// True when nothing is cached.
     pub fn is_empty(&self) -> bool {
-        self.rows.is_empty()
+        self.len() == 0
     }
 
     /// Segments that were ignored because they did not parse or belong to another model.
@@ -151,7 +202,8 @@ impl EmbeddingCache {
         self.num_bad_segments
     }
 
-    /// Write the vectors inserted since opening as a new segment.
+    /// Write the vectors inserted since opening (or the last persist) as a new segment; they
+    /// are then read from it like any other.
     pub fn persist(&mut self) -> Result<()> {
         if self.fresh.is_empty() {
             return Ok(());
@@ -163,7 +215,7 @@ impl EmbeddingCache {
         let name = format!("seg-{nanos:020}-{}", std::process::id());
         let tmp = self.dir.join(format!("{name}.tmp"));
         let path = self.dir.join(format!("{name}.bin"));
-        let file = std::fs::File::create(&tmp).map_err(|e| Error::io(&tmp, e))?;
+        let file = File::create(&tmp).map_err(|e| Error::io(&tmp, e))?;
         let mut out = std::io::BufWriter::new(file);
         let io = |e| Error::io(&tmp, e);
         out.write_all(MAGIC).map_err(io)?;
@@ -174,9 +226,9 @@ impl EmbeddingCache {
         out.write_all(self.model_id.as_bytes()).map_err(io)?;
         out.write_all(&(self.fresh.len() as u64).to_le_bytes())
             .map_err(io)?;
-        for key in &self.fresh {
+        for (key, vector) in &self.fresh {
             out.write_all(key).map_err(io)?;
-            for x in &self.rows[key] {
+            for x in vector {
                 out.write_all(&x.to_le_bytes()).map_err(io)?;
             }
         }
@@ -185,7 +237,15 @@ impl EmbeddingCache {
             .sync_all()
             .map_err(io)?;
         std::fs::rename(&tmp, &path).map_err(|e| Error::io(&path, e))?;
+        let file = File::open(&path).map_err(|e| Error::io(&path, e))?;
+        if !self.add_segment(path.clone(), file) {
+            return Err(Error::io(
+                &path,
+                std::io::Error::other("the segment just written does not read back"),
+            ));
+        }
         self.fresh.clear();
+        self.fresh_keys.clear();
         Ok(())
     }
 }
@@ -256,9 +316,7 @@ impl Embedder for CachedEmbedder {
         let keys: Vec<Key> = texts.iter().map(|t| key(t)).collect();
         let mut out: Vec<Option<Vec<f32>>> = {
             let cache = self.lock()?;
-            keys.iter()
-                .map(|k| cache.get(k).map(<[f32]>::to_vec))
-                .collect()
+            keys.iter().map(|k| cache.get(k)).collect::<Result<_>>()?
         };
         // Embed each distinct missing text once.
         let mut missing: Vec<usize> = Vec::new();
@@ -327,6 +385,9 @@ mod tests {
         let mut cache = EmbeddingCache::open(root.path(), "m", 2).unwrap();
         cache.insert(key("x"), vec![0.6, 0.8]);
         cache.persist().unwrap();
+        // Persisted vectors are read back from their segment.
+        assert_eq!(cache.get(&key("x")).unwrap(), Some(vec![0.6f32, 0.8]));
+        assert_eq!(cache.len(), 1);
         let seg = std::fs::read_dir(&cache.dir)
             .unwrap()
             .next()
@@ -343,7 +404,7 @@ mod tests {
 
         let again = EmbeddingCache::open(root.path(), "m", 2).unwrap();
         assert_eq!(again.num_bad_segments(), 2);
-        assert_eq!(again.get(&key("x")), Some(&[0.6f32, 0.8][..]));
+        assert_eq!(again.get(&key("x")).unwrap(), Some(vec![0.6f32, 0.8]));
         // Another dimension of the same model id is a different cache entirely.
         let other = EmbeddingCache::open(root.path(), "m", 3).unwrap();
         assert!(other.is_empty());

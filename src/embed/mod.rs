@@ -120,7 +120,8 @@ struct ModelFiles {
 }
 
 impl ModelFiles {
-    fn read(dir: &Path) -> Result<Self> {
+    /// Fail, naming the file and the fix, when a model file is missing.
+    fn check(dir: &Path) -> Result<()> {
         for name in MODEL_FILES {
             let path = dir.join(name);
             if !path.is_file() {
@@ -131,6 +132,11 @@ impl ModelFiles {
                 )));
             }
         }
+        Ok(())
+    }
+
+    fn read(dir: &Path) -> Result<Self> {
+        Self::check(dir)?;
         let read = |name: &str| -> Result<Vec<u8>> {
             let path = dir.join(name);
             std::fs::read(&path).map_err(|e| Error::io(path, e))
@@ -254,6 +260,77 @@ impl OnnxEmbedder {
         }
         pieces.sort_by_key(|(start, _)| *start);
         Ok(pieces.into_iter().flat_map(|(_, v)| v).collect())
+    }
+}
+
+/// The shipped model for a build, loaded (one session per core) on the first text the cache
+/// cannot answer: a build whose every vector is cached never pays for the model's time or
+/// memory. A missing model file is still reported at once.
+pub struct LazyOnnxEmbedder {
+    dir: PathBuf,
+    model_id: String,
+    dim: usize,
+    loaded: OnceLock<std::result::Result<OnnxEmbedder, String>>,
+}
+
+impl std::fmt::Debug for LazyOnnxEmbedder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LazyOnnxEmbedder")
+            .field("dir", &self.dir)
+            .field("model", &self.model_id)
+            .field("loaded", &self.loaded.get().is_some())
+            .finish()
+    }
+}
+
+impl LazyOnnxEmbedder {
+    /// Check the model files in `dir` and learn the model's id; load it only when needed (at
+    /// once for a model other than the shipped one, whose dimension must be probed).
+    pub fn for_indexing(dir: &Path) -> Result<Self> {
+        ModelFiles::check(dir)?;
+        let model_id = model_id_in(dir)?;
+        let lazy = LazyOnnxEmbedder {
+            dir: dir.to_path_buf(),
+            model_id,
+            dim: MINILM_DIM,
+            loaded: OnceLock::new(),
+        };
+        if lazy.model_id == MINILM_MODEL_ID {
+            return Ok(lazy);
+        }
+        let model = OnnxEmbedder::load_for_indexing(dir)?;
+        Ok(LazyOnnxEmbedder {
+            dim: model.dim,
+            loaded: OnceLock::from(Ok(model)),
+            ..lazy
+        })
+    }
+
+    /// True once the model has been loaded.
+    pub fn is_loaded(&self) -> bool {
+        self.loaded.get().is_some()
+    }
+}
+
+impl Embedder for LazyOnnxEmbedder {
+    fn model_id(&self) -> &str {
+        &self.model_id
+    }
+
+    fn dim(&self) -> usize {
+        self.dim
+    }
+
+    fn embed(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>> {
+        if texts.is_empty() {
+            return Ok(Vec::new());
+        }
+        let model = self
+            .loaded
+            .get_or_init(|| OnnxEmbedder::load_for_indexing(&self.dir).map_err(|e| e.to_string()))
+            .as_ref()
+            .map_err(|e| Error::Model(e.clone()))?;
+        model.embed(texts)
     }
 }
 

@@ -9,9 +9,8 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use crate::fuse::Fusion;
 use crate::index::Index;
-use crate::query::{Mode, SearchHit, SearchRequest};
+use crate::query::{Mode, RankingOptions, SearchHit, SearchRequest};
 
 /// A gold passage: a file (path relative to the corpus root) and an exact quote from it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -88,7 +87,7 @@ pub fn recall_at_k(
     questions: &[Question],
     mode: Mode,
     k: usize,
-    fusion: Fusion,
+    ranking: RankingOptions,
 ) -> Result<RecallReport> {
     let mut results = Vec::with_capacity(questions.len());
     for q in questions {
@@ -96,7 +95,7 @@ pub fn recall_at_k(
             text: q.question.clone(),
             k,
             mode,
-            fusion,
+            ranking,
             ..SearchRequest::default()
         })?;
         let first_gold_rank = response

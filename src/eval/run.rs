@@ -16,10 +16,9 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, Result};
 use crate::eval::beir::Dataset;
 use crate::eval::metrics::{num_relevant, trec_order, Latency, QueryMetrics, Scored};
-use crate::fuse::Fusion;
 use crate::index::{Index, Progress};
 use crate::model::Filter;
-use crate::query::{LexicalScoring, Mode, SearchRequest};
+use crate::query::{Mode, RankingOptions, SearchRequest};
 
 /// How to evaluate.
 #[derive(Debug, Clone, PartialEq)]
@@ -27,21 +26,18 @@ pub struct EvalOptions {
     /// Restrict each query's candidates to documents whose metadata field of this name equals
     /// the query's field of the same name (e.g. `meeting_id`).
     pub scope: Option<String>,
-    /// How hybrid mode fuses.
-    pub fusion: Fusion,
+    /// How hits are ranked (full-text scoring, fusion, passage context).
+    pub ranking: RankingOptions,
     /// Documents ranked per query (the run depth; Recall@100 needs 100).
     pub depth: usize,
-    /// How the full-text retriever scores.
-    pub lexical: LexicalScoring,
 }
 
 impl Default for EvalOptions {
     fn default() -> Self {
         EvalOptions {
             scope: None,
-            fusion: Fusion::default(),
+            ranking: RankingOptions::default(),
             depth: 100,
-            lexical: LexicalScoring::default(),
         }
     }
 }
@@ -171,8 +167,7 @@ pub fn evaluate_mode(
                 k: first_k,
                 mode,
                 filters: filters.clone(),
-                fusion: options.fusion,
-                lexical: options.lexical,
+                ranking: options.ranking,
             })?;
             started.elapsed().as_secs_f64() * 1000.0
         }
@@ -194,8 +189,7 @@ pub fn evaluate_mode(
                 k,
                 mode,
                 filters: filters.clone(),
-                fusion: options.fusion,
-                lexical: options.lexical,
+                ranking: options.ranking,
             };
             let ranking = index.rank(&request)?;
             let run = best_chunk_per_doc(&ranking.hits, doc_ids, options.depth)?;

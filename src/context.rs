@@ -1,0 +1,338 @@
+//! Passage context: which chunk continues which, and the ranking stage that lets a passage's
+//! neighbours support it.
+//!
+//! Meetings, threads and long pages are split into passages, and what a question asks about
+//! often spans a boundary: the passage that answers it sits next to another that matches it
+//! too. So after retrieval (and fusion) every candidate's score, min-max normalised over the top
+//! of the list, is lifted towards the better normalised score of its two neighbours when that is
+//! higher, by `weight ×` the difference ([`rescore`]). A passage never rises above its best
+//! neighbour, and one whose neighbours score lower keeps its score, so a long document's many
+//! middling passages cannot outrank a short document's one good passage. Measured in
+//! `benches/RESULTS.md`: on QMSum meeting transcripts it lifts every mode; an index without
+//! neighbours ranks exactly as without it.
+//!
+//! Two chunks are neighbours when one continues the other ([`Neighbours::link`]):
+//!
+//! * consecutive chunks of one document;
+//! * the last chunk of a document and the first of the next document *of the same file*
+//!   (in file order) when both documents carry the same non-empty title ([`continues`]) —
+//!   a meeting exported as one JSON record per stretch of turns, a page exported section by
+//!   section.
+//!
+//! The links are stored with the index as one little-endian `u32` per chunk: the ordinal of the
+//! chunk it continues, or [`NONE`].
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use crate::error::{Error, Result};
+use crate::fuse::{min_max, normalization_range};
+use crate::model::{Chunk, Document};
+
+/// "No predecessor" in the stored links.
+pub const NONE: u32 = u32::MAX;
+
+/// Default [`rescore`] weight: how far a passage is lifted towards a better neighbour.
+pub const DEFAULT_CONTEXT_WEIGHT: f32 = 0.5;
+
+/// Does `next` continue `prev`? Both are documents of one file, `next` right after `prev` in it.
+pub fn continues(prev: &Document, next: &Document) -> bool {
+    prev.path == next.path && !next.title.is_empty() && prev.title == next.title
+}
+
+/// For documents in load order (each file's documents in file order), the id of the document
+/// each one continues.
+pub fn predecessors(documents: &[Document]) -> HashMap<String, String> {
+    documents
+        .windows(2)
+        .filter(|w| continues(&w[0], &w[1]))
+        .map(|w| (w[1].id.clone(), w[0].id.clone()))
+        .collect()
+}
+
+/// Which chunk each chunk continues, by ordinal.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Neighbours {
+    prev: Vec<u32>,
+    next: Vec<u32>,
+    num_links: usize,
+}
+
+impl Neighbours {
+    /// Links for `chunks` (in ordinal order, each document's chunks together and in order):
+    /// consecutive chunks of a document, and across documents as `predecessors` says (the last
+    /// chunk of the predecessor to the first chunk of its successor).
+    pub fn link(chunks: &[Chunk], predecessors: &HashMap<String, String>) -> Self {
+        let mut last_of: HashMap<&str, u32> = HashMap::new();
+        for (ord, chunk) in chunks.iter().enumerate() {
+            last_of.insert(chunk.provenance.doc_id.as_str(), ord as u32);
+        }
+        let prev = chunks
+            .iter()
+            .enumerate()
+            .map(|(ord, chunk)| {
+                let doc = chunk.provenance.doc_id.as_str();
+                if ord > 0 && chunks[ord - 1].provenance.doc_id == doc {
+                    return ord as u32 - 1;
+                }
+                predecessors
+                    .get(doc)
+                    .and_then(|p| last_of.get(p.as_str()).copied())
+                    .unwrap_or(NONE)
+            })
+            .collect();
+        Neighbours::from_prev(prev)
+    }
+
+    fn from_prev(prev: Vec<u32>) -> Self {
+        let mut next = vec![NONE; prev.len()];
+        let mut num_links = 0;
+        for (ord, &p) in prev.iter().enumerate() {
+            if let Some(slot) = next.get_mut(p as usize) {
+                *slot = ord as u32;
+                num_links += 1;
+            }
+        }
+        Neighbours {
+            prev,
+            next,
+            num_links,
+        }
+    }
+
+    /// Number of chunks.
+    pub fn len(&self) -> usize {
+        self.prev.len()
+    }
+
+    /// True for an index without chunks.
+    pub fn is_empty(&self) -> bool {
+        self.prev.is_empty()
+    }
+
+    /// Number of links (pairs of neighbouring chunks).
+    pub fn num_links(&self) -> usize {
+        self.num_links
+    }
+
+    /// The chunk `ord` continues, if any.
+    pub fn prev(&self, ord: u32) -> Option<u32> {
+        self.prev.get(ord as usize).copied().filter(|&p| p != NONE)
+    }
+
+    /// The chunk that continues `ord`, if any.
+    pub fn next(&self, ord: u32) -> Option<u32> {
+        self.next.get(ord as usize).copied().filter(|&n| n != NONE)
+    }
+
+    /// The stored form: one little-endian `u32` per chunk.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        self.prev.iter().flat_map(|p| p.to_le_bytes()).collect()
+    }
+
+    /// Write to `path`.
+    pub fn save(&self, path: &Path) -> Result<()> {
+        std::fs::write(path, self.to_bytes()).map_err(|e| Error::io(path, e))
+    }
+
+    /// Read from `path`, checking that it holds links for `num_chunks` chunks.
+    pub fn load(path: &Path, num_chunks: usize) -> Result<Self> {
+        let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+        let corrupt = |reason: String| Error::Corrupt {
+            dir: path.parent().unwrap_or(path).to_path_buf(),
+            reason: format!("{}: {reason}", path.display()),
+        };
+        if bytes.len() != num_chunks * 4 {
+            return Err(corrupt(format!(
+                "{} bytes, expected {} for {num_chunks} chunks",
+                bytes.len(),
+                num_chunks * 4
+            )));
+        }
+        let prev: Vec<u32> = bytes
+            .chunks_exact(4)
+            .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+            .collect();
+        if let Some((ord, p)) = prev
+            .iter()
+            .enumerate()
+            .find(|&(ord, &p)| p != NONE && (p as usize >= num_chunks || p as usize == ord))
+        {
+            return Err(corrupt(format!(
+                "chunk {ord} is said to continue chunk {p}"
+            )));
+        }
+        Ok(Neighbours::from_prev(prev))
+    }
+}
+
+/// New scores for `candidates` (chunk ordinal and score, best first), in the same order: each
+/// score `s`, min-max normalised over the top
+/// [`NORMALIZATION_DEPTH`](crate::fuse::NORMALIZATION_DEPTH) of the list (clamped at 0), becomes
+/// `s + weight × max(0, n − s)` where `n` is the better normalised score of its neighbours among
+/// the candidates (0 for a neighbour that is not one). `None` (keep the list as it is) when
+/// `weight` is 0 or the index has no links.
+pub fn rescore(
+    candidates: &[(u32, f32)],
+    neighbours: &Neighbours,
+    weight: f32,
+) -> Option<Vec<f32>> {
+    if weight <= 0.0 || neighbours.num_links() == 0 || candidates.is_empty() {
+        return None;
+    }
+    let range = normalization_range(candidates);
+    let normalised = |s: f32| min_max(s, range);
+    let own: HashMap<u32, f32> = candidates
+        .iter()
+        .map(|&(ord, s)| (ord, normalised(s)))
+        .collect();
+    let score_of = |ord: Option<u32>| ord.and_then(|o| own.get(&o).copied()).unwrap_or(0.0);
+    Some(
+        candidates
+            .iter()
+            .map(|&(ord, s)| {
+                let own = normalised(s);
+                let best = score_of(neighbours.prev(ord)).max(score_of(neighbours.next(ord)));
+                own + weight * (best - own).max(0.0)
+            })
+            .collect(),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::chunk::{chunk_document, ChunkOptions};
+    use crate::load::jsonl::load_lines;
+
+    /// Chunks of `jsonl` the way a build makes them: documents sorted by id, then chunked.
+    fn build(jsonl: &str, max_tokens: usize) -> (Vec<Chunk>, Neighbours) {
+        let source: Arc<str> = Arc::from(jsonl);
+        let (mut docs, skipped) = load_lines(Path::new("/x/m.jsonl"), "m.jsonl", &source);
+        assert!(skipped.is_empty(), "{skipped:?}");
+        let preds = predecessors(&docs);
+        docs.sort_by(|a, b| a.id.cmp(&b.id));
+        let opts = ChunkOptions { max_tokens };
+        let chunks: Vec<Chunk> = docs.iter().flat_map(|d| chunk_document(d, &opts)).collect();
+        let links = Neighbours::link(&chunks, &preds);
+        (chunks, links)
+    }
+
+    fn ids(chunks: &[Chunk], ords: impl Iterator<Item = Option<u32>>) -> Vec<Option<String>> {
+        ords.map(|o| o.map(|o| chunks[o as usize].provenance.doc_id.clone()))
+            .collect()
+    }
+
+    #[test]
+    fn consecutive_records_with_one_title_continue_each_other() {
+        // File order: c, a, b share a title; z has another; d has the first title again but
+        // after z, so it starts a new sequence. Sorted by id the ordinals are a, b, c, d, z.
+        let jsonl = r#"{"id": "c", "title": "Bed003", "text": "first stretch of turns"}
+{"id": "a", "title": "Bed003", "text": "second stretch of turns"}
+{"id": "b", "title": "Bed003", "text": "third stretch of turns"}
+{"id": "z", "title": "Other", "text": "another meeting"}
+{"id": "d", "title": "Bed003", "text": "not next to the others"}
+"#;
+        let (chunks, links) = build(jsonl, 512);
+        let order: Vec<&str> = chunks
+            .iter()
+            .map(|c| c.provenance.doc_id.as_str())
+            .collect();
+        assert_eq!(order, ["a", "b", "c", "d", "z"]);
+        let n = chunks.len() as u32;
+        let some = |s: &str| Some(s.to_string());
+        assert_eq!(
+            ids(&chunks, (0..n).map(|o| links.prev(o))),
+            [some("c"), some("a"), None, None, None]
+        );
+        assert_eq!(
+            ids(&chunks, (0..n).map(|o| links.next(o))),
+            [some("b"), None, some("a"), None, None]
+        );
+        assert_eq!(links.num_links(), 2);
+    }
+
+    #[test]
+    fn chunks_of_one_document_continue_each_other() {
+        let long: String = (0..30)
+            .map(|i| format!("Paragraph {i} says something about the budget review.\n\n"))
+            .collect();
+        let jsonl = format!(
+            "{}\n{}\n",
+            serde_json::json!({"id": "long", "title": "Notes", "text": long}),
+            serde_json::json!({"id": "other", "title": "Else", "text": "short"})
+        );
+        let (chunks, links) = build(&jsonl, 40);
+        let n = chunks
+            .iter()
+            .filter(|c| c.provenance.doc_id == "long")
+            .count();
+        assert!(n >= 3, "{n} chunks");
+        for ord in 0..n as u32 {
+            assert_eq!(links.prev(ord), ord.checked_sub(1));
+            let next = if (ord as usize) + 1 < n {
+                Some(ord + 1)
+            } else {
+                None
+            };
+            assert_eq!(links.next(ord), next);
+        }
+        assert_eq!(links.prev(n as u32), None);
+        assert_eq!(links.num_links(), n - 1);
+    }
+
+    #[test]
+    fn rescore_by_hand() {
+        // Chain 0 - 1 - 2; 3 alone.
+        let links = Neighbours::from_prev(vec![NONE, 0, 1, NONE]);
+        // Normalised over the list: 10 → 1, 6 → 0.5, 2 → 0; 0 is not a candidate.
+        let candidates = [(3, 10.0), (1, 6.0), (2, 2.0)];
+        let scores = rescore(&candidates, &links, 0.5).unwrap();
+        // 3: no neighbours, 1; 1: neighbours 0 (absent) and 2 (0), both lower: 0.5;
+        // 2: 0 + 0.5 × (0.5 − 0).
+        assert_eq!(scores, [1.0, 0.5, 0.25]);
+        // Off by weight, or without links.
+        assert_eq!(rescore(&candidates, &links, 0.0), None);
+        assert_eq!(
+            rescore(&candidates, &Neighbours::from_prev(vec![NONE; 4]), 0.5),
+            None
+        );
+    }
+
+    #[test]
+    fn a_neighbour_of_the_top_hit_overtakes_a_lone_passage() {
+        let links = Neighbours::from_prev(vec![NONE, 0, NONE]);
+        let candidates = [(0, 1.0), (2, 0.6), (1, 0.5), (9, 0.0)];
+        let scores = rescore(&candidates, &links, 0.5).unwrap();
+        assert!(scores[2] > scores[1], "{scores:?}");
+        assert!(scores[0] > scores[2], "{scores:?}");
+        assert_eq!(scores, [1.0, 0.6, 0.75, 0.0]);
+    }
+
+    #[test]
+    fn passages_that_support_each_other_stay_below_a_better_lone_one() {
+        // 0 - 1 - 2 is one long document of middling passages; 5 stands alone.
+        let links = Neighbours::from_prev(vec![NONE, 0, 1, NONE, NONE, NONE]);
+        let candidates = [(5, 1.0), (1, 0.8), (0, 0.75), (2, 0.7), (4, 0.0)];
+        let scores = rescore(&candidates, &links, 0.9).unwrap();
+        assert_eq!(scores[0], 1.0);
+        assert!(scores[1..].iter().all(|&s| s <= 0.8), "{scores:?}");
+    }
+
+    #[test]
+    fn stored_links_round_trip_and_bad_files_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("neighbours.u32");
+        let links = Neighbours::from_prev(vec![NONE, 0, 1, NONE]);
+        links.save(&path).unwrap();
+        assert_eq!(Neighbours::load(&path, 4).unwrap(), links);
+        let err = Neighbours::load(&path, 5).unwrap_err().to_string();
+        assert!(err.contains("16 bytes, expected 20"), "{err}");
+        Neighbours::from_prev(vec![NONE, 7]).save(&path).unwrap();
+        let err = Neighbours::load(&path, 2).unwrap_err().to_string();
+        assert!(err.contains("chunk 1 is said to continue chunk 7"), "{err}");
+    }
+}

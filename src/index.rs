@@ -33,7 +33,7 @@ use crate::error::{Error, Result};
 use crate::fuse::fuse;
 use crate::lexical::{analyze, FieldWeights, LexicalReader, LexicalWriter};
 use crate::load::{load_paths, LoadOptions};
-use crate::model::{to_hex, Chunk, Document, LineIndex, Skipped};
+use crate::model::{to_hex, Chunk, LineIndex, Skipped};
 use crate::query::{
     LexicalScoring, Mode, RetrieverScore, SearchHit, SearchRequest, SearchResponse,
 };
@@ -205,7 +205,10 @@ fn absolute_inputs(paths: &[PathBuf]) -> Vec<PathBuf> {
 
 /// Inputs loaded and chunked, ready to be written.
 struct Prepared {
-    documents: Vec<Document>,
+    /// Documents by kind and by format (the documents themselves are dropped once chunked).
+    documents_by_kind: BTreeMap<String, usize>,
+    documents_by_format: BTreeMap<String, usize>,
+    num_documents: usize,
     chunks: Vec<Chunk>,
     neighbours: Neighbours,
     skipped: Vec<Skipped>,
@@ -340,7 +343,9 @@ impl IndexBuilder {
         let neighbours = Neighbours::link(&chunks, &predecessors);
 
         Prepared {
-            documents,
+            documents_by_kind: tally(documents.iter().map(|d| d.kind.to_lowercase())),
+            documents_by_format: tally(documents.iter().map(|d| d.format.as_str().to_string())),
+            num_documents: documents.len(),
             chunks,
             neighbours,
             skipped,
@@ -415,7 +420,9 @@ impl IndexBuilder {
 
         let prepared = self.prepare(&paths, progress);
         let Prepared {
-            documents,
+            documents_by_kind,
+            documents_by_format,
+            num_documents,
             chunks,
             neighbours,
             skipped,
@@ -489,11 +496,11 @@ impl IndexBuilder {
             },
             counts: Counts {
                 files: *num_files,
-                documents: documents.len(),
+                documents: *num_documents,
                 chunks: chunks.len(),
                 skipped: skipped.len(),
-                documents_by_kind: tally(documents.iter().map(|d| d.kind.to_lowercase())),
-                documents_by_format: tally(documents.iter().map(|d| d.format.as_str().to_string())),
+                documents_by_kind: documents_by_kind.clone(),
+                documents_by_format: documents_by_format.clone(),
             },
             sources: paths.iter().map(|p| p.display().to_string()).collect(),
             digest: Some(self.digest(&prepared, model_id.as_deref())),
@@ -504,7 +511,7 @@ impl IndexBuilder {
 
         Ok(BuildReport {
             num_files: *num_files,
-            num_documents: documents.len(),
+            num_documents: *num_documents,
             num_chunks: chunks.len(),
             skipped: prepared.skipped.clone(),
             num_unsupported: *num_unsupported,

@@ -632,7 +632,8 @@ pub struct Ranking {
 /// The dense half of an open index.
 struct Dense {
     store: VectorStore,
-    hnsw: HnswIndex,
+    /// `None` when the index was opened for exact dense search.
+    hnsw: Option<HnswIndex>,
 }
 
 /// Options for [`Index::open_with`].
@@ -640,6 +641,7 @@ struct Dense {
 pub struct OpenOptions {
     model_dir: Option<PathBuf>,
     embedder: Option<Arc<dyn Embedder>>,
+    exact_dense: bool,
 }
 
 impl OpenOptions {
@@ -652,6 +654,15 @@ impl OpenOptions {
     /// Use this embedder for queries.
     pub fn embedder(mut self, embedder: Arc<dyn Embedder>) -> Self {
         self.embedder = Some(embedder);
+        self
+    }
+
+    /// Answer dense searches by scoring every vector instead of loading the HNSW graph. Exact,
+    /// and faster for a process that answers a single query (`lore search`): loading the graph
+    /// takes several times longer than one scan (see `benches/RESULTS.md`). A process that
+    /// answers many queries should keep the graph (the default).
+    pub fn exact_dense(mut self, exact: bool) -> Self {
+        self.exact_dense = exact;
         self
     }
 }
@@ -763,7 +774,11 @@ impl Index {
                 self.manifest.counts.chunks,
             )
             .map_err(|e| e.to_string())?;
-            let hnsw = HnswIndex::load(&self.dir, &store).map_err(|e| e.to_string())?;
+            let hnsw = if self.options.exact_dense {
+                None
+            } else {
+                Some(HnswIndex::load(&self.dir, &store).map_err(|e| e.to_string())?)
+            };
             Ok(Dense { store, hnsw })
         });
         match loaded {
@@ -792,7 +807,19 @@ impl Index {
 
     /// Embed the query, checking the model matches the index's.
     fn embed_query(&self, text: &str, model: &ModelInfo) -> Result<Vec<f32>> {
-        let embedder = self.embedder().map_err(Error::Model)?;
+        let embedder = if self.embedder.get().is_none() && self.dense.get().is_none() {
+            // The first dense search of a process: read the vectors on another core while the
+            // model loads on this one (an error there is reported by the search's own call).
+            std::thread::scope(|scope| {
+                scope.spawn(|| {
+                    let _ = self.dense();
+                });
+                self.embedder()
+            })
+        } else {
+            self.embedder()
+        }
+        .map_err(Error::Model)?;
         check_model(&self.dir, model, embedder.as_ref())?;
         embedder
             .embed(&[text])?
@@ -963,16 +990,20 @@ impl Index {
         depth: usize,
         allowed: Option<&[u32]>,
     ) -> Vec<(u32, f32)> {
-        let hits = match allowed {
-            None => dense.hnsw.search(query, depth, None),
-            Some(ords) if ords.len() <= EXACT_FILTER_LIMIT => {
-                FlatIndex::new(&dense.store).search_among(query, depth, ords)
+        let flat = FlatIndex::new(&dense.store);
+        let hits = match (allowed, &dense.hnsw) {
+            (Some(ords), _) if ords.len() <= EXACT_FILTER_LIMIT => {
+                flat.search_among(query, depth, ords)
             }
-            Some(ords) => {
+            (None, Some(hnsw)) => hnsw.search(query, depth, None),
+            (None, None) => flat.search(query, depth, None),
+            (Some(ords), graph) => {
                 let allow = |ord: u32| ords.binary_search(&ord).is_ok();
-                dense
-                    .hnsw
-                    .search(query, depth, Some(&allow as &dyn OrdFilter))
+                let filter = Some(&allow as &dyn OrdFilter);
+                match graph {
+                    Some(hnsw) => hnsw.search(query, depth, filter),
+                    None => flat.search(query, depth, filter),
+                }
             }
         };
         hits.into_iter().map(|n| (n.ord, n.score)).collect()

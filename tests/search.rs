@@ -448,6 +448,48 @@ fn lexical_search_never_reads_the_vectors() {
     assert!(matches!(err, Error::Corrupt { .. }), "{err}");
 }
 
+#[test]
+fn exact_dense_search_matches_the_flat_scan_and_needs_no_graph() {
+    // `lore search` opens the index for exact dense search: the graph is never read (here it
+    // is deleted), and the hits are those of the exact scan.
+    let dir = fixture();
+    let index_dir = dir.path().join("hash");
+    let embedder = Arc::new(HashEmbedder::new(16));
+    IndexBuilder::new(&index_dir)
+        .embedder(embedder.clone())
+        .embedding_cache(None)
+        .build(&[dir.path().join("org")], &NoProgress)
+        .unwrap();
+    let graph = OpenOptions::default().embedder(embedder.clone());
+    let with_graph = Index::open_with(&index_dir, graph).unwrap();
+    let expected: Vec<String> = with_graph
+        .dense_search_exact("billing reconciliation job", 5)
+        .unwrap()
+        .into_iter()
+        .map(|(id, _)| id)
+        .collect();
+    for ext in ["hnsw.graph", "hnsw.data"] {
+        std::fs::remove_file(index_dir.join(format!("hnsw.{ext}"))).unwrap();
+    }
+    let exact = OpenOptions::default().embedder(embedder).exact_dense(true);
+    let index = Index::open_with(&index_dir, exact).unwrap();
+    let got: Vec<String> = index
+        .search(&SearchRequest {
+            ranking: RankingOptions {
+                context_weight: 0.0,
+                ..RankingOptions::default()
+            },
+            ..request("billing reconciliation job", Mode::Dense)
+        })
+        .unwrap()
+        .hits
+        .into_iter()
+        .map(|h| h.chunk_id)
+        .collect();
+    assert_eq!(got, expected);
+    assert!(index.search(&request("Jenkins", Mode::Hybrid)).is_ok());
+}
+
 /// A meeting exported as one JSON record per stretch of turns: the stretch right after the one
 /// that matches best rises above an unrelated passage that matches a little better on its own.
 #[test]

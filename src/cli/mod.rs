@@ -338,16 +338,29 @@ fn request_from(args: &SearchArgs) -> anyhow::Result<SearchRequest> {
 }
 
 fn open(dir: &Path, model_dir: Option<PathBuf>) -> anyhow::Result<Index> {
+    open_with(dir, model_dir, OpenOptions::default())
+}
+
+fn open_with(
+    dir: &Path,
+    model_dir: Option<PathBuf>,
+    options: OpenOptions,
+) -> anyhow::Result<Index> {
     let options = match model_dir {
-        Some(m) => OpenOptions::default().model_dir(m),
-        None => OpenOptions::default(),
+        Some(m) => options.model_dir(m),
+        None => options,
     };
     Ok(Index::open_with(dir, options)?)
 }
 
 fn search(args: SearchArgs, model_dir: Option<PathBuf>) -> anyhow::Result<ExitCode> {
     let request = request_from(&args)?;
-    let index = open(&args.index, model_dir)?;
+    // One query per process: an exact scan costs less than loading the graph.
+    let index = open_with(
+        &args.index,
+        model_dir,
+        OpenOptions::default().exact_dense(true),
+    )?;
     let response = index.search(&request)?;
     let mut out = std::io::stdout().lock();
     if args.json {
@@ -356,6 +369,10 @@ fn search(args: SearchArgs, model_dir: Option<PathBuf>) -> anyhow::Result<ExitCo
     } else {
         print_response(&mut out, &response)?;
     }
+    out.flush()?;
+    // The process ends here: tearing down the model session and the index would only delay
+    // the exit, and the operating system reclaims it all at once.
+    std::mem::forget(index);
     Ok(ExitCode::SUCCESS)
 }
 

@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use hnsw_rs::anndists::dist::Distance;
-use hnsw_rs::prelude::{AnnT, FilterT, Hnsw, HnswIo};
+use hnsw_rs::prelude::{AnnT, FilterT, Hnsw, HnswIo, ReloadOptions};
 
 use super::{rank, Neighbor, OrdFilter, VectorIndex, VectorStore};
 use crate::error::{Error, Result};
@@ -109,9 +109,14 @@ impl HnswIndex {
                 return Err(corrupt(format!("{} is missing", path.display())));
             }
         }
-        // hnsw_rs ties the graph's lifetime to its loader. The loader is small and lives as long
-        // as the process-wide index, so it is leaked once per open instead of borrowed.
-        let loader: &'static mut HnswIo = Box::leak(Box::new(HnswIo::new(dir, BASENAME)));
+        // The graph's points are read from a memory map of the data file rather than copied into
+        // memory: the vectors are already held by the store, and a search touches only the
+        // points it visits. hnsw_rs ties the graph's lifetime to its loader (which holds the
+        // map); the loader lives as long as the process-wide index, so it is leaked once per
+        // open instead of borrowed.
+        let options = ReloadOptions::default().set_mmap(true);
+        let loader: &'static mut HnswIo =
+            Box::leak(Box::new(HnswIo::new_with_options(dir, BASENAME, options)));
         let mut graph: Hnsw<'static, f32, UnitDot> = loader
             .load_hnsw()
             .map_err(|e| corrupt(format!("cannot read HNSW graph: {e}")))?;

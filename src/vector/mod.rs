@@ -144,22 +144,35 @@ impl VectorStore {
     /// Read `path` written by [`VectorStore::save`]; `expected` is the number of vectors the
     /// manifest promises.
     pub fn load(path: &Path, dim: usize, expected: usize) -> Result<Self> {
-        let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-        let want = expected * dim * 4;
-        if dim == 0 || bytes.len() != want {
+        use std::io::Read;
+        let io = |e| Error::io(path, e);
+        let file = std::fs::File::open(path).map_err(io)?;
+        let len = file.metadata().map_err(io)?.len();
+        let want = (expected * dim * 4) as u64;
+        if dim == 0 || len != want {
             return Err(Error::Corrupt {
                 dir: path.parent().unwrap_or(path).to_path_buf(),
                 reason: format!(
-                    "{} holds {} bytes, expected {want} ({expected} vectors of dimension {dim})",
+                    "{} holds {len} bytes, expected {want} ({expected} vectors of dimension {dim})",
                     path.display(),
-                    bytes.len()
                 ),
             });
         }
-        let data = bytes
-            .chunks_exact(4)
-            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-            .collect();
+        // Read in slices, so that only the vectors (not a second copy as bytes) are held.
+        let mut data = Vec::with_capacity(expected * dim);
+        let mut reader = std::io::BufReader::with_capacity(1 << 16, file);
+        let mut buf = vec![0u8; 1 << 16];
+        let mut left = want as usize;
+        while left > 0 {
+            let n = left.min(buf.len());
+            reader.read_exact(&mut buf[..n]).map_err(io)?;
+            data.extend(
+                buf[..n]
+                    .chunks_exact(4)
+                    .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])),
+            );
+            left -= n;
+        }
         Ok(VectorStore { dim, data })
     }
 }

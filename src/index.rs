@@ -31,7 +31,7 @@ use crate::embed::{
 };
 use crate::error::{Error, Result};
 use crate::fuse::fuse;
-use crate::lexical::{analyze, FieldWeights, LexicalReader, LexicalWriter};
+use crate::lexical::{analyze_for, FieldWeights, LexicalReader, LexicalWriter};
 use crate::load::{load_paths, LoadOptions};
 use crate::model::{to_hex, Chunk, LineIndex, Skipped};
 use crate::query::{
@@ -834,7 +834,8 @@ impl Index {
         let mut hits = Vec::with_capacity(ranking.hits.len());
         for (i, ranked) in ranking.hits.into_iter().enumerate() {
             let chunk = self.lexical.chunk_by_ord(ranked.ord)?;
-            let snippet = best_window(&chunk.text, &analyze(&chunk.text), &query_terms);
+            let tokens = analyze_for(&chunk.text, &query_terms);
+            let snippet = best_window(&chunk.text, &tokens, &query_terms);
             hits.push(SearchHit {
                 rank: i + 1,
                 chunk_id: chunk.id,

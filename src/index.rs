@@ -333,9 +333,14 @@ impl IndexBuilder {
         let predecessors = predecessors(&documents);
         // Chunk ordinals follow document id, then position: the order that breaks score ties.
         documents.sort_by(|a, b| a.id.cmp(&b.id));
+        let documents_by_kind = tally(documents.iter().map(|d| d.kind.to_lowercase()));
+        let documents_by_format = tally(documents.iter().map(|d| d.format.as_str().to_string()));
+        let num_documents = documents.len();
+        // Each document (and, with its file's last document, the file's text) is dropped as
+        // soon as it is chunked, so the inputs and their chunks are not all held at once.
         let chunks: Vec<Chunk> = documents
-            .par_iter()
-            .map(|doc| chunk_document(doc, &self.chunk))
+            .into_par_iter()
+            .map(|doc| chunk_document(&doc, &self.chunk))
             .collect::<Vec<_>>()
             .into_iter()
             .flatten()
@@ -343,9 +348,9 @@ impl IndexBuilder {
         let neighbours = Neighbours::link(&chunks, &predecessors);
 
         Prepared {
-            documents_by_kind: tally(documents.iter().map(|d| d.kind.to_lowercase())),
-            documents_by_format: tally(documents.iter().map(|d| d.format.as_str().to_string())),
-            num_documents: documents.len(),
+            documents_by_kind,
+            documents_by_format,
+            num_documents,
             chunks,
             neighbours,
             skipped,

@@ -423,18 +423,24 @@ fn an_index_of_nothing_is_valid_and_empty() {
     assert_eq!(index.skipped().unwrap().len(), 1);
 }
 
+/// The fixture indexed with a small deterministic embedder (no model, no embedding cache).
+fn hash_index(dir: &Path) -> (PathBuf, Arc<HashEmbedder>) {
+    let index_dir = dir.join("hash");
+    let embedder = Arc::new(HashEmbedder::new(16));
+    IndexBuilder::new(&index_dir)
+        .embedder(embedder.clone())
+        .embedding_cache(None)
+        .build(&[dir.join("org")], &NoProgress)
+        .unwrap();
+    (index_dir, embedder)
+}
+
 #[test]
 fn lexical_search_never_reads_the_vectors() {
     // Vectors and the graph are loaded on the first dense search only: a damaged vectors file
     // breaks dense search with a clear error and leaves lexical search working.
     let dir = fixture();
-    let index_dir = dir.path().join("hash");
-    let embedder = Arc::new(HashEmbedder::new(16));
-    IndexBuilder::new(&index_dir)
-        .embedder(embedder.clone())
-        .embedding_cache(None)
-        .build(&[dir.path().join("org")], &NoProgress)
-        .unwrap();
+    let (index_dir, embedder) = hash_index(dir.path());
     let vectors = index_dir.join("vectors.f32");
     let bytes = std::fs::read(&vectors).unwrap();
     std::fs::write(&vectors, &bytes[..bytes.len() - 4]).unwrap();
@@ -453,13 +459,7 @@ fn exact_dense_search_matches_the_flat_scan_and_needs_no_graph() {
     // `lore search` opens the index for exact dense search: the graph is never read (here it
     // is deleted), and the hits are those of the exact scan.
     let dir = fixture();
-    let index_dir = dir.path().join("hash");
-    let embedder = Arc::new(HashEmbedder::new(16));
-    IndexBuilder::new(&index_dir)
-        .embedder(embedder.clone())
-        .embedding_cache(None)
-        .build(&[dir.path().join("org")], &NoProgress)
-        .unwrap();
+    let (index_dir, embedder) = hash_index(dir.path());
     let graph = OpenOptions::default().embedder(embedder.clone());
     let with_graph = Index::open_with(&index_dir, graph).unwrap();
     let expected: Vec<String> = with_graph

@@ -305,11 +305,6 @@ impl LazyOnnxEmbedder {
             ..lazy
         })
     }
-
-    /// True once the model has been loaded.
-    pub fn is_loaded(&self) -> bool {
-        self.loaded.get().is_some()
-    }
 }
 
 impl Embedder for LazyOnnxEmbedder {

@@ -6,10 +6,11 @@
 //! readers only ever see whole segments and concurrent writers never share a file. A segment is
 //!
 //! ```text
-//! b"LOREVEC1" | dim: u32 | id_len: u32 | model id (UTF-8) | count: u64 | count × (key: [u8; 32], dim × f32)
+//! b"LOREVEC2" | dim: u32 | id_len: u32 | model id (UTF-8) | count: u64 | count × key: [u8; 32] | count × dim × f32
 //! ```
 //!
-//! little-endian. A segment that does not parse, or that names another model or dimension, is
+//! little-endian, the keys together so that opening reads them in one go (segments of the
+//! first layout, `LOREVEC1`, one key before each vector, are still read). A segment that does not parse, or that names another model or dimension, is
 //! ignored (and reported by [`EmbeddingCache::num_bad_segments`]), never trusted.
 //!
 //! Opening reads only the keys (memory grows with the number of cached texts, about 60 bytes
@@ -26,7 +27,10 @@ use std::sync::{Arc, Mutex};
 use super::Embedder;
 use crate::error::{Error, Result};
 
-const MAGIC: &[u8; 8] = b"LOREVEC1";
+/// The segment layout written: all keys, then all vectors.
+const MAGIC: &[u8; 8] = b"LOREVEC2";
+/// The first layout, still read: each key followed by its vector.
+const MAGIC_INTERLEAVED: &[u8; 8] = b"LOREVEC1";
 
 /// Cache key of a text: its SHA-256.
 pub type Key = [u8; 32];
@@ -111,41 +115,59 @@ impl EmbeddingCache {
 
     /// Index the keys of one segment; false when it is malformed or of another model.
     fn add_segment(&mut self, path: PathBuf, file: File) -> bool {
-        let row = 32 + self.dim as u64 * 4;
+        let vector_len = self.dim as u64 * 4;
+        let header_len = self.header_len();
         let Ok(len) = file.metadata().map(|m| m.len()) else {
             return false;
         };
         let mut reader = BufReader::with_capacity(1 << 16, &file);
-        let mut header = vec![0u8; self.header_len() as usize];
+        let mut header = vec![0u8; header_len as usize];
         if reader.read_exact(&mut header).is_err() {
             return false;
         }
+        let interleaved = match &header[..8] {
+            m if m == MAGIC => false,
+            m if m == MAGIC_INTERLEAVED => true,
+            _ => return false,
+        };
         let mut expected = Vec::with_capacity(header.len());
-        expected.extend_from_slice(MAGIC);
         expected.extend_from_slice(&(self.dim as u32).to_le_bytes());
         expected.extend_from_slice(&(self.model_id.len() as u32).to_le_bytes());
         expected.extend_from_slice(self.model_id.as_bytes());
-        if header[..expected.len()] != expected[..] {
+        let fields_end = 8 + expected.len();
+        if header[8..fields_end] != expected[..] {
             return false;
         }
-        let count_bytes: [u8; 8] = header[expected.len()..].try_into().unwrap_or_default();
+        let count_bytes: [u8; 8] = header[fields_end..].try_into().unwrap_or_default();
         let count = u64::from_le_bytes(count_bytes);
         let whole = count
-            .checked_mul(row)
-            .and_then(|rows| rows.checked_add(self.header_len()));
+            .checked_mul(32 + vector_len)
+            .and_then(|rows| rows.checked_add(header_len));
         if whole != Some(len) {
             return false;
         }
         let segment = self.segments.len() as u32;
         let mut keys = Vec::with_capacity(count.min(1 << 20) as usize);
-        for i in 0..count {
-            let mut key: Key = [0; 32];
-            if reader.read_exact(&mut key).is_err()
-                || reader.seek_relative(row as i64 - 32).is_err()
-            {
+        if interleaved {
+            for i in 0..count {
+                let mut key: Key = [0; 32];
+                if reader.read_exact(&mut key).is_err()
+                    || reader.seek_relative(vector_len as i64).is_err()
+                {
+                    return false;
+                }
+                keys.push((key, header_len + i * (32 + vector_len) + 32));
+            }
+        } else {
+            let mut block = vec![0u8; (count * 32) as usize];
+            if reader.read_exact(&mut block).is_err() {
                 return false;
             }
-            keys.push((key, self.header_len() + i * row + 32));
+            let vectors_at = header_len + count * 32;
+            for (i, key) in block.chunks_exact(32).enumerate() {
+                let key: Key = key.try_into().unwrap_or_default();
+                keys.push((key, vectors_at + i as u64 * vector_len));
+            }
         }
         for (key, offset) in keys {
             self.stored.insert(key, (segment, offset));
@@ -226,8 +248,10 @@ impl EmbeddingCache {
         out.write_all(self.model_id.as_bytes()).map_err(io)?;
         out.write_all(&(self.fresh.len() as u64).to_le_bytes())
             .map_err(io)?;
-        for (key, vector) in &self.fresh {
+        for (key, _) in &self.fresh {
             out.write_all(key).map_err(io)?;
+        }
+        for (_, vector) in &self.fresh {
             for x in vector {
                 out.write_all(&x.to_le_bytes()).map_err(io)?;
             }
@@ -409,5 +433,39 @@ mod tests {
         let other = EmbeddingCache::open(root.path(), "m", 3).unwrap();
         assert!(other.is_empty());
         assert_eq!(other.num_bad_segments(), 3);
+    }
+
+    #[test]
+    fn both_segment_layouts_are_read() {
+        let root = tempfile::tempdir().unwrap();
+        // Two vectors in the current layout.
+        let mut cache = EmbeddingCache::open(root.path(), "m", 2).unwrap();
+        cache.insert(key("a"), vec![1.0, 0.0]);
+        cache.insert(key("b"), vec![0.0, 1.0]);
+        cache.persist().unwrap();
+        // One in the first layout, written by hand: key, then its vector.
+        let mut old = Vec::new();
+        old.extend_from_slice(MAGIC_INTERLEAVED);
+        old.extend_from_slice(&2u32.to_le_bytes());
+        old.extend_from_slice(&1u32.to_le_bytes());
+        old.extend_from_slice(b"m");
+        old.extend_from_slice(&2u64.to_le_bytes());
+        for (text, v) in [("c", [0.6f32, 0.8]), ("d", [0.8, 0.6])] {
+            old.extend_from_slice(&key(text));
+            for x in v {
+                old.extend_from_slice(&x.to_le_bytes());
+            }
+        }
+        std::fs::write(cache.dir.join("seg-0-old.bin"), &old).unwrap();
+
+        let again = EmbeddingCache::open(root.path(), "m", 2).unwrap();
+        assert_eq!(again.num_bad_segments(), 0);
+        assert_eq!(again.len(), 4);
+        let get = |t: &str| again.get(&key(t)).unwrap();
+        assert_eq!(get("a"), Some(vec![1.0, 0.0]));
+        assert_eq!(get("b"), Some(vec![0.0, 1.0]));
+        assert_eq!(get("c"), Some(vec![0.6, 0.8]));
+        assert_eq!(get("d"), Some(vec![0.8, 0.6]));
+        assert_eq!(get("e"), None);
     }
 }

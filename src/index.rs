@@ -636,9 +636,28 @@ pub struct Ranking {
 
 /// The dense half of an open index.
 struct Dense {
-    store: VectorStore,
+    /// The vectors, read on first need: at once for exact search; with the graph, only when a
+    /// filtered or exact search needs them (an unfiltered graph search never does).
+    store: OnceLock<std::result::Result<VectorStore, String>>,
+    vectors: PathBuf,
+    dim: usize,
+    count: usize,
     /// `None` when the index was opened for exact dense search.
     hnsw: Option<HnswIndex>,
+}
+
+impl Dense {
+    fn store(&self) -> Result<&VectorStore> {
+        self.store
+            .get_or_init(|| {
+                VectorStore::load(&self.vectors, self.dim, self.count).map_err(|e| e.to_string())
+            })
+            .as_ref()
+            .map_err(|reason| Error::Corrupt {
+                dir: self.vectors.parent().unwrap_or(&self.vectors).to_path_buf(),
+                reason: reason.clone(),
+            })
+    }
 }
 
 /// Options for [`Index::open_with`].
@@ -773,18 +792,36 @@ impl Index {
             return Ok(None);
         };
         let loaded = self.dense.get_or_init(|| {
-            let store = VectorStore::load(
-                &self.dir.join(VECTORS),
-                model.dim,
-                self.manifest.counts.chunks,
-            )
-            .map_err(|e| e.to_string())?;
+            let count = self.manifest.counts.chunks;
+            // Even when the graph answers alone, a damaged vectors file is reported now.
+            let vectors = self.dir.join(VECTORS);
+            let size = std::fs::metadata(&vectors)
+                .map_err(|e| e.to_string())?
+                .len();
+            let want = (count * model.dim * 4) as u64;
+            if size != want {
+                return Err(format!(
+                    "{} holds {size} bytes, expected {want} ({count} vectors of dimension {})",
+                    vectors.display(),
+                    model.dim
+                ));
+            }
             let hnsw = if self.options.exact_dense {
                 None
             } else {
-                Some(HnswIndex::load(&self.dir, &store).map_err(|e| e.to_string())?)
+                Some(HnswIndex::load(&self.dir, count, model.dim).map_err(|e| e.to_string())?)
             };
-            Ok(Dense { store, hnsw })
+            let dense = Dense {
+                store: OnceLock::new(),
+                vectors,
+                dim: model.dim,
+                count,
+                hnsw,
+            };
+            if dense.hnsw.is_none() {
+                dense.store().map_err(|e| e.to_string())?;
+            }
+            Ok(dense)
         });
         match loaded {
             Ok(dense) => Ok(Some(dense)),
@@ -927,7 +964,7 @@ impl Index {
             Some(v) => match self.dense()? {
                 Some(d) => {
                     let allowed = self.lexical.filter_ords(&request.filters)?;
-                    self.dense_search(d, v, depth, allowed.as_deref())
+                    self.dense_search(d, v, depth, allowed.as_deref())?
                 }
                 None => Vec::new(),
             },
@@ -995,24 +1032,23 @@ impl Index {
         query: &[f32],
         depth: usize,
         allowed: Option<&[u32]>,
-    ) -> Vec<(u32, f32)> {
-        let flat = FlatIndex::new(&dense.store);
+    ) -> Result<Vec<(u32, f32)>> {
         let hits = match (allowed, &dense.hnsw) {
             (Some(ords), _) if ords.len() <= EXACT_FILTER_LIMIT => {
-                flat.search_among(query, depth, ords)
+                FlatIndex::new(dense.store()?).search_among(query, depth, ords)
             }
             (None, Some(hnsw)) => hnsw.search(query, depth, None),
-            (None, None) => flat.search(query, depth, None),
+            (None, None) => FlatIndex::new(dense.store()?).search(query, depth, None),
             (Some(ords), graph) => {
                 let allow = |ord: u32| ords.binary_search(&ord).is_ok();
                 let filter = Some(&allow as &dyn OrdFilter);
                 match graph {
                     Some(hnsw) => hnsw.search(query, depth, filter),
-                    None => flat.search(query, depth, filter),
+                    None => FlatIndex::new(dense.store()?).search(query, depth, filter),
                 }
             }
         };
-        hits.into_iter().map(|n| (n.ord, n.score)).collect()
+        Ok(hits.into_iter().map(|n| (n.ord, n.score)).collect())
     }
 
     /// Exact (flat) dense search, the twin of the graph search, for checks and evaluation.
@@ -1021,7 +1057,7 @@ impl Index {
             return Err(Error::InvalidRequest("index has no embeddings".into()));
         };
         let v = self.embed_query(text, model)?;
-        FlatIndex::new(&dense.store)
+        FlatIndex::new(dense.store()?)
             .search(&v, k, None)
             .into_iter()
             .map(|n| Ok((self.lexical.chunk_by_ord(n.ord)?.id, n.score)))

@@ -94,10 +94,14 @@ impl HnswIndex {
         Ok(())
     }
 
-    /// Reload a graph saved by [`HnswIndex::save`]; `store` is used to check it is complete.
-    pub fn load(dir: &Path, store: &VectorStore) -> Result<Self> {
-        if store.is_empty() {
-            return Ok(HnswIndex::build(store, &HnswParams::default()));
+    /// Reload a graph saved by [`HnswIndex::save`] over `num_points` vectors of dimension `dim`
+    /// (checked: a graph of another size is refused).
+    pub fn load(dir: &Path, num_points: usize, dim: usize) -> Result<Self> {
+        if num_points == 0 {
+            return Ok(HnswIndex::build(
+                &VectorStore::new(dim),
+                &HnswParams::default(),
+            ));
         }
         let corrupt = |reason: String| Error::Corrupt {
             dir: dir.to_path_buf(),
@@ -120,11 +124,10 @@ impl HnswIndex {
         let mut graph: Hnsw<'static, f32, UnitDot> = loader
             .load_hnsw()
             .map_err(|e| corrupt(format!("cannot read HNSW graph: {e}")))?;
-        if graph.get_nb_point() != store.len() {
+        if graph.get_nb_point() != num_points {
             return Err(corrupt(format!(
-                "HNSW graph holds {} points, vectors file {}",
+                "HNSW graph holds {} points, the index {num_points} vectors",
                 graph.get_nb_point(),
-                store.len()
             )));
         }
         graph.set_searching_mode(true);

@@ -263,7 +263,7 @@ mod tests {
         // Persisted and reloaded, it answers the same.
         let dir = tempfile::tempdir().unwrap();
         hnsw.save(dir.path()).unwrap();
-        let reloaded = HnswIndex::load(dir.path(), &store).unwrap();
+        let reloaded = HnswIndex::load(dir.path(), store.len(), store.dim()).unwrap();
         for q in queries.iter().take(20) {
             assert_eq!(hnsw.search(q, 10, None), reloaded.search(q, 10, None));
         }

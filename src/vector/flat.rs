@@ -56,19 +56,31 @@ impl Ord for Worst {
     }
 }
 
-impl VectorIndex for FlatIndex<'_> {
-    fn search(&self, query: &[f32], k: usize, filter: Option<&dyn OrdFilter>) -> Vec<Neighbor> {
-        if k == 0 {
-            return Vec::new();
-        }
+/// Stores at least this large are scanned on every core: below it, a thread costs more than
+/// it saves.
+const PARALLEL_SCAN_MIN: usize = 32_768;
+
+/// Rows scanned per parallel task.
+const SCAN_SLICE: usize = 8_192;
+
+impl FlatIndex<'_> {
+    /// The best `k` of the rows `range`, best first.
+    fn scan(
+        &self,
+        query: &[f32],
+        k: usize,
+        filter: Option<&dyn OrdFilter>,
+        range: std::ops::Range<usize>,
+    ) -> Vec<Neighbor> {
         let mut heap: BinaryHeap<Worst> = BinaryHeap::with_capacity(k + 1);
-        for (ord, v) in self.store.iter() {
+        for ord in range {
+            let ord = ord as u32;
             if filter.is_some_and(|f| !f.allows(ord)) {
                 continue;
             }
             let candidate = Worst(Neighbor {
                 ord,
-                score: dot(query, v),
+                score: dot(query, self.store.get(ord)),
             });
             if heap.len() < k {
                 heap.push(candidate);
@@ -78,6 +90,28 @@ impl VectorIndex for FlatIndex<'_> {
             }
         }
         rank(heap.into_iter().map(|w| w.0).collect(), k)
+    }
+}
+
+impl VectorIndex for FlatIndex<'_> {
+    fn search(&self, query: &[f32], k: usize, filter: Option<&dyn OrdFilter>) -> Vec<Neighbor> {
+        if k == 0 {
+            return Vec::new();
+        }
+        let n = self.store.len();
+        if n < PARALLEL_SCAN_MIN {
+            return self.scan(query, k, filter, 0..n);
+        }
+        // Slices scanned in parallel, each keeping its own best `k`; the union holds the best `k`.
+        use rayon::prelude::*;
+        let best: Vec<Neighbor> = (0..n.div_ceil(SCAN_SLICE))
+            .into_par_iter()
+            .flat_map_iter(|i| {
+                let range = i * SCAN_SLICE..((i + 1) * SCAN_SLICE).min(n);
+                self.scan(query, k, filter, range)
+            })
+            .collect();
+        rank(best, k)
     }
 }
 
@@ -96,6 +130,25 @@ mod tests {
             hits.iter().map(|h| h.ord).collect::<Vec<_>>(),
             vec![0, 1, 2]
         );
+    }
+
+    #[test]
+    fn a_parallel_scan_equals_a_sequential_one() {
+        let mut store = VectorStore::new(16);
+        for v in crate::vector::synthetic::clustered(PARALLEL_SCAN_MIN + 5_000, 16, 40, 7) {
+            store.push(&v).unwrap();
+        }
+        let flat = FlatIndex::new(&store);
+        let query = store.get(123).to_vec();
+        let allow_even = |ord: u32| ord % 2 == 0;
+        for filter in [None, Some(&allow_even as &dyn OrdFilter)] {
+            for k in [1, 10, 100] {
+                let parallel = flat.search(&query, k, filter);
+                let sequential = flat.scan(&query, k, filter, 0..store.len());
+                assert_eq!(parallel, sequential, "k {k}");
+                assert_eq!(parallel.len(), k);
+            }
+        }
     }
 
     #[test]

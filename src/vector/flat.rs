@@ -140,7 +140,7 @@ mod tests {
         }
         let flat = FlatIndex::new(&store);
         let query = store.get(123).to_vec();
-        let allow_even = |ord: u32| ord % 2 == 0;
+        let allow_even = |ord: u32| ord.is_multiple_of(2);
         for filter in [None, Some(&allow_even as &dyn OrdFilter)] {
             for k in [1, 10, 100] {
                 let parallel = flat.search(&query, k, filter);

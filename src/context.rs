@@ -170,8 +170,9 @@ impl Neighbours {
 /// score `s`, min-max normalised over the top
 /// [`NORMALIZATION_DEPTH`](crate::fuse::NORMALIZATION_DEPTH) of the list (clamped at 0), becomes
 /// `s + weight × max(0, n − s)` where `n` is the better normalised score of its neighbours among
-/// the candidates (0 for a neighbour that is not one). `None` (keep the list as it is) when
-/// `weight` is 0 or the index has no links.
+/// the candidates (0 for a neighbour that is not one); `weight` is clamped to at most 1, so no
+/// passage overtakes the neighbour that lifts it. `None` (keep the list as it is) when `weight`
+/// is 0 or the index has no links.
 pub fn rescore(
     candidates: &[(u32, f32)],
     neighbours: &Neighbours,
@@ -180,6 +181,7 @@ pub fn rescore(
     if weight <= 0.0 || neighbours.num_links() == 0 || candidates.is_empty() {
         return None;
     }
+    let weight = weight.min(1.0);
     let range = normalization_range(candidates);
     let normalised = |s: f32| min_max(s, range);
     let own: HashMap<u32, f32> = candidates

@@ -69,8 +69,9 @@ pub struct RankingOptions {
     pub lexical: LexicalScoring,
     /// How hybrid mode combines its lists.
     pub fusion: Fusion,
-    /// How much a passage's neighbours (the passages it continues or is continued by) support
-    /// it: see [`crate::context`]. 0 turns passage context off.
+    /// Passage context: how far (0 to 1) a passage's score is lifted towards a better-scoring
+    /// neighbour (a passage it continues or is continued by); see [`crate::context`]. 0 turns
+    /// it off.
     pub context_weight: f32,
 }
 

@@ -125,8 +125,8 @@ struct RankingArgs {
     /// bonus, question words kept), as Pyserini's "flat" baseline.
     #[arg(long)]
     plain_bm25: bool,
-    /// How much a passage's neighbours in its meeting, thread or page support it (its score
-    /// gains this times their best normalised score); 0 turns passage context off.
+    /// Passage context: how far (0 to 1) a passage's score is lifted towards a better-scoring
+    /// neighbour in its meeting, thread or page; 0 turns it off.
     #[arg(long, default_value_t = lore::context::DEFAULT_CONTEXT_WEIGHT)]
     context_weight: f32,
 }

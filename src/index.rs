@@ -666,6 +666,7 @@ pub struct OpenOptions {
     model_dir: Option<PathBuf>,
     embedder: Option<Arc<dyn Embedder>>,
     exact_dense: bool,
+    quick_model: bool,
 }
 
 impl OpenOptions {
@@ -687,6 +688,14 @@ impl OpenOptions {
     /// answers many queries should keep the graph (the default).
     pub fn exact_dense(mut self, exact: bool) -> Self {
         self.exact_dense = exact;
+        self
+    }
+
+    /// Load the query model so that it starts sooner and embeds slower
+    /// ([`OnnxEmbedder::load_quick`]): the better trade for a process that answers a single
+    /// query (`lore search`), the worse for one that answers many (the default).
+    pub fn quick_model(mut self, quick: bool) -> Self {
+        self.quick_model = quick;
         self
     }
 }
@@ -840,9 +849,13 @@ impl Index {
                     return Ok(e.clone());
                 }
                 let dir = resolve_model_dir(self.options.model_dir.as_deref());
-                OnnxEmbedder::load(&dir)
-                    .map(|e| Arc::new(e) as Arc<dyn Embedder>)
-                    .map_err(|e| e.to_string())
+                if self.options.quick_model {
+                    OnnxEmbedder::load_quick(&dir)
+                } else {
+                    OnnxEmbedder::load(&dir)
+                }
+                .map(|e| Arc::new(e) as Arc<dyn Embedder>)
+                .map_err(|e| e.to_string())
             })
             .clone()
     }

@@ -33,3 +33,29 @@ fn real_model_embeds_meaningfully() {
         assert!((a - b).abs() < 1e-5);
     }
 }
+
+#[test]
+fn quick_session_gives_the_same_vectors() {
+    // `lore search` embeds its query with the quick-starting session: its vectors must be the
+    // ones the index was built with, to rounding.
+    let dir = resolve_model_dir(None);
+    let full = OnnxEmbedder::load(&dir).expect("model present (run scripts/fetch-model.sh)");
+    let quick = OnnxEmbedder::load_quick(&dir).unwrap();
+    assert_eq!(quick.model_id(), full.model_id());
+    let texts = [
+        "Who signs off on large vendor contracts?",
+        "The Q3 review always moves two weeks early because of the board meeting.",
+        "ALDH1 expression is associated with poorer prognosis for breast cancer primary tumors",
+    ];
+    let a = full.embed(&texts).unwrap();
+    let b = quick.embed(&texts).unwrap();
+    for (x, y) in a.iter().zip(&b) {
+        let worst = x
+            .iter()
+            .zip(y)
+            .map(|(p, q)| (p - q).abs())
+            .fold(0f32, f32::max);
+        assert!(worst < 1e-4, "largest difference {worst}");
+        assert!(dot(x, y) > 0.99999);
+    }
+}

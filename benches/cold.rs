@@ -304,7 +304,7 @@ fn steps(dir: &Path) -> serde_json::Value {
         VectorStore::load(&dir.join("vectors.f32"), dim, manifest.counts.chunks).expect("vectors");
     step("VectorStore::load (vectors.f32)", t);
     let t = Instant::now();
-    let hnsw = HnswIndex::load(dir, store.len(), store.dim()).expect("graph");
+    let hnsw = HnswIndex::load(dir, store.len()).expect("graph");
     step("HnswIndex::load (graph)", t);
     let t = Instant::now();
     let v = embedder.embed(&[query]).expect("embed").remove(0);

@@ -15,7 +15,8 @@ fn bench_dense(c: &mut Criterion) {
     for v in clustered(n, DIM, 200, 1) {
         store.push(&v).unwrap();
     }
-    let hnsw = HnswIndex::build(&store, &HnswParams::default());
+    let graph = HnswIndex::build(&store, &HnswParams::default());
+    let hnsw = graph.searcher(&store);
     let flat = FlatIndex::new(&store);
     let queries = clustered(100, DIM, 200, 2);
 

@@ -9,7 +9,7 @@
 //! | `lexical/` | the tantivy index (one document per chunk, chunk records stored) |
 //! | `neighbours.u32` | which chunk each chunk continues (see [`crate::context`]) |
 //! | `vectors.f32` | chunk vectors, little-endian `f32`, row = chunk ordinal |
-//! | `hnsw.hnsw.graph`, `hnsw.hnsw.data` | the HNSW graph over the vectors |
+//! | `hnsw.links` | the links of the HNSW graph over the vectors |
 //!
 //! A build writes everything into a sibling `<dir>.building` directory and only then replaces
 //! `<dir>`, so a failed build never leaves a half-written index where a good one was.
@@ -41,7 +41,7 @@ use crate::snippet::{best_window, query_terms};
 use crate::vector::{FlatIndex, HnswIndex, HnswParams, OrdFilter, VectorIndex, VectorStore};
 
 /// Version of the on-disk layout; an index of another version is refused.
-pub const FORMAT_VERSION: u32 = 2;
+pub const FORMAT_VERSION: u32 = 3;
 
 const MANIFEST: &str = "manifest.json";
 const SKIPPED: &str = "skipped.json";
@@ -636,28 +636,9 @@ pub struct Ranking {
 
 /// The dense half of an open index.
 struct Dense {
-    /// The vectors, read on first need: at once for exact search; with the graph, only when a
-    /// filtered or exact search needs them (an unfiltered graph search never does).
-    store: OnceLock<std::result::Result<VectorStore, String>>,
-    vectors: PathBuf,
-    dim: usize,
-    count: usize,
+    store: VectorStore,
     /// `None` when the index was opened for exact dense search.
     hnsw: Option<HnswIndex>,
-}
-
-impl Dense {
-    fn store(&self) -> Result<&VectorStore> {
-        self.store
-            .get_or_init(|| {
-                VectorStore::load(&self.vectors, self.dim, self.count).map_err(|e| e.to_string())
-            })
-            .as_ref()
-            .map_err(|reason| Error::Corrupt {
-                dir: self.vectors.parent().unwrap_or(&self.vectors).to_path_buf(),
-                reason: reason.clone(),
-            })
-    }
 }
 
 /// Options for [`Index::open_with`].
@@ -802,35 +783,14 @@ impl Index {
         };
         let loaded = self.dense.get_or_init(|| {
             let count = self.manifest.counts.chunks;
-            // Even when the graph answers alone, a damaged vectors file is reported now.
-            let vectors = self.dir.join(VECTORS);
-            let size = std::fs::metadata(&vectors)
-                .map_err(|e| e.to_string())?
-                .len();
-            let want = (count * model.dim * 4) as u64;
-            if size != want {
-                return Err(format!(
-                    "{} holds {size} bytes, expected {want} ({count} vectors of dimension {})",
-                    vectors.display(),
-                    model.dim
-                ));
-            }
+            let store = VectorStore::load(&self.dir.join(VECTORS), model.dim, count)
+                .map_err(|e| e.to_string())?;
             let hnsw = if self.options.exact_dense {
                 None
             } else {
-                Some(HnswIndex::load(&self.dir, count, model.dim).map_err(|e| e.to_string())?)
+                Some(HnswIndex::load(&self.dir, count).map_err(|e| e.to_string())?)
             };
-            let dense = Dense {
-                store: OnceLock::new(),
-                vectors,
-                dim: model.dim,
-                count,
-                hnsw,
-            };
-            if dense.hnsw.is_none() {
-                dense.store().map_err(|e| e.to_string())?;
-            }
-            Ok(dense)
+            Ok(Dense { store, hnsw })
         });
         match loaded {
             Ok(dense) => Ok(Some(dense)),
@@ -1046,18 +1006,19 @@ impl Index {
         depth: usize,
         allowed: Option<&[u32]>,
     ) -> Result<Vec<(u32, f32)>> {
+        let flat = FlatIndex::new(&dense.store);
         let hits = match (allowed, &dense.hnsw) {
             (Some(ords), _) if ords.len() <= EXACT_FILTER_LIMIT => {
-                FlatIndex::new(dense.store()?).search_among(query, depth, ords)
+                flat.search_among(query, depth, ords)
             }
-            (None, Some(hnsw)) => hnsw.search(query, depth, None),
-            (None, None) => FlatIndex::new(dense.store()?).search(query, depth, None),
+            (None, Some(hnsw)) => hnsw.searcher(&dense.store).search(query, depth, None),
+            (None, None) => flat.search(query, depth, None),
             (Some(ords), graph) => {
                 let allow = |ord: u32| ords.binary_search(&ord).is_ok();
                 let filter = Some(&allow as &dyn OrdFilter);
                 match graph {
-                    Some(hnsw) => hnsw.search(query, depth, filter),
-                    None => FlatIndex::new(dense.store()?).search(query, depth, filter),
+                    Some(hnsw) => hnsw.searcher(&dense.store).search(query, depth, filter),
+                    None => flat.search(query, depth, filter),
                 }
             }
         };
@@ -1070,7 +1031,7 @@ impl Index {
             return Err(Error::InvalidRequest("index has no embeddings".into()));
         };
         let v = self.embed_query(text, model)?;
-        FlatIndex::new(dense.store()?)
+        FlatIndex::new(&dense.store)
             .search(&v, k, None)
             .into_iter()
             .map(|n| Ok((self.lexical.chunk_by_ord(n.ord)?.id, n.score)))

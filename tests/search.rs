@@ -468,9 +468,7 @@ fn exact_dense_search_matches_the_flat_scan_and_needs_no_graph() {
         .into_iter()
         .map(|(id, _)| id)
         .collect();
-    for ext in ["hnsw.graph", "hnsw.data"] {
-        std::fs::remove_file(index_dir.join(format!("hnsw.{ext}"))).unwrap();
-    }
+    std::fs::remove_file(index_dir.join("hnsw.links")).unwrap();
     let exact = OpenOptions::default().embedder(embedder).exact_dense(true);
     let index = Index::open_with(&index_dir, exact).unwrap();
     let got: Vec<String> = index

@@ -1,16 +1,35 @@
-//! The approximate searcher: an HNSW graph (hnsw_rs) over the store's vectors, persisted as
-//! `hnsw.hnsw.graph` + `hnsw.hnsw.data` in the index directory and reloaded on open.
+//! The approximate searcher: an HNSW graph over the store's vectors.
+//!
+//! hnsw_rs builds the graph; lore then keeps only its links, as plain lists of chunk ordinals
+//! ([`HnswIndex`], persisted as `hnsw.links`), and searches them over the [`VectorStore`] it
+//! already holds ([`HnswSearcher`]). hnsw_rs's own in-memory graph holds a reference-counted
+//! node per link and a second copy of every vector: at 100,000 chunks that came to about 450 MB
+//! beside 154 MB of vectors, against about 25 MB for the links alone (`benches/RESULTS.md`).
+//! The search is the one of Malkov & Yashunin (2018): a greedy descent through the upper layers
+//! from the entry point, then a best-first search of layer 0 keeping the `ef` closest.
+//!
+//! `hnsw.links` is little-endian:
+//!
+//! ```text
+//! b"LOREHNSW" | n: u32 | max_level: u32 | entry: u32 | ef_search: u32
+//! | level: n × u8 | layer-0 offsets: (n + 1) × u32 | layer-0 links: u32…
+//! | per upper layer 1..=max_level: count: u32, count × (ord: u32, len: u32, len × u32)
+//! ```
 
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap};
+use std::io::{BufReader, BufWriter, Read, Write};
 use std::path::Path;
 
 use hnsw_rs::anndists::dist::Distance;
-use hnsw_rs::prelude::{AnnT, FilterT, Hnsw, HnswIo, ReloadOptions};
+use hnsw_rs::prelude::Hnsw;
 
-use super::{rank, Neighbor, OrdFilter, VectorIndex, VectorStore};
+use super::{dot, rank, Neighbor, OrdFilter, VectorIndex, VectorStore};
 use crate::error::{Error, Result};
 
-/// File base name of the persisted graph inside the index directory.
-const BASENAME: &str = "hnsw";
+/// File name of the links inside the index directory.
+const FILE: &str = "hnsw.links";
+const MAGIC: &[u8; 8] = b"LOREHNSW";
 
 /// `1 - dot` for unit vectors, clamped at 0 so rounding never yields a negative distance.
 #[derive(Debug, Default, Clone, Copy)]
@@ -43,28 +62,38 @@ impl Default for HnswParams {
     }
 }
 
-/// HNSW graph over a [`VectorStore`]'s vectors (data ids are chunk ordinals).
+/// The links of an HNSW graph over a [`VectorStore`]'s vectors (node = chunk ordinal).
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HnswIndex {
-    graph: Hnsw<'static, f32, UnitDot>,
+    /// Top layer of each node.
+    level: Vec<u8>,
+    /// Layer 0: the links of node `i` are `links0[starts0[i]..starts0[i + 1]]`.
+    starts0: Vec<u32>,
+    links0: Vec<u32>,
+    /// Layers 1 and up (index `layer - 1`): the links of the nodes that reach the layer.
+    upper: Vec<HashMap<u32, Vec<u32>>>,
+    entry: u32,
     ef_search: usize,
 }
 
-impl std::fmt::Debug for HnswIndex {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("HnswIndex")
-            .field("points", &self.graph.get_nb_point())
-            .field("ef_search", &self.ef_search)
-            .finish()
-    }
-}
-
 impl HnswIndex {
-    /// Build the graph over every vector of `store`, inserting in parallel.
+    /// Build the graph over every vector of `store` (hnsw_rs, inserting in parallel) and keep
+    /// its links.
     pub fn build(store: &VectorStore, params: &HnswParams) -> Self {
-        let n = store.len().max(1);
-        // hnsw_rs only persists graphs built with its maximum number of layers.
+        let n = store.len();
+        let mut index = HnswIndex {
+            level: vec![0; n],
+            starts0: vec![0; n + 1],
+            links0: Vec::new(),
+            upper: Vec::new(),
+            entry: 0,
+            ef_search: params.ef_search,
+        };
+        if n == 0 {
+            return index;
+        }
         let max_layer = 16;
-        let mut graph = Hnsw::new(
+        let graph: Hnsw<f32, UnitDot> = Hnsw::new(
             params.max_connections,
             n,
             max_layer,
@@ -73,95 +102,287 @@ impl HnswIndex {
         );
         let data: Vec<(&[f32], usize)> = store.iter().map(|(ord, v)| (v, ord as usize)).collect();
         graph.parallel_insert_slice(&data);
-        graph.set_searching_mode(true);
-        HnswIndex {
-            graph,
-            ef_search: params.ef_search,
+
+        let mut layer0: Vec<Vec<u32>> = vec![Vec::new(); n];
+        let top = graph.get_max_level_observed() as usize;
+        index.upper = vec![HashMap::new(); top];
+        for point in graph.get_point_indexation() {
+            let ord = point.get_origin_id();
+            let level = point.get_point_id().0 as usize;
+            index.level[ord] = level as u8;
+            for (layer, links) in point.get_neighborhood_id().into_iter().enumerate() {
+                if layer > level {
+                    break;
+                }
+                let links: Vec<u32> = links.iter().map(|l| l.get_origin_id() as u32).collect();
+                match layer {
+                    0 => layer0[ord] = links,
+                    _ => {
+                        index.upper[layer - 1].insert(ord as u32, links);
+                    }
+                }
+            }
+        }
+        index.entry = graph
+            .get_point_indexation()
+            .get_layer_iterator(top)
+            .map(|p| p.get_origin_id() as u32)
+            .min()
+            .unwrap_or(0);
+        for (ord, links) in layer0.into_iter().enumerate() {
+            index.links0.extend(links);
+            index.starts0[ord + 1] = index.links0.len() as u32;
+        }
+        index
+    }
+
+    /// Number of nodes.
+    pub fn len(&self) -> usize {
+        self.level.len()
+    }
+
+    /// True for a graph without nodes.
+    pub fn is_empty(&self) -> bool {
+        self.level.is_empty()
+    }
+
+    /// Search `store` (the vectors the graph was built over) through the graph.
+    pub fn searcher<'a>(&'a self, store: &'a VectorStore) -> HnswSearcher<'a> {
+        HnswSearcher { graph: self, store }
+    }
+
+    fn links(&self, layer: usize, ord: u32) -> &[u32] {
+        if layer == 0 {
+            let i = ord as usize;
+            &self.links0[self.starts0[i] as usize..self.starts0[i + 1] as usize]
+        } else {
+            self.upper[layer - 1]
+                .get(&ord)
+                .map_or(&[][..], Vec::as_slice)
         }
     }
 
-    /// Persist into `dir` (which must not already hold a graph). An empty graph writes nothing.
+    /// Persist into `dir` as `hnsw.links`.
     pub fn save(&self, dir: &Path) -> Result<()> {
-        if self.graph.get_nb_point() == 0 {
-            return Ok(());
+        let path = dir.join(FILE);
+        let io = |e| Error::io(&path, e);
+        let mut out = BufWriter::new(std::fs::File::create(&path).map_err(io)?);
+        out.write_all(MAGIC).map_err(io)?;
+        for x in [
+            self.len() as u32,
+            self.upper.len() as u32,
+            self.entry,
+            self.ef_search as u32,
+        ] {
+            out.write_all(&x.to_le_bytes()).map_err(io)?;
         }
-        self.graph
-            .file_dump(dir, BASENAME)
-            .map_err(|e| Error::Corrupt {
-                dir: dir.to_path_buf(),
-                reason: format!("cannot write HNSW graph: {e}"),
-            })?;
-        Ok(())
+        out.write_all(&self.level).map_err(io)?;
+        for x in self.starts0.iter().chain(&self.links0) {
+            out.write_all(&x.to_le_bytes()).map_err(io)?;
+        }
+        for layer in &self.upper {
+            let mut nodes: Vec<(&u32, &Vec<u32>)> = layer.iter().collect();
+            nodes.sort();
+            out.write_all(&(nodes.len() as u32).to_le_bytes())
+                .map_err(io)?;
+            for (ord, links) in nodes {
+                out.write_all(&ord.to_le_bytes()).map_err(io)?;
+                out.write_all(&(links.len() as u32).to_le_bytes())
+                    .map_err(io)?;
+                for x in links {
+                    out.write_all(&x.to_le_bytes()).map_err(io)?;
+                }
+            }
+        }
+        out.flush().map_err(io)
     }
 
-    /// Reload a graph saved by [`HnswIndex::save`] over `num_points` vectors of dimension `dim`
-    /// (checked: a graph of another size is refused).
-    pub fn load(dir: &Path, num_points: usize, dim: usize) -> Result<Self> {
-        if num_points == 0 {
+    /// Reload a graph saved by [`HnswIndex::save`] over `num_points` vectors (checked: a graph
+    /// of another size, or links that point nowhere, are refused).
+    pub fn load(dir: &Path, num_points: usize) -> Result<Self> {
+        let path = dir.join(FILE);
+        let corrupt = |reason: String| Error::Corrupt {
+            dir: dir.to_path_buf(),
+            reason: format!("{}: {reason}", path.display()),
+        };
+        if num_points == 0 && !path.is_file() {
             return Ok(HnswIndex::build(
-                &VectorStore::new(dim),
+                &VectorStore::new(1),
                 &HnswParams::default(),
             ));
         }
-        let corrupt = |reason: String| Error::Corrupt {
-            dir: dir.to_path_buf(),
-            reason,
-        };
-        for ext in ["hnsw.graph", "hnsw.data"] {
-            let path = dir.join(format!("{BASENAME}.{ext}"));
-            if !path.is_file() {
-                return Err(corrupt(format!("{} is missing", path.display())));
-            }
+        let file = std::fs::File::open(&path).map_err(|e| Error::io(&path, e))?;
+        let mut input = LittleEndian(BufReader::with_capacity(1 << 16, file));
+        let truncated = |_| corrupt("truncated".into());
+        if input.bytes(8).map_err(truncated)? != MAGIC {
+            return Err(corrupt("not a lore HNSW file".into()));
         }
-        // The graph's points are read from a memory map of the data file rather than copied into
-        // memory: the vectors are already held by the store, and a search touches only the
-        // points it visits. hnsw_rs ties the graph's lifetime to its loader (which holds the
-        // map); the loader lives as long as the process-wide index, so it is leaked once per
-        // open instead of borrowed.
-        let options = ReloadOptions::default().set_mmap(true);
-        let loader: &'static mut HnswIo =
-            Box::leak(Box::new(HnswIo::new_with_options(dir, BASENAME, options)));
-        let mut graph: Hnsw<'static, f32, UnitDot> = loader
-            .load_hnsw()
-            .map_err(|e| corrupt(format!("cannot read HNSW graph: {e}")))?;
-        if graph.get_nb_point() != num_points {
+        let head = input.u32s(4).map_err(truncated)?;
+        let (n, top, entry, ef_search) = (
+            head[0] as usize,
+            head[1] as usize,
+            head[2],
+            head[3] as usize,
+        );
+        if n != num_points {
             return Err(corrupt(format!(
-                "HNSW graph holds {} points, the index {num_points} vectors",
-                graph.get_nb_point(),
+                "the graph holds {n} points, the index {num_points} vectors"
             )));
         }
-        graph.set_searching_mode(true);
+        if top > 64 || (n > 0 && entry as usize >= n) {
+            return Err(corrupt(format!("bad header (levels {top}, entry {entry})")));
+        }
+        let level = input.bytes(n).map_err(truncated)?;
+        let starts0 = input.u32s(n + 1).map_err(truncated)?;
+        if starts0.windows(2).any(|w| w[0] > w[1]) || starts0.first() != Some(&0) {
+            return Err(corrupt("layer-0 offsets out of order".into()));
+        }
+        let links0 = input
+            .u32s(*starts0.last().unwrap_or(&0) as usize)
+            .map_err(truncated)?;
+        let mut upper = Vec::with_capacity(top);
+        for _ in 0..top {
+            let count = input.u32s(1).map_err(truncated)?[0] as usize;
+            let mut layer = HashMap::with_capacity(count.min(n));
+            for _ in 0..count {
+                let head = input.u32s(2).map_err(truncated)?;
+                layer.insert(head[0], input.u32s(head[1] as usize).map_err(truncated)?);
+            }
+            upper.push(layer);
+        }
+        let points_nowhere = links0.iter().any(|&l| l as usize >= n)
+            || upper
+                .iter()
+                .flat_map(|layer| layer.iter())
+                .any(|(&ord, links)| ord as usize >= n || links.iter().any(|&l| l as usize >= n));
+        if points_nowhere {
+            return Err(corrupt("a link points past the last vector".into()));
+        }
         Ok(HnswIndex {
-            graph,
-            ef_search: HnswParams::default().ef_search,
+            level,
+            starts0,
+            links0,
+            upper,
+            entry,
+            ef_search,
         })
     }
 }
 
-/// Adapts an [`OrdFilter`] to hnsw_rs's filter trait.
-struct Allow<'a>(&'a dyn OrdFilter);
+/// Reads little-endian values.
+struct LittleEndian<R>(R);
 
-impl FilterT for Allow<'_> {
-    fn hnsw_filter(&self, id: &usize) -> bool {
-        self.0.allows(*id as u32)
+impl<R: Read> LittleEndian<R> {
+    fn bytes(&mut self, count: usize) -> std::io::Result<Vec<u8>> {
+        let mut bytes = vec![0u8; count];
+        self.0.read_exact(&mut bytes)?;
+        Ok(bytes)
+    }
+
+    fn u32s(&mut self, count: usize) -> std::io::Result<Vec<u32>> {
+        Ok(self
+            .bytes(count * 4)?
+            .chunks_exact(4)
+            .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+            .collect())
     }
 }
 
-impl VectorIndex for HnswIndex {
+/// Searches a [`VectorStore`] through an [`HnswIndex`] over it.
+#[derive(Debug, Clone, Copy)]
+pub struct HnswSearcher<'a> {
+    graph: &'a HnswIndex,
+    store: &'a VectorStore,
+}
+
+/// A node and its distance, ordered by distance then ordinal.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Near(f32, u32);
+
+impl Eq for Near {}
+impl PartialOrd for Near {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Near {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.0.total_cmp(&other.0).then(self.1.cmp(&other.1))
+    }
+}
+
+impl HnswSearcher<'_> {
+    fn distance(&self, query: &[f32], ord: u32) -> f32 {
+        1.0 - dot(query, self.store.get(ord))
+    }
+
+    /// Greedy descent from the entry point to the closest node of layer 1.
+    fn descend(&self, query: &[f32]) -> Near {
+        let g = self.graph;
+        let mut here = Near(self.distance(query, g.entry), g.entry);
+        for layer in (1..=g.upper.len()).rev() {
+            loop {
+                let mut moved = false;
+                for &next in g.links(layer, here.1) {
+                    let d = self.distance(query, next);
+                    if Near(d, next) < here {
+                        here = Near(d, next);
+                        moved = true;
+                    }
+                }
+                if !moved {
+                    break;
+                }
+            }
+        }
+        here
+    }
+}
+
+impl VectorIndex for HnswSearcher<'_> {
     fn search(&self, query: &[f32], k: usize, filter: Option<&dyn OrdFilter>) -> Vec<Neighbor> {
-        if k == 0 || self.graph.get_nb_point() == 0 {
+        let n = self.graph.len();
+        if k == 0 || n == 0 || self.store.len() != n {
             return Vec::new();
         }
-        let ef = self.ef_search.max(k);
-        let found = match filter {
-            Some(f) => self.graph.search_filter(query, k, ef, Some(&Allow(f))),
-            None => self.graph.search(query, k, ef),
-        };
-        let hits = found
+        let ef = self.graph.ef_search.max(k);
+        let allowed = |ord: u32| filter.is_none_or(|f| f.allows(ord));
+        let start = self.descend(query);
+        let mut visited = vec![false; n];
+        visited[start.1 as usize] = true;
+        // Closest first: nodes to expand. Farthest first: the `ef` best found (allowed only).
+        let mut frontier = BinaryHeap::from([Reverse(start)]);
+        let mut best: BinaryHeap<Near> = BinaryHeap::with_capacity(ef + 1);
+        if allowed(start.1) {
+            best.push(start);
+        }
+        while let Some(Reverse(here)) = frontier.pop() {
+            if best.len() >= ef && best.peek().is_some_and(|worst| here > *worst) {
+                break;
+            }
+            for &next in self.graph.links(0, here.1) {
+                let seen = &mut visited[next as usize];
+                if *seen {
+                    continue;
+                }
+                *seen = true;
+                let near = Near(self.distance(query, next), next);
+                if best.len() < ef || best.peek().is_some_and(|worst| near < *worst) {
+                    frontier.push(Reverse(near));
+                    if allowed(next) {
+                        best.push(near);
+                        if best.len() > ef {
+                            best.pop();
+                        }
+                    }
+                }
+            }
+        }
+        let hits = best
             .into_iter()
-            .map(|n| Neighbor {
-                ord: n.d_id as u32,
-                score: 1.0 - n.distance,
+            .map(|Near(d, ord)| Neighbor {
+                ord,
+                score: 1.0 - d,
             })
             .collect();
         rank(hits, k)

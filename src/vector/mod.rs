@@ -3,8 +3,8 @@
 //! [`VectorStore`] holds the unit-length chunk vectors, row `ord` for chunk ordinal `ord`, and
 //! persists them as little-endian `f32` in `vectors.f32`. Two searchers share the
 //! [`VectorIndex`] interface: [`FlatIndex`], the exact twin (a scan, the ground truth), and
-//! [`HnswIndex`], the approximate graph (hnsw_rs) that is persisted beside the vectors and
-//! reloaded on open. They share no search code; a test measures the recall of one against the
+//! [`HnswSearcher`], the approximate graph search over an [`HnswIndex`] (built by hnsw_rs,
+//! kept as plain links) that is persisted beside the vectors and reloaded on open. They share no search code; a test measures the recall of one against the
 //! other.
 
 mod flat;
@@ -14,7 +14,7 @@ use std::io::Write;
 use std::path::Path;
 
 pub use flat::FlatIndex;
-pub use hnsw::{HnswIndex, HnswParams};
+pub use hnsw::{HnswIndex, HnswParams, HnswSearcher};
 
 use crate::error::{Error, Result};
 
@@ -249,7 +249,8 @@ mod tests {
             store.push(v).unwrap();
         }
         let flat = FlatIndex::new(&store);
-        let hnsw = HnswIndex::build(&store, &HnswParams::default());
+        let graph = HnswIndex::build(&store, &HnswParams::default());
+        let hnsw = graph.searcher(&store);
         let queries = synthetic::clustered(200, dim, 60, 99);
         let mut found = 0usize;
         for q in &queries {
@@ -262,11 +263,15 @@ mod tests {
 
         // Persisted and reloaded, it answers the same.
         let dir = tempfile::tempdir().unwrap();
-        hnsw.save(dir.path()).unwrap();
-        let reloaded = HnswIndex::load(dir.path(), store.len(), store.dim()).unwrap();
+        graph.save(dir.path()).unwrap();
+        let reloaded = HnswIndex::load(dir.path(), store.len()).unwrap();
+        assert_eq!(reloaded, graph);
         for q in queries.iter().take(20) {
-            assert_eq!(hnsw.search(q, 10, None), reloaded.search(q, 10, None));
+            let again = reloaded.searcher(&store).search(q, 10, None);
+            assert_eq!(hnsw.search(q, 10, None), again);
         }
+        // A graph of another size is refused.
+        assert!(HnswIndex::load(dir.path(), store.len() + 1).is_err());
     }
 
     #[test]
@@ -278,7 +283,8 @@ mod tests {
             store.push(v).unwrap();
         }
         let flat = FlatIndex::new(&store);
-        let hnsw = HnswIndex::build(&store, &HnswParams::default());
+        let graph = HnswIndex::build(&store, &HnswParams::default());
+        let hnsw = graph.searcher(&store);
         let even = |ord: u32| ord.is_multiple_of(2);
         for index in [&flat as &dyn VectorIndex, &hnsw] {
             let hits = index.search(&vectors[5], 10, Some(&even));

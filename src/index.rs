@@ -822,9 +822,13 @@ impl Index {
 
     /// Embed the query, checking the model matches the index's.
     fn embed_query(&self, text: &str, model: &ModelInfo) -> Result<Vec<f32>> {
-        let embedder = if self.embedder.get().is_none() && self.dense.get().is_none() {
-            // The first dense search of a process: read the vectors on another core while the
-            // model loads on this one (an error there is reported by the search's own call).
+        let one_shot = self.options.exact_dense;
+        let embedder = if one_shot && self.embedder.get().is_none() && self.dense.get().is_none() {
+            // The one dense search of a process opened for a single query: read the vectors
+            // on another core while the model loads on this one (an error there is reported by
+            // the search's own call). A process that answers many queries loads them one after
+            // the other instead, so that the model's start-up peak and the vectors do not add
+            // up in memory.
             std::thread::scope(|scope| {
                 scope.spawn(|| {
                     let _ = self.dense();

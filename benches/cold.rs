@@ -4,10 +4,11 @@
 //!    mode (after one untimed run, so the files are in the page cache: this is a cold process,
 //!    not a cold disk), cycling through the first SciFact queries: median and worst wall time,
 //!    and peak RSS (`/usr/bin/time -f %M`, 3 runs). On the embedded 10k index for every mode,
-//!    and on the lexical-only 100k index for lexical.
+//!    on the lexical-only 100k index for lexical, and with `LORE_BENCH_100K=1` on the embedded
+//!    100k index (built by `--bench search`) for every mode.
 //! 2. Peak RSS and wall time of whole `lore index` processes: lexical only over 10k and 100k
 //!    synthetic chunks; with embeddings over 10k (vectors from the embedding cache: the model is
-//!    loaded but idle); and 400 passages embedded by the model (empty cache).
+//!    never loaded); and 400 passages embedded by the model (empty cache).
 //! 3. Where a cold hybrid search spends its time: a fresh child process timestamps each step
 //!    (open the index, read the model files, load the model: ONNX Runtime library, session and
 //!    tokenizer; first and second embedding; load vectors and graph; first and second search).
@@ -47,6 +48,10 @@ fn main() {
     let (corpus_100k, _) = common::synth_corpus(100_000);
     let lexical_100k =
         common::ensure_index(&corpus_100k, &common::index_dir(100_000, false), false).dir;
+    // The embedded 100k index (about an hour of embedding the first time): with
+    // LORE_BENCH_100K=1, as for `--bench search`.
+    let embedded_100k = common::sizes_with_100k()
+        .then(|| common::ensure_index(&corpus_100k, &common::index_dir(100_000, true), true).dir);
 
     let mut searches = Vec::new();
     println!("\ncold `lore search` (new process each run, files in the page cache), k = 10");
@@ -70,14 +75,15 @@ fn main() {
         "| (`lore --version`, process start only) | | {:.1} | {:.1} | {:.0} |",
         baseline.median_ms, baseline.max_ms, baseline.peak_mb
     );
-    for (name, index, modes) in [
-        (
-            "10k embedded",
-            &embedded,
-            &["lexical", "dense", "hybrid"][..],
-        ),
+    let all_modes = &["lexical", "dense", "hybrid"][..];
+    let mut indexes = vec![
+        ("10k embedded", &embedded, all_modes),
         ("100k lexical-only", &lexical_100k, &["lexical"][..]),
-    ] {
+    ];
+    if let Some(dir) = &embedded_100k {
+        indexes.push(("100k embedded", dir, all_modes));
+    }
+    for (name, index, modes) in indexes {
         for &mode in modes {
             let mut i = 0;
             let m = cold("lore search", &mut || {

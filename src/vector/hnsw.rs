@@ -30,6 +30,8 @@ use crate::error::{Error, Result};
 /// File name of the links inside the index directory.
 const FILE: &str = "hnsw.links";
 const MAGIC: &[u8; 8] = b"LOREHNSW";
+/// More links than this on one node means a damaged file.
+const MAX_LINKS: usize = 1024;
 
 /// `1 - dot` for unit vectors, clamped at 0 so rounding never yields a negative distance.
 #[derive(Debug, Default, Clone, Copy)]
@@ -237,15 +239,25 @@ impl HnswIndex {
         if starts0.windows(2).any(|w| w[0] > w[1]) || starts0.first() != Some(&0) {
             return Err(corrupt("layer-0 offsets out of order".into()));
         }
-        let links0 = input
-            .u32s(*starts0.last().unwrap_or(&0) as usize)
-            .map_err(truncated)?;
+        // No node has more than a few dozen links: a larger count is damage, not a graph.
+        let too_many = |count: usize| count > n.saturating_mul(MAX_LINKS);
+        let total = *starts0.last().unwrap_or(&0) as usize;
+        if too_many(total) {
+            return Err(corrupt(format!("{total} layer-0 links for {n} points")));
+        }
+        let links0 = input.u32s(total).map_err(truncated)?;
         let mut upper = Vec::with_capacity(top);
         for _ in 0..top {
             let count = input.u32s(1).map_err(truncated)?[0] as usize;
-            let mut layer = HashMap::with_capacity(count.min(n));
+            if count > n {
+                return Err(corrupt(format!("{count} nodes in a layer of {n} points")));
+            }
+            let mut layer = HashMap::with_capacity(count);
             for _ in 0..count {
                 let head = input.u32s(2).map_err(truncated)?;
+                if head[1] as usize > MAX_LINKS {
+                    return Err(corrupt(format!("{} links on one node", head[1])));
+                }
                 layer.insert(head[0], input.u32s(head[1] as usize).map_err(truncated)?);
             }
             upper.push(layer);

@@ -270,8 +270,18 @@ mod tests {
             let again = reloaded.searcher(&store).search(q, 10, None);
             assert_eq!(hnsw.search(q, 10, None), again);
         }
-        // A graph of another size is refused.
+        // A graph of another size, a truncated file and a damaged count are refused.
         assert!(HnswIndex::load(dir.path(), store.len() + 1).is_err());
+        let file = dir.path().join("hnsw.links");
+        let bytes = std::fs::read(&file).unwrap();
+        std::fs::write(&file, &bytes[..bytes.len() - 3]).unwrap();
+        let err = HnswIndex::load(dir.path(), store.len()).unwrap_err();
+        assert!(err.to_string().contains("truncated"), "{err}");
+        let mut damaged = bytes.clone();
+        let last_offset = 8 + 16 + store.len() + store.len() * 4;
+        damaged[last_offset..last_offset + 4].copy_from_slice(&u32::MAX.to_le_bytes());
+        std::fs::write(&file, &damaged).unwrap();
+        assert!(HnswIndex::load(dir.path(), store.len()).is_err());
     }
 
     #[test]

@@ -340,10 +340,7 @@ impl IndexBuilder {
         // soon as it is chunked, so the inputs and their chunks are not all held at once.
         let chunks: Vec<Chunk> = documents
             .into_par_iter()
-            .map(|doc| chunk_document(&doc, &self.chunk))
-            .collect::<Vec<_>>()
-            .into_iter()
-            .flatten()
+            .flat_map_iter(|doc| chunk_document(&doc, &self.chunk))
             .collect();
         let neighbours = Neighbours::link(&chunks, &predecessors);
 

@@ -100,14 +100,9 @@ impl Neighbours {
         }
     }
 
-    /// Number of chunks.
-    pub fn len(&self) -> usize {
-        self.prev.len()
-    }
-
-    /// True for an index without chunks.
-    pub fn is_empty(&self) -> bool {
-        self.prev.is_empty()
+    /// Does passage context at `weight` change any ranking? Not at 0, nor without links.
+    pub fn lift(&self, weight: f32) -> bool {
+        weight > 0.0 && self.num_links > 0
     }
 
     /// Number of links (pairs of neighbouring chunks).
@@ -178,22 +173,21 @@ pub fn rescore(
     neighbours: &Neighbours,
     weight: f32,
 ) -> Option<Vec<f32>> {
-    if weight <= 0.0 || neighbours.num_links() == 0 || candidates.is_empty() {
+    if !neighbours.lift(weight) || candidates.is_empty() {
         return None;
     }
     let weight = weight.min(1.0);
     let range = normalization_range(candidates);
-    let normalised = |s: f32| min_max(s, range);
     let own: HashMap<u32, f32> = candidates
         .iter()
-        .map(|&(ord, s)| (ord, normalised(s)))
+        .map(|&(ord, s)| (ord, min_max(s, range)))
         .collect();
     let score_of = |ord: Option<u32>| ord.and_then(|o| own.get(&o).copied()).unwrap_or(0.0);
     Some(
         candidates
             .iter()
-            .map(|&(ord, s)| {
-                let own = normalised(s);
+            .map(|&(ord, _)| {
+                let own = own[&ord];
                 let best = score_of(neighbours.prev(ord)).max(score_of(neighbours.next(ord)));
                 own + weight * (best - own).max(0.0)
             })

@@ -421,6 +421,7 @@ impl IndexBuilder {
         check_replaceable(&dir)?;
 
         let prepared = self.prepare(&paths, progress);
+        let digest = self.digest(&prepared, embedder.as_ref().map(|e| e.model_id()));
         let Prepared {
             documents_by_kind,
             documents_by_format,
@@ -430,7 +431,7 @@ impl IndexBuilder {
             skipped,
             num_files,
             num_unsupported,
-        } = &prepared;
+        } = prepared;
 
         let staging = staging_dir(&dir);
         if staging.exists() {
@@ -462,7 +463,7 @@ impl IndexBuilder {
                 });
                 let store = match cached {
                     Some(cached) => {
-                        let store = embed_all(&cached, chunks, self.batch_size, progress)?;
+                        let store = embed_all(&cached, &chunks, self.batch_size, progress)?;
                         (num_embedded, num_cached) = (cached.num_misses(), cached.num_hits());
                         if let Err(e) = cached.persist() {
                             notes.push(format!("the embedding cache was not updated: {e}"));
@@ -471,7 +472,7 @@ impl IndexBuilder {
                     }
                     None => {
                         num_embedded = chunks.len();
-                        embed_all(embedder.as_ref(), chunks, self.batch_size, progress)?
+                        embed_all(embedder.as_ref(), &chunks, self.batch_size, progress)?
                     }
                 };
                 progress.finish();
@@ -488,7 +489,6 @@ impl IndexBuilder {
             None => None,
         };
 
-        let model_id = model.as_ref().map(|m| m.id.clone());
         let manifest = Manifest {
             format_version: FORMAT_VERSION,
             lore_version: env!("CARGO_PKG_VERSION").to_string(),
@@ -497,26 +497,26 @@ impl IndexBuilder {
                 max_tokens: self.chunk.max_tokens,
             },
             counts: Counts {
-                files: *num_files,
-                documents: *num_documents,
+                files: num_files,
+                documents: num_documents,
                 chunks: chunks.len(),
                 skipped: skipped.len(),
-                documents_by_kind: documents_by_kind.clone(),
-                documents_by_format: documents_by_format.clone(),
+                documents_by_kind,
+                documents_by_format,
             },
             sources: paths.iter().map(|p| p.display().to_string()).collect(),
-            digest: Some(self.digest(&prepared, model_id.as_deref())),
+            digest: Some(digest),
         };
-        write_json(&staging.join(SKIPPED), skipped)?;
+        write_json(&staging.join(SKIPPED), &skipped)?;
         manifest.write(&staging)?;
         replace_dir(&staging, &dir)?;
 
         Ok(BuildReport {
-            num_files: *num_files,
-            num_documents: *num_documents,
+            num_files,
+            num_documents,
             num_chunks: chunks.len(),
-            skipped: prepared.skipped.clone(),
-            num_unsupported: *num_unsupported,
+            skipped,
+            num_unsupported,
             seconds: started.elapsed().as_secs_f64(),
             embed_seconds,
             num_embedded,
@@ -884,7 +884,7 @@ impl Index {
         let mut mode_used = request.mode;
         let ranking = &request.ranking;
         // Passage context needs the neighbours of the top hits among the candidates.
-        let context = ranking.context_weight > 0.0 && self.neighbours.num_links() > 0;
+        let context = self.neighbours.lift(ranking.context_weight);
         // Each retriever's list: `k` deep for a single mode without context; for fusion or
         // context, deeper (at least 50), so that a chunk ranked well by one retriever and just
         // below `k` by the other, or next to a top hit, counts.
@@ -938,7 +938,7 @@ impl Index {
             Some(v) => match self.dense()? {
                 Some(d) => {
                     let allowed = self.lexical.filter_ords(&request.filters)?;
-                    self.dense_search(d, v, depth, allowed.as_deref())?
+                    self.dense_search(d, v, depth, allowed.as_deref())
                 }
                 None => Vec::new(),
             },
@@ -1006,24 +1006,20 @@ impl Index {
         query: &[f32],
         depth: usize,
         allowed: Option<&[u32]>,
-    ) -> Result<Vec<(u32, f32)>> {
+    ) -> Vec<(u32, f32)> {
         let flat = FlatIndex::new(&dense.store);
-        let hits = match (allowed, &dense.hnsw) {
-            (Some(ords), _) if ords.len() <= EXACT_FILTER_LIMIT => {
-                flat.search_among(query, depth, ords)
-            }
-            (None, Some(hnsw)) => hnsw.searcher(&dense.store).search(query, depth, None),
-            (None, None) => flat.search(query, depth, None),
-            (Some(ords), graph) => {
-                let allow = |ord: u32| ords.binary_search(&ord).is_ok();
-                let filter = Some(&allow as &dyn OrdFilter);
-                match graph {
+        let hits = match allowed {
+            Some(ords) if ords.len() <= EXACT_FILTER_LIMIT => flat.search_among(query, depth, ords),
+            _ => {
+                let allow = |ord: u32| allowed.is_none_or(|ords| ords.binary_search(&ord).is_ok());
+                let filter = allowed.map(|_| &allow as &dyn OrdFilter);
+                match &dense.hnsw {
                     Some(hnsw) => hnsw.searcher(&dense.store).search(query, depth, filter),
                     None => flat.search(query, depth, filter),
                 }
             }
         };
-        Ok(hits.into_iter().map(|n| (n.ord, n.score)).collect())
+        hits.into_iter().map(|n| (n.ord, n.score)).collect()
     }
 
     /// Exact (flat) dense search, the twin of the graph search, for checks and evaluation.

@@ -113,6 +113,15 @@ impl EmbeddingCache {
         (8 + 4 + 4 + self.model_id.len() + 8) as u64
     }
 
+    /// The header between the magic and the count: dimension, id length, model id.
+    fn header_fields(&self) -> Vec<u8> {
+        let mut fields = Vec::with_capacity(8 + self.model_id.len());
+        fields.extend_from_slice(&(self.dim as u32).to_le_bytes());
+        fields.extend_from_slice(&(self.model_id.len() as u32).to_le_bytes());
+        fields.extend_from_slice(self.model_id.as_bytes());
+        fields
+    }
+
     /// Index the keys of one segment; false when it is malformed or of another model.
     fn add_segment(&mut self, path: PathBuf, file: File) -> bool {
         let vector_len = self.dim as u64 * 4;
@@ -130,10 +139,7 @@ impl EmbeddingCache {
             m if m == MAGIC_INTERLEAVED => true,
             _ => return false,
         };
-        let mut expected = Vec::with_capacity(header.len());
-        expected.extend_from_slice(&(self.dim as u32).to_le_bytes());
-        expected.extend_from_slice(&(self.model_id.len() as u32).to_le_bytes());
-        expected.extend_from_slice(self.model_id.as_bytes());
+        let expected = self.header_fields();
         let fields_end = 8 + expected.len();
         if header[8..fields_end] != expected[..] {
             return false;
@@ -241,11 +247,7 @@ impl EmbeddingCache {
         let mut out = std::io::BufWriter::new(file);
         let io = |e| Error::io(&tmp, e);
         out.write_all(MAGIC).map_err(io)?;
-        out.write_all(&(self.dim as u32).to_le_bytes())
-            .map_err(io)?;
-        out.write_all(&(self.model_id.len() as u32).to_le_bytes())
-            .map_err(io)?;
-        out.write_all(self.model_id.as_bytes()).map_err(io)?;
+        out.write_all(&self.header_fields()).map_err(io)?;
         out.write_all(&(self.fresh.len() as u64).to_le_bytes())
             .map_err(io)?;
         for (key, _) in &self.fresh {

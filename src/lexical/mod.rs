@@ -22,7 +22,7 @@ use tantivy::schema::{
 };
 use tantivy::tokenizer::{
     AsciiFoldingFilter, Language, LowerCaser, RemoveLongFilter, SimpleTokenizer, Stemmer,
-    StopWordFilter, TextAnalyzer,
+    StopWordFilter, TextAnalyzer, TextAnalyzerBuilder, Tokenizer,
 };
 use tantivy::{DocAddress, DocId, Index, IndexReader, ReloadPolicy, Score, SegmentReader, Term};
 
@@ -126,13 +126,17 @@ fn build_schema() -> (Schema, Fields) {
 }
 
 fn analyzer() -> TextAnalyzer {
+    words().filter(Stemmer::new(Language::English)).build()
+}
+
+/// The analyzer's chain up to, not including, stemming: lower-cased, ASCII-folded words of
+/// at most 40 bytes, stop words removed.
+fn words() -> TextAnalyzerBuilder<impl Tokenizer> {
     TextAnalyzer::builder(SimpleTokenizer::default())
         .filter(RemoveLongFilter::limit(40))
         .filter(LowerCaser)
         .filter(AsciiFoldingFilter)
         .filter(StopWordFilter::new(Language::English).expect("English stop words exist"))
-        .filter(Stemmer::new(Language::English))
-        .build()
 }
 
 fn register(index: &Index) {
@@ -189,12 +193,7 @@ pub fn analyze(text: &str) -> Vec<Token> {
 /// [`analyze`], at a fraction of the cost (snippets analyse every hit's text).
 pub fn analyze_for(text: &str, terms: &HashSet<String>) -> Vec<Token> {
     let firsts: HashSet<char> = terms.iter().filter_map(|t| t.chars().next()).collect();
-    let mut words = TextAnalyzer::builder(SimpleTokenizer::default())
-        .filter(RemoveLongFilter::limit(40))
-        .filter(LowerCaser)
-        .filter(AsciiFoldingFilter)
-        .filter(StopWordFilter::new(Language::English).expect("English stop words exist"))
-        .build();
+    let mut words = words().build();
     let mut stemmer = TextAnalyzer::builder(tantivy::tokenizer::RawTokenizer::default())
         .filter(Stemmer::new(Language::English))
         .build();

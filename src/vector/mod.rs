@@ -3,9 +3,9 @@
 //! [`VectorStore`] holds the unit-length chunk vectors, row `ord` for chunk ordinal `ord`, and
 //! persists them as little-endian `f32` in `vectors.f32`. Two searchers share the
 //! [`VectorIndex`] interface: [`FlatIndex`], the exact twin (a scan, the ground truth), and
-//! [`HnswSearcher`], the approximate graph search over an [`HnswIndex`] (built by hnsw_rs,
-//! kept as plain links) that is persisted beside the vectors and reloaded on open. They share no search code; a test measures the recall of one against the
-//! other.
+//! [`HnswSearcher`], the approximate graph search over an [`HnswIndex`] (plain links, built on
+//! every core) that is persisted beside the vectors and reloaded on open. They share no search
+//! code; a test measures the recall of one against the other.
 
 mod flat;
 mod hnsw;
@@ -101,8 +101,23 @@ impl VectorStore {
         self.data.is_empty()
     }
 
-    /// Append a vector; its ordinal is the previous [`VectorStore::len`].
-    pub fn push(&mut self, v: &[f32]) -> Result<u32> {
+    /// A store of `len` zero vectors, to be filled with [`VectorStore::set`].
+    pub fn zeroed(dim: usize, len: usize) -> Self {
+        VectorStore {
+            dim,
+            data: vec![0.0; dim * len],
+        }
+    }
+
+    /// Overwrite the vector of ordinal `ord` (which must exist).
+    pub fn set(&mut self, ord: u32, v: &[f32]) -> Result<()> {
+        self.check_dim(v)?;
+        let start = ord as usize * self.dim;
+        self.data[start..start + self.dim].copy_from_slice(v);
+        Ok(())
+    }
+
+    fn check_dim(&self, v: &[f32]) -> Result<()> {
         if v.len() != self.dim {
             return Err(Error::Model(format!(
                 "vector of dimension {} given to a store of dimension {}",
@@ -110,6 +125,12 @@ impl VectorStore {
                 self.dim
             )));
         }
+        Ok(())
+    }
+
+    /// Append a vector; its ordinal is the previous [`VectorStore::len`].
+    pub fn push(&mut self, v: &[f32]) -> Result<u32> {
+        self.check_dim(v)?;
         let ord = self.len() as u32;
         self.data.extend_from_slice(v);
         Ok(ord)
@@ -177,24 +198,29 @@ impl VectorStore {
     }
 }
 
+/// SplitMix64 (Steele, Lea & Flood 2014), a tiny seeded generator: draws the graph's layers,
+/// and the synthetic vectors of tests and benchmarks.
+#[derive(Debug, Clone)]
+pub struct SplitMix(pub u64);
+
+impl SplitMix {
+    /// Next 64 random bits.
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e3779b97f4a7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58476d1ce4e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d049bb133111eb);
+        z ^ (z >> 31)
+    }
+}
+
 pub mod synthetic {
     //! Seeded, clustered unit vectors: deterministic data for tests and benchmarks of the
     //! vector searchers (never used for real content).
 
-    /// SplitMix64, a tiny seeded generator.
-    #[derive(Debug, Clone)]
-    pub struct SplitMix(pub u64);
+    pub use super::SplitMix;
 
     impl SplitMix {
-        /// Next 64 random bits.
-        pub fn next_u64(&mut self) -> u64 {
-            self.0 = self.0.wrapping_add(0x9e3779b97f4a7c15);
-            let mut z = self.0;
-            z = (z ^ (z >> 30)).wrapping_mul(0xbf58476d1ce4e5b9);
-            z = (z ^ (z >> 27)).wrapping_mul(0x94d049bb133111eb);
-            z ^ (z >> 31)
-        }
-
         /// Roughly normal (sum of four uniforms, centred).
         pub fn gauss(&mut self) -> f32 {
             (0..4)

@@ -1,10 +1,11 @@
 //! The approximate searcher: an HNSW graph over the store's vectors.
 //!
-//! hnsw_rs builds the graph; lore then keeps only its links, as plain lists of chunk ordinals
-//! ([`HnswIndex`], persisted as `hnsw.links`), and searches them over the [`VectorStore`] it
-//! already holds ([`HnswSearcher`]). hnsw_rs's own in-memory graph holds a reference-counted
-//! node per link and a second copy of every vector: at 100,000 chunks that came to about 450 MB
-//! beside 154 MB of vectors, against about 25 MB for the links alone (`benches/RESULTS.md`).
+//! The graph is plain lists of chunk ordinals ([`HnswIndex`], persisted as `hnsw.links`),
+//! built on every core over the [`VectorStore`] the index already holds ([`build`]) and
+//! searched over it ([`HnswSearcher`]). hnsw_rs, which built the graph before, holds a
+//! reference-counted node per link and a second copy of every vector: at 100,000 chunks its
+//! build took 1.3 GB and its loaded graph about 450 MB beside 154 MB of vectors, against about
+//! 25 MB for the links alone (`benches/RESULTS.md`).
 //! The search is the one of Malkov & Yashunin (2018): a greedy descent through the upper layers
 //! from the entry point, then a best-first search of layer 0 keeping the `ef` closest.
 //!
@@ -21,8 +22,7 @@ use std::collections::{BinaryHeap, HashMap};
 use std::io::{BufReader, BufWriter, Read, Write};
 use std::path::Path;
 
-use hnsw_rs::anndists::dist::Distance;
-use hnsw_rs::prelude::Hnsw;
+mod build;
 
 use super::{dot, rank, Neighbor, OrdFilter, VectorIndex, VectorStore};
 use crate::error::{Error, Result};
@@ -32,16 +32,6 @@ const FILE: &str = "hnsw.links";
 const MAGIC: &[u8; 8] = b"LOREHNSW";
 /// More links than this on one node means a damaged file.
 const MAX_LINKS: usize = 1024;
-
-/// `1 - dot` for unit vectors, clamped at 0 so rounding never yields a negative distance.
-#[derive(Debug, Default, Clone, Copy)]
-pub struct UnitDot;
-
-impl Distance<f32> for UnitDot {
-    fn eval(&self, va: &[f32], vb: &[f32]) -> f32 {
-        (1.0 - super::dot(va, vb)).max(0.0)
-    }
-}
 
 /// Graph construction and search parameters.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -79,62 +69,29 @@ pub struct HnswIndex {
 }
 
 impl HnswIndex {
-    /// Build the graph over every vector of `store` (hnsw_rs, inserting in parallel) and keep
-    /// its links.
+    /// Build the graph over every vector of `store` on every core ([`build`]).
     pub fn build(store: &VectorStore, params: &HnswParams) -> Self {
         let n = store.len();
+        let built = build::build(store, params);
+        let top = built.level.iter().max().copied().unwrap_or(0) as usize;
         let mut index = HnswIndex {
-            level: vec![0; n],
-            starts0: vec![0; n + 1],
+            level: built.level,
+            starts0: Vec::with_capacity(n + 1),
             links0: Vec::new(),
-            upper: Vec::new(),
-            entry: 0,
+            upper: vec![HashMap::new(); top],
+            entry: built.entry,
             ef_search: params.ef_search,
         };
-        if n == 0 {
-            return index;
-        }
-        let max_layer = 16;
-        let graph: Hnsw<f32, UnitDot> = Hnsw::new(
-            params.max_connections,
-            n,
-            max_layer,
-            params.ef_construction,
-            UnitDot,
-        );
-        let data: Vec<(&[f32], usize)> = store.iter().map(|(ord, v)| (v, ord as usize)).collect();
-        graph.parallel_insert_slice(&data);
-
-        let mut layer0: Vec<Vec<u32>> = vec![Vec::new(); n];
-        let top = graph.get_max_level_observed() as usize;
-        index.upper = vec![HashMap::new(); top];
-        for point in graph.get_point_indexation() {
-            let ord = point.get_origin_id();
-            let level = point.get_point_id().0 as usize;
-            index.level[ord] = level as u8;
-            for (layer, links) in point.get_neighborhood_id().into_iter().enumerate() {
-                if layer > level {
-                    break;
-                }
-                let links: Vec<u32> = links.iter().map(|l| l.get_origin_id() as u32).collect();
-                match layer {
-                    0 => layer0[ord] = links,
-                    _ => {
-                        index.upper[layer - 1].insert(ord as u32, links);
-                    }
-                }
+        index.starts0.push(0);
+        for (ord, node) in built.lists.into_iter().enumerate() {
+            let mut layers = node.into_iter();
+            index.links0.extend(layers.next().unwrap_or_default());
+            index.starts0.push(index.links0.len() as u32);
+            for (layer, links) in layers.enumerate() {
+                index.upper[layer].insert(ord as u32, links);
             }
         }
-        index.entry = graph
-            .get_point_indexation()
-            .get_layer_iterator(top)
-            .map(|p| p.get_origin_id() as u32)
-            .min()
-            .unwrap_or(0);
-        for (ord, links) in layer0.into_iter().enumerate() {
-            index.links0.extend(links);
-            index.starts0[ord + 1] = index.links0.len() as u32;
-        }
+        index.links0.shrink_to_fit();
         index
     }
 

@@ -1,0 +1,333 @@
+//! Building the graph: HNSW insertion (Malkov & Yashunin 2018, algorithms 1, 2 and 4) on every
+//! core, writing links straight into per-node lists of ordinals.
+//!
+//! Each node's layer is drawn from a seeded hash of its ordinal (`⌊−ln u · 1/ln M⌋`), so the
+//! layers, and with them the entry point (the lowest ordinal on the highest layer), do not
+//! depend on the order of insertion. The entry point goes in first; every other node is then
+//! inserted in parallel: a greedy descent from the entry point to the node's own top layer,
+//! then on each layer below a best-first search keeping the `ef_construction` closest, from
+//! which the neighbour heuristic (algorithm 4: a candidate is kept only if it is closer to the
+//! new node than to every neighbour kept before it) picks `M` links. The chosen neighbours
+//! link back; a list that grows past its cap (`2M` on layer 0, `M` above) is pruned with the
+//! same heuristic. Each list has its own lock and no thread holds two at once.
+//!
+//! Memory is the vectors the caller already holds plus the links: a node's lists, never
+//! copies of vectors or reference-counted nodes.
+
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+use std::sync::Mutex;
+
+use rayon::prelude::*;
+
+use super::{HnswParams, Near};
+use crate::vector::{dot, SplitMix, VectorStore};
+
+/// Highest layer a node can be drawn for.
+const MAX_LEVEL: u8 = 15;
+/// Seed of the layer draw.
+const SEED: u64 = 0x6c6f_7265_686e_7377;
+
+/// The links of a built graph.
+pub(super) struct Links {
+    /// Top layer of each node.
+    pub level: Vec<u8>,
+    /// `lists[ord][layer]`: the links of node `ord` on `layer` (`0..=level[ord]`).
+    pub lists: Vec<Vec<Vec<u32>>>,
+    /// Entry point: a node of the highest layer.
+    pub entry: u32,
+}
+
+/// Build the graph over every vector of `store`.
+pub(super) fn build(store: &VectorStore, params: &HnswParams) -> Links {
+    let n = store.len();
+    let m = params.max_connections.max(2);
+    let level: Vec<u8> = (0..n as u64).map(|ord| draw_level(ord, m)).collect();
+    let entry = (0..n)
+        .max_by_key(|&ord| (level[ord], Reverse(ord)))
+        .unwrap_or(0) as u32;
+    let builder = Builder {
+        store,
+        lists: level
+            .iter()
+            .map(|&l| (0..=l).map(|_| Mutex::new(Vec::new())).collect())
+            .collect(),
+        level: &level,
+        entry,
+        m,
+        ef: params.ef_construction.max(m),
+    };
+    (0..n as u32)
+        .into_par_iter()
+        .filter(|&ord| ord != entry)
+        .for_each_init(
+            || Scratch::new(n),
+            |scratch, ord| builder.insert(ord, scratch),
+        );
+    let lists = builder
+        .lists
+        .into_iter()
+        .map(|node| {
+            node.into_vec()
+                .into_iter()
+                .map(|list| list.into_inner().unwrap_or_else(|e| e.into_inner()))
+                .collect()
+        })
+        .collect();
+    Links {
+        level,
+        lists,
+        entry,
+    }
+}
+
+/// A node's layer: `⌊−ln u / ln M⌋` for `u` uniform in (0, 1], from a hash of its ordinal.
+fn draw_level(ord: u64, m: usize) -> u8 {
+    let bits = SplitMix(SEED ^ ord).next_u64() >> 11;
+    let u = (bits + 1) as f64 / (1u64 << 53) as f64;
+    let level = -u.ln() / (m as f64).ln();
+    level.min(MAX_LEVEL as f64) as u8
+}
+
+struct Builder<'a> {
+    store: &'a VectorStore,
+    level: &'a [u8],
+    /// `lists[ord][layer]`, each behind its own lock.
+    lists: Vec<Box<[Mutex<Vec<u32>>]>>,
+    entry: u32,
+    m: usize,
+    ef: usize,
+}
+
+/// One worker's reusable buffers.
+struct Scratch {
+    /// `visited[ord] == stamp` when `ord` was seen by the current search.
+    visited: Vec<u32>,
+    stamp: u32,
+    links: Vec<u32>,
+}
+
+impl Scratch {
+    fn new(n: usize) -> Self {
+        Scratch {
+            visited: vec![0; n],
+            stamp: 0,
+            links: Vec::new(),
+        }
+    }
+
+    /// Start a new search: every node unvisited.
+    fn reset(&mut self) {
+        self.stamp = self.stamp.wrapping_add(1);
+        if self.stamp == 0 {
+            self.visited.fill(0);
+            self.stamp = 1;
+        }
+    }
+
+    /// Mark `ord` visited; false if it already was.
+    fn visit(&mut self, ord: u32) -> bool {
+        let seen = &mut self.visited[ord as usize];
+        let first = *seen != self.stamp;
+        *seen = self.stamp;
+        first
+    }
+}
+
+impl Builder<'_> {
+    fn distance(&self, a: &[f32], ord: u32) -> f32 {
+        1.0 - dot(a, self.store.get(ord))
+    }
+
+    /// Copy the links of `ord` on `layer` into `out`.
+    fn read_links(&self, ord: u32, layer: usize, out: &mut Vec<u32>) {
+        out.clear();
+        let list = self.lists[ord as usize][layer]
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        out.extend_from_slice(&list);
+    }
+
+    fn insert(&self, ord: u32, scratch: &mut Scratch) {
+        let query = self.store.get(ord);
+        let own_top = self.level[ord as usize] as usize;
+        let top = self.level[self.entry as usize] as usize;
+        let mut here = Near(self.distance(query, self.entry), self.entry);
+        for layer in (own_top + 1..=top).rev() {
+            here = self.greedy(query, here, layer, scratch);
+        }
+        let mut starts = vec![here];
+        for layer in (0..=own_top.min(top)).rev() {
+            let found = self.search_layer(query, ord, &starts, layer, scratch);
+            let chosen = self.select(&found, self.m);
+            let cap = if layer == 0 { 2 * self.m } else { self.m };
+            // Nodes inserted meanwhile may already have linked to this one: keep their links.
+            self.add_links(ord, chosen.iter().map(|near| near.1), layer, cap);
+            for near in &chosen {
+                self.add_links(near.1, [ord], layer, cap);
+            }
+            starts = found;
+        }
+    }
+
+    /// Move greedily towards `query` on `layer` while a link is closer.
+    fn greedy(&self, query: &[f32], mut here: Near, layer: usize, scratch: &mut Scratch) -> Near {
+        let mut links = std::mem::take(&mut scratch.links);
+        loop {
+            let mut moved = false;
+            self.read_links(here.1, layer, &mut links);
+            for &next in &links {
+                let near = Near(self.distance(query, next), next);
+                if near < here {
+                    here = near;
+                    moved = true;
+                }
+            }
+            if !moved {
+                break;
+            }
+        }
+        scratch.links = links;
+        here
+    }
+
+    /// Best-first search of `layer` from `starts` for the node `own` (never returned): the
+    /// `ef` closest nodes found, closest first.
+    fn search_layer(
+        &self,
+        query: &[f32],
+        own: u32,
+        starts: &[Near],
+        layer: usize,
+        scratch: &mut Scratch,
+    ) -> Vec<Near> {
+        scratch.reset();
+        // A node inserted meanwhile may link back to this one: never reach it.
+        scratch.visit(own);
+        let mut frontier: BinaryHeap<Reverse<Near>> = BinaryHeap::new();
+        let mut best: BinaryHeap<Near> = BinaryHeap::with_capacity(self.ef + 1);
+        for &start in starts {
+            if scratch.visit(start.1) {
+                frontier.push(Reverse(start));
+                best.push(start);
+            }
+        }
+        while best.len() > self.ef {
+            best.pop();
+        }
+        let mut links = std::mem::take(&mut scratch.links);
+        while let Some(Reverse(here)) = frontier.pop() {
+            if best.len() >= self.ef && best.peek().is_some_and(|worst| here > *worst) {
+                break;
+            }
+            self.read_links(here.1, layer, &mut links);
+            for &next in &links {
+                if !scratch.visit(next) {
+                    continue;
+                }
+                let near = Near(self.distance(query, next), next);
+                if best.len() < self.ef || best.peek().is_some_and(|worst| near < *worst) {
+                    frontier.push(Reverse(near));
+                    best.push(near);
+                    if best.len() > self.ef {
+                        best.pop();
+                    }
+                }
+            }
+        }
+        scratch.links = links;
+        best.into_sorted_vec()
+    }
+
+    /// The neighbour heuristic: from `candidates` (closest first, distances to the base node),
+    /// keep each one that is closer to the base than to every one kept before it, up to `m`.
+    fn select(&self, candidates: &[Near], m: usize) -> Vec<Near> {
+        let mut kept: Vec<Near> = Vec::with_capacity(m);
+        for &candidate in candidates {
+            if kept.len() >= m {
+                break;
+            }
+            let vector = self.store.get(candidate.1);
+            if kept
+                .iter()
+                .all(|k| self.distance(vector, k.1) >= candidate.0)
+            {
+                kept.push(candidate);
+            }
+        }
+        kept
+    }
+
+    /// Add `new` to the links of `node` on `layer`; past `cap` links, keep `cap` of them with
+    /// the heuristic.
+    fn add_links(&self, node: u32, new: impl IntoIterator<Item = u32>, layer: usize, cap: usize) {
+        let mut list = self.lists[node as usize][layer]
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        for ord in new {
+            if ord != node && !list.contains(&ord) {
+                list.push(ord);
+            }
+        }
+        if list.len() <= cap {
+            return;
+        }
+        let base = self.store.get(node);
+        let mut candidates: Vec<Near> = list
+            .iter()
+            .map(|&ord| Near(self.distance(base, ord), ord))
+            .collect();
+        candidates.sort_unstable();
+        let kept = self.select(&candidates, cap);
+        list.clear();
+        list.extend(kept.iter().map(|near| near.1));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn layers_follow_the_geometric_law_and_do_not_depend_on_order() {
+        let m = 24;
+        let levels: Vec<u8> = (0..100_000u64).map(|ord| draw_level(ord, m)).collect();
+        let above0 = levels.iter().filter(|&&l| l >= 1).count() as f64 / levels.len() as f64;
+        // P(level ≥ 1) = 1/M.
+        assert!((above0 - 1.0 / m as f64).abs() < 0.005, "{above0}");
+        assert_eq!(draw_level(12_345, m), levels[12_345]);
+    }
+
+    #[test]
+    fn every_node_is_linked_and_no_list_exceeds_its_cap() {
+        let dim = 16;
+        let mut store = VectorStore::new(dim);
+        for v in crate::vector::synthetic::clustered(3_000, dim, 12, 5) {
+            store.push(&v).unwrap();
+        }
+        let params = HnswParams {
+            max_connections: 8,
+            ef_construction: 64,
+            ef_search: 64,
+        };
+        let links = build(&store, &params);
+        for (ord, node) in links.lists.iter().enumerate() {
+            assert_eq!(node.len(), links.level[ord] as usize + 1);
+            assert!(!node[0].is_empty(), "node {ord} has no layer-0 link");
+            for (layer, list) in node.iter().enumerate() {
+                let cap = if layer == 0 { 16 } else { 8 };
+                assert!(
+                    list.len() <= cap,
+                    "node {ord} layer {layer}: {}",
+                    list.len()
+                );
+                assert!(!list.contains(&(ord as u32)), "node {ord} links to itself");
+                for &to in list {
+                    assert!(links.level[to as usize] as usize >= layer);
+                }
+            }
+        }
+        let top = links.level.iter().max().copied().unwrap();
+        assert_eq!(links.level[links.entry as usize], top);
+    }
+}

@@ -355,12 +355,11 @@ fn open_with(
 
 fn search(args: SearchArgs, model_dir: Option<PathBuf>) -> anyhow::Result<ExitCode> {
     let request = request_from(&args)?;
-    // One query per process: an exact scan costs less than loading the graph, and a model
-    // session that starts quickly less than one that embeds quickly.
+    // One query per process: an exact scan costs less than loading the graph.
     let index = open_with(
         &args.index,
         model_dir,
-        OpenOptions::default().exact_dense(true).quick_model(true),
+        OpenOptions::default().exact_dense(true),
     )?;
     let response = index.search(&request)?;
     let mut out = std::io::stdout().lock();

@@ -69,21 +69,105 @@ pub fn cache_home() -> PathBuf {
         .join("lore")
 }
 
-/// ONNX Runtime can be initialised once per process; remember which library was loaded.
-static ORT_INIT: OnceLock<std::result::Result<PathBuf, String>> = OnceLock::new();
+/// ONNX Runtime's environment: the library is loaded and the environment created once per
+/// process, and every session (lore's and fastembed's) runs in it.
+static ORT_ENV: OnceLock<std::result::Result<ort::environment::Environment, String>> =
+    OnceLock::new();
 
-fn init_onnx_runtime(lib: &Path) -> Result<()> {
-    let outcome = ORT_INIT.get_or_init(|| {
-        // `init_from` loads the shared library; the returned builder is dropped on purpose:
-        // committing it is not needed for sessions to run.
-        ort::init_from(lib)
-            .map(|_| lib.to_path_buf())
-            .map_err(|e| format!("cannot load ONNX Runtime from {}: {e}", lib.display()))
-    });
-    match outcome {
-        Ok(_) => Ok(()),
-        Err(e) => Err(Error::Model(e.clone())),
+fn onnx_runtime(lib: &Path) -> Result<ort::environment::Environment> {
+    ORT_ENV
+        .get_or_init(|| {
+            // `init_from` only loads the library; its builder is dropped, and the environment
+            // is made by `init` (which then uses that library).
+            ort::init_from(lib)
+                .map_err(|e| format!("cannot load ONNX Runtime from {}: {e}", lib.display()))?;
+            ort::init()
+                .with_telemetry(false)
+                .build()
+                .map_err(|e| format!("cannot start ONNX Runtime from {}: {e}", lib.display()))
+        })
+        .clone()
+        .map_err(Error::Model)
+}
+
+/// File names of the pre-optimised model inside its folder.
+const OPTIMIZED_GRAPH: &str = "model.opt.onnx";
+const OPTIMIZED_WEIGHTS: &str = "model.opt.data";
+
+/// The model as ONNX Runtime optimises it, saved once into a folder of `dir` (keyed by the
+/// model's SHA-256 and the runtime's build) with its weights in a file of their own.
+///
+/// The shipped model holds int8 weights that ONNX Runtime expands to f32 whenever a session
+/// starts: about 0.3 s and a 250 MB peak per process, most of which stays resident. Sessions
+/// loaded from the saved graph map the expanded weights from the file instead: a query session
+/// peaks at about 75 MB and starts in about 0.06 s, and its vectors are bit for bit the ones
+/// of a session on the original file (`tests/embed.rs` checks). Processes that race to write
+/// the folder each write one of their own and rename it into place.
+fn optimized_model(
+    dir: &Path,
+    sha: &str,
+    env: &ort::environment::Environment,
+) -> std::result::Result<PathBuf, String> {
+    let key = crate::model::content_hash_bytes(format!("{sha}\n{}", ort::info()).as_bytes());
+    let folder = dir.join(format!("optimized-{}", &key[..16]));
+    let complete =
+        |f: &Path| f.join(OPTIMIZED_GRAPH).is_file() && f.join(OPTIMIZED_WEIGHTS).is_file();
+    if complete(&folder) {
+        return Ok(folder);
     }
+    // One writer per process (threads that lose the race find the folder written); processes
+    // write folders of their own names.
+    static WRITING: Mutex<()> = Mutex::new(());
+    let _writing = WRITING.lock().unwrap_or_else(|e| e.into_inner());
+    if complete(&folder) {
+        return Ok(folder);
+    }
+    let staging = dir.join(format!(".optimized-{}-{}", &key[..16], std::process::id()));
+    let _ = std::fs::remove_dir_all(&staging);
+    std::fs::create_dir_all(&staging).map_err(|e| format!("{}: {e}", staging.display()))?;
+    let written = write_optimized(env, &dir.join("model.onnx"), &staging);
+    let outcome = match written {
+        Ok(session) => {
+            drop(session);
+            match std::fs::rename(&staging, &folder) {
+                Ok(()) => Ok(folder.clone()),
+                Err(_) if complete(&folder) => Ok(folder.clone()),
+                Err(e) => Err(format!("{}: {e}", folder.display())),
+            }
+        }
+        Err(e) => Err(e),
+    };
+    let _ = std::fs::remove_dir_all(&staging);
+    outcome
+}
+
+/// Have ONNX Runtime optimise `model` (graph level 2, none of the hardware-specific level-3
+/// layouts) and save it into `folder`, weights in a file of their own.
+fn write_optimized(
+    env: &ort::environment::Environment,
+    model: &Path,
+    folder: &Path,
+) -> std::result::Result<ort::session::Session, String> {
+    use ort::session::builder::GraphOptimizationLevel;
+    let text = |e: ort::Error<ort::session::builder::SessionBuilder>| e.to_string();
+    ort::session::Session::builder(env)
+        .map_err(|e| e.to_string())?
+        .with_optimization_level(GraphOptimizationLevel::Level2)
+        .map_err(text)?
+        .with_optimized_model_path(folder.join(OPTIMIZED_GRAPH))
+        .map_err(text)?
+        .with_config_entry(
+            "session.optimized_model_external_initializers_file_name",
+            OPTIMIZED_WEIGHTS,
+        )
+        .map_err(text)?
+        .with_config_entry(
+            "session.optimized_model_external_initializers_min_size_in_bytes",
+            "1024",
+        )
+        .map_err(text)?
+        .commit_from_file(model)
+        .map_err(|e| format!("cannot optimise {}: {e}", model.display()))
 }
 
 /// A sentence-embedding ONNX model (by default all-MiniLM-L6-v2, int8) through fastembed and
@@ -100,6 +184,7 @@ pub struct OnnxEmbedder {
     model_id: String,
     dim: usize,
     batch_size: usize,
+    optimized: bool,
 }
 
 impl std::fmt::Debug for OnnxEmbedder {
@@ -109,14 +194,20 @@ impl std::fmt::Debug for OnnxEmbedder {
             .field("dim", &self.dim)
             .field("sessions", &self.sessions.len())
             .field("batch_size", &self.batch_size)
+            .field("optimized", &self.optimized)
             .finish()
     }
 }
 
 /// The model files of a model directory, read once.
 struct ModelFiles {
+    /// The graph sessions load: the pre-optimised one when `weights` is set, else the
+    /// shipped `model.onnx`.
     onnx: Vec<u8>,
+    /// The folder of the pre-optimised graph's weights.
+    weights: Option<PathBuf>,
     tokenizer: fastembed::TokenizerFiles,
+    env: ort::environment::Environment,
 }
 
 impl ModelFiles {
@@ -135,14 +226,28 @@ impl ModelFiles {
         Ok(())
     }
 
-    fn read(dir: &Path) -> Result<Self> {
+    /// Read the files of `dir`, using (and on first use writing) the pre-optimised graph
+    /// unless `original` is set or it cannot be written, e.g. in a read-only directory.
+    fn read(dir: &Path, sha: &str, original: bool) -> Result<Self> {
         Self::check(dir)?;
-        let read = |name: &str| -> Result<Vec<u8>> {
-            let path = dir.join(name);
+        let env = onnx_runtime(&dir.join("libonnxruntime.so"))?;
+        let read = |path: PathBuf| -> Result<Vec<u8>> {
             std::fs::read(&path).map_err(|e| Error::io(path, e))
         };
+        let weights = if original {
+            None
+        } else {
+            optimized_model(dir, sha, &env).ok()
+        };
+        let onnx = match &weights {
+            Some(folder) => read(folder.join(OPTIMIZED_GRAPH))?,
+            None => read(dir.join("model.onnx"))?,
+        };
+        let read = |name: &str| read(dir.join(name));
         Ok(ModelFiles {
-            onnx: read("model.onnx")?,
+            onnx,
+            weights,
+            env,
             tokenizer: fastembed::TokenizerFiles {
                 tokenizer_file: read("tokenizer.json")?,
                 config_file: read("config.json")?,
@@ -152,26 +257,20 @@ impl ModelFiles {
         })
     }
 
-    fn session(
-        &self,
-        dir: &Path,
-        threads: Option<usize>,
-        quick: bool,
-    ) -> Result<fastembed::TextEmbedding> {
+    fn session(&self, dir: &Path, threads: Option<usize>) -> Result<fastembed::TextEmbedding> {
         let model =
             fastembed::UserDefinedEmbeddingModel::new(self.onnx.clone(), self.tokenizer.clone())
                 .with_pooling(fastembed::Pooling::Mean);
-        let mut options =
-            fastembed::InitOptionsUserDefined::new().with_max_length(MINILM_MAX_LENGTH);
+        let mut options = fastembed::InitOptionsUserDefined::new()
+            .with_max_length(MINILM_MAX_LENGTH)
+            .with_environment(self.env.clone());
         if let Some(threads) = threads {
             options = options.with_intra_threads(threads);
         }
-        if quick {
-            // Without constant folding the int8 weights are not expanded to f32 when the
-            // session starts, but at every run instead.
+        if let Some(folder) = &self.weights {
             options = options.with_session_config(
-                "optimization.disable_specified_optimizers",
-                "ConstantFolding",
+                "session.model_external_initializers_file_folder_path",
+                folder.display().to_string(),
             );
         }
         fastembed::TextEmbedding::try_new_from_user_defined(model, options)
@@ -181,7 +280,10 @@ impl ModelFiles {
 
 impl OnnxEmbedder {
     /// Load the model from `dir` (see [`resolve_model_dir`]) as one session using every core:
-    /// the right choice for embedding queries. Fails with [`Error::Model`] naming the missing
+    /// the right choice for embedding queries. Sessions run the graph ONNX Runtime optimised
+    /// once and saved into `dir` beside the model, with its f32 weights mapped from a file (see
+    /// [`OnnxEmbedder::is_optimized`]); where that cannot be written they load `model.onnx`
+    /// itself, which gives the same vectors with more memory and a slower start. Fails with [`Error::Model`] naming the missing
     /// file and the command that fetches it.
     ///
     /// The model is identified by the SHA-256 of its `model.onnx` (recorded in `.complete` by
@@ -203,34 +305,42 @@ impl OnnxEmbedder {
         Self::open(dir, num_sessions, threads, false)
     }
 
-    /// Load the model as one session on every core that starts quickly and embeds slowly: for
-    /// a process that embeds a single query. ONNX Runtime's constant folding is left out, so
-    /// the int8 weights are expanded at every run instead of once: the session starts about
-    /// 100 ms sooner and takes about 115 MB less, a query embeds about 25 ms slower, and the
-    /// vectors agree with [`OnnxEmbedder::load`]'s to within about 3e-6 (`cargo bench --bench
-    /// cold`; `quick_session_gives_the_same_vectors` checks).
-    pub fn load_quick(dir: &Path) -> Result<Self> {
+    /// Load the shipped `model.onnx` as it is, without the pre-optimised graph (one session on
+    /// every core): it takes more memory and time to start and gives the same vectors, which is
+    /// what it is for (a check).
+    pub fn load_original(dir: &Path) -> Result<Self> {
         Self::open(dir, 1, None, true)
     }
 
-    fn open(dir: &Path, num_sessions: usize, threads: Option<usize>, quick: bool) -> Result<Self> {
-        let files = ModelFiles::read(dir)?;
-        init_onnx_runtime(&dir.join("libonnxruntime.so"))?;
-        let sessions = (0..num_sessions.max(1))
-            .map(|_| files.session(dir, threads, quick).map(Mutex::new))
-            .collect::<Result<Vec<_>>>()?;
+    fn open(
+        dir: &Path,
+        num_sessions: usize,
+        threads: Option<usize>,
+        original: bool,
+    ) -> Result<Self> {
+        ModelFiles::check(dir)?;
         let sha = model_sha256(dir)?;
+        let files = ModelFiles::read(dir, &sha, original)?;
+        let sessions = (0..num_sessions.max(1))
+            .map(|_| files.session(dir, threads).map(Mutex::new))
+            .collect::<Result<Vec<_>>>()?;
         let mut embedder = OnnxEmbedder {
             sessions,
             model_id: MINILM_MODEL_ID.to_string(),
             dim: MINILM_DIM,
             batch_size: 1,
+            optimized: files.weights.is_some(),
         };
         if sha != MINILM_SHA256 {
             embedder.model_id = format!("onnx-sha256:{sha}");
             embedder.dim = embedder.run(0, &["dimension probe"])?[0].len();
         }
         Ok(embedder)
+    }
+
+    /// True when the sessions run the pre-optimised graph (see [`OnnxEmbedder::load`]).
+    pub fn is_optimized(&self) -> bool {
+        self.optimized
     }
 
     /// Give each session up to `batch_size` texts per run (default 1, the fastest measured).

@@ -38,7 +38,9 @@ use crate::query::{
     LexicalScoring, Mode, RetrieverScore, SearchHit, SearchRequest, SearchResponse,
 };
 use crate::snippet::{best_window, query_terms};
-use crate::vector::{FlatIndex, HnswIndex, HnswParams, OrdFilter, VectorIndex, VectorStore};
+use crate::vector::{
+    FlatIndex, HnswIndex, HnswParams, OrdFilter, VectorFileWriter, VectorIndex, VectorStore,
+};
 
 /// Version of the on-disk layout; an index of another version is refused.
 pub const FORMAT_VERSION: u32 = 3;
@@ -453,26 +455,28 @@ impl IndexBuilder {
                         .map_err(|e| notes.push(format!("the embedding cache is unusable: {e}")))
                         .ok()
                 });
-                let store = match cached {
+                let vectors = staging.join(VECTORS);
+                match cached {
                     Some(cached) => {
-                        let store = embed_all(&cached, &chunks, self.batch_size, progress)?;
+                        embed_all(&cached, &chunks, self.batch_size, progress, &vectors)?;
                         (num_embedded, num_cached) = (cached.num_misses(), cached.num_hits());
                         if let Err(e) = cached.persist() {
                             notes.push(format!("the embedding cache was not updated: {e}"));
                         }
-                        store
                     }
                     None => {
                         num_embedded = chunks.len();
-                        embed_all(embedder.as_ref(), &chunks, self.batch_size, progress)?
+                        embed_all(
+                            embedder.as_ref(),
+                            &chunks,
+                            self.batch_size,
+                            progress,
+                            &vectors,
+                        )?
                     }
-                };
+                }
                 progress.finish();
                 embed_seconds = embed_started.elapsed().as_secs_f64();
-                progress.start("building vector graph", 0);
-                store.save(&staging.join(VECTORS))?;
-                HnswIndex::build(&store, &self.hnsw).save(&staging)?;
-                progress.finish();
                 Some(ModelInfo {
                     id: embedder.model_id().to_string(),
                     dim: embedder.dim(),
@@ -480,22 +484,35 @@ impl IndexBuilder {
             }
             None => None,
         };
-        // The model's sessions, the vectors and the graph are not needed any more.
+        // The model's sessions are not needed any more (the vectors went straight to disk).
         drop(embedder);
         release_freed_memory();
 
-        // Text last: the vectors and the graph are on disk and out of memory by now, and each
-        // chunk is dropped once the lexical writer has it.
+        // The text next: each chunk is dropped once the lexical writer has it, so that the
+        // graph, last, is built over the vectors alone (at 100,000 chunks the chunks, the
+        // vectors and the graph together came to about 400 MB).
         let num_chunks = chunks.len();
         progress.start("indexing text", num_chunks as u64);
         let mut writer = LexicalWriter::create(&staging.join(LEXICAL_DIR))?;
         for (ord, chunk) in chunks.into_iter().enumerate() {
             writer.add(ord as u32, &chunk)?;
             progress.advance(1);
+            if ord % RELEASE_EVERY == RELEASE_EVERY - 1 {
+                // The chunks were made on other threads, whose heaps keep their freed memory.
+                release_freed_memory();
+            }
         }
         writer.commit()?;
         neighbours.save(&staging.join(NEIGHBOURS))?;
         progress.finish();
+        release_freed_memory();
+
+        if let Some(model) = &model {
+            progress.start("building vector graph", 0);
+            let store = VectorStore::load(&staging.join(VECTORS), model.dim, num_chunks)?;
+            HnswIndex::build(&store, &self.hnsw).save(&staging)?;
+            progress.finish();
+        }
 
         let manifest = Manifest {
             format_version: FORMAT_VERSION,
@@ -534,6 +551,9 @@ impl IndexBuilder {
     }
 }
 
+/// Chunks indexed between two calls of [`release_freed_memory`] while the text is indexed.
+const RELEASE_EVERY: usize = 10_000;
+
 /// Give the pages of freed allocations back to the system between the phases of a build.
 ///
 /// glibc's allocator keeps freed memory mapped for reuse: the texts of the inputs, freed once
@@ -553,32 +573,32 @@ fn release_freed_memory() {
     }
 }
 
-/// Embed every chunk, row `i` for chunk `i`. Batches are formed from chunks of similar length
-/// so that little of the model's work is spent on padding.
+/// Embed every chunk into the vector file `path`, row `i` for chunk `i`. Batches are formed
+/// from chunks of similar length so that little of the model's work is spent on padding; each
+/// vector goes straight to its row on disk.
 fn embed_all(
     embedder: &dyn Embedder,
     chunks: &[Chunk],
     batch_size: usize,
     progress: &dyn Progress,
-) -> Result<VectorStore> {
-    // Only the lengths are kept for ordering; a batch's texts are made when it is embedded, and
-    // each vector goes straight into its row.
+    path: &Path,
+) -> Result<()> {
     let lengths: Vec<usize> = chunks.iter().map(|c| embedding_text(c).len()).collect();
     let mut order: Vec<usize> = (0..chunks.len()).collect();
     order.sort_by_key(|&i| (lengths[i], i));
     drop(lengths);
-    let mut store = VectorStore::zeroed(embedder.dim(), chunks.len());
+    let mut out = VectorFileWriter::create(path, embedder.dim(), chunks.len())?;
     for batch in order.chunks(batch_size.max(1)) {
         let texts: Vec<String> = batch.iter().map(|&i| embedding_text(&chunks[i])).collect();
         let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
         let embedded = embedder.embed(&refs)?;
         check_count(batch.len(), &embedded)?;
         for (&i, v) in batch.iter().zip(embedded) {
-            store.set(i as u32, &v)?;
+            out.write(i as u32, &v)?;
         }
         progress.advance(batch.len() as u64);
     }
-    Ok(store)
+    out.finish()
 }
 
 /// Count occurrences.

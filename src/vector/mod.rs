@@ -70,6 +70,72 @@ pub fn dot(a: &[f32], b: &[f32]) -> f32 {
     acc.iter().sum::<f32>() + tail
 }
 
+fn check_dim(dim: usize, v: &[f32]) -> Result<()> {
+    if v.len() != dim {
+        return Err(Error::Model(format!(
+            "vector of dimension {} given to a store of dimension {dim}",
+            v.len(),
+        )));
+    }
+    Ok(())
+}
+
+/// Writes a [`VectorStore`] file row by row, in any order, without holding the vectors: a
+/// build's rows arrive in the order they were embedded, and at 100,000 chunks the vectors take
+/// 154 MB.
+#[derive(Debug)]
+pub struct VectorFileWriter {
+    file: std::fs::File,
+    path: std::path::PathBuf,
+    dim: usize,
+    written: Vec<bool>,
+}
+
+impl VectorFileWriter {
+    /// Create `path` for `len` vectors of dimension `dim`.
+    pub fn create(path: &Path, dim: usize, len: usize) -> Result<Self> {
+        let io = |e| Error::io(path, e);
+        let file = std::fs::File::create(path).map_err(io)?;
+        file.set_len((len * dim * 4) as u64).map_err(io)?;
+        Ok(VectorFileWriter {
+            file,
+            path: path.to_path_buf(),
+            dim,
+            written: vec![false; len],
+        })
+    }
+
+    /// Write the vector of ordinal `ord`.
+    pub fn write(&mut self, ord: u32, v: &[f32]) -> Result<()> {
+        use std::io::{Seek, SeekFrom};
+        check_dim(self.dim, v)?;
+        let Some(slot) = self.written.get_mut(ord as usize) else {
+            return Err(Error::Model(format!(
+                "vector {ord} written to a file of {} vectors",
+                self.written.len()
+            )));
+        };
+        *slot = true;
+        let bytes: Vec<u8> = v.iter().flat_map(|x| x.to_le_bytes()).collect();
+        let io = |e| Error::io(&self.path, e);
+        self.file
+            .seek(SeekFrom::Start(ord as u64 * bytes.len() as u64))
+            .map_err(io)?;
+        self.file.write_all(&bytes).map_err(io)
+    }
+
+    /// Finish the file; every row must have been written.
+    pub fn finish(self) -> Result<()> {
+        if let Some(missing) = self.written.iter().position(|&w| !w) {
+            return Err(Error::Model(format!(
+                "{}: no vector was written for chunk {missing}",
+                self.path.display()
+            )));
+        }
+        self.file.sync_data().map_err(|e| Error::io(&self.path, e))
+    }
+}
+
 /// Unit-length vectors of one dimension, row `ord` for chunk ordinal `ord`.
 #[derive(Debug, Clone, Default)]
 pub struct VectorStore {
@@ -101,31 +167,8 @@ impl VectorStore {
         self.data.is_empty()
     }
 
-    /// A store of `len` zero vectors, to be filled with [`VectorStore::set`].
-    pub fn zeroed(dim: usize, len: usize) -> Self {
-        VectorStore {
-            dim,
-            data: vec![0.0; dim * len],
-        }
-    }
-
-    /// Overwrite the vector of ordinal `ord` (which must exist).
-    pub fn set(&mut self, ord: u32, v: &[f32]) -> Result<()> {
-        self.check_dim(v)?;
-        let start = ord as usize * self.dim;
-        self.data[start..start + self.dim].copy_from_slice(v);
-        Ok(())
-    }
-
     fn check_dim(&self, v: &[f32]) -> Result<()> {
-        if v.len() != self.dim {
-            return Err(Error::Model(format!(
-                "vector of dimension {} given to a store of dimension {}",
-                v.len(),
-                self.dim
-            )));
-        }
-        Ok(())
+        check_dim(self.dim, v)
     }
 
     /// Append a vector; its ordinal is the previous [`VectorStore::len`].
@@ -263,6 +306,21 @@ mod tests {
         assert_eq!(back.get(1), &[0.0, 0.6, 0.8]);
         assert!(VectorStore::load(&path, 3, 3).is_err());
         assert!(store.push(&[1.0]).is_err());
+
+        // Written row by row in any order, the file is the same as the store's.
+        let rows = dir.path().join("rows.f32");
+        let mut writer = VectorFileWriter::create(&rows, 3, 2).unwrap();
+        writer.write(1, &[0.0, 0.6, 0.8]).unwrap();
+        assert!(writer.write(2, &[1.0, 0.0, 0.0]).is_err());
+        assert!(writer.write(0, &[1.0]).is_err());
+        writer.write(0, &[1.0, 0.0, 0.0]).unwrap();
+        writer.finish().unwrap();
+        assert_eq!(std::fs::read(&rows).unwrap(), std::fs::read(&path).unwrap());
+        // A row never written is an error, not a zero vector.
+        let mut writer = VectorFileWriter::create(&rows, 3, 2).unwrap();
+        writer.write(1, &[0.0, 0.6, 0.8]).unwrap();
+        let err = writer.finish().unwrap_err().to_string();
+        assert!(err.contains("chunk 0"), "{err}");
     }
 
     /// The approximate graph must find ≥ 95% of the exact top-10 on 5,000+ vectors.

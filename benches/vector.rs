@@ -12,7 +12,7 @@ use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
 use hnsw_rs::anndists::dist::Distance;
 use hnsw_rs::prelude::Hnsw;
 use lore::vector::synthetic::clustered;
-use lore::vector::{FlatIndex, HnswIndex, HnswParams, VectorIndex, VectorStore};
+use lore::vector::{FlatIndex, HnswIndex, HnswParams, QuantizedStore, VectorIndex, VectorStore};
 
 const DIM: usize = 384;
 
@@ -56,6 +56,23 @@ fn bench_dense(c: &mut Criterion) {
         b.iter(|| {
             i = (i + 1) % queries.len();
             flat.search(&queries[i], 10, None)
+        })
+    });
+    // The searchers over int8 codes, as a long-running `Index` holds them (the index then
+    // rescores a pool of candidates from disk; that part is in `benches/search.rs`).
+    let codes = QuantizedStore::from_rows(DIM, store.iter().map(|(_, v)| v));
+    let hnsw_codes = graph.searcher(&codes);
+    let flat_codes = FlatIndex::new(&codes);
+    group.bench_function(BenchmarkId::new("hnsw_int8", n), |b| {
+        b.iter(|| {
+            i = (i + 1) % queries.len();
+            hnsw_codes.search(&queries[i], 10, None)
+        })
+    });
+    group.bench_function(BenchmarkId::new("flat_int8", n), |b| {
+        b.iter(|| {
+            i = (i + 1) % queries.len();
+            flat_codes.search(&queries[i], 10, None)
         })
     });
     group.finish();

@@ -33,7 +33,7 @@ use crate::model::{Chunk, Filter};
 const ANALYZER: &str = "lore_en";
 
 /// Memory the writer may use before flushing a segment.
-const WRITER_MEMORY: usize = 64 * 1024 * 1024;
+const WRITER_MEMORY: usize = 128 * 1024 * 1024;
 
 /// Field boosts for a lexical query.
 #[derive(Debug, Clone, Copy, PartialEq)]

@@ -3,28 +3,29 @@
 use std::cmp::Ordering;
 use std::collections::BinaryHeap;
 
-use super::{dot, rank, Neighbor, OrdFilter, VectorIndex, VectorStore};
+use super::{rank, Neighbor, OrdFilter, VectorIndex, VectorStore, Vectors};
 
-/// Exhaustive cosine search over a [`VectorStore`].
+/// Exhaustive cosine search over [`Vectors`] (exact over a [`VectorStore`]).
 #[derive(Debug, Clone, Copy)]
-pub struct FlatIndex<'a> {
-    store: &'a VectorStore,
+pub struct FlatIndex<'a, V = VectorStore> {
+    store: &'a V,
 }
 
-impl<'a> FlatIndex<'a> {
-    /// Search `store` exactly.
-    pub fn new(store: &'a VectorStore) -> Self {
+impl<'a, V: Vectors> FlatIndex<'a, V> {
+    /// Score every row of `store`.
+    pub fn new(store: &'a V) -> Self {
         FlatIndex { store }
     }
 
-    /// Exact search restricted to the given ordinals (used when a filter leaves few candidates).
+    /// Search restricted to the given ordinals (used when a filter leaves few candidates).
     pub fn search_among(&self, query: &[f32], k: usize, ords: &[u32]) -> Vec<Neighbor> {
+        let query = self.store.prepare(query);
         let hits = ords
             .iter()
             .filter(|&&ord| (ord as usize) < self.store.len())
             .map(|&ord| Neighbor {
                 ord,
-                score: dot(query, self.store.get(ord)),
+                score: self.store.similarity(&query, ord),
             })
             .collect();
         rank(hits, k)
@@ -63,11 +64,11 @@ const PARALLEL_SCAN_MIN: usize = 32_768;
 /// Rows scanned per parallel task.
 const SCAN_SLICE: usize = 8_192;
 
-impl FlatIndex<'_> {
+impl<V: Vectors> FlatIndex<'_, V> {
     /// The best `k` of the rows `range`, best first.
     fn scan(
         &self,
-        query: &[f32],
+        query: &V::Query,
         k: usize,
         filter: Option<&dyn OrdFilter>,
         range: std::ops::Range<usize>,
@@ -80,7 +81,7 @@ impl FlatIndex<'_> {
             }
             let candidate = Worst(Neighbor {
                 ord,
-                score: dot(query, self.store.get(ord)),
+                score: self.store.similarity(query, ord),
             });
             if heap.len() < k {
                 heap.push(candidate);
@@ -93,11 +94,12 @@ impl FlatIndex<'_> {
     }
 }
 
-impl VectorIndex for FlatIndex<'_> {
+impl<V: Vectors> VectorIndex for FlatIndex<'_, V> {
     fn search(&self, query: &[f32], k: usize, filter: Option<&dyn OrdFilter>) -> Vec<Neighbor> {
         if k == 0 {
             return Vec::new();
         }
+        let query = &self.store.prepare(query);
         let n = self.store.len();
         if n < PARALLEL_SCAN_MIN {
             return self.scan(query, k, filter, 0..n);
@@ -144,7 +146,7 @@ mod tests {
         for filter in [None, Some(&allow_even as &dyn OrdFilter)] {
             for k in [1, 10, 100] {
                 let parallel = flat.search(&query, k, filter);
-                let sequential = flat.scan(&query, k, filter, 0..store.len());
+                let sequential = flat.scan(&query, k, filter, 0..VectorStore::len(&store));
                 assert_eq!(parallel, sequential, "k {k}");
                 assert_eq!(parallel.len(), k);
             }

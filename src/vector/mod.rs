@@ -9,12 +9,14 @@
 
 mod flat;
 mod hnsw;
+mod quantized;
 
 use std::io::Write;
 use std::path::Path;
 
 pub use flat::FlatIndex;
 pub use hnsw::{HnswIndex, HnswParams, HnswSearcher};
+pub use quantized::{ExactRows, QuantizedQuery, QuantizedStore};
 
 use crate::error::{Error, Result};
 
@@ -39,7 +41,40 @@ impl<F: Fn(u32) -> bool + Sync> OrdFilter for F {
     }
 }
 
-/// k-nearest-neighbour search over a [`VectorStore`].
+/// Rows a searcher scores a query against, row `ord` for chunk ordinal `ord`: exact `f32`
+/// ([`VectorStore`]) or int8 codes ([`QuantizedStore`]).
+pub trait Vectors: Sync {
+    /// The query as these rows score it.
+    type Query: Sync;
+    /// Number of rows.
+    fn len(&self) -> usize;
+    /// True without rows.
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    /// Prepare a unit-length query once per search.
+    fn prepare(&self, query: &[f32]) -> Self::Query;
+    /// Cosine similarity of the query and row `ord` (exact or approximate).
+    fn similarity(&self, query: &Self::Query, ord: u32) -> f32;
+}
+
+impl Vectors for VectorStore {
+    type Query = Vec<f32>;
+
+    fn len(&self) -> usize {
+        VectorStore::len(self)
+    }
+
+    fn prepare(&self, query: &[f32]) -> Vec<f32> {
+        query.to_vec()
+    }
+
+    fn similarity(&self, query: &Vec<f32>, ord: u32) -> f32 {
+        dot(query, self.get(ord))
+    }
+}
+
+/// k-nearest-neighbour search over [`Vectors`].
 pub trait VectorIndex: Send + Sync {
     /// The `k` nearest vectors to `query` (unit length) that pass `filter`, best first, ties
     /// broken by ascending ordinal.
@@ -208,37 +243,50 @@ impl VectorStore {
     /// Read `path` written by [`VectorStore::save`]; `expected` is the number of vectors the
     /// manifest promises.
     pub fn load(path: &Path, dim: usize, expected: usize) -> Result<Self> {
-        use std::io::Read;
-        let io = |e| Error::io(path, e);
-        let file = std::fs::File::open(path).map_err(io)?;
-        let len = file.metadata().map_err(io)?.len();
-        let want = (expected * dim * 4) as u64;
-        if dim == 0 || len != want {
-            return Err(Error::Corrupt {
-                dir: path.parent().unwrap_or(path).to_path_buf(),
-                reason: format!(
-                    "{} holds {len} bytes, expected {want} ({expected} vectors of dimension {dim})",
-                    path.display(),
-                ),
-            });
-        }
-        // Read in slices, so that only the vectors (not a second copy as bytes) are held.
         let mut data = Vec::with_capacity(expected * dim);
-        let mut reader = std::io::BufReader::with_capacity(1 << 16, file);
-        let mut buf = vec![0u8; 1 << 16];
-        let mut left = want as usize;
-        while left > 0 {
-            let n = left.min(buf.len());
-            reader.read_exact(&mut buf[..n]).map_err(io)?;
-            data.extend(
-                buf[..n]
-                    .chunks_exact(4)
-                    .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])),
-            );
-            left -= n;
-        }
+        for_each_row(path, dim, expected, |row| data.extend_from_slice(row))?;
         Ok(VectorStore { dim, data })
     }
+}
+
+/// The error for a vector file of the wrong size.
+fn size_mismatch(path: &Path, len: u64, want: u64, expected: usize, dim: usize) -> Error {
+    Error::Corrupt {
+        dir: path.parent().unwrap_or(path).to_path_buf(),
+        reason: format!(
+            "{} holds {len} bytes, expected {want} ({expected} vectors of dimension {dim})",
+            path.display(),
+        ),
+    }
+}
+
+/// Stream the rows of a vector file of `expected` rows of dimension `dim` (its size is
+/// checked first), without holding more than one read buffer.
+fn for_each_row(
+    path: &Path,
+    dim: usize,
+    expected: usize,
+    mut each: impl FnMut(&[f32]),
+) -> Result<()> {
+    use std::io::Read;
+    let io = |e| Error::io(path, e);
+    let file = std::fs::File::open(path).map_err(io)?;
+    let len = file.metadata().map_err(io)?.len();
+    let want = (expected * dim * 4) as u64;
+    if dim == 0 || len != want {
+        return Err(size_mismatch(path, len, want, expected, dim));
+    }
+    let mut reader = std::io::BufReader::with_capacity(1 << 16, file);
+    let mut bytes = vec![0u8; dim * 4];
+    let mut row = vec![0f32; dim];
+    for _ in 0..expected {
+        reader.read_exact(&mut bytes).map_err(io)?;
+        for (x, b) in row.iter_mut().zip(bytes.chunks_exact(4)) {
+            *x = f32::from_le_bytes([b[0], b[1], b[2], b[3]]);
+        }
+        each(&row);
+    }
+    Ok(())
 }
 
 /// SplitMix64 (Steele, Lea & Flood 2014), a tiny seeded generator: draws the graph's layers,

@@ -24,7 +24,7 @@ use std::path::Path;
 
 mod build;
 
-use super::{dot, rank, Neighbor, OrdFilter, VectorIndex, VectorStore};
+use super::{rank, Neighbor, OrdFilter, VectorIndex, VectorStore, Vectors};
 use crate::error::{Error, Result};
 
 /// File name of the links inside the index directory.
@@ -105,8 +105,9 @@ impl HnswIndex {
         self.level.is_empty()
     }
 
-    /// Search `store` (the vectors the graph was built over) through the graph.
-    pub fn searcher<'a>(&'a self, store: &'a VectorStore) -> HnswSearcher<'a> {
+    /// Search `store` (the vectors the graph was built over, exact or quantised) through the
+    /// graph.
+    pub fn searcher<'a, V: Vectors>(&'a self, store: &'a V) -> HnswSearcher<'a, V> {
         HnswSearcher { graph: self, store }
     }
 
@@ -257,11 +258,11 @@ impl<R: Read> LittleEndian<R> {
     }
 }
 
-/// Searches a [`VectorStore`] through an [`HnswIndex`] over it.
+/// Searches [`Vectors`] through an [`HnswIndex`] over them.
 #[derive(Debug, Clone, Copy)]
-pub struct HnswSearcher<'a> {
+pub struct HnswSearcher<'a, V = VectorStore> {
     graph: &'a HnswIndex,
-    store: &'a VectorStore,
+    store: &'a V,
 }
 
 /// A node and its distance, ordered by distance then ordinal.
@@ -280,13 +281,13 @@ impl Ord for Near {
     }
 }
 
-impl HnswSearcher<'_> {
-    fn distance(&self, query: &[f32], ord: u32) -> f32 {
-        1.0 - dot(query, self.store.get(ord))
+impl<V: Vectors> HnswSearcher<'_, V> {
+    fn distance(&self, query: &V::Query, ord: u32) -> f32 {
+        1.0 - self.store.similarity(query, ord)
     }
 
     /// Greedy descent from the entry point to the closest node of layer 1.
-    fn descend(&self, query: &[f32]) -> Near {
+    fn descend(&self, query: &V::Query) -> Near {
         let g = self.graph;
         let mut here = Near(self.distance(query, g.entry), g.entry);
         for layer in (1..=g.upper.len()).rev() {
@@ -308,12 +309,13 @@ impl HnswSearcher<'_> {
     }
 }
 
-impl VectorIndex for HnswSearcher<'_> {
+impl<V: Vectors> VectorIndex for HnswSearcher<'_, V> {
     fn search(&self, query: &[f32], k: usize, filter: Option<&dyn OrdFilter>) -> Vec<Neighbor> {
         let n = self.graph.len();
         if k == 0 || n == 0 || self.store.len() != n {
             return Vec::new();
         }
+        let query = &self.store.prepare(query);
         let ef = self.graph.ef_search.max(k);
         let allowed = |ord: u32| filter.is_none_or(|f| f.allows(ord));
         let start = self.descend(query);

@@ -723,10 +723,12 @@ impl OpenOptions {
         self
     }
 
-    /// Answer dense searches by scoring every vector instead of loading the HNSW graph. Exact,
-    /// and faster for a process that answers a single query (`lore search`): loading the graph
-    /// takes several times longer than one scan (see `benches/RESULTS.md`). A process that
-    /// answers many queries should keep the graph (the default).
+    /// Answer dense searches by scoring every `f32` vector instead of loading the HNSW graph.
+    /// Exact, and faster for a process that answers a single query (`lore search`): loading
+    /// the graph and quantising the vectors take longer than one scan (see
+    /// `benches/RESULTS.md`). A process that answers many queries should keep the default: the
+    /// graph over int8 codes, its best candidates rescored exactly from disk, in a quarter of
+    /// the memory.
     pub fn exact_dense(mut self, exact: bool) -> Self {
         self.exact_dense = exact;
         self

@@ -7,9 +7,10 @@
 //! inserted in parallel: a greedy descent from the entry point to the node's own top layer,
 //! then on each layer below a best-first search keeping the `ef_construction` closest, from
 //! which the neighbour heuristic (algorithm 4: a candidate is kept only if it is closer to the
-//! new node than to every neighbour kept before it) picks `M` links. The chosen neighbours
-//! link back; a list that grows past its cap (`2M` on layer 0, `M` above) is pruned with the
-//! same heuristic. Each list has its own lock and no thread holds two at once.
+//! new node than to every neighbour kept before it) picks up to a list's cap (`2M` on layer 0,
+//! `M` above, as hnsw_rs does). The chosen neighbours link back; a list that grows past its cap
+//! keeps its closest (as hnsw_rs does: pruning it with the heuristic instead left sparser lists
+//! and recall@10 0.836 against 0.873 on the synthetic vectors of `cargo bench --bench vector`). Each list has its own lock and no thread holds two at once.
 //!
 //! Memory is the vectors the caller already holds plus the links: a node's lists, never
 //! copies of vectors or reference-counted nodes.
@@ -159,8 +160,9 @@ impl Builder<'_> {
         let mut starts = vec![here];
         for layer in (0..=own_top.min(top)).rev() {
             let found = self.search_layer(query, ord, &starts, layer, scratch);
-            let chosen = self.select(&found, self.m);
+            // As many links as a list may hold: `2M` on layer 0, `M` above.
             let cap = if layer == 0 { 2 * self.m } else { self.m };
+            let chosen = self.select(&found, cap);
             // Nodes inserted meanwhile may already have linked to this one: keep their links.
             self.add_links(ord, chosen.iter().map(|near| near.1), layer, cap);
             for near in &chosen {
@@ -258,8 +260,7 @@ impl Builder<'_> {
         kept
     }
 
-    /// Add `new` to the links of `node` on `layer`; past `cap` links, keep `cap` of them with
-    /// the heuristic.
+    /// Add `new` to the links of `node` on `layer`; past `cap` links, keep the `cap` closest.
     fn add_links(&self, node: u32, new: impl IntoIterator<Item = u32>, layer: usize, cap: usize) {
         let mut list = self.lists[node as usize][layer]
             .lock()
@@ -278,9 +279,9 @@ impl Builder<'_> {
             .map(|&ord| Near(self.distance(base, ord), ord))
             .collect();
         candidates.sort_unstable();
-        let kept = self.select(&candidates, cap);
+        candidates.truncate(cap);
         list.clear();
-        list.extend(kept.iter().map(|near| near.1));
+        list.extend(candidates.iter().map(|near| near.1));
     }
 }
 

@@ -49,8 +49,11 @@ enum Command {
     /// Formats: Markdown (.md, YAML front matter; ADR decision records detected), plain text
     /// (.txt), HTML (.html), WebVTT (.vtt) and SubRip (.srt) transcripts, JSONL records (.jsonl,
     /// e.g. a BEIR corpus.jsonl) and Slack-style message exports (.jsonl lines or .json arrays).
-    /// Folders are walked respecting .gitignore and .loreignore. Unknown extensions and broken
-    /// files are skipped and reported; everything else is indexed.
+    /// Folders are walked respecting .gitignore and .loreignore; symbolic links are followed
+    /// (loops are reported, not entered). Unknown extensions, binary or non-UTF-8 files, empty
+    /// files, files over --max-file-size and broken files or lines are skipped and reported by
+    /// file (and line) with the reason; everything else is indexed. Exit code 3 when anything
+    /// was skipped (the index is still written), 0 when nothing was.
     ///
     /// Example: lore index corpus/ --index /tmp/acme
     Index(IndexArgs),

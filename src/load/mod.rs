@@ -152,21 +152,36 @@ fn walk_dir(root: &Path, files: &mut Vec<(PathBuf, String)>, skipped: &mut Vec<S
                 .ok()
                 .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
         });
+    // Symbolic links are followed (an export may link shared pages in); a link that leads back
+    // into its own ancestry is reported as a loop and not entered.
     let walker = ignore::WalkBuilder::new(root)
         .add_custom_ignore_filename(".loreignore")
         .require_git(false)
+        .follow_links(true)
         .build();
     for entry in walker {
         match entry {
             Err(e) => {
                 let path = error_path(&e).unwrap_or_else(|| root.to_path_buf());
-                skipped.push(skip(&path, None, e.to_string()));
+                let reason = walk_error_reason(&e, &path);
+                skipped.push(skip(&path, None, reason));
             }
             Ok(entry) => {
-                if !entry.file_type().is_some_and(|t| t.is_file()) {
-                    continue;
-                }
                 let path = entry.path();
+                match entry.file_type() {
+                    Some(t) if t.is_file() => {}
+                    Some(t) if t.is_dir() => continue,
+                    // Standard input given as a path.
+                    None => continue,
+                    Some(_) => {
+                        skipped.push(skip(
+                            path,
+                            None,
+                            "not a regular file (a socket, FIFO, device or dangling link)",
+                        ));
+                        continue;
+                    }
+                }
                 let rel = path.strip_prefix(root).unwrap_or(path);
                 let rel = rel
                     .components()
@@ -183,14 +198,38 @@ fn walk_dir(root: &Path, files: &mut Vec<(PathBuf, String)>, skipped: &mut Vec<S
     }
 }
 
-/// The path an `ignore` error is about, if it names one.
+/// The path an `ignore` error is about, if it names one (for a loop, the link).
 fn error_path(err: &ignore::Error) -> Option<PathBuf> {
     match err {
+        ignore::Error::Loop { child, .. } => Some(child.clone()),
         ignore::Error::WithPath { path, .. } => Some(path.clone()),
         ignore::Error::WithDepth { err, .. } | ignore::Error::WithLineNumber { err, .. } => {
             error_path(err)
         }
         _ => None,
+    }
+}
+
+/// Why the walk could not go into `path`, without repeating the path.
+fn walk_error_reason(err: &ignore::Error, path: &Path) -> String {
+    match err {
+        ignore::Error::WithPath { err, .. }
+        | ignore::Error::WithDepth { err, .. }
+        | ignore::Error::WithLineNumber { err, .. } => walk_error_reason(err, path),
+        ignore::Error::Loop { ancestor, .. } => format!(
+            "symbolic link loop: leads back to {}, which is already being read",
+            ancestor.display()
+        ),
+        ignore::Error::Io(io) => {
+            let dangling = std::fs::symlink_metadata(path).is_ok_and(|m| m.is_symlink())
+                && std::fs::metadata(path).is_err();
+            if dangling {
+                format!("broken symbolic link: {io}")
+            } else {
+                format!("cannot read: {io}")
+            }
+        }
+        other => other.to_string(),
     }
 }
 
@@ -220,6 +259,19 @@ pub fn load_file(path: &Path, id: &str, opts: &LoadOptions) -> (Vec<Document>, V
             bytes.len(),
             opts.max_file_bytes
         ));
+    }
+    // Text never holds NUL: a file that does is binary whatever its extension says (the test
+    // git and ripgrep use, here over the whole file).
+    if let Some(offset) = bytes.iter().position(|&b| b == 0) {
+        let line = bytes[..offset].iter().filter(|&&b| b == b'\n').count() + 1;
+        return (
+            Vec::new(),
+            vec![skip(
+                path,
+                Some(line),
+                format!("binary content (NUL byte at byte {offset})"),
+            )],
+        );
     }
     let text = match String::from_utf8(bytes) {
         Ok(t) => t,

@@ -306,11 +306,15 @@ fn steps(dir: &Path) -> serde_json::Value {
     let manifest = index.manifest();
     let dim = manifest.model.as_ref().expect("embedded index").dim;
     let t = Instant::now();
-    let store =
-        VectorStore::load(&dir.join("vectors.f32"), dim, manifest.counts.chunks).expect("vectors");
+    let store = VectorStore::load(
+        &index.dir().join("vectors.f32"),
+        dim,
+        manifest.counts.chunks,
+    )
+    .expect("vectors");
     step("VectorStore::load (vectors.f32)", t);
     let t = Instant::now();
-    let hnsw = HnswIndex::load(dir, store.len()).expect("graph");
+    let hnsw = HnswIndex::load(index.dir(), store.len()).expect("graph");
     step("HnswIndex::load (graph)", t);
     let t = Instant::now();
     let v = embedder.embed(&[query]).expect("embed").remove(0);

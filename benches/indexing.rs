@@ -42,7 +42,7 @@ fn main() {
     let mut sizes = serde_json::Map::new();
     for n in [10_000, 100_000] {
         let dir = common::index_dir(n, true);
-        if dir.join("manifest.json").is_file() {
+        if lore::generation::resolve(&dir).is_ok() {
             let size = common::dir_size(&dir);
             println!(
                 "embedded index over {n} chunks: {:.1} MB on disk ({})",

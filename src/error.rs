@@ -52,6 +52,14 @@ pub enum Error {
         /// What is inconsistent.
         reason: String,
     },
+    /// Another process is writing the index.
+    #[error("the index at {} is being written by another process ({holder}); wait for it to finish or stop it", dir.display())]
+    Locked {
+        /// The index directory.
+        dir: PathBuf,
+        /// Who holds the lock, as the holder wrote it.
+        holder: String,
+    },
     /// An I/O error, with the path it happened on.
     #[error("{}: {source}", path.display())]
     Io {
@@ -79,6 +87,7 @@ impl Error {
                 | Error::InvalidRequest(_)
                 | Error::Incompatible { .. }
                 | Error::NoIndex { .. }
+                | Error::Locked { .. }
                 | Error::Model(_)
         )
     }

@@ -11,8 +11,10 @@
 //! | `vectors.f32` | chunk vectors, little-endian `f32`, row = chunk ordinal |
 //! | `hnsw.links` | the links of the HNSW graph over the vectors |
 //!
-//! A build writes everything into a sibling `<dir>.building` directory and only then replaces
-//! `<dir>`, so a failed build never leaves a half-written index where a good one was.
+//! These live in a generation directory, `<dir>/gen-NNNNNN/`, named by `<dir>/CURRENT`
+//! ([`crate::generation`]): a build writes a whole new generation under the writer lock and
+//! switches `CURRENT` to it by an atomic rename, so a failed or killed build never leaves a
+//! half-written index where a good one was, and readers see one generation or the next.
 //!
 //! A build runs in phases that hold as little at once as they can: load and chunk the inputs;
 //! embed the chunks, each vector going straight to `vectors.f32`; index the text, dropping each
@@ -37,6 +39,7 @@ use crate::embed::{
 };
 use crate::error::{Error, Result};
 use crate::fuse::fuse;
+use crate::generation::{self, WriterLock};
 use crate::lexical::{analyze_for, FieldWeights, LexicalReader, LexicalWriter};
 use crate::load::{load_paths, LoadOptions};
 use crate::model::{to_hex, Chunk, LineIndex, Skipped};
@@ -56,6 +59,7 @@ const MANIFEST: &str = "manifest.json";
 const SKIPPED: &str = "skipped.json";
 const LEXICAL_DIR: &str = "lexical";
 const VECTORS: &str = "vectors.f32";
+const GRAPH: &str = "hnsw.links";
 /// Which chunk each chunk continues ([`Neighbours`]).
 const NEIGHBOURS: &str = "neighbours.u32";
 
@@ -398,7 +402,7 @@ impl IndexBuilder {
     /// hold, with these settings and this model: building again would change nothing. Loads and
     /// chunks the inputs (no embedding) to find out.
     pub fn is_current(&self, paths: &[PathBuf]) -> Result<bool> {
-        let Ok(manifest) = Manifest::read(&self.dir) else {
+        let Ok(manifest) = generation::resolve(&self.dir).and_then(|g| Manifest::read(&g)) else {
             return Ok(false);
         };
         let Some(digest) = &manifest.digest else {
@@ -428,6 +432,8 @@ impl IndexBuilder {
             )));
         }
         check_replaceable(&dir)?;
+        // One writer at a time, refused at once (before any work) when another holds the lock.
+        let lock = WriterLock::acquire(&dir)?;
 
         let prepared = self.prepare(&paths, progress);
         // The inputs are chunked and dropped: the chunks are what is left.
@@ -444,11 +450,9 @@ impl IndexBuilder {
             num_unsupported,
         } = prepared;
 
-        let staging = staging_dir(&dir);
-        if staging.exists() {
-            std::fs::remove_dir_all(&staging).map_err(|e| Error::io(&staging, e))?;
-        }
-        std::fs::create_dir_all(&staging).map_err(|e| Error::io(&staging, e))?;
+        // Everything goes into a new generation, made current only once it is complete.
+        let generation = generation::begin(&lock)?;
+        let staging = generation.dir.clone();
 
         let mut embed_seconds = 0.0;
         let (mut num_embedded, mut num_cached) = (0, 0);
@@ -541,7 +545,8 @@ impl IndexBuilder {
         };
         write_json(&staging.join(SKIPPED), &skipped)?;
         manifest.write(&staging)?;
-        replace_dir(&staging, &dir)?;
+        let previous = generation::commit(&lock, &generation)?;
+        notes.extend(generation::clean(&lock, previous.as_deref())?);
 
         Ok(BuildReport {
             num_files,
@@ -633,32 +638,25 @@ pub fn embedding_text(chunk: &Chunk) -> String {
     out
 }
 
-fn staging_dir(dir: &Path) -> PathBuf {
-    let mut name = dir.file_name().unwrap_or_default().to_os_string();
-    name.push(".building");
-    dir.with_file_name(name)
-}
-
-/// Refuse to replace a directory that holds something other than a lore index.
+/// Refuse to write into a directory that holds something other than a lore index.
 fn check_replaceable(dir: &Path) -> Result<()> {
-    if !dir.exists() || dir.join(MANIFEST).is_file() {
-        return Ok(());
-    }
-    let mut entries = std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))?;
-    if entries.next().is_some() {
-        return Err(Error::InvalidRequest(format!(
-            "{} is not empty and is not a lore index; refusing to overwrite it",
-            dir.display()
-        )));
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(Error::io(dir, e)),
+    };
+    for entry in entries {
+        let entry = entry.map_err(|e| Error::io(dir, e))?;
+        let name = entry.file_name();
+        if !name.to_str().is_some_and(generation::is_own_entry) {
+            return Err(Error::InvalidRequest(format!(
+                "{} is not empty and is not a lore index ({} is not lore's); refusing to write into it",
+                dir.display(),
+                name.to_string_lossy()
+            )));
+        }
     }
     Ok(())
-}
-
-fn replace_dir(staging: &Path, dir: &Path) -> Result<()> {
-    if dir.exists() {
-        std::fs::remove_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-    }
-    std::fs::rename(staging, dir).map_err(|e| Error::io(dir, e))
 }
 
 /// One ranked chunk, before it is read: see [`Index::rank`].
@@ -683,6 +681,14 @@ pub struct Ranking {
     pub hits: Vec<RankedChunk>,
     /// Anything the caller should know.
     pub notes: Vec<String>,
+}
+
+/// The files of the dense half, open.
+#[derive(Debug)]
+struct DenseFiles {
+    vectors: std::fs::File,
+    /// `None` when the index was opened for exact dense search.
+    graph: Option<std::fs::File>,
 }
 
 /// The dense half of an open index.
@@ -753,6 +759,9 @@ pub struct Index {
     neighbours: Neighbours,
     /// Vectors and graph, loaded on first use so lexical searches never pay for them.
     dense: OnceLock<std::result::Result<Dense, String>>,
+    /// The vector and graph files, opened with the index: a commit that removes this
+    /// generation later does not take them away from a search that loads them then.
+    dense_files: Option<DenseFiles>,
     options: OpenOptions,
     embedder: OnceLock<std::result::Result<Arc<dyn Embedder>, String>>,
 }
@@ -775,7 +784,27 @@ impl Index {
 
     /// Open with options.
     pub fn open_with(dir: impl AsRef<Path>, options: OpenOptions) -> Result<Self> {
-        let dir = dir.as_ref().to_path_buf();
+        let root = dir.as_ref();
+        // A commit may switch generations between reading the pointer and opening the files:
+        // then the pointer has moved on, and the new generation is opened instead.
+        let mut attempts = 0;
+        loop {
+            let generation = generation::resolve(root)?;
+            match Index::open_generation(generation.clone(), options.clone()) {
+                Ok(index) => return Ok(index),
+                Err(e) => {
+                    attempts += 1;
+                    let moved = generation::resolve(root).is_ok_and(|now| now != generation);
+                    if !moved || attempts >= 5 {
+                        return Err(e);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Open one generation's directory.
+    fn open_generation(dir: PathBuf, options: OpenOptions) -> Result<Self> {
         let manifest = Manifest::read(&dir)?;
         let lexical = LexicalReader::open(&dir.join(LEXICAL_DIR))?;
         let n = manifest.counts.chunks;
@@ -789,16 +818,26 @@ impl Index {
             });
         }
         let neighbours = Neighbours::load(&dir.join(NEIGHBOURS), n)?;
-        if manifest.model.is_some() {
-            // Loaded on the first dense search; a missing file is reported now.
-            let vectors = dir.join(VECTORS);
-            if !vectors.is_file() {
-                return Err(Error::Corrupt {
-                    dir,
-                    reason: format!("{} is missing", vectors.display()),
-                });
-            }
-        }
+        // Loaded on the first dense search, but opened now: a missing file is reported now,
+        // and the files stay readable whatever later commits remove.
+        let open = |name: &str| {
+            let path = dir.join(name);
+            std::fs::File::open(&path).map_err(|e| Error::Corrupt {
+                dir: dir.clone(),
+                reason: format!("cannot open {}: {e}", path.display()),
+            })
+        };
+        let dense_files = match &manifest.model {
+            Some(_) => Some(DenseFiles {
+                vectors: open(VECTORS)?,
+                graph: match options.exact_dense {
+                    true => None,
+                    false if n == 0 => None,
+                    false => Some(open(GRAPH)?),
+                },
+            }),
+            None => None,
+        };
         if let (Some(model), Some(embedder)) = (&manifest.model, &options.embedder) {
             check_model(&dir, model, embedder.as_ref())?;
         }
@@ -808,6 +847,7 @@ impl Index {
             lexical,
             neighbours,
             dense: OnceLock::new(),
+            dense_files,
             options,
             embedder: OnceLock::new(),
         })
@@ -818,7 +858,8 @@ impl Index {
         &self.manifest
     }
 
-    /// The index directory.
+    /// The directory of the generation this index was opened on (`<dir>/gen-NNNNNN`, see
+    /// [`crate::generation`]).
     pub fn dir(&self) -> &Path {
         &self.dir
     }
@@ -839,14 +880,33 @@ impl Index {
             let count = self.manifest.counts.chunks;
             let path = self.dir.join(VECTORS);
             let text = |e: Error| e.to_string();
+            let files = self
+                .dense_files
+                .as_ref()
+                .ok_or("the vector files are not open")?;
+            let vectors = || files.vectors.try_clone().map_err(|e| Error::io(&path, e));
             if self.options.exact_dense {
-                let store = VectorStore::load(&path, model.dim, count).map_err(text)?;
+                let store =
+                    VectorStore::load_from(vectors().map_err(text)?, &path, model.dim, count)
+                        .map_err(text)?;
                 return Ok(Dense::Exact(store));
             }
+            let hnsw = match &files.graph {
+                Some(graph) => {
+                    let graph = graph
+                        .try_clone()
+                        .map_err(|e| Error::io(&path, e))
+                        .map_err(text)?;
+                    HnswIndex::load_from(graph, &self.dir, count).map_err(text)?
+                }
+                None => HnswIndex::load(&self.dir, count).map_err(text)?,
+            };
             Ok(Dense::Graph {
-                codes: QuantizedStore::load(&path, model.dim, count).map_err(text)?,
-                rows: ExactRows::open(&path, model.dim, count).map_err(text)?,
-                hnsw: HnswIndex::load(&self.dir, count).map_err(text)?,
+                codes: QuantizedStore::load_from(vectors().map_err(text)?, &path, model.dim, count)
+                    .map_err(text)?,
+                rows: ExactRows::from_file(vectors().map_err(text)?, &path, model.dim, count)
+                    .map_err(text)?,
+                hnsw,
             })
         });
         match loaded {
@@ -1140,21 +1200,22 @@ mod tests {
     }
 
     #[test]
-    fn staging_dir_is_a_sibling() {
-        assert_eq!(
-            staging_dir(Path::new("/tmp/acme")),
-            PathBuf::from("/tmp/acme.building")
-        );
-    }
-
-    #[test]
     fn refuses_to_replace_a_foreign_directory() {
         let dir = tempfile::tempdir().unwrap();
         assert!(check_replaceable(dir.path()).is_ok());
+        // A lore index (generations, pointer, lock, or the files of an older layout) is fine.
+        std::fs::create_dir(dir.path().join("gen-000002")).unwrap();
+        for name in [generation::CURRENT, generation::LOCK, MANIFEST] {
+            std::fs::write(dir.path().join(name), "").unwrap();
+        }
+        assert!(check_replaceable(dir.path()).is_ok());
+        // Anything else is the user's, and is never written over.
         std::fs::write(dir.path().join("notes.txt"), "mine").unwrap();
         let err = check_replaceable(dir.path()).unwrap_err();
-        assert!(err.to_string().contains("refusing to overwrite"), "{err}");
-        std::fs::write(dir.path().join(MANIFEST), "{}").unwrap();
-        assert!(check_replaceable(dir.path()).is_ok());
+        assert!(
+            err.to_string().contains("refusing to write into it"),
+            "{err}"
+        );
+        assert!(err.to_string().contains("notes.txt"), "{err}");
     }
 }

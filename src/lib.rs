@@ -52,6 +52,7 @@ pub mod embed;
 pub mod error;
 pub mod eval;
 pub mod fuse;
+pub mod generation;
 pub mod index;
 pub mod lexical;
 pub mod load;

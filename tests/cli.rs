@@ -48,8 +48,9 @@ fn index_then_search_json_on_the_corpus() {
         summary.contains("reused 0 from the embedding cache"),
         "{summary}"
     );
-    assert!(index.join("manifest.json").is_file());
-    let vectors = std::fs::read(index.join("vectors.f32")).unwrap();
+    let current = lore::generation::resolve(&index).unwrap();
+    assert!(current.join("manifest.json").is_file());
+    let vectors = std::fs::read(current.join("vectors.f32")).unwrap();
 
     // Indexing the same text again takes every vector from the cache, and the same vectors.
     let out = lore_with_cache(
@@ -62,7 +63,8 @@ fn index_then_search_json_on_the_corpus() {
         summary.contains("embedded 0 chunks with the model"),
         "{summary}"
     );
-    assert_eq!(std::fs::read(index.join("vectors.f32")).unwrap(), vectors);
+    let current = lore::generation::resolve(&index).unwrap();
+    assert_eq!(std::fs::read(current.join("vectors.f32")).unwrap(), vectors);
 
     let args = [
         "search",

@@ -260,7 +260,9 @@ fn an_index_of_another_model_or_format_is_refused() {
     }
     assert!(index.search(&request("Jenkins", Mode::Lexical)).is_ok());
 
-    let manifest = index_dir.join("manifest.json");
+    let manifest = lore::generation::resolve(&index_dir)
+        .unwrap()
+        .join("manifest.json");
     let text = std::fs::read_to_string(&manifest).unwrap();
     std::fs::write(
         &manifest,
@@ -441,7 +443,9 @@ fn lexical_search_never_reads_the_vectors() {
     // breaks dense search with a clear error and leaves lexical search working.
     let dir = fixture();
     let (index_dir, embedder) = hash_index(dir.path());
-    let vectors = index_dir.join("vectors.f32");
+    let vectors = lore::generation::resolve(&index_dir)
+        .unwrap()
+        .join("vectors.f32");
     let bytes = std::fs::read(&vectors).unwrap();
     std::fs::write(&vectors, &bytes[..bytes.len() - 4]).unwrap();
     let index = Index::open_with(&index_dir, OpenOptions::default().embedder(embedder)).unwrap();
@@ -468,7 +472,8 @@ fn exact_dense_search_matches_the_flat_scan_and_needs_no_graph() {
         .into_iter()
         .map(|(id, _)| id)
         .collect();
-    std::fs::remove_file(index_dir.join("hnsw.links")).unwrap();
+    let current = lore::generation::resolve(&index_dir).unwrap();
+    std::fs::remove_file(current.join("hnsw.links")).unwrap();
     let exact = OpenOptions::default().embedder(embedder).exact_dense(true);
     let index = Index::open_with(&index_dir, exact).unwrap();
     let got: Vec<String> = index

@@ -243,8 +243,19 @@ impl VectorStore {
     /// Read `path` written by [`VectorStore::save`]; `expected` is the number of vectors the
     /// manifest promises.
     pub fn load(path: &Path, dim: usize, expected: usize) -> Result<Self> {
+        let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+        Self::load_from(file, path, dim, expected)
+    }
+
+    /// [`VectorStore::load`] from a file already open (`path` names it in errors).
+    pub fn load_from(
+        file: std::fs::File,
+        path: &Path,
+        dim: usize,
+        expected: usize,
+    ) -> Result<Self> {
         let mut data = Vec::with_capacity(expected * dim);
-        for_each_row(path, dim, expected, |row| data.extend_from_slice(row))?;
+        for_each_row(file, path, dim, expected, |row| data.extend_from_slice(row))?;
         Ok(VectorStore { dim, data })
     }
 }
@@ -260,17 +271,20 @@ fn size_mismatch(path: &Path, len: u64, want: u64, expected: usize, dim: usize) 
     }
 }
 
-/// Stream the rows of a vector file of `expected` rows of dimension `dim` (its size is
-/// checked first), without holding more than one read buffer.
+/// Stream the rows of `file`, a vector file of `expected` rows of dimension `dim` (its size is
+/// checked first) read from its start, without holding more than one read buffer.
 fn for_each_row(
+    file: std::fs::File,
     path: &Path,
     dim: usize,
     expected: usize,
     mut each: impl FnMut(&[f32]),
 ) -> Result<()> {
-    use std::io::Read;
+    use std::io::{Read, Seek};
     let io = |e| Error::io(path, e);
-    let file = std::fs::File::open(path).map_err(io)?;
+    let mut file = file;
+    // A clone of an open file shares its position: start from the top whatever it is.
+    file.rewind().map_err(io)?;
     let len = file.metadata().map_err(io)?.len();
     let want = (expected * dim * 4) as u64;
     if dim == 0 || len != want {

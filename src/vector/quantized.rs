@@ -76,12 +76,18 @@ impl QuantizedStore {
     /// Quantise the vectors of `path` (a [`super::VectorStore`] file of `expected` rows) as
     /// they are read, never holding them as `f32`.
     pub fn load(path: &Path, dim: usize, expected: usize) -> Result<Self> {
+        let file = File::open(path).map_err(|e| Error::io(path, e))?;
+        Self::load_from(file, path, dim, expected)
+    }
+
+    /// [`QuantizedStore::load`] from a file already open (`path` names it in errors).
+    pub fn load_from(file: File, path: &Path, dim: usize, expected: usize) -> Result<Self> {
         let mut store = QuantizedStore {
             dim,
             codes: Vec::with_capacity(dim * expected),
             scales: Vec::with_capacity(expected),
         };
-        for_each_row(path, dim, expected, |row| store.push(row))?;
+        for_each_row(file, path, dim, expected, |row| store.push(row))?;
         Ok(store)
     }
 
@@ -123,8 +129,13 @@ pub struct ExactRows {
 impl ExactRows {
     /// Open `path`, a vector file of `expected` rows of dimension `dim` (its size is checked).
     pub fn open(path: &Path, dim: usize, expected: usize) -> Result<Self> {
+        let file = File::open(path).map_err(|e| Error::io(path, e))?;
+        Self::from_file(file, path, dim, expected)
+    }
+
+    /// [`ExactRows::open`] on a file already open (`path` names it in errors).
+    pub fn from_file(file: File, path: &Path, dim: usize, expected: usize) -> Result<Self> {
         let io = |e| Error::io(path, e);
-        let file = File::open(path).map_err(io)?;
         let len = file.metadata().map_err(io)?.len();
         let want = (expected * dim * 4) as u64;
         if dim == 0 || len != want {
@@ -160,15 +171,16 @@ impl ExactRows {
 
     /// Score every row exactly (reads the whole file): the ground truth for checks.
     pub fn search_all(&self, query: &[f32], k: usize) -> Result<Vec<Neighbor>> {
+        let mut bytes = vec![0u8; self.dim * 4];
+        let mut row = vec![0f32; self.dim];
         let mut hits = Vec::with_capacity(self.len);
-        let mut ord = 0u32;
-        for_each_row(&self.path, self.dim, self.len, |row| {
+        for ord in 0..self.len as u32 {
+            self.read(ord, &mut bytes, &mut row)?;
             hits.push(Neighbor {
                 ord,
-                score: dot(query, row),
+                score: dot(query, &row),
             });
-            ord += 1;
-        })?;
+        }
         Ok(rank(hits, k))
     }
 

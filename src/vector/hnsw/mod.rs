@@ -161,10 +161,6 @@ impl HnswIndex {
     /// of another size, or links that point nowhere, are refused).
     pub fn load(dir: &Path, num_points: usize) -> Result<Self> {
         let path = dir.join(FILE);
-        let corrupt = |reason: String| Error::Corrupt {
-            dir: dir.to_path_buf(),
-            reason: format!("{}: {reason}", path.display()),
-        };
         if num_points == 0 && !path.is_file() {
             return Ok(HnswIndex::build(
                 &VectorStore::new(1),
@@ -172,6 +168,16 @@ impl HnswIndex {
             ));
         }
         let file = std::fs::File::open(&path).map_err(|e| Error::io(&path, e))?;
+        Self::load_from(file, dir, num_points)
+    }
+
+    /// [`HnswIndex::load`] from `dir`'s `hnsw.links`, already open.
+    pub fn load_from(file: std::fs::File, dir: &Path, num_points: usize) -> Result<Self> {
+        let path = dir.join(FILE);
+        let corrupt = |reason: String| Error::Corrupt {
+            dir: dir.to_path_buf(),
+            reason: format!("{}: {reason}", path.display()),
+        };
         let mut input = LittleEndian(BufReader::with_capacity(1 << 16, file));
         let truncated = |_| corrupt("truncated".into());
         if input.bytes(8).map_err(truncated)? != MAGIC {

@@ -1,0 +1,230 @@
+//! Searches while updates commit, and one writer at a time.
+//!
+//! The dense half here uses the small deterministic `HashEmbedder`: what is under test is the
+//! plumbing of generations (which files a search reads while another process replaces them),
+//! not the quality of the vectors.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use lore::embed::{Embedder, HashEmbedder};
+use lore::generation::WriterLock;
+use lore::{Index, IndexBuilder, Mode, NoProgress, OpenOptions, SearchRequest};
+
+/// Twenty short policies, every one carrying `marker`.
+fn corpus(root: &Path, marker: &str) -> PathBuf {
+    let dir = root.join(marker);
+    std::fs::create_dir_all(&dir).unwrap();
+    for i in 0..20 {
+        std::fs::write(
+            dir.join(format!("policy-{i:02}.md")),
+            format!(
+                "# Travel policy {i}\n\nRule {i} of the {marker} edition: travel is booked \
+                 through the portal, and the {marker} approver signs trips over ${i}00.\n"
+            ),
+        )
+        .unwrap();
+    }
+    dir
+}
+
+fn build(index: &Path, input: &Path, embedder: &Arc<dyn Embedder>) {
+    IndexBuilder::new(index)
+        .embedder(embedder.clone())
+        .embedding_cache(None)
+        .build(&[input.to_path_buf()], &NoProgress)
+        .unwrap();
+}
+
+fn request(mode: Mode) -> SearchRequest {
+    SearchRequest {
+        text: "travel booked through the portal approver".into(),
+        k: 10,
+        mode,
+        ..SearchRequest::default()
+    }
+}
+
+/// The edition every hit comes from; panics on a mix.
+fn edition(index: &Index, mode: Mode) -> String {
+    let response = index
+        .search(&request(mode))
+        .expect("search during a commit");
+    assert_eq!(response.hits.len(), 10);
+    let editions: Vec<&str> = response
+        .hits
+        .iter()
+        .map(|h| {
+            if h.text.contains("alpha edition") {
+                "alpha"
+            } else {
+                "bravo"
+            }
+        })
+        .collect();
+    assert!(
+        editions.iter().all(|e| *e == editions[0]),
+        "one answer mixes generations: {editions:?}"
+    );
+    editions[0].to_string()
+}
+
+#[test]
+fn searches_during_commits_see_one_generation_or_the_next() {
+    let tmp = tempfile::tempdir().unwrap();
+    let alpha = corpus(tmp.path(), "alpha");
+    let bravo = corpus(tmp.path(), "bravo");
+    let index_dir = tmp.path().join("idx");
+    let embedder: Arc<dyn Embedder> = Arc::new(HashEmbedder::new(32));
+    build(&index_dir, &alpha, &embedder);
+    let options = OpenOptions::default().embedder(embedder.clone());
+    // Opened before every commit below; its dense half is loaded only after they are done,
+    // when its generation's directory is long gone.
+    let early = Index::open_with(&index_dir, options.clone()).unwrap();
+
+    let done = AtomicBool::new(false);
+    let commits = 8;
+    std::thread::scope(|scope| {
+        scope.spawn(|| {
+            for i in 0..commits {
+                build(
+                    &index_dir,
+                    if i % 2 == 0 { &bravo } else { &alpha },
+                    &embedder,
+                );
+            }
+            done.store(true, Ordering::SeqCst);
+        });
+        for mode in [Mode::Hybrid, Mode::Lexical] {
+            let (done, index_dir, options) = (&done, &index_dir, &options);
+            scope.spawn(move || {
+                let mut seen = std::collections::BTreeSet::new();
+                let mut searches = 0;
+                while !done.load(Ordering::SeqCst) || searches == 0 {
+                    let index =
+                        Index::open_with(index_dir, options.clone()).expect("open during a commit");
+                    seen.insert(edition(&index, mode));
+                    searches += 1;
+                }
+                assert!(searches > 0);
+            });
+        }
+        while !done.load(Ordering::SeqCst) {
+            assert_eq!(edition(&early, Mode::Lexical), "alpha");
+        }
+    });
+    // Eight commits later the first generation's directory is removed, yet the index opened on
+    // it still answers, dense half included, from that generation.
+    assert!(!index_dir.join("gen-000001").exists());
+    assert_eq!(edition(&early, Mode::Hybrid), "alpha");
+    assert_eq!(edition(&early, Mode::Dense), "alpha");
+    let latest = Index::open_with(&index_dir, options).unwrap();
+    assert_eq!(edition(&latest, Mode::Hybrid), "alpha");
+    // The current generation and the one before it are all that is left.
+    let generations = std::fs::read_dir(&index_dir)
+        .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .file_name()
+                .to_string_lossy()
+                .starts_with("gen-")
+        })
+        .count();
+    assert_eq!(generations, 2);
+}
+
+fn lore(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_lore"))
+        .args(args)
+        .output()
+        .expect("run lore")
+}
+
+#[test]
+fn a_second_writer_fails_at_once_naming_the_holder() {
+    let tmp = tempfile::tempdir().unwrap();
+    let input = corpus(tmp.path(), "alpha");
+    let index_dir = tmp.path().join("idx");
+    let args = [
+        "index",
+        input.to_str().unwrap(),
+        "--index",
+        index_dir.to_str().unwrap(),
+        "--no-embed",
+    ];
+    let lock = WriterLock::acquire(&index_dir).unwrap();
+    let out = lore(&args);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("being written by another process"), "{err}");
+    assert!(
+        err.contains(&format!("pid {}", std::process::id())),
+        "{err}"
+    );
+    drop(lock);
+    let out = lore(&args);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn a_lock_left_by_a_killed_writer_is_taken_over() {
+    let tmp = tempfile::tempdir().unwrap();
+    let input = tmp.path().join("big");
+    std::fs::create_dir_all(&input).unwrap();
+    // Enough text that the build is still running when it is killed.
+    let body = "The quarterly review moves two weeks early when the board meets. ".repeat(40);
+    for i in 0..4_000 {
+        std::fs::write(
+            input.join(format!("note-{i:04}.md")),
+            format!("# Note {i}\n\n{body}\n"),
+        )
+        .unwrap();
+    }
+    let index_dir = tmp.path().join("idx");
+    let args = [
+        "index",
+        input.to_str().unwrap(),
+        "--index",
+        index_dir.to_str().unwrap(),
+        "--no-embed",
+    ];
+    let mut child = Command::new(env!("CARGO_BIN_EXE_lore"))
+        .args(args)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // Wait until it holds the lock, then kill it (SIGKILL: no chance to clean up).
+    let lock = index_dir.join(lore::generation::LOCK);
+    while std::fs::read_to_string(&lock).map_or(true, |t| t.is_empty()) {
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(!std::fs::read_to_string(&lock).unwrap().is_empty());
+
+    let out = lore(&args);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let index = Index::open(&index_dir).unwrap();
+    assert_eq!(index.manifest().counts.documents, 4_000);
+    // The killed writer's unfinished generation is gone; only the committed one is left.
+    let entries: Vec<String> = std::fs::read_dir(&index_dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with("gen-"))
+        .collect();
+    let current = lore::generation::read_current(&index_dir).unwrap().unwrap();
+    assert_eq!(entries, vec![current], "{entries:?}");
+}

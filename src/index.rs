@@ -1110,6 +1110,11 @@ impl Index {
         })
     }
 
+    /// The chunk of ordinal `ord` (as [`Index::rank`] returns them), text and provenance.
+    pub fn chunk(&self, ord: u32) -> Result<Chunk> {
+        self.lexical.chunk_by_ord(ord)
+    }
+
     /// The document id of every chunk, indexed by chunk ordinal (reads every stored chunk once;
     /// meant for evaluation, which ranks documents by their best chunk).
     pub fn doc_ids_by_ord(&self) -> Result<Vec<String>> {

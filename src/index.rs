@@ -59,6 +59,7 @@ const MANIFEST: &str = "manifest.json";
 const SKIPPED: &str = "skipped.json";
 const LEXICAL_DIR: &str = "lexical";
 const VECTORS: &str = "vectors.f32";
+const DOCUMENTS: &str = "documents.tsv";
 const GRAPH: &str = "hnsw.links";
 /// Which chunk each chunk continues ([`Neighbours`]).
 const NEIGHBOURS: &str = "neighbours.u32";
@@ -203,8 +204,63 @@ pub struct BuildReport {
     pub num_embedded: usize,
     /// Chunks whose vectors came from the embedding cache.
     pub num_cached: usize,
+    /// Documents added, updated, removed and unchanged since the index this build replaced
+    /// (`None` for a first build).
+    pub changes: Option<Changes>,
     /// Anything worth knowing that did not stop the build (e.g. the cache could not be written).
     pub notes: Vec<String>,
+}
+
+/// How a build's documents compare with those of the index it replaced, by document id and
+/// signature (see `documents.tsv`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Changes {
+    /// Documents that were not in the index.
+    pub added: usize,
+    /// Documents whose text or provenance changed.
+    pub updated: usize,
+    /// Documents no longer in the inputs.
+    pub removed: usize,
+    /// Documents exactly as they were.
+    pub unchanged: usize,
+}
+
+impl Changes {
+    fn between(old: &BTreeMap<String, String>, new: &BTreeMap<String, String>) -> Self {
+        let mut changes = Changes::default();
+        for (id, signature) in new {
+            match old.get(id) {
+                None => changes.added += 1,
+                Some(before) if before == signature => changes.unchanged += 1,
+                Some(_) => changes.updated += 1,
+            }
+        }
+        changes.removed = old.keys().filter(|id| !new.contains_key(*id)).count();
+        changes
+    }
+}
+
+/// Document signatures as written by [`write_signatures`]; `None` when absent or unreadable.
+fn read_signatures(path: &Path) -> Option<BTreeMap<String, String>> {
+    let text = std::fs::read_to_string(path).ok()?;
+    text.lines()
+        .map(|line| {
+            let (id, signature) = line.rsplit_once('\t')?;
+            Some((id.to_string(), signature.to_string()))
+        })
+        .collect()
+}
+
+/// One line per document: its id, a tab, its signature.
+fn write_signatures(path: &Path, signatures: &BTreeMap<String, String>) -> Result<()> {
+    let mut text = String::with_capacity(signatures.len() * 100);
+    for (id, signature) in signatures {
+        text.push_str(id);
+        text.push('\t');
+        text.push_str(signature);
+        text.push('\n');
+    }
+    std::fs::write(path, text).map_err(|e| Error::io(path, e))
 }
 
 /// Input paths made absolute: provenance must resolve from any working directory. A path that
@@ -371,6 +427,18 @@ impl IndexBuilder {
 
     /// The [`Manifest::digest`] a build of these chunks gets.
     fn digest(&self, prepared: &Prepared, model_id: Option<&str>) -> String {
+        self.digests(prepared, model_id, false).0
+    }
+
+    /// The build's digest and, with `per_document`, each document's signature: the SHA-256 of
+    /// its chunks (text and provenance), which changes exactly when the document's entry in
+    /// the index would.
+    fn digests(
+        &self,
+        prepared: &Prepared,
+        model_id: Option<&str>,
+        per_document: bool,
+    ) -> (String, BTreeMap<String, String>) {
         let mut hasher = Sha256::new();
         hasher.update(format!(
             "lore {} format {FORMAT_VERSION} model {} max_tokens {}\n",
@@ -378,13 +446,31 @@ impl IndexBuilder {
             model_id.unwrap_or("none"),
             self.chunk.max_tokens
         ));
+        let mut documents = BTreeMap::new();
+        let mut document: Option<(&str, Sha256)> = None;
         for chunk in &prepared.chunks {
             // Serialising a chunk cannot fail: it holds only strings, numbers and maps.
-            hasher.update(serde_json::to_vec(chunk).unwrap_or_default());
+            let bytes = serde_json::to_vec(chunk).unwrap_or_default();
+            hasher.update(&bytes);
             hasher.update(b"\n");
+            if per_document {
+                let id = chunk.provenance.doc_id.as_str();
+                if document.as_ref().is_none_or(|(current, _)| *current != id) {
+                    if let Some((done, h)) = document.take() {
+                        documents.insert(done.to_string(), to_hex(&h.finalize()));
+                    }
+                    document = Some((id, Sha256::new()));
+                }
+                if let Some((_, h)) = document.as_mut() {
+                    h.update(&bytes);
+                }
+            }
+        }
+        if let Some((done, h)) = document {
+            documents.insert(done.to_string(), to_hex(&h.finalize()));
         }
         hasher.update(prepared.neighbours.to_bytes());
-        to_hex(&hasher.finalize())
+        (to_hex(&hasher.finalize()), documents)
     }
 
     /// The model id this builder embeds with (`None` without embeddings), without loading it.
@@ -438,7 +524,14 @@ impl IndexBuilder {
         let prepared = self.prepare(&paths, progress);
         // The inputs are chunked and dropped: the chunks are what is left.
         release_freed_memory();
-        let digest = self.digest(&prepared, embedder.as_ref().map(|e| e.model_id()));
+        let (digest, signatures) =
+            self.digests(&prepared, embedder.as_ref().map(|e| e.model_id()), true);
+        // What changed since the generation this build replaces (none to compare with for a
+        // first build, or one written before documents were recorded).
+        let changes = generation::resolve(&dir)
+            .ok()
+            .and_then(|previous| read_signatures(&previous.join(DOCUMENTS)))
+            .map(|previous| Changes::between(&previous, &signatures));
         let Prepared {
             documents_by_kind,
             documents_by_format,
@@ -543,6 +636,7 @@ impl IndexBuilder {
             sources: paths.iter().map(|p| p.display().to_string()).collect(),
             digest: Some(digest),
         };
+        write_signatures(&staging.join(DOCUMENTS), &signatures)?;
         write_json(&staging.join(SKIPPED), &skipped)?;
         manifest.write(&staging)?;
         let previous = generation::commit(&lock, &generation)?;
@@ -558,6 +652,7 @@ impl IndexBuilder {
             embed_seconds,
             num_embedded,
             num_cached,
+            changes,
             notes,
         })
     }

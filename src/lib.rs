@@ -64,8 +64,8 @@ pub mod vector;
 pub use error::{Error, Result};
 pub use fuse::Fusion;
 pub use index::{
-    BuildReport, Index, IndexBuilder, Manifest, NoProgress, OpenOptions, Progress, RankedChunk,
-    Ranking,
+    BuildReport, Changes, Index, IndexBuilder, Manifest, NoProgress, OpenOptions, Progress,
+    RankedChunk, Ranking,
 };
 pub use model::{Chunk, Document, Filter, Provenance, Skipped, SourceFormat};
 pub use query::{Mode, RankingOptions, SearchHit, SearchRequest, SearchResponse};

@@ -265,3 +265,58 @@ fn demo_answers_the_sample_questions_with_citations() {
     assert!(recall("dense") >= 0.8, "{text}");
     assert!(recall("hybrid") >= 0.8, "{text}");
 }
+
+#[test]
+fn reindexing_after_an_edit_a_deletion_and_an_addition_reports_them_and_embeds_only_them() {
+    let tmp = tempfile::tempdir().unwrap();
+    let src = tmp.path().join("export");
+    std::fs::create_dir_all(&src).unwrap();
+    for i in 0..6 {
+        std::fs::write(
+            src.join(format!("page-{i}.md")),
+            format!("# Page {i}\n\nThe facilities team answers request {i} within a day.\n"),
+        )
+        .unwrap();
+    }
+    let index = tmp.path().join("idx");
+    let cache = tmp.path().join("cache");
+    let args = [
+        "index",
+        src.to_str().unwrap(),
+        "--index",
+        index.to_str().unwrap(),
+    ];
+    let first = lore_with_cache(&args, Some(&cache));
+    assert!(first.status.success());
+    let summary = stdout(&first);
+    assert!(!summary.contains("since the last build"), "{summary}");
+    assert!(
+        summary.contains("embedded 6 chunks with the model"),
+        "{summary}"
+    );
+
+    std::fs::write(
+        src.join("page-1.md"),
+        "# Page 1\n\nThe facilities team now answers request 1 within an hour.\n",
+    )
+    .unwrap();
+    std::fs::remove_file(src.join("page-2.md")).unwrap();
+    std::fs::write(
+        src.join("page-9.md"),
+        "# Page 9\n\nParking permits are renewed every January.\n",
+    )
+    .unwrap();
+    let second = lore_with_cache(&args, Some(&cache));
+    assert!(second.status.success());
+    let summary = stdout(&second);
+    assert!(
+        summary
+            .contains("documents since the last build: 1 added, 1 updated, 1 removed, 4 unchanged"),
+        "{summary}"
+    );
+    // Only the edited and the new page went through the model.
+    assert!(
+        summary.contains("embedded 2 chunks with the model, reused 4"),
+        "{summary}"
+    );
+}

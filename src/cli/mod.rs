@@ -290,6 +290,13 @@ fn print_summary(out: &mut impl Write, report: &BuildReport, dir: &Path) -> std:
         report.embed_seconds,
         dir.display()
     )?;
+    if let Some(c) = &report.changes {
+        writeln!(
+            out,
+            "documents since the last build: {} added, {} updated, {} removed, {} unchanged",
+            c.added, c.updated, c.removed, c.unchanged
+        )?;
+    }
     if report.num_embedded + report.num_cached > 0 {
         writeln!(
             out,

@@ -13,6 +13,19 @@ fn lore(args: &[&str]) -> Output {
         .expect("run lore")
 }
 
+/// `lore index ROOT --index INDEX --no-embed EXTRA...`
+fn index_lexical(root: &Path, index: &Path, extra: &[&str]) -> Output {
+    let mut args = vec![
+        "index",
+        root.to_str().unwrap(),
+        "--index",
+        index.to_str().unwrap(),
+        "--no-embed",
+    ];
+    args.extend_from_slice(extra);
+    lore(&args)
+}
+
 fn write(root: &Path, rel: &str, bytes: &[u8]) -> PathBuf {
     let path = root.join(rel);
     std::fs::create_dir_all(path.parent().unwrap()).unwrap();
@@ -94,13 +107,7 @@ fn junk_is_reported_by_file_and_line_and_everything_else_is_indexed() {
     // Root reads any file whatever its mode: then the unreadable case cannot be made here.
     let unreadable = std::fs::read(&locked).is_err();
     let index = tmp.path().join("idx");
-    let out = lore(&[
-        "index",
-        root.to_str().unwrap(),
-        "--index",
-        index.to_str().unwrap(),
-        "--no-embed",
-    ]);
+    let out = index_lexical(&root, &index, &[]);
     let text = String::from_utf8_lossy(&out.stdout).into_owned();
     let err = String::from_utf8_lossy(&out.stderr).into_owned();
     assert_eq!(out.status.code(), Some(3), "{text}\n{err}");
@@ -195,15 +202,7 @@ fn the_size_limit_is_configurable_and_says_so() {
     let big = "The quarterly review moves two weeks early. ".repeat(100);
     write(&root, "big.md", format!("# Big\n\n{big}\n").as_bytes());
     let index = tmp.path().join("idx");
-    let out = lore(&[
-        "index",
-        root.to_str().unwrap(),
-        "--index",
-        index.to_str().unwrap(),
-        "--no-embed",
-        "--max-file-size",
-        "1000",
-    ]);
+    let out = index_lexical(&root, &index, &["--max-file-size", "1000"]);
     let text = String::from_utf8_lossy(&out.stdout).into_owned();
     assert_eq!(out.status.code(), Some(3), "{text}");
     let line = text.lines().find(|l| l.contains("big.md")).unwrap();

@@ -136,6 +136,17 @@ fn searches_during_commits_see_one_generation_or_the_next() {
     assert_eq!(generations, 2);
 }
 
+/// `lore index INPUT --index INDEX --no-embed`
+fn index_args<'a>(input: &'a Path, index: &'a Path) -> [&'a str; 5] {
+    [
+        "index",
+        input.to_str().unwrap(),
+        "--index",
+        index.to_str().unwrap(),
+        "--no-embed",
+    ]
+}
+
 fn lore(args: &[&str]) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_lore"))
         .args(args)
@@ -148,13 +159,7 @@ fn a_second_writer_fails_at_once_naming_the_holder() {
     let tmp = tempfile::tempdir().unwrap();
     let input = corpus(tmp.path(), "alpha");
     let index_dir = tmp.path().join("idx");
-    let args = [
-        "index",
-        input.to_str().unwrap(),
-        "--index",
-        index_dir.to_str().unwrap(),
-        "--no-embed",
-    ];
+    let args = index_args(&input, &index_dir);
     let lock = WriterLock::acquire(&index_dir).unwrap();
     let out = lore(&args);
     let err = String::from_utf8_lossy(&out.stderr);
@@ -189,13 +194,7 @@ fn a_lock_left_by_a_killed_writer_is_taken_over() {
         .unwrap();
     }
     let index_dir = tmp.path().join("idx");
-    let args = [
-        "index",
-        input.to_str().unwrap(),
-        "--index",
-        index_dir.to_str().unwrap(),
-        "--no-embed",
-    ];
+    let args = index_args(&input, &index_dir);
     let mut child = Command::new(env!("CARGO_BIN_EXE_lore"))
         .args(args)
         .stdout(std::process::Stdio::null())

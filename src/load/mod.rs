@@ -260,6 +260,14 @@ pub fn load_file(path: &Path, id: &str, opts: &LoadOptions) -> (Vec<Document>, V
             opts.max_file_bytes
         ));
     }
+    load_bytes(path, id, bytes)
+}
+
+/// Loads a file's contents already read: what [`load_file`] does after reading (binary and
+/// UTF-8 checks, format detection from `path` and the text, the format's loader). Never
+/// panics, whatever `bytes` hold (the fuzz targets under `fuzz/` check).
+pub fn load_bytes(path: &Path, id: &str, bytes: Vec<u8>) -> (Vec<Document>, Vec<Skipped>) {
+    let fail = |reason: String| (Vec::new(), vec![skip(path, None, reason)]);
     // Text never holds NUL: a file that does is binary whatever its extension says (the test
     // git and ripgrep use, here over the whole file).
     if let Some(offset) = bytes.iter().position(|&b| b == 0) {

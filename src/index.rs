@@ -971,39 +971,9 @@ impl Index {
         let Some(model) = &self.manifest.model else {
             return Ok(None);
         };
-        let loaded = self.dense.get_or_init(|| {
-            let count = self.manifest.counts.chunks;
-            let path = self.dir.join(VECTORS);
-            let text = |e: Error| e.to_string();
-            let files = self
-                .dense_files
-                .as_ref()
-                .ok_or("the vector files are not open")?;
-            let vectors = || files.vectors.try_clone().map_err(|e| Error::io(&path, e));
-            if self.options.exact_dense {
-                let store =
-                    VectorStore::load_from(vectors().map_err(text)?, &path, model.dim, count)
-                        .map_err(text)?;
-                return Ok(Dense::Exact(store));
-            }
-            let hnsw = match &files.graph {
-                Some(graph) => {
-                    let graph = graph
-                        .try_clone()
-                        .map_err(|e| Error::io(&path, e))
-                        .map_err(text)?;
-                    HnswIndex::load_from(graph, &self.dir, count).map_err(text)?
-                }
-                None => HnswIndex::load(&self.dir, count).map_err(text)?,
-            };
-            Ok(Dense::Graph {
-                codes: QuantizedStore::load_from(vectors().map_err(text)?, &path, model.dim, count)
-                    .map_err(text)?,
-                rows: ExactRows::from_file(vectors().map_err(text)?, &path, model.dim, count)
-                    .map_err(text)?,
-                hnsw,
-            })
-        });
+        let loaded = self
+            .dense
+            .get_or_init(|| self.load_dense(model.dim).map_err(|e| e.to_string()));
         match loaded {
             Ok(dense) => Ok(Some(dense)),
             Err(reason) => Err(Error::Corrupt {
@@ -1011,6 +981,40 @@ impl Index {
                 reason: reason.clone(),
             }),
         }
+    }
+
+    /// Load the dense half from the files opened with the index.
+    fn load_dense(&self, dim: usize) -> Result<Dense> {
+        let count = self.manifest.counts.chunks;
+        let path = self.dir.join(VECTORS);
+        let files = self.dense_files.as_ref().ok_or_else(|| Error::Corrupt {
+            dir: self.dir.clone(),
+            reason: "the vector files are not open".into(),
+        })?;
+        let vectors = || files.vectors.try_clone().map_err(|e| Error::io(&path, e));
+        if self.options.exact_dense {
+            return Ok(Dense::Exact(VectorStore::load_from(
+                vectors()?,
+                &path,
+                dim,
+                count,
+            )?));
+        }
+        let hnsw = match &files.graph {
+            Some(graph) => {
+                let graph = graph
+                    .try_clone()
+                    .map_err(|e| Error::io(self.dir.join(GRAPH), e))?;
+                HnswIndex::load_from(graph, &self.dir, count)?
+            }
+            // An empty index has no graph file.
+            None => HnswIndex::load(&self.dir, count)?,
+        };
+        Ok(Dense::Graph {
+            codes: QuantizedStore::load_from(vectors()?, &path, dim, count)?,
+            rows: ExactRows::from_file(vectors()?, &path, dim, count)?,
+            hnsw,
+        })
     }
 
     /// The query embedder, loaded once.

@@ -228,8 +228,8 @@ impl ModelFiles {
 
     /// Read the files of `dir`, using (and on first use writing) the pre-optimised graph
     /// unless `original` is set or it cannot be written, e.g. in a read-only directory.
+    /// The directory must have passed [`ModelFiles::check`].
     fn read(dir: &Path, sha: &str, original: bool) -> Result<Self> {
-        Self::check(dir)?;
         let env = onnx_runtime(&dir.join("libonnxruntime.so"))?;
         let read = |path: PathBuf| -> Result<Vec<u8>> {
             std::fs::read(&path).map_err(|e| Error::io(path, e))

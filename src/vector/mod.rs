@@ -202,13 +202,9 @@ impl VectorStore {
         self.data.is_empty()
     }
 
-    fn check_dim(&self, v: &[f32]) -> Result<()> {
-        check_dim(self.dim, v)
-    }
-
     /// Append a vector; its ordinal is the previous [`VectorStore::len`].
     pub fn push(&mut self, v: &[f32]) -> Result<u32> {
-        self.check_dim(v)?;
+        check_dim(self.dim, v)?;
         let ord = self.len() as u32;
         self.data.extend_from_slice(v);
         Ok(ord)

@@ -27,8 +27,8 @@ use std::time::{Duration, Instant};
 use common::Timed;
 use lore::chunk::{chunk_document, ChunkOptions};
 use lore::embed::{resolve_model_dir, Embedder, OnnxEmbedder};
-use lore::index::embedding_text;
 use lore::load::{load_paths, LoadOptions};
+use lore::writer::embedding_text;
 use lore::{IndexBuilder, Progress};
 use serde_json::json;
 

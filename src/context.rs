@@ -27,7 +27,7 @@ use std::path::Path;
 
 use crate::error::{Error, Result};
 use crate::fuse::{min_max, normalization_range};
-use crate::model::{Chunk, Document};
+use crate::model::Chunk;
 
 /// "No predecessor" in the stored links.
 pub const NONE: u32 = u32::MAX;
@@ -35,19 +35,27 @@ pub const NONE: u32 = u32::MAX;
 /// Default [`rescore`] weight: how far a passage is lifted towards a better neighbour.
 pub const DEFAULT_CONTEXT_WEIGHT: f32 = 0.5;
 
-/// Does `next` continue `prev`? Both are documents of one file, `next` right after `prev` in it.
-pub fn continues(prev: &Document, next: &Document) -> bool {
-    prev.path == next.path && !next.title.is_empty() && prev.title == next.title
+/// Does a document titled `next` continue the one titled `prev`, right before it in the same
+/// file? When both carry the same non-empty title.
+pub fn continues(prev: &str, next: &str) -> bool {
+    !next.is_empty() && prev == next
 }
 
-/// For documents in load order (each file's documents in file order), the id of the document
-/// each one continues.
-pub fn predecessors(documents: &[Document]) -> HashMap<String, String> {
-    documents
-        .windows(2)
-        .filter(|w| continues(&w[0], &w[1]))
-        .map(|w| (w[1].id.clone(), w[0].id.clone()))
-        .collect()
+/// For one file's documents in file order, given as `(id, title)`, record in `out` the id of the
+/// document each one continues.
+pub fn predecessors<'a>(
+    file: impl IntoIterator<Item = (&'a str, &'a str)>,
+    out: &mut HashMap<String, String>,
+) {
+    let mut prev: Option<(&str, &str)> = None;
+    for (id, title) in file {
+        if let Some((prev_id, prev_title)) = prev {
+            if continues(prev_title, title) {
+                out.insert(id.to_string(), prev_id.to_string());
+            }
+        }
+        prev = Some((id, title));
+    }
 }
 
 /// Which chunk each chunk continues, by ordinal.
@@ -209,7 +217,11 @@ mod tests {
         let source: Arc<str> = Arc::from(jsonl);
         let (mut docs, skipped) = load_lines(Path::new("/x/m.jsonl"), "m.jsonl", &source);
         assert!(skipped.is_empty(), "{skipped:?}");
-        let preds = predecessors(&docs);
+        let mut preds = HashMap::new();
+        predecessors(
+            docs.iter().map(|d| (d.id.as_str(), d.title.as_str())),
+            &mut preds,
+        );
         docs.sort_by(|a, b| a.id.cmp(&b.id));
         let opts = ChunkOptions { max_tokens };
         let chunks: Vec<Chunk> = docs.iter().flat_map(|d| chunk_document(d, &opts)).collect();

@@ -22,47 +22,40 @@
 //! handed back to the system between phases. At 100,000 chunks the peak is under 300 MB
 //! (`benches/RESULTS.md`).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
-use std::time::Instant;
 
-use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
-use crate::chunk::{chunk_document, ChunkOptions};
-use crate::context::{predecessors, rescore, Neighbours};
-use crate::embed::{
-    check_count, model_id_in, resolve_model_dir, CachedEmbedder, Embedder, EmbeddingCache,
-    LazyOnnxEmbedder, OnnxEmbedder,
-};
+use crate::context::{rescore, Neighbours};
+use crate::embed::{resolve_model_dir, Embedder, OnnxEmbedder};
 use crate::error::{Error, Result};
 use crate::fuse::fuse;
-use crate::generation::{self, WriterLock};
-use crate::lexical::{analyze_for, FieldWeights, LexicalReader, LexicalWriter};
-use crate::load::{load_paths, LoadOptions};
-use crate::model::{to_hex, Chunk, LineIndex, Skipped};
+use crate::generation;
+use crate::lexical::{analyze_for, FieldWeights, LexicalReader};
+use crate::model::{Chunk, Skipped};
 use crate::query::{
     LexicalScoring, Mode, RetrieverScore, SearchHit, SearchRequest, SearchResponse,
 };
 use crate::snippet::{best_window, query_terms};
 use crate::vector::{
-    ExactRows, FlatIndex, HnswIndex, HnswParams, Neighbor, OrdFilter, QuantizedStore,
-    VectorFileWriter, VectorIndex, VectorStore, Vectors,
+    ExactRows, FlatIndex, HnswIndex, Neighbor, OrdFilter, QuantizedStore, VectorIndex, VectorStore,
+    Vectors,
 };
 
 /// Version of the on-disk layout; an index of another version is refused.
 pub const FORMAT_VERSION: u32 = 3;
 
-const MANIFEST: &str = "manifest.json";
-const SKIPPED: &str = "skipped.json";
-const LEXICAL_DIR: &str = "lexical";
-const VECTORS: &str = "vectors.f32";
-const DOCUMENTS: &str = "documents.tsv";
-const GRAPH: &str = "hnsw.links";
+pub(crate) const MANIFEST: &str = "manifest.json";
+pub(crate) const SKIPPED: &str = "skipped.json";
+pub(crate) const LEXICAL_DIR: &str = "lexical";
+pub(crate) const VECTORS: &str = "vectors.f32";
+pub(crate) const DOCUMENTS: &str = "documents.tsv";
+pub(crate) const FILES: &str = "files.json";
+pub(crate) const GRAPH: &str = "hnsw.links";
 /// Which chunk each chunk continues ([`Neighbours`]).
-const NEIGHBOURS: &str = "neighbours.u32";
+pub(crate) const NEIGHBOURS: &str = "neighbours.u32";
 
 /// Below this many allowed chunks, a filtered dense search scans them exactly instead of
 /// walking the graph.
@@ -157,601 +150,14 @@ impl Manifest {
         })
     }
 
-    fn write(&self, dir: &Path) -> Result<()> {
+    pub(crate) fn write(&self, dir: &Path) -> Result<()> {
         write_json(&dir.join(MANIFEST), self)
     }
 }
 
-fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<()> {
+pub(crate) fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<()> {
     let text = serde_json::to_string_pretty(value)?;
     std::fs::write(path, text + "\n").map_err(|e| Error::io(path, e))
-}
-
-/// Reports build progress (the CLI draws bars; the default does nothing).
-pub trait Progress: Sync {
-    /// A stage begins; `total` is its number of steps, 0 when unknown.
-    fn start(&self, _stage: &str, _total: u64) {}
-    /// `n` more steps of the current stage are done.
-    fn advance(&self, _n: u64) {}
-    /// The current stage is done.
-    fn finish(&self) {}
-}
-
-/// A [`Progress`] that reports nothing.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct NoProgress;
-
-impl Progress for NoProgress {}
-
-/// What a build did.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-pub struct BuildReport {
-    /// Files seen.
-    pub num_files: usize,
-    /// Documents indexed.
-    pub num_documents: usize,
-    /// Chunks indexed.
-    pub num_chunks: usize,
-    /// Everything not indexed, with reasons.
-    pub skipped: Vec<Skipped>,
-    /// Files skipped for an unknown extension (also in `skipped`).
-    pub num_unsupported: usize,
-    /// Total seconds.
-    pub seconds: f64,
-    /// Seconds spent embedding.
-    pub embed_seconds: f64,
-    /// Chunks the model embedded.
-    pub num_embedded: usize,
-    /// Chunks whose vectors came from the embedding cache.
-    pub num_cached: usize,
-    /// Documents added, updated, removed and unchanged since the index this build replaced
-    /// (`None` for a first build).
-    pub changes: Option<Changes>,
-    /// Anything worth knowing that did not stop the build (e.g. the cache could not be written).
-    pub notes: Vec<String>,
-}
-
-/// How a build's documents compare with those of the index it replaced, by document id and
-/// signature (see `documents.tsv`).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Changes {
-    /// Documents that were not in the index.
-    pub added: usize,
-    /// Documents whose text or provenance changed.
-    pub updated: usize,
-    /// Documents no longer in the inputs.
-    pub removed: usize,
-    /// Documents exactly as they were.
-    pub unchanged: usize,
-}
-
-impl Changes {
-    fn between(old: &BTreeMap<String, String>, new: &BTreeMap<String, String>) -> Self {
-        let mut changes = Changes::default();
-        for (id, signature) in new {
-            match old.get(id) {
-                None => changes.added += 1,
-                Some(before) if before == signature => changes.unchanged += 1,
-                Some(_) => changes.updated += 1,
-            }
-        }
-        changes.removed = old.keys().filter(|id| !new.contains_key(*id)).count();
-        changes
-    }
-}
-
-/// Document signatures as written by [`write_signatures`]; `None` when absent or unreadable.
-fn read_signatures(path: &Path) -> Option<BTreeMap<String, String>> {
-    let text = std::fs::read_to_string(path).ok()?;
-    text.lines()
-        .map(|line| {
-            let (id, signature) = line.rsplit_once('\t')?;
-            Some((id.to_string(), signature.to_string()))
-        })
-        .collect()
-}
-
-/// One line per document: its id, a tab, its signature.
-fn write_signatures(path: &Path, signatures: &BTreeMap<String, String>) -> Result<()> {
-    let mut text = String::with_capacity(signatures.len() * 100);
-    for (id, signature) in signatures {
-        text.push_str(id);
-        text.push('\t');
-        text.push_str(signature);
-        text.push('\n');
-    }
-    std::fs::write(path, text).map_err(|e| Error::io(path, e))
-}
-
-/// Input paths made absolute: provenance must resolve from any working directory. A path that
-/// cannot be resolved is kept as given; loading reports it as skipped.
-fn absolute_inputs(paths: &[PathBuf]) -> Vec<PathBuf> {
-    paths
-        .iter()
-        .map(|p| p.canonicalize().unwrap_or_else(|_| p.clone()))
-        .collect()
-}
-
-/// Inputs loaded and chunked, ready to be written.
-struct Prepared {
-    /// Documents by kind and by format (the documents themselves are dropped once chunked).
-    documents_by_kind: BTreeMap<String, usize>,
-    documents_by_format: BTreeMap<String, usize>,
-    num_documents: usize,
-    chunks: Vec<Chunk>,
-    neighbours: Neighbours,
-    skipped: Vec<Skipped>,
-    num_files: usize,
-    num_unsupported: usize,
-}
-
-/// Which embedder a build or an open index uses.
-#[derive(Clone)]
-enum EmbedderChoice {
-    /// The shipped model, from this directory (or the default one).
-    Model(Option<PathBuf>),
-    /// A caller-supplied embedder.
-    Given(Arc<dyn Embedder>),
-    /// No embeddings (lexical only).
-    Disabled,
-}
-
-/// Builds an index directory from files and folders of exports.
-///
-/// ```no_run
-/// use lore::{IndexBuilder, NoProgress};
-/// let report = IndexBuilder::new("/tmp/lore-index").build(&["corpus".into()], &NoProgress)?;
-/// println!("{} chunks", report.num_chunks);
-/// # Ok::<(), lore::Error>(())
-/// ```
-#[derive(Clone)]
-pub struct IndexBuilder {
-    dir: PathBuf,
-    chunk: ChunkOptions,
-    load: LoadOptions,
-    embedder: EmbedderChoice,
-    hnsw: HnswParams,
-    batch_size: usize,
-    cache_root: Option<PathBuf>,
-}
-
-impl IndexBuilder {
-    /// A builder writing to `dir`, with the shipped model from the default model directory.
-    pub fn new(dir: impl Into<PathBuf>) -> Self {
-        IndexBuilder {
-            dir: dir.into(),
-            chunk: ChunkOptions::default(),
-            load: LoadOptions::default(),
-            embedder: EmbedderChoice::Model(None),
-            hnsw: HnswParams::default(),
-            batch_size: 64,
-            cache_root: Some(EmbeddingCache::default_root()),
-        }
-    }
-
-    /// Chunking settings.
-    pub fn chunk_options(mut self, options: ChunkOptions) -> Self {
-        self.chunk = options;
-        self
-    }
-
-    /// Loading settings.
-    pub fn load_options(mut self, options: LoadOptions) -> Self {
-        self.load = options;
-        self
-    }
-
-    /// Load the shipped model from `dir` instead of the default model directory.
-    pub fn model_dir(mut self, dir: impl Into<PathBuf>) -> Self {
-        self.embedder = EmbedderChoice::Model(Some(dir.into()));
-        self
-    }
-
-    /// Use this embedder.
-    pub fn embedder(mut self, embedder: Arc<dyn Embedder>) -> Self {
-        self.embedder = EmbedderChoice::Given(embedder);
-        self
-    }
-
-    /// Keep the embedding cache under `root` instead of the default
-    /// ([`EmbeddingCache::default_root`]); `None` embeds everything afresh and caches nothing.
-    pub fn embedding_cache(mut self, root: Option<PathBuf>) -> Self {
-        self.cache_root = root;
-        self
-    }
-
-    /// Build a lexical-only index (no model needed; dense search unavailable).
-    pub fn without_embeddings(mut self) -> Self {
-        self.embedder = EmbedderChoice::Disabled;
-        self
-    }
-
-    /// Load, de-duplicate, order and chunk the inputs (everything a build does before writing).
-    fn prepare(&self, paths: &[PathBuf], progress: &dyn Progress) -> Prepared {
-        progress.start("loading", 0);
-        let loaded = load_paths(paths, &self.load, &|_| progress.advance(1));
-        progress.finish();
-        let mut skipped = loaded.skipped;
-        let mut seen: HashMap<String, PathBuf> = HashMap::new();
-        let mut line_indexes: HashMap<PathBuf, LineIndex> = HashMap::new();
-        let mut documents = Vec::with_capacity(loaded.documents.len());
-        for doc in loaded.documents {
-            if let Some(first) = seen.get(&doc.id) {
-                let line = doc.blocks.first().map(|b| {
-                    line_indexes
-                        .entry(doc.path.clone())
-                        .or_insert_with(|| LineIndex::new(&doc.source))
-                        .line_of(b.byte_range.start)
-                });
-                skipped.push(Skipped {
-                    path: doc.path.clone(),
-                    line,
-                    reason: format!(
-                        "duplicate document id `{}` (first seen in {})",
-                        doc.id,
-                        first.display()
-                    ),
-                });
-                continue;
-            }
-            seen.insert(doc.id.clone(), doc.path.clone());
-            documents.push(doc);
-        }
-
-        // Which document continues which is a matter of file order, so it is found first.
-        let predecessors = predecessors(&documents);
-        // Chunk ordinals follow document id, then position: the order that breaks score ties.
-        documents.sort_by(|a, b| a.id.cmp(&b.id));
-        let documents_by_kind = tally(documents.iter().map(|d| d.kind.to_lowercase()));
-        let documents_by_format = tally(documents.iter().map(|d| d.format.as_str().to_string()));
-        let num_documents = documents.len();
-        // Each document (and, with its file's last document, the file's text) is dropped as
-        // soon as it is chunked, so the inputs and their chunks are not all held at once.
-        let chunks: Vec<Chunk> = documents
-            .into_par_iter()
-            .flat_map_iter(|doc| chunk_document(&doc, &self.chunk))
-            .collect();
-        let neighbours = Neighbours::link(&chunks, &predecessors);
-
-        Prepared {
-            documents_by_kind,
-            documents_by_format,
-            num_documents,
-            chunks,
-            neighbours,
-            skipped,
-            num_files: loaded.num_files,
-            num_unsupported: loaded.num_unsupported,
-        }
-    }
-
-    /// The [`Manifest::digest`] a build of these chunks gets.
-    fn digest(&self, prepared: &Prepared, model_id: Option<&str>) -> String {
-        self.digests(prepared, model_id, false).0
-    }
-
-    /// The build's digest and, with `per_document`, each document's signature: the SHA-256 of
-    /// its chunks (text and provenance), which changes exactly when the document's entry in
-    /// the index would.
-    fn digests(
-        &self,
-        prepared: &Prepared,
-        model_id: Option<&str>,
-        per_document: bool,
-    ) -> (String, BTreeMap<String, String>) {
-        let mut hasher = Sha256::new();
-        hasher.update(format!(
-            "lore {} format {FORMAT_VERSION} model {} max_tokens {}\n",
-            env!("CARGO_PKG_VERSION"),
-            model_id.unwrap_or("none"),
-            self.chunk.max_tokens
-        ));
-        let mut documents = BTreeMap::new();
-        let mut document: Option<(&str, Sha256)> = None;
-        for chunk in &prepared.chunks {
-            // Serialising a chunk cannot fail: it holds only strings, numbers and maps.
-            let bytes = serde_json::to_vec(chunk).unwrap_or_default();
-            hasher.update(&bytes);
-            hasher.update(b"\n");
-            if per_document {
-                let id = chunk.provenance.doc_id.as_str();
-                if document.as_ref().is_none_or(|(current, _)| *current != id) {
-                    if let Some((done, h)) = document.take() {
-                        documents.insert(done.to_string(), to_hex(&h.finalize()));
-                    }
-                    document = Some((id, Sha256::new()));
-                }
-                if let Some((_, h)) = document.as_mut() {
-                    h.update(&bytes);
-                }
-            }
-        }
-        if let Some((done, h)) = document {
-            documents.insert(done.to_string(), to_hex(&h.finalize()));
-        }
-        hasher.update(prepared.neighbours.to_bytes());
-        (to_hex(&hasher.finalize()), documents)
-    }
-
-    /// The model id this builder embeds with (`None` without embeddings), without loading it.
-    fn model_id(&self) -> Result<Option<String>> {
-        match &self.embedder {
-            EmbedderChoice::Model(dir) => {
-                Ok(Some(model_id_in(&resolve_model_dir(dir.as_deref()))?))
-            }
-            EmbedderChoice::Given(e) => Ok(Some(e.model_id().to_string())),
-            EmbedderChoice::Disabled => Ok(None),
-        }
-    }
-
-    /// True when the index in this builder's directory was built from exactly what `paths` now
-    /// hold, with these settings and this model: building again would change nothing. Loads and
-    /// chunks the inputs (no embedding) to find out.
-    pub fn is_current(&self, paths: &[PathBuf]) -> Result<bool> {
-        let Ok(manifest) = generation::resolve(&self.dir).and_then(|g| Manifest::read(&g)) else {
-            return Ok(false);
-        };
-        let Some(digest) = &manifest.digest else {
-            return Ok(false);
-        };
-        let prepared = self.prepare(&absolute_inputs(paths), &NoProgress);
-        Ok(*digest == self.digest(&prepared, self.model_id()?.as_deref()))
-    }
-
-    /// Load, chunk, index and embed everything under `paths`, then replace the index directory.
-    pub fn build(&self, paths: &[PathBuf], progress: &dyn Progress) -> Result<BuildReport> {
-        let started = Instant::now();
-        let embedder: Option<Arc<dyn Embedder>> = match &self.embedder {
-            EmbedderChoice::Model(dir) => Some(Arc::new(LazyOnnxEmbedder::for_indexing(
-                &resolve_model_dir(dir.as_deref()),
-            )?)),
-            EmbedderChoice::Given(e) => Some(e.clone()),
-            EmbedderChoice::Disabled => None,
-        };
-        let paths = absolute_inputs(paths);
-        // An absolute index path, so that its staging sibling is well defined (even for `.`).
-        let dir = std::path::absolute(&self.dir).map_err(|e| Error::io(&self.dir, e))?;
-        if dir.parent().is_none() {
-            return Err(Error::InvalidRequest(format!(
-                "{} cannot hold an index; give a directory below it",
-                dir.display()
-            )));
-        }
-        check_replaceable(&dir)?;
-        // One writer at a time, refused at once (before any work) when another holds the lock.
-        let lock = WriterLock::acquire(&dir)?;
-
-        let prepared = self.prepare(&paths, progress);
-        // The inputs are chunked and dropped: the chunks are what is left.
-        release_freed_memory();
-        let (digest, signatures) =
-            self.digests(&prepared, embedder.as_ref().map(|e| e.model_id()), true);
-        // What changed since the generation this build replaces (none to compare with for a
-        // first build, or one written before documents were recorded).
-        let changes = generation::resolve(&dir)
-            .ok()
-            .and_then(|previous| read_signatures(&previous.join(DOCUMENTS)))
-            .map(|previous| Changes::between(&previous, &signatures));
-        let Prepared {
-            documents_by_kind,
-            documents_by_format,
-            num_documents,
-            chunks,
-            neighbours,
-            skipped,
-            num_files,
-            num_unsupported,
-        } = prepared;
-
-        // Everything goes into a new generation, made current only once it is complete.
-        let generation = generation::begin(&lock)?;
-        let staging = generation.dir.clone();
-
-        let mut embed_seconds = 0.0;
-        let (mut num_embedded, mut num_cached) = (0, 0);
-        let mut notes = Vec::new();
-        let model = match &embedder {
-            Some(embedder) => {
-                let embed_started = Instant::now();
-                progress.start("embedding", chunks.len() as u64);
-                let cached = self.cache_root.as_ref().and_then(|root| {
-                    CachedEmbedder::open(embedder.clone(), root)
-                        .map_err(|e| notes.push(format!("the embedding cache is unusable: {e}")))
-                        .ok()
-                });
-                let vectors = staging.join(VECTORS);
-                match cached {
-                    Some(cached) => {
-                        embed_all(&cached, &chunks, self.batch_size, progress, &vectors)?;
-                        (num_embedded, num_cached) = (cached.num_misses(), cached.num_hits());
-                        if let Err(e) = cached.persist() {
-                            notes.push(format!("the embedding cache was not updated: {e}"));
-                        }
-                    }
-                    None => {
-                        num_embedded = chunks.len();
-                        embed_all(
-                            embedder.as_ref(),
-                            &chunks,
-                            self.batch_size,
-                            progress,
-                            &vectors,
-                        )?
-                    }
-                }
-                progress.finish();
-                embed_seconds = embed_started.elapsed().as_secs_f64();
-                Some(ModelInfo {
-                    id: embedder.model_id().to_string(),
-                    dim: embedder.dim(),
-                })
-            }
-            None => None,
-        };
-        // The model's sessions are not needed any more (the vectors went straight to disk).
-        drop(embedder);
-        release_freed_memory();
-
-        // The text next: each chunk is dropped once the lexical writer has it, so that the
-        // graph, last, is built over the vectors alone (at 100,000 chunks the chunks, the
-        // vectors and the graph together came to about 400 MB).
-        let num_chunks = chunks.len();
-        progress.start("indexing text", num_chunks as u64);
-        let mut writer = LexicalWriter::create(&staging.join(LEXICAL_DIR))?;
-        for (ord, chunk) in chunks.into_iter().enumerate() {
-            writer.add(ord as u32, &chunk)?;
-            progress.advance(1);
-            if ord % RELEASE_EVERY == RELEASE_EVERY - 1 {
-                // The chunks were made on other threads, whose heaps keep their freed memory.
-                release_freed_memory();
-            }
-        }
-        writer.commit()?;
-        neighbours.save(&staging.join(NEIGHBOURS))?;
-        progress.finish();
-        release_freed_memory();
-
-        if let Some(model) = &model {
-            progress.start("building vector graph", 0);
-            let store = VectorStore::load(&staging.join(VECTORS), model.dim, num_chunks)?;
-            HnswIndex::build(&store, &self.hnsw).save(&staging)?;
-            progress.finish();
-        }
-
-        let manifest = Manifest {
-            format_version: FORMAT_VERSION,
-            lore_version: env!("CARGO_PKG_VERSION").to_string(),
-            model,
-            chunking: ChunkingInfo {
-                max_tokens: self.chunk.max_tokens,
-            },
-            counts: Counts {
-                files: num_files,
-                documents: num_documents,
-                chunks: num_chunks,
-                skipped: skipped.len(),
-                documents_by_kind,
-                documents_by_format,
-            },
-            sources: paths.iter().map(|p| p.display().to_string()).collect(),
-            digest: Some(digest),
-        };
-        write_signatures(&staging.join(DOCUMENTS), &signatures)?;
-        write_json(&staging.join(SKIPPED), &skipped)?;
-        manifest.write(&staging)?;
-        let previous = generation::commit(&lock, &generation)?;
-        notes.extend(generation::clean(&lock, previous.as_deref())?);
-
-        Ok(BuildReport {
-            num_files,
-            num_documents,
-            num_chunks,
-            skipped,
-            num_unsupported,
-            seconds: started.elapsed().as_secs_f64(),
-            embed_seconds,
-            num_embedded,
-            num_cached,
-            changes,
-            notes,
-        })
-    }
-}
-
-/// Chunks indexed between two calls of [`release_freed_memory`] while the text is indexed.
-const RELEASE_EVERY: usize = 10_000;
-
-/// Give the pages of freed allocations back to the system between the phases of a build.
-///
-/// glibc's allocator keeps freed memory mapped for reuse: the texts of the inputs, freed once
-/// chunked, would otherwise stay resident under the vectors and the graph that follow, which
-/// are allocated afresh (at 100,000 chunks that was about 100 MB of the build's peak).
-fn release_freed_memory() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    {
-        extern "C" {
-            fn malloc_trim(pad: usize) -> std::os::raw::c_int;
-        }
-        // SAFETY: `malloc_trim` only returns free pages of the allocator's heaps to the kernel;
-        // it touches no live allocation and is safe to call from any thread at any time.
-        unsafe {
-            malloc_trim(0);
-        }
-    }
-}
-
-/// Embed every chunk into the vector file `path`, row `i` for chunk `i`. Batches are formed
-/// from chunks of similar length so that little of the model's work is spent on padding; each
-/// vector goes straight to its row on disk.
-fn embed_all(
-    embedder: &dyn Embedder,
-    chunks: &[Chunk],
-    batch_size: usize,
-    progress: &dyn Progress,
-    path: &Path,
-) -> Result<()> {
-    let lengths: Vec<usize> = chunks.iter().map(|c| embedding_text(c).len()).collect();
-    let mut order: Vec<usize> = (0..chunks.len()).collect();
-    order.sort_by_key(|&i| (lengths[i], i));
-    drop(lengths);
-    let mut out = VectorFileWriter::create(path, embedder.dim(), chunks.len())?;
-    for batch in order.chunks(batch_size.max(1)) {
-        let texts: Vec<String> = batch.iter().map(|&i| embedding_text(&chunks[i])).collect();
-        let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
-        let embedded = embedder.embed(&refs)?;
-        check_count(batch.len(), &embedded)?;
-        for (&i, v) in batch.iter().zip(embedded) {
-            out.write(i as u32, &v)?;
-        }
-        progress.advance(batch.len() as u64);
-    }
-    out.finish()
-}
-
-/// Count occurrences.
-fn tally(items: impl Iterator<Item = String>) -> BTreeMap<String, usize> {
-    let mut out = BTreeMap::new();
-    for item in items {
-        *out.entry(item).or_insert(0) += 1;
-    }
-    out
-}
-
-/// The text a chunk is embedded as: its title and heading path give the passage its context.
-pub fn embedding_text(chunk: &Chunk) -> String {
-    let p = &chunk.provenance;
-    let mut out = String::with_capacity(chunk.text.len() + 64);
-    if !p.title.is_empty() && !chunk.text.starts_with(&format!("# {}", p.title)) {
-        out.push_str(&p.title);
-        out.push('\n');
-    }
-    if !p.heading_path.is_empty() {
-        out.push_str(&p.heading_path.join(" > "));
-        out.push('\n');
-    }
-    out.push_str(&chunk.text);
-    out
-}
-
-/// Refuse to write into a directory that holds something other than a lore index.
-fn check_replaceable(dir: &Path) -> Result<()> {
-    let entries = match std::fs::read_dir(dir) {
-        Ok(entries) => entries,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
-        Err(e) => return Err(Error::io(dir, e)),
-    };
-    for entry in entries {
-        let entry = entry.map_err(|e| Error::io(dir, e))?;
-        let name = entry.file_name();
-        if !name.to_str().is_some_and(generation::is_own_entry) {
-            return Err(Error::InvalidRequest(format!(
-                "{} is not empty and is not a lore index ({} is not lore's); refusing to write into it",
-                dir.display(),
-                name.to_string_lossy()
-            )));
-        }
-    }
-    Ok(())
 }
 
 /// One ranked chunk, before it is read: see [`Index::rank`].
@@ -857,6 +263,8 @@ pub struct Index {
     /// The vector and graph files, opened with the index: a commit that removes this
     /// generation later does not take them away from a search that loads them then.
     dense_files: Option<DenseFiles>,
+    /// `skipped.json`, opened with the index for the same reason.
+    skipped_file: std::fs::File,
     options: OpenOptions,
     embedder: OnceLock<std::result::Result<Arc<dyn Embedder>, String>>,
 }
@@ -933,6 +341,7 @@ impl Index {
             }),
             None => None,
         };
+        let skipped_file = open(SKIPPED)?;
         if let (Some(model), Some(embedder)) = (&manifest.model, &options.embedder) {
             check_model(&dir, model, embedder.as_ref())?;
         }
@@ -943,6 +352,7 @@ impl Index {
             neighbours,
             dense: OnceLock::new(),
             dense_files,
+            skipped_file,
             options,
             embedder: OnceLock::new(),
         })
@@ -962,8 +372,12 @@ impl Index {
     /// Everything that was skipped when the index was built.
     pub fn skipped(&self) -> Result<Vec<Skipped>> {
         let path = self.dir.join(SKIPPED);
-        let text = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
-        Ok(serde_json::from_str(&text)?)
+        let io = |e| Error::io(&path, e);
+        let len = self.skipped_file.metadata().map_err(io)?.len();
+        let mut bytes = vec![0u8; len as usize];
+        // A positioned read: the file is shared by every thread using this index.
+        crate::vector::read_exact_at(&self.skipped_file, &mut bytes, 0).map_err(io)?;
+        Ok(serde_json::from_slice(&bytes)?)
     }
 
     /// The dense half, loaded once; `Ok(None)` for a lexical-only index.
@@ -1301,25 +715,5 @@ mod tests {
     fn an_open_index_can_be_shared_across_threads() {
         fn assert_send_sync<T: Send + Sync>() {}
         assert_send_sync::<Index>();
-    }
-
-    #[test]
-    fn refuses_to_replace_a_foreign_directory() {
-        let dir = tempfile::tempdir().unwrap();
-        assert!(check_replaceable(dir.path()).is_ok());
-        // A lore index (generations, pointer, lock, or the files of an older layout) is fine.
-        std::fs::create_dir(dir.path().join("gen-000002")).unwrap();
-        for name in [generation::CURRENT, generation::LOCK, MANIFEST] {
-            std::fs::write(dir.path().join(name), "").unwrap();
-        }
-        assert!(check_replaceable(dir.path()).is_ok());
-        // Anything else is the user's, and is never written over.
-        std::fs::write(dir.path().join("notes.txt"), "mine").unwrap();
-        let err = check_replaceable(dir.path()).unwrap_err();
-        assert!(
-            err.to_string().contains("refusing to write into it"),
-            "{err}"
-        );
-        assert!(err.to_string().contains("notes.txt"), "{err}");
     }
 }

@@ -43,7 +43,7 @@
 //! ```
 //!
 //! Modules, in dependency order: [`model`] ← [`load`], [`chunk`] ← [`lexical`], [`embed`] →
-//! [`vector`] ← [`fuse`] ← [`context`] ← [`snippet`] ← [`query`] ← [`index`].
+//! [`vector`] ← [`fuse`] ← [`context`] ← [`snippet`] ← [`query`] ← [`index`] ← [`writer`].
 #![deny(missing_docs)]
 
 pub mod chunk;
@@ -60,12 +60,11 @@ pub mod model;
 pub mod query;
 pub mod snippet;
 pub mod vector;
+pub mod writer;
 
 pub use error::{Error, Result};
 pub use fuse::Fusion;
-pub use index::{
-    BuildReport, Changes, Index, IndexBuilder, Manifest, NoProgress, OpenOptions, Progress,
-    RankedChunk, Ranking,
-};
+pub use index::{Index, Manifest, OpenOptions, RankedChunk, Ranking};
 pub use model::{Chunk, Document, Filter, Provenance, Skipped, SourceFormat};
 pub use query::{Mode, RankingOptions, SearchHit, SearchRequest, SearchResponse};
+pub use writer::{BuildReport, Changes, IndexBuilder, IndexWriter, NoProgress, Progress};

@@ -44,23 +44,39 @@ fn index_then_search_json_on_the_corpus() {
     );
     let summary = stdout(&out);
     assert!(summary.contains("skipped: none"), "{summary}");
-    assert!(
-        summary.contains("reused 0 from the embedding cache"),
-        "{summary}"
-    );
+    assert!(summary.contains(" 0 from the embedding cache"), "{summary}");
     let current = lore::generation::resolve(&index).unwrap();
     assert!(current.join("manifest.json").is_file());
     let vectors = std::fs::read(current.join("vectors.f32")).unwrap();
 
-    // Indexing the same text again takes every vector from the cache, and the same vectors.
+    // Rebuilding from nothing takes every vector from the cache, and the same vectors.
     let out = lore_with_cache(
-        &["index", corpus().to_str().unwrap(), "--index", index_s],
+        &[
+            "index",
+            corpus().to_str().unwrap(),
+            "--index",
+            index_s,
+            "--rebuild",
+        ],
         Some(&cache),
     );
     assert!(out.status.success());
     let summary = stdout(&out);
     assert!(
-        summary.contains("embedded 0 chunks with the model"),
+        summary.contains("vectors: 0 chunks embedded by the model, 360 from the embedding cache"),
+        "{summary}"
+    );
+    let current = lore::generation::resolve(&index).unwrap();
+    assert_eq!(std::fs::read(current.join("vectors.f32")).unwrap(), vectors);
+    // Indexing unchanged files again reads them but parses and embeds nothing.
+    let out = lore_with_cache(
+        &["index", corpus().to_str().unwrap(), "--index", index_s],
+        Some(&cache),
+    );
+    let summary = stdout(&out);
+    assert!(summary.contains("files: 0 loaded"), "{summary}");
+    assert!(
+        summary.contains("0 from the embedding cache, 360 kept from the index"),
         "{summary}"
     );
     let current = lore::generation::resolve(&index).unwrap();
@@ -291,7 +307,7 @@ fn reindexing_after_an_edit_a_deletion_and_an_addition_reports_them_and_embeds_o
     let summary = stdout(&first);
     assert!(!summary.contains("since the last build"), "{summary}");
     assert!(
-        summary.contains("embedded 6 chunks with the model"),
+        summary.contains("vectors: 6 chunks embedded by the model, 0 from the embedding cache, 0 kept from the index"),
         "{summary}"
     );
 
@@ -314,9 +330,103 @@ fn reindexing_after_an_edit_a_deletion_and_an_addition_reports_them_and_embeds_o
             .contains("documents since the last build: 1 added, 1 updated, 1 removed, 4 unchanged"),
         "{summary}"
     );
-    // Only the edited and the new page went through the model.
+    // Only the edited and the new page were read and went through the model; the other four
+    // kept their chunks and vectors.
     assert!(
-        summary.contains("embedded 2 chunks with the model, reused 4"),
+        summary.contains("files: 2 loaded (new or changed), 4 unchanged and carried over"),
         "{summary}"
+    );
+    assert!(
+        summary.contains("vectors: 2 chunks embedded by the model, 0 from the embedding cache, 4 kept from the index"),
+        "{summary}"
+    );
+
+    // --no-delete adds another folder without removing the first.
+    let more = tmp.path().join("more");
+    std::fs::create_dir_all(&more).unwrap();
+    std::fs::write(
+        more.join("roof.md"),
+        "# Roof\n\nThe roof is repaired in May.\n",
+    )
+    .unwrap();
+    let added = lore_with_cache(
+        &[
+            "index",
+            more.to_str().unwrap(),
+            "--index",
+            index.to_str().unwrap(),
+            "--no-delete",
+        ],
+        Some(&cache),
+    );
+    assert!(
+        added.status.success(),
+        "{}",
+        String::from_utf8_lossy(&added.stderr)
+    );
+    let summary = stdout(&added);
+    assert!(
+        summary.contains("1 added, 0 updated, 0 removed, 6 unchanged"),
+        "{summary}"
+    );
+
+    // lore rm by id and by path; a pattern that matches nothing is named, exit code 3.
+    let page_3 = src.join("page-3.md");
+    let removed = lore_with_cache(
+        &[
+            "rm",
+            "export/page-0.md",
+            page_3.to_str().unwrap(),
+            "export/no-such-page.md",
+            "--index",
+            index.to_str().unwrap(),
+        ],
+        Some(&cache),
+    );
+    assert_eq!(removed.status.code(), Some(3));
+    let summary = stdout(&removed);
+    assert!(summary.contains("removed 2 documents"), "{summary}");
+    assert!(
+        summary.contains("no document matches export/no-such-page.md"),
+        "{summary}"
+    );
+    assert!(
+        summary.contains("0 added, 0 updated, 2 removed, 5 unchanged"),
+        "{summary}"
+    );
+    let hits = lore(&[
+        "search",
+        "facilities request",
+        "--index",
+        index.to_str().unwrap(),
+        "--mode",
+        "lexical",
+        "--json",
+    ]);
+    let hits = stdout(&hits);
+    assert!(
+        !hits.contains("page-0.md") && !hits.contains("page-3.md"),
+        "{hits}"
+    );
+    assert!(hits.contains("page-4.md"), "{hits}");
+    // Nothing matched: the index is left as it was.
+    let none = lore(&["rm", "nothing/here", "--index", index.to_str().unwrap()]);
+    assert_eq!(none.status.code(), Some(3));
+    assert!(stdout(&none).contains("is unchanged"), "{}", stdout(&none));
+    let missing = lore(&[
+        "rm",
+        "x",
+        "--index",
+        tmp.path().join("nope").to_str().unwrap(),
+    ]);
+    assert_eq!(missing.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&missing.stderr).contains("no lore index"),
+        "{}",
+        String::from_utf8_lossy(&missing.stderr)
+    );
+    assert!(
+        !tmp.path().join("nope").exists(),
+        "rm on a missing index creates nothing"
     );
 }

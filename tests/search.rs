@@ -308,21 +308,28 @@ fn plumbing_works_with_any_embedder() {
     let index_dir = dir.path().join("hash");
     let embedder = Arc::new(HashEmbedder::new(64));
     let cache = dir.path().join("cache");
-    let build = || {
+    let build = |reuse: bool| {
         IndexBuilder::new(&index_dir)
             .embedder(embedder.clone())
             .embedding_cache(Some(cache.clone()))
+            .reuse_index(reuse)
             .build(&[dir.path().join("org")], &NoProgress)
             .unwrap()
     };
-    let first = build();
+    let first = build(true);
     assert_eq!(first.num_cached, 0);
     assert_eq!(first.num_embedded, first.num_chunks);
-    // The same text again: every vector comes from the cache.
-    let second = build();
+    // The same text again, rebuilt from nothing: every vector comes from the cache.
+    let second = build(false);
     assert_eq!(
-        (second.num_embedded, second.num_cached),
-        (0, first.num_chunks)
+        (second.num_embedded, second.num_cached, second.num_reused),
+        (0, first.num_chunks, 0)
+    );
+    // Updated in place: every vector stays where it is.
+    let third = build(true);
+    assert_eq!(
+        (third.num_embedded, third.num_cached, third.num_reused),
+        (0, 0, first.num_chunks)
     );
     // Without the cache, everything is embedded.
     let third = IndexBuilder::new(dir.path().join("nocache"))

@@ -19,9 +19,9 @@ use std::time::{Duration, Instant};
 
 use lore::chunk::{chunk_document, estimate_tokens, ChunkOptions};
 use lore::embed::{cache_home, CachedEmbedder, Embedder, EmbeddingCache, OnnxEmbedder};
-use lore::index::embedding_text;
 use lore::load::{load_paths, LoadOptions};
 use lore::vector::synthetic::SplitMix;
+use lore::writer::embedding_text;
 use lore::{BuildReport, IndexBuilder, NoProgress};
 
 /// Seed of the synthetic corpus; changing it changes every text (and voids the cache).

@@ -169,9 +169,12 @@ pub fn eval(args: EvalArgs, model_dir: Option<PathBuf>) -> anyhow::Result<ExitCo
     if args.no_embed && modes.iter().any(|m| *m != Mode::Lexical) {
         bail!("--no-embed builds a lexical-only index: evaluate it with --mode lexical");
     }
-    let build = builder(&index_dir, model_dir.clone(), args.no_embed).chunk_options(ChunkOptions {
-        max_tokens: args.max_tokens,
-    });
+    let build = builder(&index_dir, model_dir.clone(), args.no_embed)
+        .chunk_options(ChunkOptions {
+            max_tokens: args.max_tokens,
+        })
+        // A rebuild starts from nothing, so that its time is a full build's.
+        .reuse_index(!args.rebuild);
     let inputs = [corpus.clone()];
     let reused = !args.rebuild && build.is_current(&inputs)?;
     let (build_seconds, embed_seconds, embedded, from_cache) = if reused {

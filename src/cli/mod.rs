@@ -1,7 +1,8 @@
 //! Command-line interface: arguments (clap), commands, text and JSON output.
 //!
 //! Exit codes: 0 success; 1 error; 2 bad usage; 3 `lore index` finished but skipped some inputs
-//! (the index is written; the summary lists what was skipped and why).
+//! (the index is written; the summary lists what was skipped and why), or `lore rm` was given
+//! something that matched nothing.
 
 mod eval;
 mod progress;
@@ -19,8 +20,8 @@ use lore::eval::{is_gold, read_questions, recall_at_k};
 use lore::load::LoadOptions;
 use lore::query::{date_arg, parse_filter};
 use lore::{
-    BuildReport, Error, Filter, Fusion, Index, IndexBuilder, Mode, OpenOptions, RankingOptions,
-    SearchRequest, SearchResponse,
+    BuildReport, Error, Filter, Fusion, Index, IndexBuilder, IndexWriter, Mode, OpenOptions,
+    RankingOptions, SearchRequest, SearchResponse,
 };
 
 /// Exit code of `lore index` when some inputs were skipped.
@@ -29,7 +30,8 @@ const EXIT_SKIPPED: u8 = 3;
 /// lore: an organization's memory for AI systems. Indexes exported meeting notes, transcripts,
 /// wiki pages, decision records and chat, and answers questions with cited snippets.
 ///
-/// Exit codes: 0 success, 1 error, 2 bad usage, 3 `index` finished but skipped some inputs.
+/// Exit codes: 0 success, 1 error, 2 bad usage, 3 `index` finished but skipped some inputs (or
+/// `rm` matched nothing for some ID-OR-PATH).
 #[derive(Debug, Parser)]
 #[command(name = "lore", version, about, long_about)]
 pub struct Cli {
@@ -44,7 +46,13 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Build an index from files and folders of exports (replaces any index in DIR).
+    /// Build an index from files and folders of exports, or bring the index in DIR up to date
+    /// with them.
+    ///
+    /// On an existing index, each file is hashed: unchanged files are carried over without
+    /// parsing or the model, new and changed ones are loaded, chunked and embedded, and the
+    /// documents of files no longer found are removed (--no-delete keeps them). The summary
+    /// says how many documents were added, updated, removed and unchanged.
     ///
     /// Formats: Markdown (.md, YAML front matter; ADR decision records detected), plain text
     /// (.txt), HTML (.html), WebVTT (.vtt) and SubRip (.srt) transcripts, JSONL records (.jsonl,
@@ -57,6 +65,15 @@ enum Command {
     ///
     /// Example: lore index corpus/ --index /tmp/acme
     Index(IndexArgs),
+    /// Remove documents from an index, by document id (or a folder of ids, e.g. corpus/meetings)
+    /// or by source path (a file, or every file below a folder).
+    ///
+    /// Exit code 3 when some ID-OR-PATH matched nothing (the rest are removed). A later
+    /// `lore index` of a folder that still holds a removed file adds it back; list it in a
+    /// .loreignore file to keep it out.
+    ///
+    /// Example: lore rm corpus/meetings/2025-01-07-standup.md --index /tmp/acme
+    Rm(RmArgs),
     /// Search an index and print ranked, cited snippets.
     ///
     /// Example: lore search "who approves contracts over 50K" --index /tmp/acme -k 5
@@ -89,16 +106,39 @@ struct IndexArgs {
     /// lexical).
     #[arg(long)]
     no_embed: bool,
-    /// Chunk size limit, in estimated word-piece tokens.
-    #[arg(long, default_value_t = ChunkOptions::default().max_tokens, value_name = "N")]
-    max_tokens: usize,
+    /// Chunk size limit, in estimated word-piece tokens (default: the existing index's, else
+    /// 256).
+    #[arg(long, value_name = "N")]
+    max_tokens: Option<usize>,
     /// Skip files larger than this many bytes.
     #[arg(long, default_value_t = LoadOptions::default().max_file_bytes, value_name = "BYTES")]
     max_file_size: u64,
-    /// Embed every chunk afresh instead of reusing vectors of text embedded before (kept by
-    /// content hash in $LORE_CACHE_DIR, default ~/.cache/lore/embeddings).
+    /// Do not use the embedding cache (vectors of text embedded before, kept by content hash in
+    /// $LORE_CACHE_DIR, default ~/.cache/lore/embeddings). Unchanged files still keep their
+    /// vectors from the index unless --rebuild is given too.
     #[arg(long)]
     no_cache: bool,
+    /// Keep the documents of files that are no longer found (add the PATHs to the index
+    /// instead of making it mirror them).
+    #[arg(long)]
+    no_delete: bool,
+    /// Ignore the existing index: load, chunk and embed every file afresh (with --no-cache, the
+    /// model embeds every chunk).
+    #[arg(long, conflicts_with = "no_delete")]
+    rebuild: bool,
+    /// Print the summary as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Debug, Args)]
+struct RmArgs {
+    /// Document ids, id prefixes (folders of ids) or source paths to remove.
+    #[arg(required = true, value_name = "ID-OR-PATH")]
+    patterns: Vec<String>,
+    /// Index directory.
+    #[arg(long, short = 'i', value_name = "DIR", env = "LORE_INDEX")]
+    index: PathBuf,
     /// Print the summary as JSON.
     #[arg(long)]
     json: bool,
@@ -214,6 +254,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let model_dir = cli.model_dir;
     match cli.command {
         Command::Index(args) => index(args, model_dir),
+        Command::Rm(args) => rm(args, model_dir),
         Command::Search(args) => search(args, model_dir),
         Command::Stats(args) => stats(args),
         Command::Demo(args) => demo(args, model_dir),
@@ -255,10 +296,13 @@ fn builder(dir: &Path, model_dir: Option<PathBuf>, no_embed: bool) -> IndexBuild
 }
 
 fn index(args: IndexArgs, model_dir: Option<PathBuf>) -> anyhow::Result<ExitCode> {
-    let report = builder(&args.index, model_dir, args.no_embed)
-        .chunk_options(ChunkOptions {
-            max_tokens: args.max_tokens,
-        })
+    let mut builder = builder(&args.index, model_dir, args.no_embed)
+        .reuse_index(!args.rebuild)
+        .keep_missing(args.no_delete);
+    if let Some(max_tokens) = args.max_tokens {
+        builder = builder.chunk_options(ChunkOptions { max_tokens });
+    }
+    let report = builder
         .load_options(LoadOptions {
             max_file_bytes: args.max_file_size,
         })
@@ -273,6 +317,56 @@ fn index(args: IndexArgs, model_dir: Option<PathBuf>) -> anyhow::Result<ExitCode
         print_summary(&mut out, &report, &args.index)?;
     }
     Ok(if report.skipped.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(EXIT_SKIPPED)
+    })
+}
+
+fn rm(args: RmArgs, model_dir: Option<PathBuf>) -> anyhow::Result<ExitCode> {
+    let context = || format!("cannot remove from the index at {}", args.index.display());
+    let mut writer = IndexWriter::open(&args.index).with_context(context)?;
+    if let Some(dir) = model_dir {
+        writer = writer.model_dir(dir);
+    }
+    let before = writer.num_documents();
+    let mut unmatched = Vec::new();
+    for pattern in &args.patterns {
+        if writer.delete(pattern) == 0 {
+            unmatched.push(pattern.clone());
+        }
+    }
+    let removed = before - writer.num_documents();
+    // Nothing matched: the index stays as it is, no new generation is written.
+    let report = if removed > 0 {
+        Some(
+            writer
+                .commit(&progress::Bars::new())
+                .with_context(context)?,
+        )
+    } else {
+        None
+    };
+    let mut out = std::io::stdout().lock();
+    if args.json {
+        let value = serde_json::json!({
+            "removed_documents": removed,
+            "unmatched": unmatched,
+            "report": report,
+        });
+        serde_json::to_writer_pretty(&mut out, &value)?;
+        writeln!(out)?;
+    } else {
+        writeln!(out, "removed {removed} documents")?;
+        for pattern in &unmatched {
+            writeln!(out, "no document matches {pattern}")?;
+        }
+        match &report {
+            Some(report) => print_summary(&mut out, report, &args.index)?,
+            None => writeln!(out, "the index at {} is unchanged", args.index.display())?,
+        }
+    }
+    Ok(if unmatched.is_empty() {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(EXIT_SKIPPED)
@@ -296,12 +390,17 @@ fn print_summary(out: &mut impl Write, report: &BuildReport, dir: &Path) -> std:
             "documents since the last build: {} added, {} updated, {} removed, {} unchanged",
             c.added, c.updated, c.removed, c.unchanged
         )?;
-    }
-    if report.num_embedded + report.num_cached > 0 {
         writeln!(
             out,
-            "embedded {} chunks with the model, reused {} from the embedding cache",
-            report.num_embedded, report.num_cached
+            "files: {} loaded (new or changed), {} unchanged and carried over",
+            report.num_files_loaded, report.num_files_unchanged
+        )?;
+    }
+    if report.num_embedded + report.num_cached + report.num_reused > 0 {
+        writeln!(
+            out,
+            "vectors: {} chunks embedded by the model, {} from the embedding cache, {} kept from the index",
+            report.num_embedded, report.num_cached, report.num_reused
         )?;
     }
     for note in &report.notes {

@@ -16,9 +16,10 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, Result};
 use crate::eval::beir::Dataset;
 use crate::eval::metrics::{num_relevant, trec_order, Latency, QueryMetrics, Scored};
-use crate::index::{Index, Progress};
+use crate::index::Index;
 use crate::model::Filter;
 use crate::query::{Mode, RankingOptions, SearchRequest};
+use crate::writer::Progress;
 
 /// How to evaluate.
 #[derive(Debug, Clone, PartialEq)]

@@ -91,36 +91,16 @@ pub fn load_paths(
     opts: &LoadOptions,
     on_file: &(dyn Fn(&Path) + Sync),
 ) -> LoadReport {
-    let mut skipped = Vec::new();
-    let mut files: Vec<(PathBuf, String)> = Vec::new();
-    for root in paths {
-        match std::fs::metadata(root) {
-            Err(e) => skipped.push(skip(root, None, format!("cannot read: {e}"))),
-            Ok(meta) if meta.is_dir() => walk_dir(root, &mut files, &mut skipped),
-            Ok(_) => {
-                let id = root
-                    .file_name()
-                    .map(|n| n.to_string_lossy().into_owned())
-                    .unwrap_or_else(|| root.to_string_lossy().into_owned());
-                files.push((root.clone(), id));
-            }
-        }
-    }
-    files.sort();
-    files.dedup_by(|a, b| a.0 == b.0);
-
+    let (files, mut skipped) = walk(paths);
     let results: Vec<(Vec<Document>, Vec<Skipped>, bool)> = files
         .par_iter()
         .map(|(path, id)| {
-            let out = if format_for_extension(path).is_none() {
-                let reason = match extension(path) {
-                    Some(ext) => format!("unsupported extension .{ext}"),
-                    None => "unsupported extension (none)".to_string(),
-                };
-                (Vec::new(), vec![skip(path, None, reason)], true)
-            } else {
-                let (docs, skipped) = load_file(path, id, opts);
-                (docs, skipped, false)
+            let out = match unsupported(path) {
+                Some(reason) => (Vec::new(), vec![skip(path, None, reason)], true),
+                None => {
+                    let (docs, skipped) = load_file(path, id, opts);
+                    (docs, skipped, false)
+                }
             };
             on_file(path);
             out
@@ -140,6 +120,42 @@ pub fn load_paths(
     skipped.sort_by(|a, b| a.path.cmp(&b.path));
     report.skipped = skipped;
     report
+}
+
+/// The files `paths` (files or directories) name, sorted by path, each with the id its
+/// path-derived documents get, and the problems met on the way (unreadable folders, symbolic
+/// link loops, broken links, sockets). Directories are walked as [`load_paths`] says.
+pub fn walk(paths: &[PathBuf]) -> (Vec<(PathBuf, String)>, Vec<Skipped>) {
+    let mut skipped = Vec::new();
+    let mut files: Vec<(PathBuf, String)> = Vec::new();
+    for root in paths {
+        match std::fs::metadata(root) {
+            Err(e) => skipped.push(skip(root, None, format!("cannot read: {e}"))),
+            Ok(meta) if meta.is_dir() => walk_dir(root, &mut files, &mut skipped),
+            Ok(_) => {
+                let id = root
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_else(|| root.to_string_lossy().into_owned());
+                files.push((root.clone(), id));
+            }
+        }
+    }
+    files.sort();
+    files.dedup_by(|a, b| a.0 == b.0);
+    (files, skipped)
+}
+
+/// Why a file is not loaded at all, judged by its name alone (an unknown extension), or `None`
+/// when some loader takes it.
+pub fn unsupported(path: &Path) -> Option<String> {
+    if format_for_extension(path).is_some() {
+        return None;
+    }
+    Some(match extension(path) {
+        Some(ext) => format!("unsupported extension .{ext}"),
+        None => "unsupported extension (none)".to_string(),
+    })
 }
 
 /// Collects the files below `root` with their ids.
@@ -237,30 +253,31 @@ fn walk_error_reason(err: &ignore::Error, path: &Path) -> String {
 /// have their own ids). Returns the documents and the problems found; a file that cannot be
 /// loaded at all yields no documents and at least one [`Skipped`] entry.
 pub fn load_file(path: &Path, id: &str, opts: &LoadOptions) -> (Vec<Document>, Vec<Skipped>) {
-    let fail = |reason: String| (Vec::new(), vec![skip(path, None, reason)]);
-    let meta = match std::fs::metadata(path) {
-        Ok(m) => m,
-        Err(e) => return fail(format!("cannot read: {e}")),
+    match read_file(path, opts) {
+        Ok(bytes) => load_bytes(path, id, bytes),
+        Err(skipped) => (Vec::new(), vec![skipped]),
+    }
+}
+
+/// A file's bytes, or why they cannot be loaded (unreadable, or over
+/// [`LoadOptions::max_file_bytes`], which is checked before reading).
+pub fn read_file(path: &Path, opts: &LoadOptions) -> Result<Vec<u8>, Skipped> {
+    let fail = |reason: String| skip(path, None, reason);
+    let too_big = |len: u64| {
+        fail(format!(
+            "file is {len} bytes, over the limit of {} bytes",
+            opts.max_file_bytes
+        ))
     };
+    let meta = std::fs::metadata(path).map_err(|e| fail(format!("cannot read: {e}")))?;
     if meta.len() > opts.max_file_bytes {
-        return fail(format!(
-            "file is {} bytes, over the limit of {} bytes",
-            meta.len(),
-            opts.max_file_bytes
-        ));
+        return Err(too_big(meta.len()));
     }
-    let bytes = match std::fs::read(path) {
-        Ok(b) => b,
-        Err(e) => return fail(format!("cannot read: {e}")),
-    };
+    let bytes = std::fs::read(path).map_err(|e| fail(format!("cannot read: {e}")))?;
     if bytes.len() as u64 > opts.max_file_bytes {
-        return fail(format!(
-            "file is {} bytes, over the limit of {} bytes",
-            bytes.len(),
-            opts.max_file_bytes
-        ));
+        return Err(too_big(bytes.len() as u64));
     }
-    load_bytes(path, id, bytes)
+    Ok(bytes)
 }
 
 /// Loads a file's contents already read: what [`load_file`] does after reading (binary and

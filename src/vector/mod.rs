@@ -16,6 +16,7 @@ use std::path::Path;
 
 pub use flat::FlatIndex;
 pub use hnsw::{HnswIndex, HnswParams, HnswSearcher};
+pub(crate) use quantized::read_exact_at;
 pub use quantized::{ExactRows, QuantizedQuery, QuantizedStore};
 
 use crate::error::{Error, Result};

@@ -160,7 +160,7 @@ impl ExactRows {
         let mut row = vec![0f32; self.dim];
         let mut hits = Vec::with_capacity(candidates.len());
         for candidate in candidates {
-            self.read(candidate.ord, &mut bytes, &mut row)?;
+            self.read_row(candidate.ord, &mut bytes, &mut row)?;
             hits.push(Neighbor {
                 ord: candidate.ord,
                 score: dot(query, &row),
@@ -175,7 +175,7 @@ impl ExactRows {
         let mut row = vec![0f32; self.dim];
         let mut hits = Vec::with_capacity(self.len);
         for ord in 0..self.len as u32 {
-            self.read(ord, &mut bytes, &mut row)?;
+            self.read_row(ord, &mut bytes, &mut row)?;
             hits.push(Neighbor {
                 ord,
                 score: dot(query, &row),
@@ -184,7 +184,8 @@ impl ExactRows {
         Ok(rank(hits, k))
     }
 
-    fn read(&self, ord: u32, bytes: &mut [u8], row: &mut [f32]) -> Result<()> {
+    /// Read row `ord` into `row` (`bytes` is scratch space of `4 × dim` bytes).
+    pub fn read_row(&self, ord: u32, bytes: &mut [u8], row: &mut [f32]) -> Result<()> {
         if ord as usize >= self.len {
             return Err(Error::Corrupt {
                 dir: self.path.parent().unwrap_or(&self.path).to_path_buf(),
@@ -201,12 +202,16 @@ impl ExactRows {
 }
 
 #[cfg(unix)]
-fn read_exact_at(file: &File, buf: &mut [u8], offset: u64) -> std::io::Result<()> {
+pub(crate) fn read_exact_at(file: &File, buf: &mut [u8], offset: u64) -> std::io::Result<()> {
     std::os::unix::fs::FileExt::read_exact_at(file, buf, offset)
 }
 
 #[cfg(windows)]
-fn read_exact_at(file: &File, mut buf: &mut [u8], mut offset: u64) -> std::io::Result<()> {
+pub(crate) fn read_exact_at(
+    file: &File,
+    mut buf: &mut [u8],
+    mut offset: u64,
+) -> std::io::Result<()> {
     use std::os::windows::fs::FileExt;
     while !buf.is_empty() {
         match file.seek_read(buf, offset)? {

@@ -1,0 +1,1546 @@
+//! Writing an index: building it from exports and keeping it up to date as they change.
+//!
+//! Every write makes a new generation ([`crate::generation`]) under the writer lock and switches
+//! to it atomically. What it holds is decided file by file:
+//!
+//! * each generation records its files in `files.json`: path, the SHA-256 of the bytes its
+//!   documents came from, and those documents (id, title, kind, number of chunks) with the
+//!   problems met in the file;
+//! * an update reads every file it is given and hashes it. A file whose hash, path and id match
+//!   the record is **carried over**: its chunks are read back from the previous generation and
+//!   its vectors copied from it, without parsing, chunking or the model. A new or changed file
+//!   is loaded, chunked and embedded (through the embedding cache, keyed by text and model);
+//! * a file the record holds that the update no longer finds is removed, unless the update
+//!   keeps missing files ([`IndexBuilder::keep_missing`], `lore index --no-delete`);
+//! * [`IndexWriter::delete`] removes documents by id or path prefix (`lore rm`).
+//!
+//! The new generation is then written whole from the carried and the new chunks: documents in
+//! id order, the text index, the passage links, and the vector graph rebuilt over all vectors.
+//! So an update yields exactly the index a full build of the same inputs yields (same
+//! [`Manifest::digest`]), and only changed text reaches the model.
+//!
+//! Carrying needs the previous generation to have been written by this lore version with the
+//! same chunking and model; otherwise every file is read afresh (the embedding cache still spares
+//! the model the text it has seen).
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::chunk::{chunk_document, ChunkOptions};
+use crate::context::{predecessors, Neighbours};
+use crate::embed::{
+    check_count, model_id_in, resolve_model_dir, CachedEmbedder, Embedder, EmbeddingCache,
+    LazyOnnxEmbedder,
+};
+use crate::error::{Error, Result};
+use crate::generation::{self, WriterLock};
+use crate::index::{
+    write_json, ChunkingInfo, Counts, Manifest, ModelInfo, DOCUMENTS, FILES, FORMAT_VERSION,
+    LEXICAL_DIR, NEIGHBOURS, SKIPPED, VECTORS,
+};
+use crate::lexical::{LexicalReader, LexicalWriter};
+use crate::load::{self, LoadOptions};
+use crate::model::{content_hash_bytes, to_hex, Chunk, Skipped, SourceFormat};
+use crate::vector::{ExactRows, HnswIndex, HnswParams, VectorFileWriter, VectorStore};
+
+/// Reports build progress (the CLI draws bars; the default does nothing).
+pub trait Progress: Sync {
+    /// A stage begins; `total` is its number of steps, 0 when unknown.
+    fn start(&self, _stage: &str, _total: u64) {}
+    /// `n` more steps of the current stage are done.
+    fn advance(&self, _n: u64) {}
+    /// The current stage is done.
+    fn finish(&self) {}
+}
+
+/// A [`Progress`] that reports nothing.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoProgress;
+
+impl Progress for NoProgress {}
+
+/// What a build or an update did.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct BuildReport {
+    /// Files the index accounts for (seen now, or kept from before), supported or not.
+    pub num_files: usize,
+    /// Documents indexed.
+    pub num_documents: usize,
+    /// Chunks indexed.
+    pub num_chunks: usize,
+    /// Everything not indexed, with reasons.
+    pub skipped: Vec<Skipped>,
+    /// Files skipped for an unknown extension (also in `skipped`).
+    pub num_unsupported: usize,
+    /// Files loaded and chunked by this build (new or changed ones).
+    pub num_files_loaded: usize,
+    /// Files found unchanged and carried over from the previous generation without parsing.
+    pub num_files_unchanged: usize,
+    /// Total seconds.
+    pub seconds: f64,
+    /// Seconds spent embedding (including copying carried vectors).
+    pub embed_seconds: f64,
+    /// Chunks the model embedded.
+    pub num_embedded: usize,
+    /// Chunks whose vectors came from the embedding cache.
+    pub num_cached: usize,
+    /// Chunks whose vectors were carried over from the previous generation.
+    pub num_reused: usize,
+    /// Documents added, updated, removed and unchanged since the index this build replaced
+    /// (`None` for a first build).
+    pub changes: Option<Changes>,
+    /// Anything worth knowing that did not stop the build (e.g. the cache could not be written).
+    pub notes: Vec<String>,
+}
+
+/// How a build's documents compare with those of the index it replaced, by document id and
+/// signature (see `documents.tsv`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Changes {
+    /// Documents that were not in the index.
+    pub added: usize,
+    /// Documents whose text or provenance changed.
+    pub updated: usize,
+    /// Documents no longer in the index.
+    pub removed: usize,
+    /// Documents exactly as they were.
+    pub unchanged: usize,
+}
+
+impl Changes {
+    fn between(old: &BTreeMap<String, String>, new: &BTreeMap<String, String>) -> Self {
+        let mut changes = Changes::default();
+        for (id, signature) in new {
+            match old.get(id) {
+                None => changes.added += 1,
+                Some(before) if before == signature => changes.unchanged += 1,
+                Some(_) => changes.updated += 1,
+            }
+        }
+        changes.removed = old.keys().filter(|id| !new.contains_key(*id)).count();
+        changes
+    }
+
+    /// Did anything change?
+    pub fn any(&self) -> bool {
+        self.added + self.updated + self.removed > 0
+    }
+}
+
+/// Document signatures as written by [`write_signatures`]; `None` when absent or unreadable.
+fn read_signatures(path: &Path) -> Option<BTreeMap<String, String>> {
+    let text = std::fs::read_to_string(path).ok()?;
+    text.lines()
+        .map(|line| {
+            let (id, signature) = line.rsplit_once('\t')?;
+            Some((id.to_string(), signature.to_string()))
+        })
+        .collect()
+}
+
+/// One line per document: its id, a tab, its signature.
+fn write_signatures(path: &Path, signatures: &BTreeMap<String, String>) -> Result<()> {
+    let mut text = String::with_capacity(signatures.len() * 100);
+    for (id, signature) in signatures {
+        text.push_str(id);
+        text.push('\t');
+        text.push_str(signature);
+        text.push('\n');
+    }
+    std::fs::write(path, text).map_err(|e| Error::io(path, e))
+}
+
+/// Input paths made absolute: provenance must resolve from any working directory. A path that
+/// cannot be resolved is kept as given; loading reports it as skipped.
+fn absolute_inputs(paths: &[PathBuf]) -> Vec<PathBuf> {
+    paths
+        .iter()
+        .map(|p| p.canonicalize().unwrap_or_else(|_| p.clone()))
+        .collect()
+}
+
+/// Which embedder a build uses.
+#[derive(Clone)]
+enum EmbedderChoice {
+    /// The shipped model, from this directory (or the default one).
+    Model(Option<PathBuf>),
+    /// A caller-supplied embedder.
+    Given(Arc<dyn Embedder>),
+    /// No embeddings (lexical only).
+    Disabled,
+}
+
+impl EmbedderChoice {
+    /// The model id vectors get (`None` without embeddings), without loading the model.
+    fn model_id(&self) -> Result<Option<String>> {
+        match self {
+            EmbedderChoice::Model(dir) => {
+                Ok(Some(model_id_in(&resolve_model_dir(dir.as_deref()))?))
+            }
+            EmbedderChoice::Given(e) => Ok(Some(e.model_id().to_string())),
+            EmbedderChoice::Disabled => Ok(None),
+        }
+    }
+
+    /// The embedder (the shipped model is loaded only when it is first asked for a vector).
+    fn create(&self) -> Result<Option<Arc<dyn Embedder>>> {
+        Ok(match self {
+            EmbedderChoice::Model(dir) => Some(Arc::new(LazyOnnxEmbedder::for_indexing(
+                &resolve_model_dir(dir.as_deref()),
+            )?)),
+            EmbedderChoice::Given(e) => Some(e.clone()),
+            EmbedderChoice::Disabled => None,
+        })
+    }
+}
+
+/// Builds an index directory from files and folders of exports, or brings an existing one up
+/// to date with them (see the module documentation).
+///
+/// ```no_run
+/// use lore::{IndexBuilder, NoProgress};
+/// let report = IndexBuilder::new("/tmp/lore-index").build(&["corpus".into()], &NoProgress)?;
+/// println!("{} chunks, {} embedded by the model", report.num_chunks, report.num_embedded);
+/// # Ok::<(), lore::Error>(())
+/// ```
+#[derive(Clone)]
+pub struct IndexBuilder {
+    dir: PathBuf,
+    chunk: Option<ChunkOptions>,
+    load: LoadOptions,
+    embedder: EmbedderChoice,
+    hnsw: HnswParams,
+    batch_size: usize,
+    cache_root: Option<PathBuf>,
+    reuse: bool,
+    keep_missing: bool,
+}
+
+impl IndexBuilder {
+    /// A builder writing to `dir`, with the shipped model from the default model directory.
+    pub fn new(dir: impl Into<PathBuf>) -> Self {
+        IndexBuilder {
+            dir: dir.into(),
+            chunk: None,
+            load: LoadOptions::default(),
+            embedder: EmbedderChoice::Model(None),
+            hnsw: HnswParams::default(),
+            batch_size: 64,
+            cache_root: Some(EmbeddingCache::default_root()),
+            reuse: true,
+            keep_missing: false,
+        }
+    }
+
+    /// Chunking settings (default: those of the index in the directory, else
+    /// [`ChunkOptions::default`]).
+    pub fn chunk_options(mut self, options: ChunkOptions) -> Self {
+        self.chunk = Some(options);
+        self
+    }
+
+    /// Loading settings.
+    pub fn load_options(mut self, options: LoadOptions) -> Self {
+        self.load = options;
+        self
+    }
+
+    /// Load the shipped model from `dir` instead of the default model directory.
+    pub fn model_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.embedder = EmbedderChoice::Model(Some(dir.into()));
+        self
+    }
+
+    /// Use this embedder.
+    pub fn embedder(mut self, embedder: Arc<dyn Embedder>) -> Self {
+        self.embedder = EmbedderChoice::Given(embedder);
+        self
+    }
+
+    /// Keep the embedding cache under `root` instead of the default
+    /// ([`EmbeddingCache::default_root`]); `None` caches nothing.
+    pub fn embedding_cache(mut self, root: Option<PathBuf>) -> Self {
+        self.cache_root = root;
+        self
+    }
+
+    /// Build a lexical-only index (no model needed; dense search unavailable).
+    pub fn without_embeddings(mut self) -> Self {
+        self.embedder = EmbedderChoice::Disabled;
+        self
+    }
+
+    /// Carry unchanged files' chunks and vectors over from the index in the directory (the
+    /// default). `false` loads, chunks and embeds everything afresh (`lore index --rebuild`).
+    pub fn reuse_index(mut self, reuse: bool) -> Self {
+        self.reuse = reuse;
+        self
+    }
+
+    /// Keep the documents of files the inputs no longer hold (`lore index --no-delete`): the
+    /// inputs are added to the index instead of replacing it. Default `false`.
+    pub fn keep_missing(mut self, keep: bool) -> Self {
+        self.keep_missing = keep;
+        self
+    }
+
+    /// The chunking this builder uses over `previous`.
+    fn chunking(&self, previous: Option<&Previous>) -> ChunkOptions {
+        self.chunk.unwrap_or_else(|| {
+            previous
+                .and_then(|p| p.manifest.as_ref())
+                .map(|m| ChunkOptions {
+                    max_tokens: m.chunking.max_tokens,
+                })
+                .unwrap_or_default()
+        })
+    }
+
+    /// Open a writer on this builder's directory (creating the index on commit if there is
+    /// none), with this builder's settings. Takes the writer lock.
+    pub fn writer(&self) -> Result<IndexWriter> {
+        let started = Instant::now();
+        let dir = index_dir(&self.dir)?;
+        check_replaceable(&dir)?;
+        // One writer at a time, refused at once (before any work) when another holds the lock.
+        let lock = WriterLock::acquire(&dir)?;
+        let previous = Previous::read(&dir);
+        let settings = Settings {
+            chunk: self.chunking(previous.as_ref()),
+            load: self.load,
+            model_id: self.embedder.model_id()?,
+            embedder: self.embedder.clone(),
+            hnsw: self.hnsw.clone(),
+            batch_size: self.batch_size,
+            cache_root: self.cache_root.clone(),
+        };
+        let carry = self.reuse && previous.as_ref().is_some_and(|p| p.carries(&settings));
+        if self.keep_missing && !carry {
+            if let Some(reason) = previous.as_ref().and_then(|p| p.why_not_carried(&settings)) {
+                return Err(Error::InvalidRequest(format!(
+                    "cannot add to the index at {} without rebuilding it: {reason}; index without --no-delete to rebuild it from the inputs",
+                    dir.display()
+                )));
+            }
+        }
+        Ok(IndexWriter::new(
+            dir, lock, settings, previous, carry, started,
+        ))
+    }
+
+    /// Bring the index in this builder's directory up to date with `paths`: it holds exactly
+    /// what they hold (plus, with [`IndexBuilder::keep_missing`], what it held before), and
+    /// unchanged files are carried over without the model (see the module documentation).
+    pub fn build(&self, paths: &[PathBuf], progress: &dyn Progress) -> Result<BuildReport> {
+        let mut writer = self.writer()?;
+        if self.keep_missing {
+            writer.add_paths(paths, progress);
+        } else {
+            writer.sync(paths, progress);
+        }
+        writer.commit(progress)
+    }
+
+    /// True when the index in this builder's directory was built from exactly what `paths` now
+    /// hold, with these settings and this model: building again would change nothing. Reads
+    /// and hashes the inputs (no parsing, no embedding) to find out.
+    pub fn is_current(&self, paths: &[PathBuf]) -> Result<bool> {
+        let Some(previous) = Previous::read(&self.dir) else {
+            return Ok(false);
+        };
+        let settings_match = previous.manifest.as_ref().is_some_and(|m| {
+            m.lore_version == env!("CARGO_PKG_VERSION")
+                && m.chunking.max_tokens == self.chunking(Some(&previous)).max_tokens
+        });
+        let model_id = self.embedder.model_id()?;
+        if !settings_match || previous.model_id() != model_id.as_deref() {
+            return Ok(false);
+        }
+        let Some(records) = &previous.files else {
+            return Ok(false);
+        };
+        let (files, walk_skipped) = load::walk(&absolute_inputs(paths));
+        let recorded_walk_problems: Vec<&Skipped> = records
+            .iter()
+            .filter(|r| r.id.is_empty())
+            .flat_map(|r| &r.skipped)
+            .collect();
+        let mut walk_problems: Vec<&Skipped> = walk_skipped.iter().collect();
+        walk_problems.sort_by(|a, b| a.path.cmp(&b.path));
+        if walk_problems != recorded_walk_problems {
+            return Ok(false);
+        }
+        let by_path: HashMap<&Path, &FileRecord> = records
+            .iter()
+            .filter(|r| !r.id.is_empty())
+            .map(|r| (r.path.as_path(), r))
+            .collect();
+        if by_path.len() != files.len() {
+            return Ok(false);
+        }
+        Ok(files.par_iter().all(|(path, id)| {
+            let Some(record) = by_path.get(path.as_path()) else {
+                return false;
+            };
+            // A file some of whose documents were removed would get them back.
+            if record.id != *id || record.removed_some {
+                return false;
+            }
+            if load::unsupported(path).is_some() {
+                return record.unsupported;
+            }
+            match (&record.sha256, load::read_file(path, &self.load)) {
+                (Some(sha), Ok(bytes)) => *sha == content_hash_bytes(&bytes),
+                _ => false,
+            }
+        }))
+    }
+}
+
+/// The absolute form of an index directory (so that a generation's path is well defined, even
+/// for `.`), refusing a root directory.
+fn index_dir(dir: &Path) -> Result<PathBuf> {
+    let dir = std::path::absolute(dir).map_err(|e| Error::io(dir, e))?;
+    if dir.parent().is_none() {
+        return Err(Error::InvalidRequest(format!(
+            "{} cannot hold an index; give a directory below it",
+            dir.display()
+        )));
+    }
+    Ok(dir)
+}
+
+/// Refuse to write into a directory that holds something other than a lore index.
+fn check_replaceable(dir: &Path) -> Result<()> {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(Error::io(dir, e)),
+    };
+    for entry in entries {
+        let entry = entry.map_err(|e| Error::io(dir, e))?;
+        let name = entry.file_name();
+        if !name.to_str().is_some_and(generation::is_own_entry) {
+            return Err(Error::InvalidRequest(format!(
+                "{} is not empty and is not a lore index ({} is not lore's); refusing to write into it",
+                dir.display(),
+                name.to_string_lossy()
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// What a write produces from, settled when the writer opens.
+#[derive(Clone)]
+struct Settings {
+    chunk: ChunkOptions,
+    load: LoadOptions,
+    embedder: EmbedderChoice,
+    /// The model the vectors come from (`None`: lexical only).
+    model_id: Option<String>,
+    hnsw: HnswParams,
+    batch_size: usize,
+    cache_root: Option<PathBuf>,
+}
+
+/// A document as a generation's file record lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+struct DocRecord {
+    id: String,
+    title: String,
+    kind: String,
+    format: SourceFormat,
+    /// First line of the document in its file.
+    line: Option<usize>,
+    /// Its number of chunks.
+    chunks: usize,
+}
+
+/// One input as a generation records it (`files.json`): a file, or a problem met while walking
+/// the folders (then `id` is empty).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+struct FileRecord {
+    path: PathBuf,
+    /// The id of the file's path-derived documents.
+    id: String,
+    /// SHA-256 of the bytes the documents were loaded from (`None`: not read).
+    sha256: Option<String>,
+    /// Some of its documents were removed ([`IndexWriter::delete`]).
+    #[serde(default)]
+    removed_some: bool,
+    /// Some of its documents were left out for an id an earlier file holds. An update reads
+    /// such a file again even when unchanged, since the earlier one may have gone.
+    #[serde(default)]
+    duplicates_left_out: bool,
+    /// Skipped for its extension.
+    unsupported: bool,
+    /// The documents the index holds from it, in file order.
+    documents: Vec<DocRecord>,
+    /// What in it was not indexed, and why.
+    skipped: Vec<Skipped>,
+}
+
+/// Where a file's chunks are.
+enum Content {
+    /// In the previous generation: each document's chunk ordinals there.
+    Previous(Vec<Range<u32>>),
+    /// Loaded by this writer: each document's chunks.
+    New(Vec<Vec<Chunk>>),
+}
+
+/// A file (or walk problem) the next generation will account for.
+struct Entry {
+    record: FileRecord,
+    content: Content,
+}
+
+impl Entry {
+    /// An input with no documents: a walk problem, an unsupported or unreadable file.
+    fn problem(path: &Path, id: &str, unsupported: bool, skipped: Vec<Skipped>) -> Self {
+        Entry {
+            record: FileRecord {
+                path: path.to_path_buf(),
+                id: id.to_string(),
+                sha256: None,
+                removed_some: false,
+                duplicates_left_out: false,
+                unsupported,
+                documents: Vec::new(),
+                skipped,
+            },
+            content: Content::New(Vec::new()),
+        }
+    }
+
+    /// Load and chunk a file's bytes.
+    fn load(path: &Path, id: &str, bytes: Vec<u8>, sha256: String, chunk: &ChunkOptions) -> Self {
+        let (docs, skipped) = load::load_bytes(path, id, bytes);
+        let mut documents = Vec::with_capacity(docs.len());
+        let mut chunks = Vec::with_capacity(docs.len());
+        for doc in docs {
+            let pieces = chunk_document(&doc, chunk);
+            documents.push(DocRecord {
+                id: doc.id,
+                title: doc.title,
+                kind: doc.kind,
+                format: doc.format,
+                line: pieces.first().map(|c| c.provenance.line_range[0]),
+                chunks: pieces.len(),
+            });
+            chunks.push(pieces);
+        }
+        Entry {
+            record: FileRecord {
+                path: path.to_path_buf(),
+                id: id.to_string(),
+                sha256: Some(sha256),
+                removed_some: false,
+                duplicates_left_out: false,
+                unsupported: false,
+                documents,
+                skipped,
+            },
+            content: Content::New(chunks),
+        }
+    }
+
+    /// Keep the documents for which `keep` holds; returns how many were dropped.
+    fn retain(&mut self, mut keep: impl FnMut(&DocRecord) -> bool) -> usize {
+        let flags: Vec<bool> = self.record.documents.iter().map(&mut keep).collect();
+        let dropped = flags.iter().filter(|k| !**k).count();
+        if dropped == 0 {
+            return 0;
+        }
+        let mut it = flags.iter();
+        self.record
+            .documents
+            .retain(|_| *it.next().unwrap_or(&true));
+        match &mut self.content {
+            Content::Previous(ranges) => {
+                let mut it = flags.iter();
+                ranges.retain(|_| *it.next().unwrap_or(&true));
+            }
+            Content::New(chunks) => {
+                let mut it = flags.iter();
+                chunks.retain(|_| *it.next().unwrap_or(&true));
+            }
+        }
+        dropped
+    }
+
+    /// Can the record stand for the file when its bytes hash to `sha256` under `id`?
+    fn vouches_for(&self, id: &str, sha256: &str) -> bool {
+        let r = &self.record;
+        r.id == id
+            && r.sha256.as_deref() == Some(sha256)
+            && !r.removed_some
+            && !r.duplicates_left_out
+    }
+}
+
+/// The generation a writer replaces.
+struct Previous {
+    /// Its directory.
+    dir: PathBuf,
+    /// `None` when it cannot be read by this lore (another format version, damage).
+    manifest: Option<Manifest>,
+    /// Document signatures (`documents.tsv`), to tell what changed.
+    signatures: Option<BTreeMap<String, String>>,
+    /// Its files (`files.json`); `None` for a generation written before files were recorded.
+    files: Option<Vec<FileRecord>>,
+}
+
+impl Previous {
+    /// The current generation in `dir`, if any.
+    fn read(dir: &Path) -> Option<Self> {
+        let dir = generation::resolve(dir).ok()?;
+        if !dir.join(crate::index::MANIFEST).is_file() {
+            return None;
+        }
+        let files = std::fs::read(dir.join(FILES))
+            .ok()
+            .and_then(|bytes| serde_json::from_slice(&bytes).ok());
+        Some(Previous {
+            manifest: Manifest::read(&dir).ok(),
+            signatures: read_signatures(&dir.join(DOCUMENTS)),
+            files,
+            dir,
+        })
+    }
+
+    fn model_id(&self) -> Option<&str> {
+        self.manifest
+            .as_ref()
+            .and_then(|m| m.model.as_ref())
+            .map(|m| m.id.as_str())
+    }
+
+    /// Why its chunks and vectors cannot be carried into a generation made with `settings`.
+    fn why_not_carried(&self, settings: &Settings) -> Option<String> {
+        let Some(manifest) = &self.manifest else {
+            return Some("it cannot be read by this lore".into());
+        };
+        if self.files.is_none() {
+            return Some("it does not record its files (it was written by an older lore)".into());
+        }
+        if manifest.lore_version != env!("CARGO_PKG_VERSION") {
+            return Some(format!(
+                "it was written by lore {}, this is lore {}",
+                manifest.lore_version,
+                env!("CARGO_PKG_VERSION")
+            ));
+        }
+        if manifest.chunking.max_tokens != settings.chunk.max_tokens {
+            return Some(format!(
+                "it was chunked at {} tokens, not {}",
+                manifest.chunking.max_tokens, settings.chunk.max_tokens
+            ));
+        }
+        if self.model_id() != settings.model_id.as_deref() {
+            let name = |m: Option<&str>| {
+                m.map_or("no model (lexical only)".into(), |m| format!("model {m}"))
+            };
+            return Some(format!(
+                "it was embedded with {}, not {}",
+                name(self.model_id()),
+                name(settings.model_id.as_deref())
+            ));
+        }
+        None
+    }
+
+    fn carries(&self, settings: &Settings) -> bool {
+        self.why_not_carried(settings).is_none()
+    }
+
+    /// Each document's chunk ordinals: documents take ordinals in id order, each its chunks in
+    /// a row.
+    fn doc_ranges(&self) -> HashMap<&str, Range<u32>> {
+        let Some(files) = &self.files else {
+            return HashMap::new();
+        };
+        let mut counts: Vec<(&str, usize)> = files
+            .iter()
+            .flat_map(|f| &f.documents)
+            .map(|d| (d.id.as_str(), d.chunks))
+            .collect();
+        counts.sort_unstable();
+        let mut ranges = HashMap::with_capacity(counts.len());
+        let mut next = 0u32;
+        for (id, n) in counts {
+            ranges.insert(id, next..next + n as u32);
+            next += n as u32;
+        }
+        ranges
+    }
+
+    /// Its files, each with its documents' chunk ordinals.
+    fn entries(&self) -> BTreeMap<PathBuf, Entry> {
+        let Some(files) = &self.files else {
+            return BTreeMap::new();
+        };
+        let ranges = self.doc_ranges();
+        files
+            .iter()
+            .map(|f| {
+                let ranges = f
+                    .documents
+                    .iter()
+                    .map(|d| ranges[d.id.as_str()].clone())
+                    .collect();
+                let entry = Entry {
+                    record: f.clone(),
+                    content: Content::Previous(ranges),
+                };
+                (f.path.clone(), entry)
+            })
+            .collect()
+    }
+}
+
+/// Adds, updates and removes documents of an index, then commits them as one new generation
+/// (see the module documentation). Holds the writer lock from open to commit; dropping it
+/// without committing leaves the index as it was.
+///
+/// ```no_run
+/// use lore::{IndexWriter, NoProgress};
+/// let mut writer = IndexWriter::open("/tmp/lore-index")?;
+/// writer.add_paths(&["exports/2026-11-26".into()], &NoProgress);
+/// let removed = writer.delete("corpus/meetings/2025-01-07-standup.md");
+/// let report = writer.commit(&NoProgress)?;
+/// println!("removed {removed}, embedded {} chunks", report.num_embedded);
+/// # Ok::<(), lore::Error>(())
+/// ```
+pub struct IndexWriter {
+    dir: PathBuf,
+    lock: WriterLock,
+    settings: Settings,
+    previous: Option<Previous>,
+    /// Whether chunks and vectors may come from `previous`.
+    carry: bool,
+    entries: BTreeMap<PathBuf, Entry>,
+    sources: Vec<String>,
+    files_loaded: usize,
+    files_unchanged: usize,
+    started: Instant,
+}
+
+impl std::fmt::Debug for IndexWriter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IndexWriter")
+            .field("dir", &self.dir)
+            .field("files", &self.entries.len())
+            .finish()
+    }
+}
+
+impl IndexWriter {
+    fn new(
+        dir: PathBuf,
+        lock: WriterLock,
+        settings: Settings,
+        previous: Option<Previous>,
+        carry: bool,
+        started: Instant,
+    ) -> Self {
+        let (entries, sources) = match (&previous, carry) {
+            (Some(p), true) => (
+                p.entries(),
+                p.manifest
+                    .as_ref()
+                    .map(|m| m.sources.clone())
+                    .unwrap_or_default(),
+            ),
+            _ => (BTreeMap::new(), Vec::new()),
+        };
+        IndexWriter {
+            dir,
+            lock,
+            settings,
+            previous,
+            carry,
+            entries,
+            sources,
+            files_loaded: 0,
+            files_unchanged: 0,
+            started,
+        }
+    }
+
+    /// Open the index in `dir` to change it, with the settings it was built with (chunking,
+    /// model; the model is loaded from the default model directory only if something needs
+    /// embedding). Takes the writer lock.
+    pub fn open(dir: impl AsRef<Path>) -> Result<Self> {
+        let started = Instant::now();
+        let dir = index_dir(dir.as_ref())?;
+        // Checked before the lock is taken, which would create the directory.
+        if Previous::read(&dir).is_none() {
+            return Err(Error::NoIndex { dir });
+        }
+        let lock = WriterLock::acquire(&dir)?;
+        let previous = Previous::read(&dir).ok_or_else(|| Error::NoIndex { dir: dir.clone() })?;
+        let Some(manifest) = &previous.manifest else {
+            // Reading it again names what is wrong with it.
+            return Err(Manifest::read(&previous.dir)
+                .err()
+                .unwrap_or_else(|| Error::NoIndex { dir: dir.clone() }));
+        };
+        let settings = Settings {
+            chunk: ChunkOptions {
+                max_tokens: manifest.chunking.max_tokens,
+            },
+            load: LoadOptions::default(),
+            embedder: match manifest.model {
+                Some(_) => EmbedderChoice::Model(None),
+                None => EmbedderChoice::Disabled,
+            },
+            model_id: manifest.model.as_ref().map(|m| m.id.clone()),
+            hnsw: HnswParams::default(),
+            batch_size: 64,
+            cache_root: Some(EmbeddingCache::default_root()),
+        };
+        if let Some(reason) = previous.why_not_carried(&settings) {
+            return Err(Error::Incompatible {
+                dir,
+                reason: format!(
+                    "{reason}; rebuild it with `lore index <PATH>... --index <DIR> --rebuild`"
+                ),
+            });
+        }
+        Ok(IndexWriter::new(
+            dir,
+            lock,
+            settings,
+            Some(previous),
+            true,
+            started,
+        ))
+    }
+
+    /// Load the model from `dir` when something needs embedding (an index without embeddings
+    /// stays without).
+    pub fn model_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        if self.settings.model_id.is_some() {
+            self.settings.embedder = EmbedderChoice::Model(Some(dir.into()));
+        }
+        self
+    }
+
+    /// Embed with this embedder (its model id must be the index's).
+    pub fn embedder(mut self, embedder: Arc<dyn Embedder>) -> Self {
+        if self.settings.model_id.is_some() {
+            self.settings.embedder = EmbedderChoice::Given(embedder);
+        }
+        self
+    }
+
+    /// Keep the embedding cache under `root` instead of the default; `None` caches nothing.
+    pub fn embedding_cache(mut self, root: Option<PathBuf>) -> Self {
+        self.settings.cache_root = root;
+        self
+    }
+
+    /// Loading settings for the files added from now on.
+    pub fn load_options(mut self, options: LoadOptions) -> Self {
+        self.settings.load = options;
+        self
+    }
+
+    /// Documents the next generation will hold, as things stand (before duplicate ids are
+    /// resolved at commit).
+    pub fn num_documents(&self) -> usize {
+        self.entries
+            .values()
+            .map(|e| e.record.documents.len())
+            .sum()
+    }
+
+    /// Add the files under `paths` (files or folders, walked as [`load::load_paths`] does): a
+    /// new file is loaded and chunked, a changed one replaces its old documents, an unchanged
+    /// one (same bytes, same id) is kept as it is. Problems are recorded, not returned: they
+    /// are in the commit's [`BuildReport::skipped`].
+    pub fn add_paths(&mut self, paths: &[PathBuf], progress: &dyn Progress) {
+        self.read_paths(paths, progress);
+    }
+
+    /// Make the index hold exactly what `paths` hold: [`IndexWriter::add_paths`], then remove
+    /// every file the walk did not find.
+    pub fn sync(&mut self, paths: &[PathBuf], progress: &dyn Progress) {
+        let seen = self.read_paths(paths, progress);
+        self.entries.retain(|path, _| seen.contains(path));
+        let roots: Vec<String> = absolute_inputs(paths)
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect();
+        self.sources = roots;
+    }
+
+    /// Add one file's contents given in memory, as if read from `path`; its path-derived
+    /// documents get the id `id`. Replaces what the index holds from `path`.
+    pub fn add_bytes(&mut self, path: impl AsRef<Path>, id: &str, bytes: Vec<u8>) {
+        let path = path.as_ref();
+        let sha256 = content_hash_bytes(&bytes);
+        let entry = Entry::load(path, id, bytes, sha256, &self.settings.chunk);
+        self.files_loaded += 1;
+        self.entries.insert(path.to_path_buf(), entry);
+    }
+
+    /// Remove the documents whose id is `pattern` or starts with `pattern/` (a folder of the
+    /// ids), and those whose source file is `pattern` or lies below it (as a path, relative to
+    /// the working directory or absolute). Returns how many documents were removed.
+    pub fn delete(&mut self, pattern: &str) -> usize {
+        let prefix = pattern.trim_end_matches('/');
+        let by_id = |id: &str| {
+            !prefix.is_empty()
+                && (id == prefix
+                    || id
+                        .strip_prefix(prefix)
+                        .is_some_and(|rest| rest.starts_with('/')))
+        };
+        let path = Path::new(pattern);
+        let path = path
+            .canonicalize()
+            .or_else(|_| std::path::absolute(path))
+            .unwrap_or_else(|_| path.to_path_buf());
+        let mut removed = 0;
+        self.entries.retain(|file, entry| {
+            let whole_file = !pattern.is_empty() && file.starts_with(&path);
+            let dropped = entry.retain(|doc| !(whole_file || by_id(&doc.id)));
+            entry.record.removed_some |= dropped > 0;
+            removed += dropped;
+            !whole_file
+        });
+        removed
+    }
+
+    /// Walk `paths` and update the entries; returns every path the walk met.
+    fn read_paths(&mut self, paths: &[PathBuf], progress: &dyn Progress) -> HashSet<PathBuf> {
+        let paths = absolute_inputs(paths);
+        for p in &paths {
+            let p = p.display().to_string();
+            if !self.sources.contains(&p) {
+                self.sources.push(p);
+            }
+        }
+        let (files, walk_skipped) = load::walk(&paths);
+        progress.start("loading", files.len() as u64);
+        let settings = &self.settings;
+        let entries = &self.entries;
+        // `None`: the entry the index holds is still right.
+        let updates: Vec<Option<Entry>> = files
+            .par_iter()
+            .map(|(path, id)| {
+                let update = if let Some(reason) = load::unsupported(path) {
+                    Some(Entry::problem(
+                        path,
+                        id,
+                        true,
+                        vec![Skipped {
+                            path: path.clone(),
+                            line: None,
+                            reason,
+                        }],
+                    ))
+                } else {
+                    match load::read_file(path, &settings.load) {
+                        Err(skipped) => Some(Entry::problem(path, id, false, vec![skipped])),
+                        Ok(bytes) => {
+                            let sha256 = content_hash_bytes(&bytes);
+                            let unchanged = entries
+                                .get(path)
+                                .is_some_and(|e| e.vouches_for(id, &sha256));
+                            (!unchanged)
+                                .then(|| Entry::load(path, id, bytes, sha256, &settings.chunk))
+                        }
+                    }
+                };
+                progress.advance(1);
+                update
+            })
+            .collect();
+        progress.finish();
+        let mut seen: HashSet<PathBuf> = HashSet::with_capacity(files.len());
+        for ((path, _), update) in files.into_iter().zip(updates) {
+            match update {
+                Some(entry) => {
+                    if entry.record.sha256.is_some() {
+                        self.files_loaded += 1;
+                    }
+                    self.entries.insert(path.clone(), entry);
+                }
+                None => self.files_unchanged += 1,
+            }
+            seen.insert(path);
+        }
+        // Problems met while walking, one entry per path.
+        let mut problems: BTreeMap<PathBuf, Vec<Skipped>> = BTreeMap::new();
+        for s in walk_skipped {
+            problems.entry(s.path.clone()).or_default().push(s);
+        }
+        for (path, skipped) in problems {
+            self.entries
+                .insert(path.clone(), Entry::problem(&path, "", false, skipped));
+            seen.insert(path);
+        }
+        // Folders the walk went through again drop the problems it no longer meets there.
+        self.entries.retain(|path, entry| {
+            !entry.record.id.is_empty()
+                || seen.contains(path)
+                || !paths.iter().any(|root| path.starts_with(root))
+        });
+        seen
+    }
+
+    /// Write the new generation and make it current.
+    pub fn commit(self, progress: &dyn Progress) -> Result<BuildReport> {
+        let IndexWriter {
+            dir: _,
+            lock,
+            settings,
+            previous,
+            carry,
+            entries,
+            sources,
+            files_loaded,
+            files_unchanged,
+            started,
+        } = self;
+        let previous = previous.as_ref();
+        let mut entries: Vec<Entry> = entries.into_values().collect();
+
+        // Duplicate ids: the first in path order, then file order, is kept, as in a full build.
+        let mut seen: HashMap<String, PathBuf> = HashMap::new();
+        for entry in &mut entries {
+            let mut duplicates = Vec::new();
+            let path = entry.record.path.clone();
+            entry.retain(|doc| match seen.get(&doc.id) {
+                Some(first) => {
+                    duplicates.push(Skipped {
+                        path: path.clone(),
+                        line: doc.line,
+                        reason: format!(
+                            "duplicate document id `{}` (first seen in {})",
+                            doc.id,
+                            first.display()
+                        ),
+                    });
+                    false
+                }
+                None => {
+                    seen.insert(doc.id.clone(), path.clone());
+                    true
+                }
+            });
+            entry.record.duplicates_left_out |= !duplicates.is_empty();
+            entry.record.skipped.extend(duplicates);
+        }
+        drop(seen);
+
+        // Which document continues which is a matter of file order.
+        let mut continued = HashMap::new();
+        for entry in &entries {
+            let docs = &entry.record.documents;
+            predecessors(
+                docs.iter().map(|d| (d.id.as_str(), d.title.as_str())),
+                &mut continued,
+            );
+        }
+
+        // Chunk ordinals follow document id, then position: the order that breaks score ties.
+        let mut taken: Vec<Content> = Vec::with_capacity(entries.len());
+        for entry in &mut entries {
+            taken.push(std::mem::replace(
+                &mut entry.content,
+                Content::New(Vec::new()),
+            ));
+        }
+        let mut per_doc: Vec<(String, DocChunks)> = Vec::new();
+        for (entry, content) in entries.iter().zip(taken) {
+            match content {
+                Content::Previous(ranges) => {
+                    for (doc, range) in entry.record.documents.iter().zip(ranges) {
+                        per_doc.push((doc.id.clone(), DocChunks::Previous(range)));
+                    }
+                }
+                Content::New(chunks) => {
+                    for (doc, chunks) in entry.record.documents.iter().zip(chunks) {
+                        per_doc.push((doc.id.clone(), DocChunks::New(chunks)));
+                    }
+                }
+            }
+        }
+        per_doc.sort_by(|a, b| a.0.cmp(&b.0));
+        let (chunks, origins) = gather(per_doc, previous.filter(|_| carry))?;
+        // The inputs are chunked and dropped: the chunks are what is left.
+        release_freed_memory();
+        let neighbours = Neighbours::link(&chunks, &continued);
+        let (digest, signatures) = digests(
+            &chunks,
+            &neighbours,
+            settings.model_id.as_deref(),
+            &settings.chunk,
+        );
+        let changes = previous
+            .and_then(|p| p.signatures.as_ref())
+            .map(|old| Changes::between(old, &signatures));
+
+        // Everything goes into a new generation, made current only once it is complete.
+        let generation = generation::begin(&lock)?;
+        let staging = generation.dir.clone();
+        let mut notes = Vec::new();
+        let embed_started = Instant::now();
+        let vectors = write_vectors(
+            &settings,
+            previous.filter(|_| carry),
+            &chunks,
+            &origins,
+            &staging.join(VECTORS),
+            progress,
+            &mut notes,
+        )?;
+        let embed_seconds = embed_started.elapsed().as_secs_f64();
+        release_freed_memory();
+
+        // The text next: each chunk is dropped once the lexical writer has it, so that the
+        // graph, last, is built over the vectors alone (at 100,000 chunks the chunks, the
+        // vectors and the graph together came to about 400 MB).
+        let num_chunks = chunks.len();
+        drop(origins);
+        progress.start("indexing text", num_chunks as u64);
+        let mut writer = LexicalWriter::create(&staging.join(LEXICAL_DIR))?;
+        for (ord, chunk) in chunks.into_iter().enumerate() {
+            writer.add(ord as u32, &chunk)?;
+            progress.advance(1);
+            if ord % RELEASE_EVERY == RELEASE_EVERY - 1 {
+                // The chunks were made on other threads, whose heaps keep their freed memory.
+                release_freed_memory();
+            }
+        }
+        writer.commit()?;
+        neighbours.save(&staging.join(NEIGHBOURS))?;
+        progress.finish();
+        release_freed_memory();
+
+        if let Some(model) = &vectors.model {
+            progress.start("building vector graph", 0);
+            let store = VectorStore::load(&staging.join(VECTORS), model.dim, num_chunks)?;
+            HnswIndex::build(&store, &settings.hnsw).save(&staging)?;
+            progress.finish();
+        }
+
+        let records: Vec<FileRecord> = entries.into_iter().map(|e| e.record).collect();
+        let skipped: Vec<Skipped> = records.iter().flat_map(|r| r.skipped.clone()).collect();
+        let files: Vec<&FileRecord> = records.iter().filter(|r| !r.id.is_empty()).collect();
+        let docs = || files.iter().flat_map(|r| &r.documents);
+        let counts = Counts {
+            files: files.len(),
+            documents: docs().count(),
+            chunks: num_chunks,
+            skipped: skipped.len(),
+            documents_by_kind: tally(docs().map(|d| d.kind.to_lowercase())),
+            documents_by_format: tally(docs().map(|d| d.format.as_str().to_string())),
+        };
+        let num_unsupported = files.iter().filter(|r| r.unsupported).count();
+        let manifest = Manifest {
+            format_version: FORMAT_VERSION,
+            lore_version: env!("CARGO_PKG_VERSION").to_string(),
+            model: vectors.model,
+            chunking: ChunkingInfo {
+                max_tokens: settings.chunk.max_tokens,
+            },
+            counts: counts.clone(),
+            sources,
+            digest: Some(digest),
+        };
+        write_signatures(&staging.join(DOCUMENTS), &signatures)?;
+        write_json(&staging.join(SKIPPED), &skipped)?;
+        write_json(&staging.join(FILES), &records)?;
+        manifest.write(&staging)?;
+        let replaced = generation::commit(&lock, &generation)?;
+        notes.extend(generation::clean(&lock, replaced.as_deref())?);
+
+        Ok(BuildReport {
+            num_files: counts.files,
+            num_documents: counts.documents,
+            num_chunks,
+            skipped,
+            num_unsupported,
+            num_files_loaded: files_loaded,
+            num_files_unchanged: files_unchanged,
+            seconds: started.elapsed().as_secs_f64(),
+            embed_seconds,
+            num_embedded: vectors.embedded,
+            num_cached: vectors.cached,
+            num_reused: vectors.reused,
+            changes,
+            notes,
+        })
+    }
+}
+
+/// Where one document's chunks are.
+enum DocChunks {
+    /// These ordinals of the previous generation.
+    Previous(Range<u32>),
+    /// Here.
+    New(Vec<Chunk>),
+}
+
+/// The chunks of `documents` (in the order given), with each chunk's ordinal in the previous
+/// generation when its vector can be carried over from there: the document was carried, or was
+/// loaded again (its file changed) but came out exactly as the previous generation holds it.
+fn gather(
+    documents: Vec<(String, DocChunks)>,
+    previous: Option<&Previous>,
+) -> Result<(Vec<Chunk>, Vec<Option<u32>>)> {
+    let carried = documents
+        .iter()
+        .any(|(_, c)| matches!(c, DocChunks::Previous(_)));
+    let reader = match (carried, previous) {
+        (true, Some(p)) => Some((LexicalReader::open(&p.dir.join(LEXICAL_DIR))?, &p.dir)),
+        _ => None,
+    };
+    let ranges = previous.map(Previous::doc_ranges).unwrap_or_default();
+    let signatures = previous.and_then(|p| p.signatures.as_ref());
+    let pieces: Vec<Vec<(Chunk, Option<u32>)>> = documents
+        .into_par_iter()
+        .map(|(id, chunks)| match chunks {
+            DocChunks::New(chunks) => {
+                let same = ranges.get(id.as_str()).filter(|range| {
+                    range.len() == chunks.len()
+                        && signatures.and_then(|s| s.get(&id)) == Some(&signature(&chunks))
+                });
+                Ok(match same {
+                    Some(range) => chunks.into_iter().zip(range.clone().map(Some)).collect(),
+                    None => chunks.into_iter().map(|c| (c, None)).collect(),
+                })
+            }
+            DocChunks::Previous(range) => {
+                let Some((reader, dir)) = &reader else {
+                    return Err(Error::InvalidRequest(
+                        "no previous generation to carry chunks from".into(),
+                    ));
+                };
+                range
+                    .map(|ord| {
+                        let chunk = reader.chunk_by_ord(ord)?;
+                        if chunk.provenance.doc_id != id {
+                            return Err(Error::Corrupt {
+                                dir: dir.to_path_buf(),
+                                reason: format!(
+                                    "{FILES} puts chunk {ord} in document `{id}`, the full-text index in `{}`",
+                                    chunk.provenance.doc_id
+                                ),
+                            });
+                        }
+                        Ok((chunk, Some(ord)))
+                    })
+                    .collect()
+            }
+        })
+        .collect::<Result<_>>()?;
+    let total = pieces.iter().map(Vec::len).sum();
+    let mut chunks = Vec::with_capacity(total);
+    let mut origins = Vec::with_capacity(total);
+    for piece in pieces {
+        for (chunk, origin) in piece {
+            chunks.push(chunk);
+            origins.push(origin);
+        }
+    }
+    Ok((chunks, origins))
+}
+
+/// A chunk as it is hashed for signatures and digests.
+fn chunk_bytes(chunk: &Chunk) -> Vec<u8> {
+    // Serialising a chunk cannot fail: it holds only strings, numbers and maps.
+    serde_json::to_vec(chunk).unwrap_or_default()
+}
+
+/// A document's signature: the SHA-256 of its chunks (text and provenance), which changes
+/// exactly when the document's entry in the index would (as [`digests`] computes it too).
+fn signature(chunks: &[Chunk]) -> String {
+    let mut hasher = Sha256::new();
+    for chunk in chunks {
+        hasher.update(chunk_bytes(chunk));
+    }
+    to_hex(&hasher.finalize())
+}
+
+/// The [`Manifest::digest`] of a generation holding `chunks` (each document's together)
+/// linked by `neighbours`, and each document's [`signature`].
+fn digests(
+    chunks: &[Chunk],
+    neighbours: &Neighbours,
+    model_id: Option<&str>,
+    chunking: &ChunkOptions,
+) -> (String, BTreeMap<String, String>) {
+    let mut hasher = Sha256::new();
+    hasher.update(format!(
+        "lore {} format {FORMAT_VERSION} model {} max_tokens {}\n",
+        env!("CARGO_PKG_VERSION"),
+        model_id.unwrap_or("none"),
+        chunking.max_tokens
+    ));
+    let mut documents = BTreeMap::new();
+    for doc in chunks.chunk_by(|a, b| a.provenance.doc_id == b.provenance.doc_id) {
+        let mut document = Sha256::new();
+        for chunk in doc {
+            let bytes = chunk_bytes(chunk);
+            document.update(&bytes);
+            hasher.update(&bytes);
+            hasher.update(b"\n");
+        }
+        documents.insert(
+            doc[0].provenance.doc_id.clone(),
+            to_hex(&document.finalize()),
+        );
+    }
+    hasher.update(neighbours.to_bytes());
+    (to_hex(&hasher.finalize()), documents)
+}
+
+/// What [`write_vectors`] did.
+struct VectorsWritten {
+    /// The model, or `None` for a lexical-only index.
+    model: Option<ModelInfo>,
+    embedded: usize,
+    cached: usize,
+    reused: usize,
+}
+
+/// Write the vector file: rows of carried chunks copied from the previous generation, the rest
+/// embedded (through the embedding cache when there is one).
+fn write_vectors(
+    settings: &Settings,
+    previous: Option<&Previous>,
+    chunks: &[Chunk],
+    origins: &[Option<u32>],
+    path: &Path,
+    progress: &dyn Progress,
+    notes: &mut Vec<String>,
+) -> Result<VectorsWritten> {
+    let mut out = VectorsWritten {
+        model: None,
+        embedded: 0,
+        cached: 0,
+        reused: 0,
+    };
+    let Some(model_id) = &settings.model_id else {
+        return Ok(out);
+    };
+    let todo: Vec<usize> = (0..chunks.len())
+        .filter(|&i| origins[i].is_none())
+        .collect();
+    // Carried rows need no model: it is loaded (lazily, at that) only for new text.
+    let previous_model = previous
+        .and_then(|p| p.manifest.as_ref())
+        .and_then(|m| m.model.clone())
+        .filter(|m| m.id == *model_id);
+    let embedder = match (&previous_model, todo.is_empty()) {
+        (Some(_), true) => None,
+        _ => settings.embedder.create()?,
+    };
+    if let Some(embedder) = &embedder {
+        if embedder.model_id() != model_id {
+            return Err(Error::Incompatible {
+                dir: path.parent().unwrap_or(path).to_path_buf(),
+                reason: format!(
+                    "the index's vectors come from model {model_id}, the embedder given is {}",
+                    embedder.model_id()
+                ),
+            });
+        }
+    }
+    let dim = match (&embedder, &previous_model) {
+        (Some(e), _) => e.dim(),
+        (None, Some(m)) => m.dim,
+        (None, None) => return Err(Error::Model("no embedder for the index's model".into())),
+    };
+    let mut file = VectorFileWriter::create(path, dim, chunks.len())?;
+
+    let carried = origins.iter().filter(|o| o.is_some()).count();
+    if carried > 0 {
+        let (Some(previous), Some(model)) = (previous, &previous_model) else {
+            return Err(Error::InvalidRequest(
+                "no previous vectors to carry over".into(),
+            ));
+        };
+        progress.start("copying vectors", carried as u64);
+        let rows = ExactRows::open(
+            &previous.dir.join(VECTORS),
+            model.dim,
+            previous.manifest.as_ref().map_or(0, |m| m.counts.chunks),
+        )?;
+        let mut bytes = vec![0u8; dim * 4];
+        let mut row = vec![0f32; dim];
+        for (ord, origin) in origins.iter().enumerate() {
+            if let Some(from) = origin {
+                rows.read_row(*from, &mut bytes, &mut row)?;
+                file.write(ord as u32, &row)?;
+                progress.advance(1);
+            }
+        }
+        progress.finish();
+        out.reused = carried;
+    }
+
+    if let Some(embedder) = embedder {
+        progress.start("embedding", todo.len() as u64);
+        let cached = settings.cache_root.as_ref().and_then(|root| {
+            CachedEmbedder::open(embedder.clone(), root)
+                .map_err(|e| notes.push(format!("the embedding cache is unusable: {e}")))
+                .ok()
+        });
+        match cached {
+            Some(cached) => {
+                embed_all(
+                    &cached,
+                    chunks,
+                    &todo,
+                    settings.batch_size,
+                    progress,
+                    &mut file,
+                )?;
+                (out.embedded, out.cached) = (cached.num_misses(), cached.num_hits());
+                if let Err(e) = cached.persist() {
+                    notes.push(format!("the embedding cache was not updated: {e}"));
+                }
+            }
+            None => {
+                out.embedded = todo.len();
+                embed_all(
+                    embedder.as_ref(),
+                    chunks,
+                    &todo,
+                    settings.batch_size,
+                    progress,
+                    &mut file,
+                )?;
+            }
+        }
+        progress.finish();
+        out.model = Some(ModelInfo {
+            id: embedder.model_id().to_string(),
+            dim,
+        });
+    } else {
+        out.model = previous_model;
+    }
+    file.finish()?;
+    Ok(out)
+}
+
+/// Chunks indexed between two calls of [`release_freed_memory`] while the text is indexed.
+const RELEASE_EVERY: usize = 10_000;
+
+/// Give the pages of freed allocations back to the system between the phases of a build.
+///
+/// glibc's allocator keeps freed memory mapped for reuse: the texts of the inputs, freed once
+/// chunked, would otherwise stay resident under the vectors and the graph that follow, which
+/// are allocated afresh (at 100,000 chunks that was about 100 MB of the build's peak).
+fn release_freed_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    {
+        extern "C" {
+            fn malloc_trim(pad: usize) -> std::os::raw::c_int;
+        }
+        // SAFETY: `malloc_trim` only returns free pages of the allocator's heaps to the kernel;
+        // it touches no live allocation and is safe to call from any thread at any time.
+        unsafe {
+            malloc_trim(0);
+        }
+    }
+}
+
+/// Embed the chunks `todo` (indexes into `chunks`) into `out`, row `i` for chunk `i`. Batches
+/// are formed from chunks of similar length so that little of the model's work is spent on
+/// padding; each vector goes straight to its row on disk.
+fn embed_all(
+    embedder: &dyn Embedder,
+    chunks: &[Chunk],
+    todo: &[usize],
+    batch_size: usize,
+    progress: &dyn Progress,
+    out: &mut VectorFileWriter,
+) -> Result<()> {
+    let mut order: Vec<(usize, usize)> = todo
+        .iter()
+        .map(|&i| (embedding_text(&chunks[i]).len(), i))
+        .collect();
+    order.sort_unstable();
+    let order: Vec<usize> = order.into_iter().map(|(_, i)| i).collect();
+    for batch in order.chunks(batch_size.max(1)) {
+        let texts: Vec<String> = batch.iter().map(|&i| embedding_text(&chunks[i])).collect();
+        let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+        let embedded = embedder.embed(&refs)?;
+        check_count(batch.len(), &embedded)?;
+        for (&i, v) in batch.iter().zip(embedded) {
+            out.write(i as u32, &v)?;
+        }
+        progress.advance(batch.len() as u64);
+    }
+    Ok(())
+}
+
+/// Count occurrences.
+fn tally(items: impl Iterator<Item = String>) -> BTreeMap<String, usize> {
+    let mut out = BTreeMap::new();
+    for item in items {
+        *out.entry(item).or_insert(0) += 1;
+    }
+    out
+}
+
+/// The text a chunk is embedded as: its title and heading path give the passage its context.
+pub fn embedding_text(chunk: &Chunk) -> String {
+    let p = &chunk.provenance;
+    let mut out = String::with_capacity(chunk.text.len() + 64);
+    if !p.title.is_empty() && !chunk.text.starts_with(&format!("# {}", p.title)) {
+        out.push_str(&p.title);
+        out.push('\n');
+    }
+    if !p.heading_path.is_empty() {
+        out.push_str(&p.heading_path.join(" > "));
+        out.push('\n');
+    }
+    out.push_str(&chunk.text);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refuses_to_replace_a_foreign_directory() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(check_replaceable(dir.path()).is_ok());
+        // A lore index (generations, pointer, lock, or the files of an older layout) is fine.
+        std::fs::create_dir(dir.path().join("gen-000002")).unwrap();
+        for name in [
+            generation::CURRENT,
+            generation::LOCK,
+            crate::index::MANIFEST,
+        ] {
+            std::fs::write(dir.path().join(name), "").unwrap();
+        }
+        assert!(check_replaceable(dir.path()).is_ok());
+        // Anything else is the user's, and is never written over.
+        std::fs::write(dir.path().join("notes.txt"), "mine").unwrap();
+        let err = check_replaceable(dir.path()).unwrap_err();
+        assert!(
+            err.to_string().contains("refusing to write into it"),
+            "{err}"
+        );
+        assert!(err.to_string().contains("notes.txt"), "{err}");
+    }
+}

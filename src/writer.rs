@@ -93,6 +93,9 @@ pub struct BuildReport {
     pub num_cached: usize,
     /// Chunks whose vectors were carried over from the previous generation.
     pub num_reused: usize,
+    /// Nodes inserted into the vector graph: all of them when it was built afresh, only the new
+    /// ones when the previous generation's graph was carried over (0 without embeddings).
+    pub num_graph_inserted: usize,
     /// Documents added, updated, removed and unchanged since the index this build replaced
     /// (`None` for a first build).
     pub changes: Option<Changes>,
@@ -106,7 +109,8 @@ pub struct BuildReport {
 pub struct Changes {
     /// Documents that were not in the index.
     pub added: usize,
-    /// Documents whose text or provenance changed.
+    /// Documents whose text or metadata changed (a document that only moved within its file,
+    /// because something before it changed, is unchanged).
     pub updated: usize,
     /// Documents no longer in the index.
     pub removed: usize,
@@ -1113,7 +1117,6 @@ impl IndexWriter {
         // graph, last, is built over the vectors alone (at 100,000 chunks the chunks, the
         // vectors and the graph together came to about 400 MB).
         let num_chunks = chunks.len();
-        drop(origins);
         progress.start("indexing text", num_chunks as u64);
         let mut writer = LexicalWriter::create(&staging.join(LEXICAL_DIR))?;
         for (ord, chunk) in chunks.into_iter().enumerate() {
@@ -1129,12 +1132,37 @@ impl IndexWriter {
         progress.finish();
         release_freed_memory();
 
+        let mut graph_inserted = 0;
         if let Some(model) = &vectors.model {
             progress.start("building vector graph", 0);
             let store = VectorStore::load(&staging.join(VECTORS), model.dim, num_chunks)?;
-            HnswIndex::build(&store, &settings.hnsw).save(&staging)?;
+            // The previous graph, when its nodes are carried over, keeps their links; only new
+            // vectors are inserted.
+            let carried_graph = previous
+                .filter(|_| carry && origins.iter().any(Option::is_some))
+                .and_then(|p| {
+                    let count = p.manifest.as_ref()?.counts.chunks;
+                    HnswIndex::load(&p.dir, count)
+                        .map_err(|e| {
+                            notes.push(format!("the vector graph was rebuilt: {e}"));
+                        })
+                        .ok()
+                })
+                .and_then(|graph| HnswIndex::update(&store, &settings.hnsw, &graph, &origins));
+            let graph = match carried_graph {
+                Some((graph, inserted)) => {
+                    graph_inserted = inserted;
+                    graph
+                }
+                None => {
+                    graph_inserted = num_chunks;
+                    HnswIndex::build(&store, &settings.hnsw)
+                }
+            };
+            graph.save(&staging)?;
             progress.finish();
         }
+        drop(origins);
 
         let records: Vec<FileRecord> = entries.into_iter().map(|e| e.record).collect();
         let skipped: Vec<Skipped> = records.iter().flat_map(|r| r.skipped.clone()).collect();
@@ -1180,6 +1208,7 @@ impl IndexWriter {
             num_embedded: vectors.embedded,
             num_cached: vectors.cached,
             num_reused: vectors.reused,
+            num_graph_inserted: graph_inserted,
             changes,
             notes,
         })
@@ -1195,56 +1224,68 @@ enum DocChunks {
 }
 
 /// The chunks of `documents` (in the order given), with each chunk's ordinal in the previous
-/// generation when its vector can be carried over from there: the document was carried, or was
-/// loaded again (its file changed) but came out exactly as the previous generation holds it.
+/// generation when its vector can be carried over from there: the document was carried, or it
+/// was loaded again and the previous generation holds a chunk of it with the same embedded
+/// text (a vector depends on that text alone).
 fn gather(
     documents: Vec<(String, DocChunks)>,
     previous: Option<&Previous>,
 ) -> Result<(Vec<Chunk>, Vec<Option<u32>>)> {
-    let carried = documents
-        .iter()
-        .any(|(_, c)| matches!(c, DocChunks::Previous(_)));
-    let reader = match (carried, previous) {
+    let ranges = previous.map(Previous::doc_ranges).unwrap_or_default();
+    let needs_reader = documents.iter().any(|(id, c)| match c {
+        DocChunks::Previous(_) => true,
+        DocChunks::New(_) => ranges.contains_key(id.as_str()),
+    });
+    let reader = match (needs_reader, previous) {
         (true, Some(p)) => Some((LexicalReader::open(&p.dir.join(LEXICAL_DIR))?, &p.dir)),
         _ => None,
     };
-    let ranges = previous.map(Previous::doc_ranges).unwrap_or_default();
-    let signatures = previous.and_then(|p| p.signatures.as_ref());
+    // The chunks the previous generation holds for `id`, checked to belong to it.
+    let previous_chunks = |id: &str, range: Range<u32>| -> Result<Vec<(Chunk, u32)>> {
+        let Some((reader, dir)) = &reader else {
+            return Err(Error::InvalidRequest(
+                "no previous generation to carry chunks from".into(),
+            ));
+        };
+        range
+            .map(|ord| {
+                let chunk = reader.chunk_by_ord(ord)?;
+                if chunk.provenance.doc_id != id {
+                    return Err(Error::Corrupt {
+                        dir: dir.to_path_buf(),
+                        reason: format!(
+                            "{FILES} puts chunk {ord} in document `{id}`, the full-text index in `{}`",
+                            chunk.provenance.doc_id
+                        ),
+                    });
+                }
+                Ok((chunk, ord))
+            })
+            .collect()
+    };
     let pieces: Vec<Vec<(Chunk, Option<u32>)>> = documents
         .into_par_iter()
         .map(|(id, chunks)| match chunks {
             DocChunks::New(chunks) => {
-                let same = ranges.get(id.as_str()).filter(|range| {
-                    range.len() == chunks.len()
-                        && signatures.and_then(|s| s.get(&id)) == Some(&signature(&chunks))
-                });
-                Ok(match same {
-                    Some(range) => chunks.into_iter().zip(range.clone().map(Some)).collect(),
-                    None => chunks.into_iter().map(|c| (c, None)).collect(),
-                })
-            }
-            DocChunks::Previous(range) => {
-                let Some((reader, dir)) = &reader else {
-                    return Err(Error::InvalidRequest(
-                        "no previous generation to carry chunks from".into(),
-                    ));
+                let Some(range) = ranges.get(id.as_str()) else {
+                    return Ok(chunks.into_iter().map(|c| (c, None)).collect());
                 };
-                range
-                    .map(|ord| {
-                        let chunk = reader.chunk_by_ord(ord)?;
-                        if chunk.provenance.doc_id != id {
-                            return Err(Error::Corrupt {
-                                dir: dir.to_path_buf(),
-                                reason: format!(
-                                    "{FILES} puts chunk {ord} in document `{id}`, the full-text index in `{}`",
-                                    chunk.provenance.doc_id
-                                ),
-                            });
-                        }
-                        Ok((chunk, Some(ord)))
+                let before: HashMap<String, u32> = previous_chunks(&id, range.clone())?
+                    .into_iter()
+                    .map(|(chunk, ord)| (embedding_text(&chunk), ord))
+                    .collect();
+                Ok(chunks
+                    .into_iter()
+                    .map(|c| {
+                        let origin = before.get(&embedding_text(&c)).copied();
+                        (c, origin)
                     })
-                    .collect()
+                    .collect())
             }
+            DocChunks::Previous(range) => Ok(previous_chunks(&id, range)?
+                .into_iter()
+                .map(|(chunk, ord)| (chunk, Some(ord)))
+                .collect()),
         })
         .collect::<Result<_>>()?;
     let total = pieces.iter().map(Vec::len).sum();
@@ -1265,14 +1306,23 @@ fn chunk_bytes(chunk: &Chunk) -> Vec<u8> {
     serde_json::to_vec(chunk).unwrap_or_default()
 }
 
-/// A document's signature: the SHA-256 of its chunks (text and provenance), which changes
-/// exactly when the document's entry in the index would (as [`digests`] computes it too).
+/// A document's signature: the SHA-256 of its chunks' text and provenance, except where in
+/// the file they are (byte and line ranges): it changes when the document does, not when an
+/// edit earlier in its file moves it.
 fn signature(chunks: &[Chunk]) -> String {
     let mut hasher = Sha256::new();
     for chunk in chunks {
-        hasher.update(chunk_bytes(chunk));
+        hasher.update(chunk_bytes(&unplaced(chunk)));
     }
     to_hex(&hasher.finalize())
+}
+
+/// A chunk without its place in its file.
+fn unplaced(chunk: &Chunk) -> Chunk {
+    let mut chunk = chunk.clone();
+    chunk.provenance.byte_range = [0, 0];
+    chunk.provenance.line_range = [0, 0];
+    chunk
 }
 
 /// The [`Manifest::digest`] of a generation holding `chunks` (each document's together)
@@ -1290,21 +1340,15 @@ fn digests(
         model_id.unwrap_or("none"),
         chunking.max_tokens
     ));
-    let mut documents = BTreeMap::new();
-    for doc in chunks.chunk_by(|a, b| a.provenance.doc_id == b.provenance.doc_id) {
-        let mut document = Sha256::new();
-        for chunk in doc {
-            let bytes = chunk_bytes(chunk);
-            document.update(&bytes);
-            hasher.update(&bytes);
-            hasher.update(b"\n");
-        }
-        documents.insert(
-            doc[0].provenance.doc_id.clone(),
-            to_hex(&document.finalize()),
-        );
+    for chunk in chunks {
+        hasher.update(chunk_bytes(chunk));
+        hasher.update(b"\n");
     }
     hasher.update(neighbours.to_bytes());
+    let documents = chunks
+        .par_chunk_by(|a, b| a.provenance.doc_id == b.provenance.doc_id)
+        .map(|doc| (doc[0].provenance.doc_id.clone(), signature(doc)))
+        .collect();
     (to_hex(&hasher.finalize()), documents)
 }
 

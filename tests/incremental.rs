@@ -417,3 +417,91 @@ fn a_writer_needs_an_index_and_a_lexical_index_stays_lexical() {
     assert!(Index::open(&dir).unwrap().manifest().model.is_none());
     assert_eq!(lexical(&dir, "roof repaired May")[0], "x.md");
 }
+
+#[test]
+fn an_edit_early_in_a_file_re_embeds_only_the_edited_record_and_moves_the_rest() {
+    let tmp = tempfile::tempdir().unwrap();
+    let src = tmp.path().join("export");
+    let file = src.join("records.jsonl");
+    let records = |second: &str| {
+        let texts = [
+            "The office closes at six.",
+            second,
+            "The library opens at nine.",
+            "Invoices are paid on the first Monday.",
+            "The roof is repaired in May.",
+        ];
+        texts
+            .iter()
+            .enumerate()
+            .map(|(i, t)| {
+                format!("{{\"id\": \"r{i}\", \"title\": \"Record {i}\", \"text\": \"{t}\"}}\n")
+            })
+            .collect::<String>()
+    };
+    write(&file, &records("Badges are renewed yearly."));
+    let dir = tmp.path().join("idx");
+    let model = Counting::new();
+    builder(&dir, &model)
+        .build(std::slice::from_ref(&src), &NoProgress)
+        .unwrap();
+    assert_eq!(model.take(), 5);
+
+    // A longer second record moves every record after it within the file.
+    write(
+        &file,
+        &records("Badges are renewed every year in January, at the front desk."),
+    );
+    let update = builder(&dir, &model)
+        .build(std::slice::from_ref(&src), &NoProgress)
+        .unwrap();
+    let changes = update.changes.unwrap();
+    assert_eq!(
+        (
+            changes.added,
+            changes.updated,
+            changes.removed,
+            changes.unchanged
+        ),
+        (0, 1, 0, 4)
+    );
+    assert_eq!(model.take(), 1, "only the edited record reaches the model");
+    assert_eq!(update.num_reused, 4);
+    // The graph keeps carried nodes' links: the edited record is inserted, and any node that
+    // lost most of its links to the old version of it.
+    assert!(
+        (1..5).contains(&update.num_graph_inserted),
+        "{} inserted",
+        update.num_graph_inserted
+    );
+    let index = Index::open_with(&dir, OpenOptions::default().embedder(model.clone())).unwrap();
+    for (text, id) in [
+        ("badges renewed every year January front desk", "r1"),
+        ("roof repaired May", "r4"),
+        ("office closes six", "r0"),
+    ] {
+        let request = SearchRequest {
+            text: text.into(),
+            k: 3,
+            mode: Mode::Dense,
+            ..SearchRequest::default()
+        };
+        let hits = index.search(&request).unwrap().hits;
+        assert_eq!(hits[0].provenance.doc_id, id, "{text}");
+    }
+    drop(index);
+    model.take();
+
+    // The moved records are cited at their new place.
+    let index = Index::open(&dir).unwrap();
+    let text = std::fs::read_to_string(&file).unwrap();
+    for ord in 0..index.manifest().counts.chunks as u32 {
+        let chunk = index.chunk(ord).unwrap();
+        let [start, end] = chunk.provenance.byte_range;
+        assert!(
+            text[start..end].contains(&chunk.text),
+            "{} cites {start}..{end}",
+            chunk.id
+        );
+    }
+}

@@ -390,17 +390,26 @@ fn print_summary(out: &mut impl Write, report: &BuildReport, dir: &Path) -> std:
             "documents since the last build: {} added, {} updated, {} removed, {} unchanged",
             c.added, c.updated, c.removed, c.unchanged
         )?;
-        writeln!(
-            out,
-            "files: {} loaded (new or changed), {} unchanged and carried over",
-            report.num_files_loaded, report.num_files_unchanged
-        )?;
+        if report.num_files_loaded + report.num_files_unchanged > 0 {
+            writeln!(
+                out,
+                "files: {} loaded (new or changed), {} unchanged and carried over",
+                report.num_files_loaded, report.num_files_unchanged
+            )?;
+        }
     }
     if report.num_embedded + report.num_cached + report.num_reused > 0 {
         writeln!(
             out,
             "vectors: {} chunks embedded by the model, {} from the embedding cache, {} kept from the index",
             report.num_embedded, report.num_cached, report.num_reused
+        )?;
+    }
+    if report.num_reused > 0 {
+        writeln!(
+            out,
+            "vector graph: {} of {} nodes inserted, the rest kept their links",
+            report.num_graph_inserted, report.num_chunks
         )?;
     }
     for note in &report.notes {

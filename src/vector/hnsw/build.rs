@@ -21,7 +21,7 @@ use std::sync::Mutex;
 
 use rayon::prelude::*;
 
-use super::{HnswParams, Near};
+use super::{HnswIndex, HnswParams, Near};
 use crate::vector::{dot, SplitMix, VectorStore};
 
 /// Highest layer a node can be drawn for.
@@ -80,6 +80,108 @@ pub(super) fn build(store: &VectorStore, params: &HnswParams) -> Links {
         lists,
         entry,
     }
+}
+
+/// Carry a graph over to the vectors of a new generation: node `i` of `store` is node
+/// `origins[i]` of `previous` when that is `Some` (the same vector), else a new one. Carried
+/// nodes keep their layer and their links to nodes still present; new nodes, and carried nodes
+/// that lost more than half their layer-0 links, are inserted as a build inserts them. Returns
+/// the links and how many nodes were inserted, or `None` when a fresh build is the better
+/// graph: nothing carried, or more than a fifth of the previous nodes gone (links to removed
+/// nodes thin the graph out).
+pub(super) fn update(
+    store: &VectorStore,
+    params: &HnswParams,
+    previous: &HnswIndex,
+    origins: &[Option<u32>],
+) -> Option<(Links, usize)> {
+    let n = store.len();
+    let m = params.max_connections.max(2);
+    let old_n = previous.len();
+    let mut old_to_new = vec![u32::MAX; old_n];
+    for (new, old) in origins.iter().enumerate() {
+        if let Some(slot) = old.and_then(|old| old_to_new.get_mut(old as usize)) {
+            *slot = new as u32;
+        }
+    }
+    let carried = old_to_new.iter().filter(|&&new| new != u32::MAX).count();
+    if carried == 0 || (old_n - carried) * 5 > old_n {
+        return None;
+    }
+    let mut level = Vec::with_capacity(n);
+    let mut lists: Vec<Box<[Mutex<Vec<u32>>]>> = Vec::with_capacity(n);
+    let mut todo = Vec::new();
+    for (new, origin) in origins.iter().enumerate() {
+        let old = origin.filter(|&old| old_to_new.get(old as usize) == Some(&(new as u32)));
+        match old {
+            Some(old) => {
+                let top = previous.level[old as usize];
+                let kept: Vec<Vec<u32>> = (0..=top as usize)
+                    .map(|layer| {
+                        previous
+                            .links(layer, old)
+                            .iter()
+                            .map(|&to| old_to_new.get(to as usize).copied().unwrap_or(u32::MAX))
+                            .filter(|&to| to != u32::MAX)
+                            .collect()
+                    })
+                    .collect();
+                level.push(top);
+                if kept[0].len() * 2 < previous.links(0, old).len() {
+                    todo.push(new as u32);
+                    lists.push((0..=top).map(|_| Mutex::new(Vec::new())).collect());
+                } else {
+                    lists.push(kept.into_iter().map(Mutex::new).collect());
+                }
+            }
+            None => {
+                let top = draw_level(new as u64, m);
+                level.push(top);
+                todo.push(new as u32);
+                lists.push((0..=top).map(|_| Mutex::new(Vec::new())).collect());
+            }
+        }
+    }
+    // Insertion starts from the highest carried node that keeps its links.
+    let reinserted: std::collections::HashSet<u32> = todo.iter().copied().collect();
+    let start = (0..n as u32)
+        .filter(|ord| origins[*ord as usize].is_some() && !reinserted.contains(ord))
+        .max_by_key(|&ord| (level[ord as usize], Reverse(ord)))?;
+    let builder = Builder {
+        store,
+        lists,
+        level: &level,
+        entry: start,
+        m,
+        ef: params.ef_construction.max(m),
+    };
+    todo.par_iter().for_each_init(
+        || Scratch::new(n),
+        |scratch, &ord| builder.insert(ord, scratch),
+    );
+    let lists = builder
+        .lists
+        .into_iter()
+        .map(|node| {
+            node.into_vec()
+                .into_iter()
+                .map(|list| list.into_inner().unwrap_or_else(|e| e.into_inner()))
+                .collect()
+        })
+        .collect();
+    // New nodes drawn above the previous top layer were linked up to it; the highest node is
+    // the entry, as in a build (its empty upper layers are passed through).
+    let entry = (0..n)
+        .max_by_key(|&ord| (level[ord], Reverse(ord)))
+        .unwrap_or(0) as u32;
+    Some((
+        Links {
+            level,
+            lists,
+            entry,
+        },
+        todo.len(),
+    ))
 }
 
 /// A node's layer: `⌊−ln u / ln M⌋` for `u` uniform in (0, 1], from a hash of its ordinal.
@@ -330,5 +432,62 @@ mod tests {
         }
         let top = links.level.iter().max().copied().unwrap();
         assert_eq!(links.level[links.entry as usize], top);
+    }
+
+    #[test]
+    fn an_updated_graph_finds_as_much_as_a_fresh_build() {
+        use crate::vector::{FlatIndex, VectorIndex};
+        let dim = 16;
+        let vectors = crate::vector::synthetic::clustered(6_000, dim, 24, 7);
+        let params = HnswParams {
+            max_connections: 8,
+            ef_construction: 64,
+            ef_search: 64,
+        };
+        // The previous generation: the first 5,000 vectors.
+        let mut before = VectorStore::new(dim);
+        for v in &vectors[..5_000] {
+            before.push(v).unwrap();
+        }
+        let previous = HnswIndex::build(&before, &params);
+        // The next: every tenth of those removed, the last 1,000 added, in a new order.
+        let mut after = VectorStore::new(dim);
+        let mut origins = Vec::new();
+        for (i, v) in vectors.iter().enumerate().rev() {
+            if i < 5_000 && i % 10 == 3 {
+                continue;
+            }
+            after.push(v).unwrap();
+            origins.push((i < 5_000).then_some(i as u32));
+        }
+        let (links, inserted) = update(&after, &params, &previous, &origins).unwrap();
+        assert!((1_000..1_500).contains(&inserted), "{inserted} inserted");
+        for (ord, node) in links.lists.iter().enumerate() {
+            assert_eq!(node.len(), links.level[ord] as usize + 1);
+            assert!(!node[0].is_empty(), "node {ord} has no layer-0 link");
+        }
+        let updated = HnswIndex::from_links(links, &params);
+        let fresh = HnswIndex::build(&after, &params);
+        let exact = FlatIndex::new(&after);
+        let recall = |graph: &HnswIndex| {
+            let searcher = graph.searcher(&after);
+            let mut found = 0;
+            for q in vectors.iter().step_by(60) {
+                let truth: Vec<u32> = exact.search(q, 10, None).iter().map(|n| n.ord).collect();
+                found += searcher
+                    .search(q, 10, None)
+                    .iter()
+                    .filter(|n| truth.contains(&n.ord))
+                    .count();
+            }
+            found as f64 / (100 * 10) as f64
+        };
+        let (updated, fresh) = (recall(&updated), recall(&fresh));
+        assert!(updated >= fresh - 0.02, "updated {updated}, fresh {fresh}");
+        // Too much gone: a fresh build is asked for.
+        let half: Vec<Option<u32>> = (0..after.len() as u32)
+            .map(|i| (i % 2 == 0).then_some(i))
+            .collect();
+        assert!(update(&after, &params, &previous, &half).is_none());
     }
 }

@@ -71,8 +71,26 @@ pub struct HnswIndex {
 impl HnswIndex {
     /// Build the graph over every vector of `store` on every core ([`build`]).
     pub fn build(store: &VectorStore, params: &HnswParams) -> Self {
-        let n = store.len();
-        let built = build::build(store, params);
+        HnswIndex::from_links(build::build(store, params), params)
+    }
+
+    /// Carry `previous`, a graph over another generation's vectors, over to `store`, whose
+    /// node `i` is `previous`'s node `origins[i]` when that is `Some`: kept nodes keep their
+    /// links, new ones are inserted. Returns the graph and how many nodes were inserted, or
+    /// `None` when a fresh [`HnswIndex::build`] makes the better graph (nothing kept, or more
+    /// than a fifth of `previous` gone).
+    pub fn update(
+        store: &VectorStore,
+        params: &HnswParams,
+        previous: &HnswIndex,
+        origins: &[Option<u32>],
+    ) -> Option<(Self, usize)> {
+        let (links, inserted) = build::update(store, params, previous, origins)?;
+        Some((HnswIndex::from_links(links, params), inserted))
+    }
+
+    fn from_links(built: build::Links, params: &HnswParams) -> Self {
+        let n = built.level.len();
         let top = built.level.iter().max().copied().unwrap_or(0) as usize;
         let mut index = HnswIndex {
             level: built.level,

@@ -27,7 +27,6 @@ use std::path::Path;
 
 use crate::error::{Error, Result};
 use crate::fuse::{min_max, normalization_range};
-use crate::model::Chunk;
 
 /// "No predecessor" in the stored links.
 pub const NONE: u32 = u32::MAX;
@@ -67,28 +66,33 @@ pub struct Neighbours {
 }
 
 impl Neighbours {
-    /// Links for `chunks` (in ordinal order, each document's chunks together and in order):
-    /// consecutive chunks of a document, and across documents as `predecessors` says (the last
-    /// chunk of the predecessor to the first chunk of its successor).
-    pub fn link(chunks: &[Chunk], predecessors: &HashMap<String, String>) -> Self {
-        let mut last_of: HashMap<&str, u32> = HashMap::new();
-        for (ord, chunk) in chunks.iter().enumerate() {
-            last_of.insert(chunk.provenance.doc_id.as_str(), ord as u32);
+    /// Links for the chunks of `documents`, given in ordinal order as `(id, number of chunks)`
+    /// (each document's chunks take consecutive ordinals): consecutive chunks of a document,
+    /// and across documents as `predecessors` says (the last chunk of the predecessor to the
+    /// first chunk of its successor).
+    pub fn link(documents: &[(&str, usize)], predecessors: &HashMap<String, String>) -> Self {
+        let mut last_of: HashMap<&str, u32> = HashMap::with_capacity(documents.len());
+        let mut next = 0u32;
+        for &(id, n) in documents {
+            next += n as u32;
+            if n > 0 {
+                last_of.insert(id, next - 1);
+            }
         }
-        let prev = chunks
-            .iter()
-            .enumerate()
-            .map(|(ord, chunk)| {
-                let doc = chunk.provenance.doc_id.as_str();
-                if ord > 0 && chunks[ord - 1].provenance.doc_id == doc {
-                    return ord as u32 - 1;
-                }
-                predecessors
-                    .get(doc)
-                    .and_then(|p| last_of.get(p.as_str()).copied())
-                    .unwrap_or(NONE)
-            })
-            .collect();
+        let mut prev = Vec::with_capacity(next as usize);
+        for &(id, n) in documents {
+            let start = prev.len() as u32;
+            for i in 0..n as u32 {
+                prev.push(if i > 0 {
+                    start + i - 1
+                } else {
+                    predecessors
+                        .get(id)
+                        .and_then(|p| last_of.get(p.as_str()).copied())
+                        .unwrap_or(NONE)
+                });
+            }
+        }
         Neighbours::from_prev(prev)
     }
 
@@ -111,6 +115,16 @@ impl Neighbours {
     /// Does passage context at `weight` change any ranking? Not at 0, nor without links.
     pub fn lift(&self, weight: f32) -> bool {
         weight > 0.0 && self.num_links > 0
+    }
+
+    /// Number of chunks.
+    pub fn len(&self) -> usize {
+        self.prev.len()
+    }
+
+    /// True without chunks.
+    pub fn is_empty(&self) -> bool {
+        self.prev.is_empty()
     }
 
     /// Number of links (pairs of neighbouring chunks).
@@ -211,6 +225,7 @@ mod tests {
     use super::*;
     use crate::chunk::{chunk_document, ChunkOptions};
     use crate::load::jsonl::load_lines;
+    use crate::model::Chunk;
 
     /// Chunks of `jsonl` the way a build makes them: documents sorted by id, then chunked.
     fn build(jsonl: &str, max_tokens: usize) -> (Vec<Chunk>, Neighbours) {
@@ -225,7 +240,11 @@ mod tests {
         docs.sort_by(|a, b| a.id.cmp(&b.id));
         let opts = ChunkOptions { max_tokens };
         let chunks: Vec<Chunk> = docs.iter().flat_map(|d| chunk_document(d, &opts)).collect();
-        let links = Neighbours::link(&chunks, &preds);
+        let documents: Vec<(&str, usize)> = chunks
+            .chunk_by(|a, b| a.provenance.doc_id == b.provenance.doc_id)
+            .map(|doc| (doc[0].provenance.doc_id.as_str(), doc.len()))
+            .collect();
+        let links = Neighbours::link(&documents, &preds);
         (chunks, links)
     }
 

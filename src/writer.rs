@@ -598,8 +598,11 @@ struct Previous {
     manifest: Option<Manifest>,
     /// Document signatures (`documents.tsv`), to tell what changed.
     signatures: Option<BTreeMap<String, String>>,
-    /// Its files (`files.json`); `None` for a generation written before files were recorded.
+    /// Its files (`files.json`); `None` for a generation written before files were recorded
+    /// (and once [`Previous::take_entries`] took them).
     files: Option<Vec<FileRecord>>,
+    /// Each document's chunk ordinals, once [`Previous::take_entries`] took the files.
+    ranges: HashMap<String, Range<u32>>,
 }
 
 impl Previous {
@@ -616,6 +619,7 @@ impl Previous {
             manifest: Manifest::read(&dir).ok(),
             signatures: read_signatures(&dir.join(DOCUMENTS)),
             files,
+            ranges: HashMap::new(),
             dir,
         })
     }
@@ -665,11 +669,12 @@ impl Previous {
         self.why_not_carried(settings).is_none()
     }
 
-    /// Each document's chunk ordinals: documents take ordinals in id order, each its chunks in
-    /// a row.
-    fn doc_ranges(&self) -> HashMap<&str, Range<u32>> {
-        let Some(files) = &self.files else {
-            return HashMap::new();
+    /// Take its files as entries, each with its documents' chunk ordinals (documents take
+    /// ordinals in id order, each its chunks in a row), and keep those ordinals by document
+    /// id in `ranges`.
+    fn take_entries(&mut self) -> BTreeMap<PathBuf, Entry> {
+        let Some(files) = self.files.take() else {
+            return BTreeMap::new();
         };
         let mut counts: Vec<(&str, usize)> = files
             .iter()
@@ -680,33 +685,24 @@ impl Previous {
         let mut ranges = HashMap::with_capacity(counts.len());
         let mut next = 0u32;
         for (id, n) in counts {
-            ranges.insert(id, next..next + n as u32);
+            ranges.insert(id.to_string(), next..next + n as u32);
             next += n as u32;
         }
-        ranges
-    }
-
-    /// Its files, each with its documents' chunk ordinals.
-    fn entries(&self) -> BTreeMap<PathBuf, Entry> {
-        let Some(files) = &self.files else {
-            return BTreeMap::new();
-        };
-        let ranges = self.doc_ranges();
-        files
-            .iter()
+        let entries = files
+            .into_iter()
             .map(|f| {
-                let ranges = f
-                    .documents
-                    .iter()
-                    .map(|d| ranges[d.id.as_str()].clone())
-                    .collect();
-                let entry = Entry {
-                    record: f.clone(),
-                    content: Content::Previous(ranges),
-                };
-                (f.path.clone(), entry)
+                let content = Content::Previous(
+                    f.documents
+                        .iter()
+                        .map(|d| ranges[d.id.as_str()].clone())
+                        .collect(),
+                );
+                let entry = Entry { record: f, content };
+                (entry.record.path.clone(), entry)
             })
-            .collect()
+            .collect();
+        self.ranges = ranges;
+        entries
     }
 }
 
@@ -751,19 +747,23 @@ impl IndexWriter {
         dir: PathBuf,
         lock: WriterLock,
         settings: Settings,
-        previous: Option<Previous>,
+        mut previous: Option<Previous>,
         carry: bool,
         started: Instant,
     ) -> Self {
-        let (entries, sources) = match (&previous, carry) {
+        let (entries, sources) = match (&mut previous, carry) {
             (Some(p), true) => (
-                p.entries(),
+                p.take_entries(),
                 p.manifest
                     .as_ref()
                     .map(|m| m.sources.clone())
                     .unwrap_or_default(),
             ),
-            _ => (BTreeMap::new(), Vec::new()),
+            (Some(p), false) => {
+                p.files = None;
+                (BTreeMap::new(), Vec::new())
+            }
+            (None, _) => (BTreeMap::new(), Vec::new()),
         };
         IndexWriter {
             dir,
@@ -1017,7 +1017,6 @@ impl IndexWriter {
             files_unchanged,
             started,
         } = self;
-        let previous = previous.as_ref();
         let mut entries: Vec<Entry> = entries.into_values().collect();
 
         // Duplicate ids: the first in path order, then file order, is kept, as in a full build.
@@ -1059,52 +1058,68 @@ impl IndexWriter {
         }
 
         // Chunk ordinals follow document id, then position: the order that breaks score ties.
-        let mut taken: Vec<Content> = Vec::with_capacity(entries.len());
+        let mut documents: Vec<(String, DocChunks)> = Vec::new();
         for entry in &mut entries {
-            taken.push(std::mem::replace(
-                &mut entry.content,
-                Content::New(Vec::new()),
-            ));
-        }
-        let mut per_doc: Vec<(String, DocChunks)> = Vec::new();
-        for (entry, content) in entries.iter().zip(taken) {
+            let content = std::mem::replace(&mut entry.content, Content::New(Vec::new()));
+            let ids = entry.record.documents.iter().map(|d| d.id.clone());
             match content {
-                Content::Previous(ranges) => {
-                    for (doc, range) in entry.record.documents.iter().zip(ranges) {
-                        per_doc.push((doc.id.clone(), DocChunks::Previous(range)));
-                    }
-                }
+                Content::Previous(ranges) => documents.extend(
+                    ids.zip(ranges)
+                        .map(|(id, range)| (id, DocChunks::Previous(range))),
+                ),
                 Content::New(chunks) => {
-                    for (doc, chunks) in entry.record.documents.iter().zip(chunks) {
-                        per_doc.push((doc.id.clone(), DocChunks::New(chunks)));
-                    }
+                    documents.extend(ids.zip(chunks).map(|(id, c)| (id, DocChunks::New(c))))
                 }
             }
         }
-        per_doc.sort_by(|a, b| a.0.cmp(&b.0));
-        let (chunks, origins) = gather(per_doc, previous.filter(|_| carry))?;
-        // The inputs are chunked and dropped: the chunks are what is left.
-        release_freed_memory();
-        let neighbours = Neighbours::link(&chunks, &continued);
-        let (digest, signatures) = digests(
-            &chunks,
-            &neighbours,
-            settings.model_id.as_deref(),
-            &settings.chunk,
-        );
-        let changes = previous
-            .and_then(|p| p.signatures.as_ref())
-            .map(|old| Changes::between(old, &signatures));
+        documents.sort_by(|a, b| a.0.cmp(&b.0));
+        let lengths: Vec<(&str, usize)> = documents
+            .iter()
+            .map(|(id, chunks)| (id.as_str(), chunks.len()))
+            .collect();
+        let neighbours = Neighbours::link(&lengths, &continued);
+        let num_chunks = neighbours.len();
+        drop((lengths, continued));
 
-        // Everything goes into a new generation, made current only once it is complete.
+        // Everything goes into a new generation, made current only once it is complete. What
+        // is final is written at once and dropped, so that it does not add to the peak below.
         let generation = generation::begin(&lock)?;
         let staging = generation.dir.clone();
+        let records: Vec<FileRecord> = entries.into_iter().map(|e| e.record).collect();
+        let skipped: Vec<Skipped> = records.iter().flat_map(|r| r.skipped.clone()).collect();
+        let files: Vec<&FileRecord> = records.iter().filter(|r| !r.id.is_empty()).collect();
+        let docs = || files.iter().flat_map(|r| &r.documents);
+        let counts = Counts {
+            files: files.len(),
+            documents: docs().count(),
+            chunks: num_chunks,
+            skipped: skipped.len(),
+            documents_by_kind: tally(docs().map(|d| d.kind.to_lowercase())),
+            documents_by_format: tally(docs().map(|d| d.format.as_str().to_string())),
+        };
+        let num_unsupported = files.iter().filter(|r| r.unsupported).count();
+        drop(files);
+        write_json(&staging.join(SKIPPED), &skipped)?;
+        write_json(&staging.join(FILES), &records)?;
+        drop(records);
+        neighbours.save(&staging.join(NEIGHBOURS))?;
+
+        // Chunks and vectors carried over are read from the previous generation as they are
+        // needed, never all at once: only new chunks are held in memory.
+        let mut previous = previous;
+        let old_signatures = previous.as_mut().and_then(|p| p.signatures.take());
+        let carried = match previous.as_ref().filter(|_| carry) {
+            Some(p) => Some(Carried::open(p)?),
+            None => None,
+        };
+        let origins = origins(&documents, carried.as_ref())?;
+
         let mut notes = Vec::new();
         let embed_started = Instant::now();
         let vectors = write_vectors(
             &settings,
-            previous.filter(|_| carry),
-            &chunks,
+            carried.as_ref(),
+            &documents,
             &origins,
             &staging.join(VECTORS),
             progress,
@@ -1113,36 +1128,54 @@ impl IndexWriter {
         let embed_seconds = embed_started.elapsed().as_secs_f64();
         release_freed_memory();
 
-        // The text next: each chunk is dropped once the lexical writer has it, so that the
-        // graph, last, is built over the vectors alone (at 100,000 chunks the chunks, the
-        // vectors and the graph together came to about 400 MB).
-        let num_chunks = chunks.len();
+        // The text next, each chunk dropped once the lexical writer has it, then the graph over
+        // the vectors alone.
         progress.start("indexing text", num_chunks as u64);
         let mut writer = LexicalWriter::create(&staging.join(LEXICAL_DIR))?;
-        for (ord, chunk) in chunks.into_iter().enumerate() {
-            writer.add(ord as u32, &chunk)?;
-            progress.advance(1);
-            if ord % RELEASE_EVERY == RELEASE_EVERY - 1 {
-                // The chunks were made on other threads, whose heaps keep their freed memory.
-                release_freed_memory();
+        let mut digest = Digests::new(settings.model_id.as_deref(), &settings.chunk);
+        let mut ord = 0u32;
+        for (id, chunks) in documents {
+            let chunks = match chunks {
+                DocChunks::New(chunks) => chunks,
+                DocChunks::Previous(range) => carried
+                    .as_ref()
+                    .ok_or_else(|| Error::InvalidRequest("nothing to carry chunks from".into()))?
+                    .chunks(&id, range)?,
+            };
+            digest.document(&id, &chunks);
+            let n = chunks.len() as u64;
+            for chunk in chunks {
+                writer.add(ord, &chunk)?;
+                ord += 1;
+                if (ord as usize).is_multiple_of(RELEASE_EVERY) {
+                    // The chunks were made on other threads, whose heaps keep their freed
+                    // memory.
+                    release_freed_memory();
+                }
             }
+            progress.advance(n);
         }
         writer.commit()?;
-        neighbours.save(&staging.join(NEIGHBOURS))?;
         progress.finish();
+        let (digest, signatures) = digest.finish(&neighbours);
+        let changes = old_signatures.map(|old| Changes::between(&old, &signatures));
+        write_signatures(&staging.join(DOCUMENTS), &signatures)?;
+        drop(signatures);
         release_freed_memory();
 
+        // The previous generation's text is not needed any more: its pages, read through the
+        // whole carry, are let go before the graph is built.
+        let carried_graph = carried.map(|c| (c.dir, c.num_chunks));
         let mut graph_inserted = 0;
         if let Some(model) = &vectors.model {
             progress.start("building vector graph", 0);
             let store = VectorStore::load(&staging.join(VECTORS), model.dim, num_chunks)?;
             // The previous graph, when its nodes are carried over, keeps their links; only new
             // vectors are inserted.
-            let carried_graph = previous
-                .filter(|_| carry && origins.iter().any(Option::is_some))
-                .and_then(|p| {
-                    let count = p.manifest.as_ref()?.counts.chunks;
-                    HnswIndex::load(&p.dir, count)
+            let carried_graph = carried_graph
+                .filter(|_| origins.iter().any(Option::is_some))
+                .and_then(|(dir, num_chunks)| {
+                    HnswIndex::load(&dir, num_chunks)
                         .map_err(|e| {
                             notes.push(format!("the vector graph was rebuilt: {e}"));
                         })
@@ -1164,19 +1197,6 @@ impl IndexWriter {
         }
         drop(origins);
 
-        let records: Vec<FileRecord> = entries.into_iter().map(|e| e.record).collect();
-        let skipped: Vec<Skipped> = records.iter().flat_map(|r| r.skipped.clone()).collect();
-        let files: Vec<&FileRecord> = records.iter().filter(|r| !r.id.is_empty()).collect();
-        let docs = || files.iter().flat_map(|r| &r.documents);
-        let counts = Counts {
-            files: files.len(),
-            documents: docs().count(),
-            chunks: num_chunks,
-            skipped: skipped.len(),
-            documents_by_kind: tally(docs().map(|d| d.kind.to_lowercase())),
-            documents_by_format: tally(docs().map(|d| d.format.as_str().to_string())),
-        };
-        let num_unsupported = files.iter().filter(|r| r.unsupported).count();
         let manifest = Manifest {
             format_version: FORMAT_VERSION,
             lore_version: env!("CARGO_PKG_VERSION").to_string(),
@@ -1188,9 +1208,6 @@ impl IndexWriter {
             sources,
             digest: Some(digest),
         };
-        write_signatures(&staging.join(DOCUMENTS), &signatures)?;
-        write_json(&staging.join(SKIPPED), &skipped)?;
-        write_json(&staging.join(FILES), &records)?;
         manifest.write(&staging)?;
         let replaced = generation::commit(&lock, &generation)?;
         notes.extend(generation::clean(&lock, replaced.as_deref())?);
@@ -1223,81 +1240,104 @@ enum DocChunks {
     New(Vec<Chunk>),
 }
 
-/// The chunks of `documents` (in the order given), with each chunk's ordinal in the previous
-/// generation when its vector can be carried over from there: the document was carried, or it
-/// was loaded again and the previous generation holds a chunk of it with the same embedded
-/// text (a vector depends on that text alone).
-fn gather(
-    documents: Vec<(String, DocChunks)>,
-    previous: Option<&Previous>,
-) -> Result<(Vec<Chunk>, Vec<Option<u32>>)> {
-    let ranges = previous.map(Previous::doc_ranges).unwrap_or_default();
-    let needs_reader = documents.iter().any(|(id, c)| match c {
-        DocChunks::Previous(_) => true,
-        DocChunks::New(_) => ranges.contains_key(id.as_str()),
-    });
-    let reader = match (needs_reader, previous) {
-        (true, Some(p)) => Some((LexicalReader::open(&p.dir.join(LEXICAL_DIR))?, &p.dir)),
-        _ => None,
-    };
-    // The chunks the previous generation holds for `id`, checked to belong to it.
-    let previous_chunks = |id: &str, range: Range<u32>| -> Result<Vec<(Chunk, u32)>> {
-        let Some((reader, dir)) = &reader else {
-            return Err(Error::InvalidRequest(
-                "no previous generation to carry chunks from".into(),
-            ));
+impl DocChunks {
+    fn len(&self) -> usize {
+        match self {
+            DocChunks::Previous(range) => range.len(),
+            DocChunks::New(chunks) => chunks.len(),
+        }
+    }
+}
+
+/// The previous generation's chunks and vectors, open for carrying over.
+struct Carried {
+    dir: PathBuf,
+    lexical: LexicalReader,
+    /// Its vectors (`None` for a lexical-only index).
+    vectors: Option<(ExactRows, ModelInfo)>,
+    num_chunks: usize,
+    /// Each document's chunk ordinals.
+    ranges: HashMap<String, Range<u32>>,
+}
+
+impl Carried {
+    fn open(previous: &Previous) -> Result<Self> {
+        let manifest = previous.manifest.as_ref().ok_or_else(|| Error::NoIndex {
+            dir: previous.dir.clone(),
+        })?;
+        let num_chunks = manifest.counts.chunks;
+        let vectors = match &manifest.model {
+            Some(model) => Some((
+                ExactRows::open(&previous.dir.join(VECTORS), model.dim, num_chunks)?,
+                model.clone(),
+            )),
+            None => None,
         };
+        Ok(Carried {
+            dir: previous.dir.clone(),
+            lexical: LexicalReader::open(&previous.dir.join(LEXICAL_DIR))?,
+            vectors,
+            num_chunks,
+            ranges: previous.ranges.clone(),
+        })
+    }
+
+    /// The chunks with ordinals `range`, checked to belong to document `id`.
+    fn chunks(&self, id: &str, range: Range<u32>) -> Result<Vec<Chunk>> {
         range
             .map(|ord| {
-                let chunk = reader.chunk_by_ord(ord)?;
+                let chunk = self.lexical.chunk_by_ord(ord)?;
                 if chunk.provenance.doc_id != id {
                     return Err(Error::Corrupt {
-                        dir: dir.to_path_buf(),
+                        dir: self.dir.clone(),
                         reason: format!(
                             "{FILES} puts chunk {ord} in document `{id}`, the full-text index in `{}`",
                             chunk.provenance.doc_id
                         ),
                     });
                 }
-                Ok((chunk, ord))
+                Ok(chunk)
             })
             .collect()
+    }
+}
+
+/// For every chunk of `documents` (in order), its ordinal in the previous generation when its
+/// vector can be carried over from there: the document was carried, or it was loaded again and
+/// the previous generation holds a chunk of it with the same embedded text (a vector depends on
+/// that text alone).
+fn origins(
+    documents: &[(String, DocChunks)],
+    carried: Option<&Carried>,
+) -> Result<Vec<Option<u32>>> {
+    let Some(carried) = carried else {
+        return Ok(documents
+            .iter()
+            .flat_map(|(_, c)| std::iter::repeat_n(None, c.len()))
+            .collect());
     };
-    let pieces: Vec<Vec<(Chunk, Option<u32>)>> = documents
-        .into_par_iter()
+    let pieces: Vec<Vec<Option<u32>>> = documents
+        .par_iter()
         .map(|(id, chunks)| match chunks {
+            DocChunks::Previous(range) => Ok(range.clone().map(Some).collect()),
             DocChunks::New(chunks) => {
-                let Some(range) = ranges.get(id.as_str()) else {
-                    return Ok(chunks.into_iter().map(|c| (c, None)).collect());
+                let Some(range) = carried.ranges.get(id) else {
+                    return Ok(vec![None; chunks.len()]);
                 };
-                let before: HashMap<String, u32> = previous_chunks(&id, range.clone())?
-                    .into_iter()
-                    .map(|(chunk, ord)| (embedding_text(&chunk), ord))
+                let before: HashMap<String, u32> = carried
+                    .chunks(id, range.clone())?
+                    .iter()
+                    .zip(range.clone())
+                    .map(|(chunk, ord)| (embedding_text(chunk), ord))
                     .collect();
                 Ok(chunks
-                    .into_iter()
-                    .map(|c| {
-                        let origin = before.get(&embedding_text(&c)).copied();
-                        (c, origin)
-                    })
+                    .iter()
+                    .map(|c| before.get(&embedding_text(c)).copied())
                     .collect())
             }
-            DocChunks::Previous(range) => Ok(previous_chunks(&id, range)?
-                .into_iter()
-                .map(|(chunk, ord)| (chunk, Some(ord)))
-                .collect()),
         })
         .collect::<Result<_>>()?;
-    let total = pieces.iter().map(Vec::len).sum();
-    let mut chunks = Vec::with_capacity(total);
-    let mut origins = Vec::with_capacity(total);
-    for piece in pieces {
-        for (chunk, origin) in piece {
-            chunks.push(chunk);
-            origins.push(origin);
-        }
-    }
-    Ok((chunks, origins))
+    Ok(pieces.into_iter().flatten().collect())
 }
 
 /// A chunk as it is hashed for signatures and digests.
@@ -1306,50 +1346,53 @@ fn chunk_bytes(chunk: &Chunk) -> Vec<u8> {
     serde_json::to_vec(chunk).unwrap_or_default()
 }
 
-/// A document's signature: the SHA-256 of its chunks' text and provenance, except where in
+/// The [`Manifest::digest`] of a generation and each document's signature, fed one document
+/// at a time in ordinal order.
+///
+/// A document's signature is the SHA-256 of its chunks' text and provenance, except where in
 /// the file they are (byte and line ranges): it changes when the document does, not when an
-/// edit earlier in its file moves it.
-fn signature(chunks: &[Chunk]) -> String {
-    let mut hasher = Sha256::new();
-    for chunk in chunks {
-        hasher.update(chunk_bytes(&unplaced(chunk)));
-    }
-    to_hex(&hasher.finalize())
+/// edit earlier in its file moves it. The digest covers everything, places included, and the
+/// passage links.
+struct Digests {
+    hasher: Sha256,
+    signatures: BTreeMap<String, String>,
 }
 
-/// A chunk without its place in its file.
-fn unplaced(chunk: &Chunk) -> Chunk {
-    let mut chunk = chunk.clone();
-    chunk.provenance.byte_range = [0, 0];
-    chunk.provenance.line_range = [0, 0];
-    chunk
-}
-
-/// The [`Manifest::digest`] of a generation holding `chunks` (each document's together)
-/// linked by `neighbours`, and each document's [`signature`].
-fn digests(
-    chunks: &[Chunk],
-    neighbours: &Neighbours,
-    model_id: Option<&str>,
-    chunking: &ChunkOptions,
-) -> (String, BTreeMap<String, String>) {
-    let mut hasher = Sha256::new();
-    hasher.update(format!(
-        "lore {} format {FORMAT_VERSION} model {} max_tokens {}\n",
-        env!("CARGO_PKG_VERSION"),
-        model_id.unwrap_or("none"),
-        chunking.max_tokens
-    ));
-    for chunk in chunks {
-        hasher.update(chunk_bytes(chunk));
-        hasher.update(b"\n");
+impl Digests {
+    fn new(model_id: Option<&str>, chunking: &ChunkOptions) -> Self {
+        let mut hasher = Sha256::new();
+        hasher.update(format!(
+            "lore {} format {FORMAT_VERSION} model {} max_tokens {}\n",
+            env!("CARGO_PKG_VERSION"),
+            model_id.unwrap_or("none"),
+            chunking.max_tokens
+        ));
+        Digests {
+            hasher,
+            signatures: BTreeMap::new(),
+        }
     }
-    hasher.update(neighbours.to_bytes());
-    let documents = chunks
-        .par_chunk_by(|a, b| a.provenance.doc_id == b.provenance.doc_id)
-        .map(|doc| (doc[0].provenance.doc_id.clone(), signature(doc)))
-        .collect();
-    (to_hex(&hasher.finalize()), documents)
+
+    fn document(&mut self, id: &str, chunks: &[Chunk]) {
+        let mut signature = Sha256::new();
+        for chunk in chunks {
+            self.hasher.update(chunk_bytes(chunk));
+            self.hasher.update(b"\n");
+            let mut unplaced = chunk.clone();
+            unplaced.provenance.byte_range = [0, 0];
+            unplaced.provenance.line_range = [0, 0];
+            signature.update(chunk_bytes(&unplaced));
+        }
+        if !chunks.is_empty() {
+            self.signatures
+                .insert(id.to_string(), to_hex(&signature.finalize()));
+        }
+    }
+
+    fn finish(mut self, neighbours: &Neighbours) -> (String, BTreeMap<String, String>) {
+        self.hasher.update(neighbours.to_bytes());
+        (to_hex(&self.hasher.finalize()), self.signatures)
+    }
 }
 
 /// What [`write_vectors`] did.
@@ -1361,12 +1404,12 @@ struct VectorsWritten {
     reused: usize,
 }
 
-/// Write the vector file: rows of carried chunks copied from the previous generation, the rest
-/// embedded (through the embedding cache when there is one).
+/// Write the vector file: rows with an origin copied from the previous generation, the other
+/// chunks (all new ones) embedded, through the embedding cache when there is one.
 fn write_vectors(
     settings: &Settings,
-    previous: Option<&Previous>,
-    chunks: &[Chunk],
+    carried: Option<&Carried>,
+    documents: &[(String, DocChunks)],
     origins: &[Option<u32>],
     path: &Path,
     progress: &dyn Progress,
@@ -1381,15 +1424,26 @@ fn write_vectors(
     let Some(model_id) = &settings.model_id else {
         return Ok(out);
     };
-    let todo: Vec<usize> = (0..chunks.len())
-        .filter(|&i| origins[i].is_none())
-        .collect();
+    // The new chunks without a vector to carry, with their ordinals.
+    let mut todo: Vec<(u32, &Chunk)> = Vec::new();
+    let mut ord = 0u32;
+    for (_, chunks) in documents {
+        if let DocChunks::New(chunks) = chunks {
+            for chunk in chunks {
+                if origins[ord as usize].is_none() {
+                    todo.push((ord, chunk));
+                }
+                ord += 1;
+            }
+        } else {
+            ord += chunks.len() as u32;
+        }
+    }
     // Carried rows need no model: it is loaded (lazily, at that) only for new text.
-    let previous_model = previous
-        .and_then(|p| p.manifest.as_ref())
-        .and_then(|m| m.model.clone())
-        .filter(|m| m.id == *model_id);
-    let embedder = match (&previous_model, todo.is_empty()) {
+    let previous = carried
+        .and_then(|c| c.vectors.as_ref())
+        .filter(|(_, model)| model.id == *model_id);
+    let embedder = match (previous, todo.is_empty()) {
         (Some(_), true) => None,
         _ => settings.embedder.create()?,
     };
@@ -1404,26 +1458,21 @@ fn write_vectors(
             });
         }
     }
-    let dim = match (&embedder, &previous_model) {
+    let dim = match (&embedder, previous) {
         (Some(e), _) => e.dim(),
-        (None, Some(m)) => m.dim,
+        (None, Some((_, model))) => model.dim,
         (None, None) => return Err(Error::Model("no embedder for the index's model".into())),
     };
-    let mut file = VectorFileWriter::create(path, dim, chunks.len())?;
+    let mut file = VectorFileWriter::create(path, dim, origins.len())?;
 
-    let carried = origins.iter().filter(|o| o.is_some()).count();
-    if carried > 0 {
-        let (Some(previous), Some(model)) = (previous, &previous_model) else {
+    let num_carried = origins.iter().filter(|o| o.is_some()).count();
+    if num_carried > 0 {
+        let Some((rows, _)) = previous else {
             return Err(Error::InvalidRequest(
                 "no previous vectors to carry over".into(),
             ));
         };
-        progress.start("copying vectors", carried as u64);
-        let rows = ExactRows::open(
-            &previous.dir.join(VECTORS),
-            model.dim,
-            previous.manifest.as_ref().map_or(0, |m| m.counts.chunks),
-        )?;
+        progress.start("copying vectors", num_carried as u64);
         let mut bytes = vec![0u8; dim * 4];
         let mut row = vec![0f32; dim];
         for (ord, origin) in origins.iter().enumerate() {
@@ -1434,50 +1483,43 @@ fn write_vectors(
             }
         }
         progress.finish();
-        out.reused = carried;
+        out.reused = num_carried;
     }
 
-    if let Some(embedder) = embedder {
-        progress.start("embedding", todo.len() as u64);
-        let cached = settings.cache_root.as_ref().and_then(|root| {
-            CachedEmbedder::open(embedder.clone(), root)
-                .map_err(|e| notes.push(format!("the embedding cache is unusable: {e}")))
-                .ok()
-        });
-        match cached {
-            Some(cached) => {
-                embed_all(
-                    &cached,
-                    chunks,
-                    &todo,
-                    settings.batch_size,
-                    progress,
-                    &mut file,
-                )?;
-                (out.embedded, out.cached) = (cached.num_misses(), cached.num_hits());
-                if let Err(e) = cached.persist() {
-                    notes.push(format!("the embedding cache was not updated: {e}"));
+    match embedder {
+        Some(embedder) => {
+            progress.start("embedding", todo.len() as u64);
+            let cached = settings.cache_root.as_ref().and_then(|root| {
+                CachedEmbedder::open(embedder.clone(), root)
+                    .map_err(|e| notes.push(format!("the embedding cache is unusable: {e}")))
+                    .ok()
+            });
+            match cached {
+                Some(cached) => {
+                    embed_all(&cached, &todo, settings.batch_size, progress, &mut file)?;
+                    (out.embedded, out.cached) = (cached.num_misses(), cached.num_hits());
+                    if let Err(e) = cached.persist() {
+                        notes.push(format!("the embedding cache was not updated: {e}"));
+                    }
+                }
+                None => {
+                    out.embedded = todo.len();
+                    embed_all(
+                        embedder.as_ref(),
+                        &todo,
+                        settings.batch_size,
+                        progress,
+                        &mut file,
+                    )?;
                 }
             }
-            None => {
-                out.embedded = todo.len();
-                embed_all(
-                    embedder.as_ref(),
-                    chunks,
-                    &todo,
-                    settings.batch_size,
-                    progress,
-                    &mut file,
-                )?;
-            }
+            progress.finish();
+            out.model = Some(ModelInfo {
+                id: embedder.model_id().to_string(),
+                dim,
+            });
         }
-        progress.finish();
-        out.model = Some(ModelInfo {
-            id: embedder.model_id().to_string(),
-            dim,
-        });
-    } else {
-        out.model = previous_model;
+        None => out.model = previous.map(|(_, model)| model.clone()),
     }
     file.finish()?;
     Ok(out)
@@ -1505,30 +1547,32 @@ fn release_freed_memory() {
     }
 }
 
-/// Embed the chunks `todo` (indexes into `chunks`) into `out`, row `i` for chunk `i`. Batches
-/// are formed from chunks of similar length so that little of the model's work is spent on
-/// padding; each vector goes straight to its row on disk.
+/// Embed `todo` (chunks with their ordinals) into `out`. Batches are formed from chunks of
+/// similar length so that little of the model's work is spent on padding; each vector goes
+/// straight to its row on disk.
 fn embed_all(
     embedder: &dyn Embedder,
-    chunks: &[Chunk],
-    todo: &[usize],
+    todo: &[(u32, &Chunk)],
     batch_size: usize,
     progress: &dyn Progress,
     out: &mut VectorFileWriter,
 ) -> Result<()> {
     let mut order: Vec<(usize, usize)> = todo
         .iter()
-        .map(|&i| (embedding_text(&chunks[i]).len(), i))
+        .enumerate()
+        .map(|(i, (_, chunk))| (embedding_text(chunk).len(), i))
         .collect();
     order.sort_unstable();
-    let order: Vec<usize> = order.into_iter().map(|(_, i)| i).collect();
     for batch in order.chunks(batch_size.max(1)) {
-        let texts: Vec<String> = batch.iter().map(|&i| embedding_text(&chunks[i])).collect();
+        let texts: Vec<String> = batch
+            .iter()
+            .map(|&(_, i)| embedding_text(todo[i].1))
+            .collect();
         let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
         let embedded = embedder.embed(&refs)?;
         check_count(batch.len(), &embedded)?;
-        for (&i, v) in batch.iter().zip(embedded) {
-            out.write(i as u32, &v)?;
+        for (&(_, i), v) in batch.iter().zip(embedded) {
+            out.write(todo[i].0, &v)?;
         }
         progress.advance(batch.len() as u64);
     }

@@ -6,6 +6,8 @@
 //! |---|---|
 //! | `manifest.json` | format version, model id and dimension, chunking settings, counts |
 //! | `skipped.json` | every input that was not indexed, with the reason |
+//! | `files.json` | every input file: path, SHA-256, its documents (see [`crate::writer`]) |
+//! | `documents.tsv` | every document's id and signature, to tell what the next update changed |
 //! | `lexical/` | the tantivy index (one document per chunk, chunk records stored) |
 //! | `neighbours.u32` | which chunk each chunk continues (see [`crate::context`]) |
 //! | `vectors.f32` | chunk vectors, little-endian `f32`, row = chunk ordinal |

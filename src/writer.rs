@@ -14,10 +14,14 @@
 //!   keeps missing files ([`IndexBuilder::keep_missing`], `lore index --no-delete`);
 //! * [`IndexWriter::delete`] removes documents by id or path prefix (`lore rm`).
 //!
-//! The new generation is then written whole from the carried and the new chunks: documents in
-//! id order, the text index, the passage links, and the vector graph rebuilt over all vectors.
-//! So an update yields exactly the index a full build of the same inputs yields (same
-//! [`Manifest::digest`]), and only changed text reaches the model.
+//! The new generation is then written whole, streaming: documents in id order, carried chunks
+//! read back one document at a time as the text index is written, vectors copied row by row,
+//! new chunks embedded. A reloaded document keeps the vector of every chunk whose embedded text
+//! the previous generation holds, so only changed text reaches the model, with or without the
+//! embedding cache. The vector graph is carried over too: kept nodes keep their links and only
+//! new vectors are inserted ([`HnswIndex::update`]), unless more than a fifth of the previous
+//! nodes are gone, when it is built afresh. Apart from the graph's links, an update yields
+//! exactly the index a full build of the same inputs yields (same [`Manifest::digest`]).
 //!
 //! Carrying needs the previous generation to have been written by this lore version with the
 //! same chunking and model; otherwise every file is read afresh (the embedding cache still spares
@@ -193,17 +197,27 @@ impl EmbedderChoice {
         }
     }
 
-    /// The embedder (the shipped model is loaded only when it is first asked for a vector).
-    fn create(&self) -> Result<Option<Arc<dyn Embedder>>> {
+    /// The embedder for `texts` texts (the shipped model is loaded only when it is first asked
+    /// for a vector, with one session per core unless there are few texts).
+    fn create(&self, texts: usize) -> Result<Option<Arc<dyn Embedder>>> {
         Ok(match self {
-            EmbedderChoice::Model(dir) => Some(Arc::new(LazyOnnxEmbedder::for_indexing(
-                &resolve_model_dir(dir.as_deref()),
-            )?)),
+            EmbedderChoice::Model(dir) => {
+                let dir = resolve_model_dir(dir.as_deref());
+                Some(Arc::new(if texts <= FEW_TEXTS {
+                    LazyOnnxEmbedder::for_few_texts(&dir)?
+                } else {
+                    LazyOnnxEmbedder::for_indexing(&dir)?
+                }))
+            }
             EmbedderChoice::Given(e) => Some(e.clone()),
             EmbedderChoice::Disabled => None,
         })
     }
 }
+
+/// Up to this many texts to embed, the model is loaded with one session instead of one per
+/// core.
+const FEW_TEXTS: usize = 256;
 
 /// Builds an index directory from files and folders of exports, or brings an existing one up
 /// to date with them (see the module documentation).
@@ -1445,7 +1459,7 @@ fn write_vectors(
         .filter(|(_, model)| model.id == *model_id);
     let embedder = match (previous, todo.is_empty()) {
         (Some(_), true) => None,
-        _ => settings.embedder.create()?,
+        _ => settings.embedder.create(todo.len())?,
     };
     if let Some(embedder) = &embedder {
         if embedder.model_id() != model_id {

@@ -407,6 +407,8 @@ pub struct LazyOnnxEmbedder {
     dir: PathBuf,
     model_id: String,
     dim: usize,
+    /// One session rather than one per core.
+    single: bool,
     loaded: OnceLock<std::result::Result<OnnxEmbedder, String>>,
 }
 
@@ -424,23 +426,45 @@ impl LazyOnnxEmbedder {
     /// Check the model files in `dir` and learn the model's id; load it only when needed (at
     /// once for a model other than the shipped one, whose dimension must be probed).
     pub fn for_indexing(dir: &Path) -> Result<Self> {
+        Self::new(dir, false)
+    }
+
+    /// As [`LazyOnnxEmbedder::for_indexing`], for a build with only a few texts to embed: one
+    /// session over every core ([`OnnxEmbedder::load`]) instead of one per core, which would
+    /// take more memory and time to load than the texts take to embed.
+    pub fn for_few_texts(dir: &Path) -> Result<Self> {
+        Self::new(dir, true)
+    }
+
+    fn new(dir: &Path, single: bool) -> Result<Self> {
         ModelFiles::check(dir)?;
         let model_id = model_id_in(dir)?;
         let lazy = LazyOnnxEmbedder {
             dir: dir.to_path_buf(),
             model_id,
             dim: MINILM_DIM,
+            single,
             loaded: OnceLock::new(),
         };
         if lazy.model_id == MINILM_MODEL_ID {
             return Ok(lazy);
         }
-        let model = OnnxEmbedder::load_for_indexing(dir)?;
+        let model = lazy.load()?;
         Ok(LazyOnnxEmbedder {
             dim: model.dim,
             loaded: OnceLock::from(Ok(model)),
             ..lazy
         })
+    }
+}
+
+impl LazyOnnxEmbedder {
+    fn load(&self) -> Result<OnnxEmbedder> {
+        if self.single {
+            OnnxEmbedder::load(&self.dir)
+        } else {
+            OnnxEmbedder::load_for_indexing(&self.dir)
+        }
     }
 }
 
@@ -459,7 +483,7 @@ impl Embedder for LazyOnnxEmbedder {
         }
         let model = self
             .loaded
-            .get_or_init(|| OnnxEmbedder::load_for_indexing(&self.dir).map_err(|e| e.to_string()))
+            .get_or_init(|| self.load().map_err(|e| e.to_string()))
             .as_ref()
             .map_err(|e| Error::Model(e.clone()))?;
         model.embed(texts)

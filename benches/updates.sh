@@ -28,7 +28,8 @@ cargo build --release --quiet
 lore="$PWD/target/release/lore"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
-cp -r "$source" "$work/src"
+mkdir "$work/src"
+cp -r "$source" "$work/src/"
 
 # The file whose document is edited: the first Markdown page, else the first JSONL file.
 target="$(find "$work/src" -name '*.md' | sort | head -1)"

@@ -42,6 +42,10 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
+//! Run the same build again after the exports change and only what changed is read and
+//! embedded; [`IndexWriter`] adds, replaces and removes documents piece by piece, and every
+//! commit is atomic ([`writer`], [`generation`]).
+//!
 //! Modules, in dependency order: [`model`] ← [`load`], [`chunk`] ← [`lexical`], [`embed`] →
 //! [`vector`] ← [`fuse`] ← [`context`] ← [`snippet`] ← [`query`] ← [`index`] ← [`writer`].
 #![deny(missing_docs)]

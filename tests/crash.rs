@@ -1,9 +1,10 @@
 //! Crash safety: `lore index` killed with SIGKILL at random moments never leaves a broken or
 //! half-updated index.
 //!
-//! Two editions of an export alternate (documents changed, removed and added between them).
-//! Each trial starts a build of the other edition, kills it after a random delay spread over
-//! the length of a whole build, then checks that the index opens and holds exactly the last
+//! Two editions of an export alternate in one folder (documents changed, removed and added
+//! between them), so every build is an update that carries the unchanged files over. Each trial
+//! writes the other edition, starts `lore index`, kills it after a random delay spread over
+//! the length of a whole update, then checks that the index opens and holds exactly the last
 //! committed edition (every document of it findable, none of the other half-present), and that
 //! running the same command again completes with every document of the new edition. Vectors
 //! come from the embedding cache (the real model fills it once), so every trial also writes
@@ -14,20 +15,26 @@
 #![cfg(unix)]
 
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use lore::{Index, Mode, SearchRequest};
 
-/// Writes one edition; returns its directory and the markers of its documents.
-fn edition(root: &Path, name: &str) -> (PathBuf, BTreeSet<String>) {
-    let dir = root.join(name);
-    std::fs::create_dir_all(&dir).unwrap();
+/// Writes one edition into `dir`, over the other one; returns the markers of its documents.
+fn edition(dir: &Path, name: &str) -> BTreeSet<String> {
+    std::fs::create_dir_all(dir).unwrap();
     let mut markers = BTreeSet::new();
     // Documents 0..150 are shared; 150..200 belong to edition a, 200..250 to edition b; the
     // shared ones whose number is a multiple of 5 differ between the editions.
-    let own = if name == "a" { 150..200 } else { 200..250 };
+    let (own, other) = if name == "a" {
+        (150..200, 200..250)
+    } else {
+        (200..250, 150..200)
+    };
+    for i in other {
+        let _ = std::fs::remove_file(dir.join(format!("record-{i:03}.md")));
+    }
     for i in (0..150).chain(own) {
         let changed = i < 150 && i % 5 == 0;
         let marker = if changed || i >= 150 {
@@ -43,7 +50,7 @@ fn edition(root: &Path, name: &str) -> (PathBuf, BTreeSet<String>) {
         std::fs::write(dir.join(format!("record-{i:03}.md")), body).unwrap();
         markers.insert(marker);
     }
-    (dir, markers)
+    markers
 }
 
 fn lore(args: &[&str], cache: &Path) -> Command {
@@ -110,8 +117,11 @@ fn killed_builds_leave_the_last_committed_index() {
         .unwrap_or(20);
     let tmp = tempfile::tempdir().unwrap();
     let cache = tmp.path().join("cache");
-    let (a, markers_a) = edition(tmp.path(), "a");
-    let (b, markers_b) = edition(tmp.path(), "b");
+    // Both editions take turns in one folder, so that every build is an update: shared files
+    // carried over, changed ones reloaded, the other edition's own ones removed.
+    let src = tmp.path().join("export");
+    let markers_b = edition(&src, "b");
+    let markers_a = edition(&src, "a");
     let index_dir = tmp.path().join("idx");
     let index_s = index_dir.to_str().unwrap();
     let command = |input: &Path| {
@@ -132,12 +142,15 @@ fn killed_builds_leave_the_last_committed_index() {
             String::from_utf8_lossy(&out.stderr)
         );
     };
-    // Fill the embedding cache with both editions (the only time the model runs), and time a
-    // build from the cache.
-    run(&b);
-    run(&a);
+    // Fill the embedding cache with both editions (the only time the model runs), and time an
+    // update from one to the other.
+    edition(&src, "a");
+    run(&src);
+    edition(&src, "b");
+    run(&src);
+    edition(&src, "a");
     let started = Instant::now();
-    run(&a);
+    run(&src);
     let build = started.elapsed();
     assert_eq!(markers(&index_dir), markers_a);
 
@@ -145,11 +158,13 @@ fn killed_builds_leave_the_last_committed_index() {
     let mut committed = &markers_a;
     let (mut before_commit, mut after_commit) = (0, 0);
     for trial in 0..trials {
-        let (input, target) = if trial % 2 == 0 {
-            (&b, &markers_b)
+        let (name, target) = if trial % 2 == 0 {
+            ("b", &markers_b)
         } else {
-            (&a, &markers_a)
+            ("a", &markers_a)
         };
+        edition(&src, name);
+        let input = &src;
         // A delay spread over 1.2 builds: some kills land after the commit.
         seed ^= seed << 13;
         seed ^= seed >> 7;
@@ -196,7 +211,8 @@ fn killed_builds_leave_the_last_committed_index() {
 fn a_kill_before_the_first_commit_leaves_no_index_and_a_rerun_builds_it() {
     let tmp = tempfile::tempdir().unwrap();
     let cache = tmp.path().join("cache");
-    let (a, markers_a) = edition(tmp.path(), "a");
+    let a = tmp.path().join("export");
+    let markers_a = edition(&a, "a");
     let index_dir = tmp.path().join("idx");
     let args = [
         "index",

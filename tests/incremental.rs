@@ -78,17 +78,7 @@ fn export(root: &Path) {
         &root.join("meetings/standup.vtt"),
         "WEBVTT\n\n00:00:01.000 --> 00:00:04.000\n<v Dana>The reconciliation job moves to 04:30 UTC.\n\n00:00:05.000 --> 00:00:09.000\n<v Lee>Then the billing report lands before nine.\n",
     );
-    write(
-        &root.join("records/a-meeting.jsonl"),
-        concat!(
-            r#"{"id": "m1-part1", "title": "Budget sync", "text": "We agreed the Q3 review moves two weeks early."}"#,
-            "\n",
-            r#"{"id": "m1-part2", "title": "Budget sync", "text": "Priya owns the travel budget from October."}"#,
-            "\n",
-            r#"{"id": "shared-record", "title": "Shared", "text": "The first holder of the shared id."}"#,
-            "\n",
-        ),
-    );
+    meeting_records(root, true);
     write(
         &root.join("records/b-other.jsonl"),
         concat!(
@@ -98,6 +88,23 @@ fn export(root: &Path) {
             "\n",
         ),
     );
+}
+
+/// JSONL records of one meeting (which continue each other), and with `shared` a record whose
+/// id `records/b-other.jsonl` repeats.
+fn meeting_records(root: &Path, shared: bool) {
+    let mut text = concat!(
+        r#"{"id": "m1-part1", "title": "Budget sync", "text": "We agreed the Q3 review moves two weeks early."}"#,
+        "\n",
+        r#"{"id": "m1-part2", "title": "Budget sync", "text": "Priya owns the travel budget from October."}"#,
+        "\n",
+    )
+    .to_string();
+    if shared {
+        text.push_str(r#"{"id": "shared-record", "title": "Shared", "text": "The first holder of the shared id."}"#);
+        text.push('\n');
+    }
+    write(&root.join("records/a-meeting.jsonl"), &text);
 }
 
 /// Everything a generation holds that a reader sees, byte for byte.
@@ -202,15 +209,7 @@ fn an_update_embeds_only_changed_text_and_equals_a_full_build() {
         &src.join("wiki/parking.md"),
         "# Parking\n\nVisitors park in bay C; staff badges open gate 2 after 19:00.\n",
     );
-    write(
-        &src.join("records/a-meeting.jsonl"),
-        concat!(
-            r#"{"id": "m1-part1", "title": "Budget sync", "text": "We agreed the Q3 review moves two weeks early."}"#,
-            "\n",
-            r#"{"id": "m1-part2", "title": "Budget sync", "text": "Priya owns the travel budget from October."}"#,
-            "\n",
-        ),
-    );
+    meeting_records(&src, false);
     let update = builder(&dir, &model)
         .build(std::slice::from_ref(&src), &NoProgress)
         .unwrap();

@@ -65,16 +65,7 @@ pub(super) fn build(store: &VectorStore, params: &HnswParams) -> Links {
             || Scratch::new(n),
             |scratch, ord| builder.insert(ord, scratch),
         );
-    let lists = builder
-        .lists
-        .into_iter()
-        .map(|node| {
-            node.into_vec()
-                .into_iter()
-                .map(|list| list.into_inner().unwrap_or_else(|e| e.into_inner()))
-                .collect()
-        })
-        .collect();
+    let lists = builder.into_lists();
     Links {
         level,
         lists,
@@ -159,16 +150,7 @@ pub(super) fn update(
         || Scratch::new(n),
         |scratch, &ord| builder.insert(ord, scratch),
     );
-    let lists = builder
-        .lists
-        .into_iter()
-        .map(|node| {
-            node.into_vec()
-                .into_iter()
-                .map(|list| list.into_inner().unwrap_or_else(|e| e.into_inner()))
-                .collect()
-        })
-        .collect();
+    let lists = builder.into_lists();
     // New nodes drawn above the previous top layer were linked up to it; the highest node is
     // the entry, as in a build (its empty upper layers are passed through).
     let entry = (0..n)
@@ -238,6 +220,19 @@ impl Scratch {
 }
 
 impl Builder<'_> {
+    /// The links, out of their locks.
+    fn into_lists(self) -> Vec<Vec<Vec<u32>>> {
+        self.lists
+            .into_iter()
+            .map(|node| {
+                node.into_vec()
+                    .into_iter()
+                    .map(|list| list.into_inner().unwrap_or_else(|e| e.into_inner()))
+                    .collect()
+            })
+            .collect()
+    }
+
     fn distance(&self, a: &[f32], ord: u32) -> f32 {
         1.0 - dot(a, self.store.get(ord))
     }

@@ -52,7 +52,7 @@ use crate::index::{
 use crate::lexical::{LexicalReader, LexicalWriter};
 use crate::load::{self, LoadOptions};
 use crate::model::{content_hash_bytes, to_hex, Chunk, Skipped, SourceFormat};
-use crate::vector::{ExactRows, HnswIndex, HnswParams, VectorFileWriter, VectorStore};
+use crate::vector::{ExactRows, HnswIndex, HnswParams, RowReader, VectorFileWriter, VectorStore};
 
 /// Reports build progress (the CLI draws bars; the default does nothing).
 pub trait Progress: Sync {
@@ -1183,30 +1183,14 @@ impl IndexWriter {
         let mut graph_inserted = 0;
         if let Some(model) = &vectors.model {
             progress.start("building vector graph", 0);
-            let store = VectorStore::load(&staging.join(VECTORS), model.dim, num_chunks)?;
-            // The previous graph, when its nodes are carried over, keeps their links; only new
-            // vectors are inserted.
-            let carried_graph = carried_graph
-                .filter(|_| origins.iter().any(Option::is_some))
-                .and_then(|(dir, num_chunks)| {
-                    HnswIndex::load(&dir, num_chunks)
-                        .map_err(|e| {
-                            notes.push(format!("the vector graph was rebuilt: {e}"));
-                        })
-                        .ok()
-                })
-                .and_then(|graph| HnswIndex::update(&store, &settings.hnsw, &graph, &origins));
-            let graph = match carried_graph {
-                Some((graph, inserted)) => {
-                    graph_inserted = inserted;
-                    graph
-                }
-                None => {
-                    graph_inserted = num_chunks;
-                    HnswIndex::build(&store, &settings.hnsw)
-                }
-            };
-            graph.save(&staging)?;
+            graph_inserted = write_graph(
+                &staging,
+                model.dim,
+                carried_graph,
+                &origins,
+                &settings.hnsw,
+                &mut notes,
+            )?;
             progress.finish();
         }
         drop(origins);
@@ -1244,6 +1228,58 @@ impl IndexWriter {
             notes,
         })
     }
+}
+
+/// Fewer changed vectors than one in this many: a graph update reads the rows it needs from
+/// disk instead of loading every vector.
+const FEW_CHANGES: usize = 1_000;
+
+/// Write the graph over the vectors in `dir`: the previous generation's graph (in `previous`,
+/// with its number of nodes) carried over when it can be ([`HnswIndex::update`]), else a fresh
+/// build. Returns how many nodes were inserted.
+fn write_graph(
+    dir: &Path,
+    dim: usize,
+    previous: Option<(PathBuf, usize)>,
+    origins: &[Option<u32>],
+    params: &HnswParams,
+    notes: &mut Vec<String>,
+) -> Result<usize> {
+    let path = dir.join(VECTORS);
+    let n = origins.len();
+    let previous = previous
+        .filter(|_| origins.iter().any(Option::is_some))
+        .and_then(
+            |(previous, count)| match HnswIndex::load(&previous, count) {
+                Ok(graph) => Some(graph),
+                Err(e) => {
+                    notes.push(format!("the vector graph was built afresh: {e}"));
+                    None
+                }
+            },
+        );
+    if let Some(previous) = previous {
+        let kept = origins.iter().filter(|o| o.is_some()).count();
+        let changed = (n - kept) + previous.len().saturating_sub(kept);
+        let updated = if changed * FEW_CHANGES <= n {
+            // A few changes: the insertions read the rows they compare with, not all of them.
+            let rows = ExactRows::open(&path, dim, n)?;
+            let reader = RowReader::new(&rows);
+            let updated = HnswIndex::update(&reader, params, &previous, origins);
+            reader.finish()?;
+            updated
+        } else {
+            let store = VectorStore::load(&path, dim, n)?;
+            HnswIndex::update(&store, params, &previous, origins)
+        };
+        if let Some((graph, inserted)) = updated {
+            graph.save(dir)?;
+            return Ok(inserted);
+        }
+    }
+    let store = VectorStore::load(&path, dim, n)?;
+    HnswIndex::build(&store, params).save(dir)?;
+    Ok(n)
 }
 
 /// Where one document's chunks are.

@@ -17,7 +17,7 @@ use std::path::Path;
 pub use flat::FlatIndex;
 pub use hnsw::{HnswIndex, HnswParams, HnswSearcher};
 pub(crate) use quantized::read_exact_at;
-pub use quantized::{ExactRows, QuantizedQuery, QuantizedStore};
+pub use quantized::{ExactRows, QuantizedQuery, QuantizedStore, RowReader};
 
 use crate::error::{Error, Result};
 
@@ -169,6 +169,28 @@ impl VectorFileWriter {
             )));
         }
         self.file.sync_data().map_err(|e| Error::io(&self.path, e))
+    }
+}
+
+/// Vectors read one row at a time, whole (`f32`): what building or updating a graph reads.
+pub trait Rows: Sync {
+    /// Number of rows.
+    fn len(&self) -> usize;
+    /// True without rows.
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    /// Row `ord`.
+    fn row(&self, ord: u32) -> std::borrow::Cow<'_, [f32]>;
+}
+
+impl Rows for VectorStore {
+    fn len(&self) -> usize {
+        VectorStore::len(self)
+    }
+
+    fn row(&self, ord: u32) -> std::borrow::Cow<'_, [f32]> {
+        std::borrow::Cow::Borrowed(self.get(ord))
     }
 }
 

@@ -13,7 +13,7 @@
 use std::fs::File;
 use std::path::{Path, PathBuf};
 
-use super::{dot, for_each_row, rank, Neighbor, Vectors};
+use super::{dot, for_each_row, rank, Neighbor, Rows, Vectors};
 use crate::error::{Error, Result};
 
 /// Unit vectors as int8 codes, one scale per row.
@@ -114,6 +114,50 @@ impl Vectors for QuantizedStore {
         let start = ord as usize * self.dim;
         let row = &self.codes[start..start + self.dim];
         query.scale * self.scales[ord as usize] * dot_i8(&query.codes, row) as f32
+    }
+}
+
+/// [`Rows`] read from an [`ExactRows`] file as they are asked for, so that updating a graph
+/// with a few new vectors does not load them all. [`Rows::row`] cannot fail: the first read
+/// error is kept (a row of zeros stands in) and [`RowReader::finish`] returns it, and whatever
+/// was built from the rows is then to be thrown away.
+#[derive(Debug)]
+pub struct RowReader<'a> {
+    rows: &'a ExactRows,
+    error: std::sync::Mutex<Option<Error>>,
+}
+
+impl<'a> RowReader<'a> {
+    /// Read rows from `rows`.
+    pub fn new(rows: &'a ExactRows) -> Self {
+        RowReader {
+            rows,
+            error: std::sync::Mutex::new(None),
+        }
+    }
+
+    /// The first read error, if any.
+    pub fn finish(self) -> Result<()> {
+        match self.error.into_inner().unwrap_or_else(|e| e.into_inner()) {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Rows for RowReader<'_> {
+    fn len(&self) -> usize {
+        self.rows.len
+    }
+
+    fn row(&self, ord: u32) -> std::borrow::Cow<'_, [f32]> {
+        let mut bytes = vec![0u8; self.rows.dim * 4];
+        let mut row = vec![0f32; self.rows.dim];
+        if let Err(e) = self.rows.read_row(ord, &mut bytes, &mut row) {
+            let mut slot = self.error.lock().unwrap_or_else(|e| e.into_inner());
+            slot.get_or_insert(e);
+        }
+        std::borrow::Cow::Owned(row)
     }
 }
 

@@ -22,7 +22,7 @@ use std::sync::Mutex;
 use rayon::prelude::*;
 
 use super::{HnswIndex, HnswParams, Near};
-use crate::vector::{dot, SplitMix, VectorStore};
+use crate::vector::{dot, Rows, SplitMix, VectorStore};
 
 /// Highest layer a node can be drawn for.
 const MAX_LEVEL: u8 = 15;
@@ -80,8 +80,8 @@ pub(super) fn build(store: &VectorStore, params: &HnswParams) -> Links {
 /// the links and how many nodes were inserted, or `None` when a fresh build is the better
 /// graph: nothing carried, or more than a fifth of the previous nodes gone (links to removed
 /// nodes thin the graph out).
-pub(super) fn update(
-    store: &VectorStore,
+pub(super) fn update<R: Rows>(
+    store: &R,
     params: &HnswParams,
     previous: &HnswIndex,
     origins: &[Option<u32>],
@@ -174,8 +174,8 @@ fn draw_level(ord: u64, m: usize) -> u8 {
     level.min(MAX_LEVEL as f64) as u8
 }
 
-struct Builder<'a> {
-    store: &'a VectorStore,
+struct Builder<'a, R: Rows + ?Sized = VectorStore> {
+    store: &'a R,
     level: &'a [u8],
     /// `lists[ord][layer]`, each behind its own lock.
     lists: Vec<Box<[Mutex<Vec<u32>>]>>,
@@ -219,7 +219,7 @@ impl Scratch {
     }
 }
 
-impl Builder<'_> {
+impl<R: Rows + ?Sized> Builder<'_, R> {
     /// The links, out of their locks.
     fn into_lists(self) -> Vec<Vec<Vec<u32>>> {
         self.lists
@@ -234,7 +234,7 @@ impl Builder<'_> {
     }
 
     fn distance(&self, a: &[f32], ord: u32) -> f32 {
-        1.0 - dot(a, self.store.get(ord))
+        1.0 - dot(a, &self.store.row(ord))
     }
 
     /// Copy the links of `ord` on `layer` into `out`.
@@ -247,7 +247,8 @@ impl Builder<'_> {
     }
 
     fn insert(&self, ord: u32, scratch: &mut Scratch) {
-        let query = self.store.get(ord);
+        let query = self.store.row(ord);
+        let query = &query[..];
         let own_top = self.level[ord as usize] as usize;
         let top = self.level[self.entry as usize] as usize;
         let mut here = Near(self.distance(query, self.entry), self.entry);
@@ -346,10 +347,10 @@ impl Builder<'_> {
             if kept.len() >= m {
                 break;
             }
-            let vector = self.store.get(candidate.1);
+            let vector = self.store.row(candidate.1);
             if kept
                 .iter()
-                .all(|k| self.distance(vector, k.1) >= candidate.0)
+                .all(|k| self.distance(&vector, k.1) >= candidate.0)
             {
                 kept.push(candidate);
             }
@@ -370,10 +371,10 @@ impl Builder<'_> {
         if list.len() <= cap {
             return;
         }
-        let base = self.store.get(node);
+        let base = self.store.row(node);
         let mut candidates: Vec<Near> = list
             .iter()
-            .map(|&ord| Near(self.distance(base, ord), ord))
+            .map(|&ord| Near(self.distance(&base, ord), ord))
             .collect();
         candidates.sort_unstable();
         candidates.truncate(cap);
@@ -477,8 +478,22 @@ mod tests {
             }
             found as f64 / (100 * 10) as f64
         };
-        let (updated, fresh) = (recall(&updated), recall(&fresh));
+        // The same update reading rows from the vector file as it needs them.
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("vectors.f32");
+        after.save(&path).unwrap();
+        let rows = crate::vector::ExactRows::open(&path, dim, after.len()).unwrap();
+        let reader = crate::vector::RowReader::new(&rows);
+        let (links, read_inserted) = update(&reader, &params, &previous, &origins).unwrap();
+        reader.finish().unwrap();
+        assert!((1_000..1_500).contains(&read_inserted));
+        let read = HnswIndex::from_links(links, &params);
+        let (updated, read, fresh) = (recall(&updated), recall(&read), recall(&fresh));
         assert!(updated >= fresh - 0.02, "updated {updated}, fresh {fresh}");
+        assert!(
+            read >= fresh - 0.02,
+            "updated from disk {read}, fresh {fresh}"
+        );
         // Too much gone: a fresh build is asked for.
         let half: Vec<Option<u32>> = (0..after.len() as u32)
             .map(|i| (i % 2 == 0).then_some(i))

@@ -24,7 +24,7 @@ use std::path::Path;
 
 mod build;
 
-use super::{rank, Neighbor, OrdFilter, VectorIndex, VectorStore, Vectors};
+use super::{rank, Neighbor, OrdFilter, Rows, VectorIndex, VectorStore, Vectors};
 use crate::error::{Error, Result};
 
 /// File name of the links inside the index directory.
@@ -80,7 +80,7 @@ impl HnswIndex {
     /// `None` when a fresh [`HnswIndex::build`] makes the better graph (nothing kept, or more
     /// than a fifth of `previous` gone).
     pub fn update(
-        store: &VectorStore,
+        store: &impl Rows,
         params: &HnswParams,
         previous: &HnswIndex,
         origins: &[Option<u32>],

@@ -91,5 +91,7 @@ done
 echo
 echo "median seconds / peak RSS (KB):"
 for run in update unchanged full; do
-    echo "  $run: $(median "$work/$run" 1) s / $(median "$work/$run" 2) KB"
+    if [[ -s "$work/$run" ]]; then
+        echo "  $run: $(median "$work/$run" 1) s / $(median "$work/$run" 2) KB"
+    fi
 done

@@ -107,6 +107,27 @@ fn meeting_records(root: &Path, shared: bool) {
     write(&root.join("records/a-meeting.jsonl"), &text);
 }
 
+/// [`export`] in a temporary folder, indexed: the folder, the export, the index, the
+/// embedder (its count reset) and the first build's report.
+fn built_export() -> (
+    tempfile::TempDir,
+    PathBuf,
+    PathBuf,
+    Arc<Counting>,
+    lore::BuildReport,
+) {
+    let tmp = tempfile::tempdir().unwrap();
+    let src = tmp.path().join("export");
+    export(&src);
+    let dir = tmp.path().join("idx");
+    let model = Counting::new();
+    let first = builder(&dir, &model)
+        .build(std::slice::from_ref(&src), &NoProgress)
+        .unwrap();
+    model.take();
+    (tmp, src, dir, model, first)
+}
+
 /// Everything a generation holds that a reader sees, byte for byte.
 fn snapshot(dir: &Path) -> Vec<(String, Vec<u8>)> {
     let generation = generation::resolve(dir).unwrap();
@@ -290,15 +311,7 @@ fn no_delete_keeps_missing_files_and_rebuild_starts_afresh() {
 
 #[test]
 fn other_settings_rebuild_and_refuse_to_add() {
-    let tmp = tempfile::tempdir().unwrap();
-    let src = tmp.path().join("export");
-    export(&src);
-    let dir = tmp.path().join("idx");
-    let model = Counting::new();
-    let first = builder(&dir, &model)
-        .build(std::slice::from_ref(&src), &NoProgress)
-        .unwrap();
-    model.take();
+    let (_tmp, src, dir, model, first) = built_export();
     // Without chunk options the index's own are kept: nothing to redo.
     assert!(builder(&dir, &model)
         .is_current(std::slice::from_ref(&src))
@@ -331,15 +344,7 @@ fn other_settings_rebuild_and_refuse_to_add() {
 
 #[test]
 fn a_writer_adds_updates_and_deletes_by_id_and_path() {
-    let tmp = tempfile::tempdir().unwrap();
-    let src = tmp.path().join("export");
-    export(&src);
-    let dir = tmp.path().join("idx");
-    let model = Counting::new();
-    let first = builder(&dir, &model)
-        .build(std::slice::from_ref(&src), &NoProgress)
-        .unwrap();
-    model.take();
+    let (_tmp, src, dir, model, first) = built_export();
 
     let mut writer = IndexWriter::open(&dir)
         .unwrap()

@@ -18,11 +18,7 @@
 //! switches `CURRENT` to it by an atomic rename, so a failed or killed build never leaves a
 //! half-written index where a good one was, and readers see one generation or the next.
 //!
-//! A build runs in phases that hold as little at once as they can: load and chunk the inputs;
-//! embed the chunks, each vector going straight to `vectors.f32`; index the text, dropping each
-//! chunk once the writer has it; then build the graph over the vectors alone. Freed memory is
-//! handed back to the system between phases. At 100,000 chunks the peak is under 300 MB
-//! (`benches/RESULTS.md`).
+//! This module reads an index; [`crate::writer`] builds and updates one.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

@@ -23,6 +23,11 @@
 //! nodes are gone, when it is built afresh. Apart from the graph's links, an update yields
 //! exactly the index a full build of the same inputs yields (same [`Manifest::digest`]).
 //!
+//! The phases hold as little at once as they can: vectors go straight to `vectors.f32`, each
+//! chunk is dropped once the text index has it, the graph comes last over the vectors alone,
+//! and freed memory is handed back to the system between phases (at 100,000 chunks a build
+//! peaks under 400 MB, `benches/RESULTS.md`).
+//!
 //! Carrying needs the previous generation to have been written by this lore version with the
 //! same chunking and model; otherwise every file is read afresh (the embedding cache still spares
 //! the model the text it has seen).
@@ -484,7 +489,7 @@ struct DocRecord {
 
 /// One input as a generation records it (`files.json`): a file, or a problem met while walking
 /// the folders (then `id` is empty).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 struct FileRecord {
     path: PathBuf,
     /// The id of the file's path-derived documents.
@@ -527,12 +532,9 @@ impl Entry {
             record: FileRecord {
                 path: path.to_path_buf(),
                 id: id.to_string(),
-                sha256: None,
-                removed_some: false,
-                duplicates_left_out: false,
                 unsupported,
-                documents: Vec::new(),
                 skipped,
+                ..FileRecord::default()
             },
             content: Content::New(Vec::new()),
         }
@@ -560,11 +562,9 @@ impl Entry {
                 path: path.to_path_buf(),
                 id: id.to_string(),
                 sha256: Some(sha256),
-                removed_some: false,
-                duplicates_left_out: false,
-                unsupported: false,
                 documents,
                 skipped,
+                ..FileRecord::default()
             },
             content: Content::New(chunks),
         }
@@ -610,8 +610,6 @@ struct Previous {
     dir: PathBuf,
     /// `None` when it cannot be read by this lore (another format version, damage).
     manifest: Option<Manifest>,
-    /// Document signatures (`documents.tsv`), to tell what changed.
-    signatures: Option<BTreeMap<String, String>>,
     /// Its files (`files.json`); `None` for a generation written before files were recorded
     /// (and once [`Previous::take_entries`] took them).
     files: Option<Vec<FileRecord>>,
@@ -620,18 +618,20 @@ struct Previous {
 }
 
 impl Previous {
+    /// The directory of the current generation in `dir`, if there is one.
+    fn current(dir: &Path) -> Option<PathBuf> {
+        let dir = generation::resolve(dir).ok()?;
+        dir.join(crate::index::MANIFEST).is_file().then_some(dir)
+    }
+
     /// The current generation in `dir`, if any.
     fn read(dir: &Path) -> Option<Self> {
-        let dir = generation::resolve(dir).ok()?;
-        if !dir.join(crate::index::MANIFEST).is_file() {
-            return None;
-        }
+        let dir = Previous::current(dir)?;
         let files = std::fs::read(dir.join(FILES))
             .ok()
             .and_then(|bytes| serde_json::from_slice(&bytes).ok());
         Some(Previous {
             manifest: Manifest::read(&dir).ok(),
-            signatures: read_signatures(&dir.join(DOCUMENTS)),
             files,
             ranges: HashMap::new(),
             dir,
@@ -800,7 +800,7 @@ impl IndexWriter {
         let started = Instant::now();
         let dir = index_dir(dir.as_ref())?;
         // Checked before the lock is taken, which would create the directory.
-        if Previous::read(&dir).is_none() {
+        if Previous::current(&dir).is_none() {
             return Err(Error::NoIndex { dir });
         }
         let lock = WriterLock::acquire(&dir)?;
@@ -886,19 +886,16 @@ impl IndexWriter {
     /// one (same bytes, same id) is kept as it is. Problems are recorded, not returned: they
     /// are in the commit's [`BuildReport::skipped`].
     pub fn add_paths(&mut self, paths: &[PathBuf], progress: &dyn Progress) {
-        self.read_paths(paths, progress);
+        self.read_paths(&absolute_inputs(paths), progress);
     }
 
     /// Make the index hold exactly what `paths` hold: [`IndexWriter::add_paths`], then remove
     /// every file the walk did not find.
     pub fn sync(&mut self, paths: &[PathBuf], progress: &dyn Progress) {
-        let seen = self.read_paths(paths, progress);
+        let roots = absolute_inputs(paths);
+        let seen = self.read_paths(&roots, progress);
         self.entries.retain(|path, _| seen.contains(path));
-        let roots: Vec<String> = absolute_inputs(paths)
-            .iter()
-            .map(|p| p.display().to_string())
-            .collect();
-        self.sources = roots;
+        self.sources = roots.iter().map(|p| p.display().to_string()).collect();
     }
 
     /// Add one file's contents given in memory, as if read from `path`; its path-derived
@@ -939,16 +936,15 @@ impl IndexWriter {
         removed
     }
 
-    /// Walk `paths` and update the entries; returns every path the walk met.
+    /// Walk `paths` (made absolute) and update the entries; returns every path the walk met.
     fn read_paths(&mut self, paths: &[PathBuf], progress: &dyn Progress) -> HashSet<PathBuf> {
-        let paths = absolute_inputs(paths);
-        for p in &paths {
+        for p in paths {
             let p = p.display().to_string();
             if !self.sources.contains(&p) {
                 self.sources.push(p);
             }
         }
-        let (files, walk_skipped) = load::walk(&paths);
+        let (files, walk_skipped) = load::walk(paths);
         progress.start("loading", files.len() as u64);
         let settings = &self.settings;
         let entries = &self.entries;
@@ -1121,8 +1117,7 @@ impl IndexWriter {
         // Chunks and vectors carried over are read from the previous generation as they are
         // needed, never all at once: only new chunks are held in memory.
         let mut previous = previous;
-        let old_signatures = previous.as_mut().and_then(|p| p.signatures.take());
-        let carried = match previous.as_ref().filter(|_| carry) {
+        let carried = match previous.as_mut().filter(|_| carry) {
             Some(p) => Some(Carried::open(p)?),
             None => None,
         };
@@ -1172,7 +1167,12 @@ impl IndexWriter {
         writer.commit()?;
         progress.finish();
         let (digest, signatures) = digest.finish(&neighbours);
-        let changes = old_signatures.map(|old| Changes::between(&old, &signatures));
+        // What changed since the generation this one replaces (nothing to compare with for a
+        // first build, or one written before documents were recorded).
+        let changes = previous
+            .as_ref()
+            .and_then(|p| read_signatures(&p.dir.join(DOCUMENTS)))
+            .map(|old| Changes::between(&old, &signatures));
         write_signatures(&staging.join(DOCUMENTS), &signatures)?;
         drop(signatures);
         release_freed_memory();
@@ -1311,7 +1311,8 @@ struct Carried {
 }
 
 impl Carried {
-    fn open(previous: &Previous) -> Result<Self> {
+    /// Open `previous` for carrying, taking its documents' ordinals.
+    fn open(previous: &mut Previous) -> Result<Self> {
         let manifest = previous.manifest.as_ref().ok_or_else(|| Error::NoIndex {
             dir: previous.dir.clone(),
         })?;
@@ -1328,7 +1329,7 @@ impl Carried {
             lexical: LexicalReader::open(&previous.dir.join(LEXICAL_DIR))?,
             vectors,
             num_chunks,
-            ranges: previous.ranges.clone(),
+            ranges: std::mem::take(&mut previous.ranges),
         })
     }
 

@@ -288,7 +288,7 @@ pub fn load_bytes(path: &Path, id: &str, bytes: Vec<u8>) -> (Vec<Document>, Vec<
     // Text never holds NUL: a file that does is binary whatever its extension says (the test
     // git and ripgrep use, here over the whole file).
     if let Some(offset) = bytes.iter().position(|&b| b == 0) {
-        let line = bytes[..offset].iter().filter(|&&b| b == b'\n').count() + 1;
+        let line = line_at(&bytes, offset);
         return (
             Vec::new(),
             vec![skip(
@@ -302,11 +302,7 @@ pub fn load_bytes(path: &Path, id: &str, bytes: Vec<u8>) -> (Vec<Document>, Vec<
         Ok(t) => t,
         Err(e) => {
             let offset = e.utf8_error().valid_up_to();
-            let line = e.as_bytes()[..offset]
-                .iter()
-                .filter(|&&b| b == b'\n')
-                .count()
-                + 1;
+            let line = line_at(e.as_bytes(), offset);
             return (
                 Vec::new(),
                 vec![skip(
@@ -325,11 +321,8 @@ pub fn load_bytes(path: &Path, id: &str, bytes: Vec<u8>) -> (Vec<Document>, Vec<
         });
     }
     let Some(format) = detect_format(path, &text) else {
-        let reason = match extension(path) {
-            Some(ext) => format!("unsupported extension .{ext}"),
-            None => "unsupported extension (none)".to_string(),
-        };
-        return fail(reason);
+        // Only an extension no loader takes comes here.
+        return fail(unsupported(path).unwrap_or_else(|| "unsupported format".to_string()));
     };
     let source: Arc<str> = Arc::from(text);
     let (docs, mut skipped) = match format {
@@ -346,6 +339,11 @@ pub fn load_bytes(path: &Path, id: &str, bytes: Vec<u8>) -> (Vec<Document>, Vec<
         skipped.push(skip(path, None, "no text"));
     }
     (docs, skipped)
+}
+
+/// The 1-based line of byte `offset` in `bytes`.
+fn line_at(bytes: &[u8], offset: usize) -> usize {
+    bytes[..offset].iter().filter(|&&b| b == b'\n').count() + 1
 }
 
 /// Which format a path is, by its extension, and for Markdown by its content (a Markdown file

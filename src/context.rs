@@ -155,9 +155,11 @@ impl Neighbours {
     /// Read from `path`, checking that it holds links for `num_chunks` chunks.
     pub fn load(path: &Path, num_chunks: usize) -> Result<Self> {
         let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-        let corrupt = |reason: String| Error::Corrupt {
-            dir: path.parent().unwrap_or(path).to_path_buf(),
-            reason: format!("{}: {reason}", path.display()),
+        let corrupt = |reason: String| {
+            Error::corrupt(
+                path.parent().unwrap_or(path).to_path_buf(),
+                format!("{}: {reason}", path.display()),
+            )
         };
         if bytes.len() != num_chunks * 4 {
             return Err(corrupt(format!(

@@ -1,19 +1,40 @@
-//! The one error type of the library.
+//! The one error type of the library, split by who must act.
 //!
-//! Errors are split by who can fix them: some variants ([`Error::Load`], [`Error::InvalidRequest`],
-//! [`Error::Incompatible`], …) describe something the caller
-//! did (a bad query, an unknown filter, an index built with another model), the rest describe
-//! something that broke inside (I/O, a corrupt index, the embedding runtime). The CLI uses
-//! [`Error::is_user_error`] to decide between a hint and a bug report.
+//! [`Error::User`] holds a [`UserError`]: something the caller can fix — a file that cannot be
+//! loaded, a bad request, a missing, foreign or out-of-date index, a missing model, an index
+//! another process is writing. [`Error::Internal`] holds an [`InternalError`]: something that
+//! broke inside lore or under it — I/O, a damaged index, the embedding runtime, a broken
+//! invariant (a bug). Every message says what to do about it.
+//!
+//! ```
+//! use lore::{Error, Index, UserError};
+//! let err = Index::open("/nonexistent/index").unwrap_err();
+//! assert!(matches!(err, Error::User(UserError::NoIndex { .. })));
+//! assert!(err.is_user_error());
+//! assert!(err.to_string().contains("lore index"));
+//! ```
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// `Result` with the library's [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
-/// Everything that can go wrong in lore.
+/// Everything that can go wrong in lore, by who must act: the caller ([`UserError`]) or lore
+/// and its environment ([`InternalError`]).
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
+    /// The caller can fix this.
+    #[error(transparent)]
+    User(#[from] UserError),
+    /// Something broke inside lore or its environment.
+    #[error(transparent)]
+    Internal(#[from] InternalError),
+}
+
+/// What the caller did wrong, or must do first.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum UserError {
     /// A source file could not be loaded. `line` is 1-based when the problem has a line.
     #[error("{}{}: {reason}", path.display(), line.map(|l| format!(":{l}")).unwrap_or_default())]
     Load {
@@ -24,11 +45,13 @@ pub enum Error {
         /// What is wrong with it.
         reason: String,
     },
-    /// The request itself is invalid (bad filter, bad date, unknown mode, …).
+    /// The request itself is invalid (bad filter, bad date, unknown mode, nothing to search
+    /// for, a dense search of an index without embeddings, …).
     #[error("invalid request: {0}")]
     InvalidRequest(String),
-    /// The index was built by another model, another dimension or another format version.
-    #[error("incompatible index at {}: {reason}", dir.display())]
+    /// The index cannot be used as it is: built by another model or format version, or with
+    /// settings an update cannot keep. Rebuilding it from its sources fixes this.
+    #[error("the index at {} cannot be used as it is: {reason}; rebuild it with `lore index <PATH>... --index {} --rebuild`", dir.display(), dir.display())]
     Incompatible {
         /// The index directory.
         dir: PathBuf,
@@ -36,20 +59,18 @@ pub enum Error {
         reason: String,
     },
     /// There is no index at the given directory.
-    #[error("no lore index at {} (run `lore index <PATH>... --index {}` first)", dir.display(), dir.display())]
+    #[error("no lore index at {} (build one with `lore index <PATH>... --index {}`)", dir.display(), dir.display())]
     NoIndex {
         /// The directory that was opened.
         dir: PathBuf,
     },
-    /// The embedding model is missing or cannot be loaded.
-    #[error("embedding model unavailable: {0}")]
-    Model(String),
-    /// The index on disk is damaged or inconsistent.
-    #[error("corrupt index at {}: {reason}", dir.display())]
-    Corrupt {
-        /// The index directory.
+    /// The embedding model (or ONNX Runtime) is missing from its directory or cannot be
+    /// loaded from it.
+    #[error("the embedding model in {} is unavailable: {reason} (fetch it with `scripts/fetch-model.sh {}`, or point --model-dir or LORE_MODEL_DIR at a model directory)", dir.display(), dir.display())]
+    ModelMissing {
+        /// The model directory.
         dir: PathBuf,
-        /// What is inconsistent.
+        /// What is missing or failed to load.
         reason: String,
     },
     /// Another process is writing the index.
@@ -60,7 +81,14 @@ pub enum Error {
         /// Who holds the lock, as the holder wrote it.
         holder: String,
     },
-    /// An I/O error, with the path it happened on.
+}
+
+/// What broke inside lore or under it.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum InternalError {
+    /// An I/O error, with the path it happened on (check that it exists, its permissions and
+    /// the free space of its disk).
     #[error("{}: {source}", path.display())]
     Io {
         /// The path being read or written.
@@ -69,52 +97,176 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
-    /// An error from the full-text engine.
-    #[error("full-text index: {0}")]
-    Lexical(#[from] tantivy::TantivyError),
-    /// A JSON (de)serialization error of lore's own files.
+    /// A file of the index is damaged or inconsistent with the rest.
+    #[error("damaged index: {}: {reason}; rebuild the index with `lore index <PATH>... --index <DIR> --rebuild`", path.display())]
+    Corrupt {
+        /// The index file or directory at fault.
+        path: PathBuf,
+        /// What is inconsistent.
+        reason: String,
+    },
+    /// The full-text engine failed.
+    #[error("full-text index at {}: {source}", path.display())]
+    Lexical {
+        /// The full-text index directory.
+        path: PathBuf,
+        /// The engine's error.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    /// One of lore's own JSON files could not be written or read.
     #[error("json: {0}")]
     Json(#[from] serde_json::Error),
+    /// The embedding runtime failed on a text it was given (the model loaded).
+    #[error("embedding failed: {0}")]
+    Embedding(String),
+    /// A broken invariant: a bug in lore.
+    #[error(
+        "internal error (a bug in lore; please report it with the command that caused it): {0}"
+    )]
+    Bug(String),
+}
+
+impl From<serde_json::Error> for Error {
+    fn from(e: serde_json::Error) -> Self {
+        Error::Internal(InternalError::Json(e))
+    }
 }
 
 impl Error {
-    /// True when the caller can fix the problem (bad input, bad request, wrong index), false when
-    /// something broke inside.
+    /// True when the caller can fix the problem ([`Error::User`]).
     pub fn is_user_error(&self) -> bool {
-        matches!(
-            self,
-            Error::Load { .. }
-                | Error::InvalidRequest(_)
-                | Error::Incompatible { .. }
-                | Error::NoIndex { .. }
-                | Error::Locked { .. }
-                | Error::Model(_)
-        )
+        matches!(self, Error::User(_))
     }
 
-    /// Shorthand for a [`Error::Load`] without a line.
+    /// A [`UserError::Load`] without a line.
     pub fn load(path: impl Into<PathBuf>, reason: impl Into<String>) -> Self {
-        Error::Load {
+        UserError::Load {
             path: path.into(),
             line: None,
             reason: reason.into(),
         }
+        .into()
     }
 
-    /// Shorthand for a [`Error::Load`] at a 1-based line.
+    /// A [`UserError::Load`] at a 1-based line.
     pub fn load_at(path: impl Into<PathBuf>, line: usize, reason: impl Into<String>) -> Self {
-        Error::Load {
+        UserError::Load {
             path: path.into(),
             line: Some(line),
             reason: reason.into(),
         }
+        .into()
     }
 
-    /// Shorthand for an [`Error::Io`].
-    pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
-        Error::Io {
+    /// A [`UserError::InvalidRequest`].
+    pub fn invalid_request(reason: impl Into<String>) -> Self {
+        UserError::InvalidRequest(reason.into()).into()
+    }
+
+    /// A [`UserError::Incompatible`].
+    pub(crate) fn incompatible(dir: impl Into<PathBuf>, reason: impl Into<String>) -> Self {
+        UserError::Incompatible {
+            dir: dir.into(),
+            reason: reason.into(),
+        }
+        .into()
+    }
+
+    /// A [`UserError::NoIndex`].
+    pub(crate) fn no_index(dir: impl Into<PathBuf>) -> Self {
+        UserError::NoIndex { dir: dir.into() }.into()
+    }
+
+    /// A [`UserError::ModelMissing`].
+    pub(crate) fn model_missing(dir: &Path, reason: impl Into<String>) -> Self {
+        UserError::ModelMissing {
+            dir: dir.to_path_buf(),
+            reason: reason.into(),
+        }
+        .into()
+    }
+
+    /// An [`InternalError::Io`].
+    pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        InternalError::Io {
             path: path.into(),
             source,
         }
+        .into()
+    }
+
+    /// An [`InternalError::Corrupt`].
+    pub(crate) fn corrupt(path: impl Into<PathBuf>, reason: impl Into<String>) -> Self {
+        InternalError::Corrupt {
+            path: path.into(),
+            reason: reason.into(),
+        }
+        .into()
+    }
+
+    /// An [`InternalError::Lexical`] (the engine's own error type stays inside lore).
+    pub(crate) fn lexical(
+        path: impl Into<PathBuf>,
+        source: impl std::error::Error + Send + Sync + 'static,
+    ) -> Self {
+        InternalError::Lexical {
+            path: path.into(),
+            source: Box::new(source),
+        }
+        .into()
+    }
+
+    /// An [`InternalError::Embedding`].
+    pub(crate) fn embedding(reason: impl Into<String>) -> Self {
+        InternalError::Embedding(reason.into()).into()
+    }
+
+    /// An [`InternalError::Bug`].
+    pub(crate) fn bug(reason: impl Into<String>) -> Self {
+        InternalError::Bug(reason.into()).into()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_message_says_what_to_do() {
+        let dir = Path::new("/srv/acme-index");
+        let cases: Vec<(Error, &str)> = vec![
+            (
+                Error::no_index(dir),
+                "lore index <PATH>... --index /srv/acme-index",
+            ),
+            (
+                Error::incompatible(dir, "format version 2"),
+                "--index /srv/acme-index --rebuild",
+            ),
+            (
+                Error::model_missing(Path::new("/m"), "/m/model.onnx is missing"),
+                "scripts/fetch-model.sh /m",
+            ),
+            (
+                Error::corrupt(dir.join("gen-000002/neighbours.u32"), "short"),
+                "--rebuild",
+            ),
+            (Error::bug("no previous vectors"), "please report it"),
+        ];
+        for (err, hint) in cases {
+            assert!(err.to_string().contains(hint), "{err} lacks {hint}");
+        }
+        assert!(Error::no_index(dir).is_user_error());
+        assert!(!Error::corrupt(dir, "x").is_user_error());
+        assert!(!Error::bug("x").is_user_error());
+    }
+
+    #[test]
+    fn a_corrupt_index_names_its_file() {
+        let err = Error::corrupt("/srv/i/gen-000001/lexical", "chunk record missing");
+        assert!(err
+            .to_string()
+            .contains("/srv/i/gen-000001/lexical: chunk record missing"));
     }
 }

@@ -24,24 +24,7 @@ use std::io::{Read, Seek, Write};
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
-
-/// The file naming the current generation.
-pub const CURRENT: &str = "CURRENT";
-/// The writer's lock file.
-pub const LOCK: &str = "lock";
-/// Prefix of generation directories.
-const PREFIX: &str = "gen-";
-/// The manifest file name (also what marks an index written before generations).
-const MANIFEST: &str = "manifest.json";
-/// What an index written before generations kept at the top of its directory.
-const LEGACY_ENTRIES: [&str; 6] = [
-    MANIFEST,
-    "skipped.json",
-    "lexical",
-    "neighbours.u32",
-    "vectors.f32",
-    "hnsw.links",
-];
+use crate::layout::{CURRENT, GENERATION_PREFIX as PREFIX, LEGACY_ENTRIES, LOCK, MANIFEST};
 
 /// The directory of the current generation of the index at `dir`: `dir/<CURRENT>`, or `dir`
 /// itself for an index written before generations. [`Error::NoIndex`] when there is neither.
@@ -49,9 +32,7 @@ pub fn resolve(dir: &Path) -> Result<PathBuf> {
     match read_current(dir)? {
         Some(name) => Ok(dir.join(name)),
         None if dir.join(MANIFEST).is_file() => Ok(dir.to_path_buf()),
-        None => Err(Error::NoIndex {
-            dir: dir.to_path_buf(),
-        }),
+        None => Err(Error::no_index(dir.to_path_buf())),
     }
 }
 
@@ -62,10 +43,10 @@ pub fn read_current(dir: &Path) -> Result<Option<String>> {
         Ok(text) => {
             let name = text.trim();
             if generation_number(name).is_none() {
-                return Err(Error::Corrupt {
-                    dir: dir.to_path_buf(),
-                    reason: format!("{} names no generation ({name:?})", path.display()),
-                });
+                return Err(Error::corrupt(
+                    dir.to_path_buf(),
+                    format!("{} names no generation ({name:?})", path.display()),
+                ));
             }
             Ok(Some(name.to_string()))
         }
@@ -119,14 +100,15 @@ impl WriterLock {
                 let mut holder = String::new();
                 let _ = file.read_to_string(&mut holder);
                 let holder = holder.trim();
-                return Err(Error::Locked {
+                return Err(crate::error::UserError::Locked {
                     dir: dir.to_path_buf(),
                     holder: if holder.is_empty() {
                         "another process (it has not written its name yet)".into()
                     } else {
                         holder.to_string()
                     },
-                });
+                }
+                .into());
             }
             Err(std::fs::TryLockError::Error(e)) => return Err(io(e)),
         }

@@ -52,23 +52,31 @@
 
 pub mod chunk;
 pub mod context;
+pub mod date;
 pub mod embed;
 pub mod error;
 pub mod eval;
 pub mod fuse;
 pub mod generation;
 pub mod index;
+pub mod layout;
 pub mod lexical;
 pub mod load;
 pub mod model;
+pub mod progress;
 pub mod query;
+pub mod search;
 pub mod snippet;
 pub mod vector;
 pub mod writer;
 
-pub use error::{Error, Result};
+pub use date::Date;
+pub use error::{Error, InternalError, Result, UserError};
 pub use fuse::Fusion;
-pub use index::{Index, Manifest, OpenOptions, RankedChunk, Ranking};
+pub use index::{Index, OpenOptions};
+pub use layout::Manifest;
 pub use model::{Chunk, Document, Filter, Provenance, Skipped, SourceFormat};
+pub use progress::{NoProgress, Progress};
 pub use query::{Mode, RankingOptions, SearchHit, SearchRequest, SearchResponse};
-pub use writer::{BuildReport, Changes, IndexBuilder, IndexWriter, NoProgress, Progress};
+pub use search::{RankedChunk, Ranking};
+pub use writer::{BuildReport, Changes, IndexBuilder, IndexWriter};

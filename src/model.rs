@@ -13,6 +13,8 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
+use crate::date::Date;
+
 /// The file format a document was loaded from. It decides how raw source bytes turn into text
 /// (see `load::excerpt`) and the default [`Document::kind`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -297,13 +299,13 @@ pub enum Filter {
     Person(String),
     /// The document carries this tag.
     Tag(String),
-    /// The document is dated within `[since, until]` (days since 1970-01-01, both inclusive);
-    /// undated documents never match.
+    /// The document is dated within `[since, until]` (both inclusive, either open); undated
+    /// documents never match.
     DateRange {
         /// First day allowed.
-        since: Option<i64>,
+        since: Option<Date>,
         /// Last day allowed.
-        until: Option<i64>,
+        until: Option<Date>,
     },
     /// Metadata field `key` equals `value` (e.g. `meeting_id=Bed003`).
     Meta {
@@ -312,52 +314,4 @@ pub enum Filter {
         /// Required value.
         value: String,
     },
-}
-
-/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's `days_from_civil`).
-pub fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
-    let y = if month <= 2 { year - 1 } else { year };
-    let era = if y >= 0 { y } else { y - 399 } / 400;
-    let yoe = y - era * 400;
-    let m = i64::from(month);
-    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + i64::from(day) - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146097 + doe - 719468
-}
-
-/// Parse `YYYY-MM-DD` (a longer timestamp is accepted and cut to its date) into days since
-/// 1970-01-01; `None` when it is not a valid date.
-pub fn parse_date(text: &str) -> Option<i64> {
-    let text = text.trim();
-    let date = text.get(..10).unwrap_or(text);
-    let mut parts = date.split('-');
-    let year: i64 = parts.next()?.parse().ok()?;
-    let month: u32 = parts.next()?.parse().ok()?;
-    let day: u32 = parts.next()?.parse().ok()?;
-    if parts.next().is_some() || !(1..=12).contains(&month) || day == 0 {
-        return None;
-    }
-    let leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
-    let days_in_month = match month {
-        2 if leap => 29,
-        2 => 28,
-        4 | 6 | 9 | 11 => 30,
-        _ => 31,
-    };
-    (day <= days_in_month).then(|| days_from_civil(year, month, day))
-}
-
-#[cfg(test)]
-mod date_tests {
-    use super::*;
-
-    #[test]
-    fn parses_dates_to_days() {
-        assert_eq!(parse_date("1970-01-01"), Some(0));
-        assert_eq!(parse_date("2000-03-01"), Some(11017));
-        assert_eq!(parse_date("2026-02-03T10:00:00Z"), parse_date("2026-02-03"));
-        assert_eq!(parse_date("2025-02-29"), None);
-        assert_eq!(parse_date("2024-02-29"), Some(days_from_civil(2024, 2, 29)));
-        assert_eq!(parse_date("March 3"), None);
-    }
 }

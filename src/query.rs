@@ -5,9 +5,10 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 
 use crate::context::DEFAULT_CONTEXT_WEIGHT;
+use crate::date::Date;
 use crate::error::{Error, Result};
 use crate::fuse::Fusion;
-use crate::model::{parse_date, Filter, Provenance};
+use crate::model::{Filter, Provenance};
 use crate::snippet::Snippet;
 
 /// Which retrievers answer a query.
@@ -42,7 +43,7 @@ impl FromStr for Mode {
             "lexical" | "bm25" => Ok(Mode::Lexical),
             "dense" | "vector" => Ok(Mode::Dense),
             "hybrid" => Ok(Mode::Hybrid),
-            other => Err(Error::InvalidRequest(format!(
+            other => Err(Error::invalid_request(format!(
                 "unknown mode `{other}` (expected lexical, dense or hybrid)"
             ))),
         }
@@ -99,6 +100,11 @@ pub struct SearchRequest {
     /// How the hits are ranked.
     #[serde(flatten)]
     pub ranking: RankingOptions,
+    /// Fail instead of degrading: a hybrid search whose query cannot be embedded (model
+    /// missing, index without embeddings) returns the error rather than lexical results with a
+    /// note. Default `false`.
+    #[serde(default)]
+    pub strict: bool,
 }
 
 impl Default for SearchRequest {
@@ -109,6 +115,7 @@ impl Default for SearchRequest {
             mode: Mode::Hybrid,
             filters: Vec::new(),
             ranking: RankingOptions::default(),
+            strict: false,
         }
     }
 }
@@ -130,11 +137,11 @@ impl SearchRequest {
 /// that metadata field (`meeting_id=Bed003`, `status=Accepted`).
 pub fn parse_filter(spec: &str) -> Result<Filter> {
     let (key, value) = spec.split_once('=').ok_or_else(|| {
-        Error::InvalidRequest(format!("filter `{spec}` is not of the form key=value"))
+        Error::invalid_request(format!("filter `{spec}` is not of the form key=value"))
     })?;
     let (key, value) = (key.trim(), value.trim());
     if key.is_empty() || value.is_empty() {
-        return Err(Error::InvalidRequest(format!(
+        return Err(Error::invalid_request(format!(
             "filter `{spec}` needs both a key and a value"
         )));
     }
@@ -148,24 +155,17 @@ pub fn parse_filter(spec: &str) -> Result<Filter> {
         "person" => Filter::Person(v),
         "tag" => Filter::Tag(v),
         "since" => Filter::DateRange {
-            since: Some(date_arg(value)?),
+            since: Some(value.parse::<Date>()?),
             until: None,
         },
         "until" => Filter::DateRange {
             since: None,
-            until: Some(date_arg(value)?),
+            until: Some(value.parse::<Date>()?),
         },
         _ => Filter::Meta {
             key: key.to_string(),
             value: v,
         },
-    })
-}
-
-/// Parse a `YYYY-MM-DD` argument into days since 1970-01-01.
-pub fn date_arg(value: &str) -> Result<i64> {
-    parse_date(value).ok_or_else(|| {
-        Error::InvalidRequest(format!("`{value}` is not a date of the form YYYY-MM-DD"))
     })
 }
 

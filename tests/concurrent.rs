@@ -202,7 +202,7 @@ fn a_lock_left_by_a_killed_writer_is_taken_over() {
         .spawn()
         .unwrap();
     // Wait until it holds the lock, then kill it (SIGKILL: no chance to clean up).
-    let lock = index_dir.join(lore::generation::LOCK);
+    let lock = index_dir.join(lore::layout::LOCK);
     while std::fs::read_to_string(&lock).map_or(true, |t| t.is_empty()) {
         std::thread::sleep(std::time::Duration::from_millis(5));
     }

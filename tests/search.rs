@@ -267,7 +267,7 @@ fn an_index_of_another_model_or_format_is_refused() {
     std::fs::write(
         &manifest,
         text.replace(
-            &format!("\"format_version\": {}", lore::index::FORMAT_VERSION),
+            &format!("\"format_version\": {}", lore::layout::FORMAT_VERSION),
             "\"format_version\": 99",
         ),
     )

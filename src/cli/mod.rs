@@ -18,10 +18,10 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use lore::chunk::ChunkOptions;
 use lore::eval::{is_gold, read_questions, recall_at_k};
 use lore::load::LoadOptions;
-use lore::query::{date_arg, parse_filter};
+use lore::query::parse_filter;
 use lore::{
-    BuildReport, Error, Filter, Fusion, Index, IndexBuilder, IndexWriter, Mode, OpenOptions,
-    RankingOptions, SearchRequest, SearchResponse,
+    BuildReport, Error, Filter, Fusion, Index, IndexBuilder, IndexWriter, InternalError, Mode,
+    OpenOptions, RankingOptions, SearchRequest, SearchResponse, UserError,
 };
 
 /// Exit code of `lore index` when some inputs were skipped.
@@ -270,18 +270,25 @@ pub fn is_broken_pipe(err: &anyhow::Error) -> bool {
     })
 }
 
-/// A hint for errors the user can fix.
+/// A hint beyond what the error itself says: who must act, and how. User errors name their
+/// fix in their message; the hint covers what a user can still do about the rest.
 pub fn hint(err: &anyhow::Error) -> Option<String> {
     let lore_err = err.chain().find_map(|e| e.downcast_ref::<Error>())?;
     match lore_err {
-        Error::Model(_) => Some(
-            "fetch the model with `scripts/fetch-model.sh`, pass --model-dir, or index with --no-embed".into(),
+        Error::User(UserError::ModelMissing { .. }) => Some(
+            "without the model, `lore index --no-embed` builds a lexical-only index and `lore search --mode lexical` searches one".into(),
         ),
-        Error::NoIndex { .. } => Some("build one with `lore index <PATH>... --index <DIR>`".into()),
-        Error::Incompatible { .. } => {
-            Some("rebuild the index with this lore and model: `lore index <PATH>... --index <DIR>`".into())
-        }
-        e if !e.is_user_error() => Some("this looks like a bug or a damaged index; rebuilding the index may help".into()),
+        Error::User(_) => None,
+        Error::Internal(InternalError::Io { .. }) => Some(
+            "check that the path exists, that lore may read and write it, and that its disk has room".into(),
+        ),
+        Error::Internal(InternalError::Lexical { .. } | InternalError::Json(_)) => Some(
+            "the index may be damaged: rebuild it with `lore index <PATH>... --index <DIR> --rebuild`".into(),
+        ),
+        Error::Internal(InternalError::Embedding(_)) => Some(
+            "the embedding runtime failed: fetch the model again with `scripts/fetch-model.sh`; a hybrid search without --strict answers with lexical results meanwhile".into(),
+        ),
+        Error::Internal(_) => None,
         _ => None,
     }
 }
@@ -439,8 +446,8 @@ fn request_from(args: &SearchArgs) -> anyhow::Result<SearchRequest> {
         .collect::<Result<_, _>>()?;
     if args.since.is_some() || args.until.is_some() {
         filters.push(Filter::DateRange {
-            since: args.since.as_deref().map(date_arg).transpose()?,
-            until: args.until.as_deref().map(date_arg).transpose()?,
+            since: args.since.as_deref().map(str::parse).transpose()?,
+            until: args.until.as_deref().map(str::parse).transpose()?,
         });
     }
     if args.k == 0 {

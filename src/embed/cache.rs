@@ -325,7 +325,7 @@ impl CachedEmbedder {
     fn lock(&self) -> Result<std::sync::MutexGuard<'_, EmbeddingCache>> {
         self.cache
             .lock()
-            .map_err(|_| Error::Model("embedding cache poisoned by an earlier panic".into()))
+            .map_err(|_| Error::bug("embedding cache poisoned by an earlier panic"))
     }
 }
 

@@ -12,7 +12,9 @@ pub use cache::{CachedEmbedder, EmbeddingCache};
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Mutex, OnceLock};
+use std::sync::Mutex;
+
+use once_cell::sync::OnceCell;
 
 use crate::error::{Error, Result};
 
@@ -70,24 +72,30 @@ pub fn cache_home() -> PathBuf {
 }
 
 /// ONNX Runtime's environment: the library is loaded and the environment created once per
-/// process, and every session (lore's and fastembed's) runs in it.
-static ORT_ENV: OnceLock<std::result::Result<ort::environment::Environment, String>> =
-    OnceLock::new();
+/// process, and every session (lore's and fastembed's) runs in it. A failure is not kept: the
+/// next use tries again (a long-running process may be given the library later).
+static ORT_ENV: OnceCell<ort::environment::Environment> = OnceCell::new();
 
-fn onnx_runtime(lib: &Path) -> Result<ort::environment::Environment> {
+fn onnx_runtime(dir: &Path) -> Result<ort::environment::Environment> {
+    let lib = dir.join("libonnxruntime.so");
     ORT_ENV
-        .get_or_init(|| {
+        .get_or_try_init(|| {
             // `init_from` only loads the library; its builder is dropped, and the environment
             // is made by `init` (which then uses that library).
-            ort::init_from(lib)
-                .map_err(|e| format!("cannot load ONNX Runtime from {}: {e}", lib.display()))?;
-            ort::init()
-                .with_telemetry(false)
-                .build()
-                .map_err(|e| format!("cannot start ONNX Runtime from {}: {e}", lib.display()))
+            ort::init_from(&lib).map_err(|e| {
+                Error::model_missing(
+                    dir,
+                    format!("cannot load ONNX Runtime from {}: {e}", lib.display()),
+                )
+            })?;
+            ort::init().with_telemetry(false).build().map_err(|e| {
+                Error::model_missing(
+                    dir,
+                    format!("cannot start ONNX Runtime from {}: {e}", lib.display()),
+                )
+            })
         })
-        .clone()
-        .map_err(Error::Model)
+        .cloned()
 }
 
 /// File names of the pre-optimised model inside its folder.
@@ -216,11 +224,10 @@ impl ModelFiles {
         for name in MODEL_FILES {
             let path = dir.join(name);
             if !path.is_file() {
-                return Err(Error::Model(format!(
-                    "{} is missing (run `scripts/fetch-model.sh {}` to fetch the model)",
-                    path.display(),
-                    dir.display()
-                )));
+                return Err(Error::model_missing(
+                    dir,
+                    format!("{} is missing", path.display()),
+                ));
             }
         }
         Ok(())
@@ -230,7 +237,7 @@ impl ModelFiles {
     /// unless `original` is set or it cannot be written, e.g. in a read-only directory.
     /// The directory must have passed [`ModelFiles::check`].
     fn read(dir: &Path, sha: &str, original: bool) -> Result<Self> {
-        let env = onnx_runtime(&dir.join("libonnxruntime.so"))?;
+        let env = onnx_runtime(dir)?;
         let read = |path: PathBuf| -> Result<Vec<u8>> {
             std::fs::read(&path).map_err(|e| Error::io(path, e))
         };
@@ -274,7 +281,7 @@ impl ModelFiles {
             );
         }
         fastembed::TextEmbedding::try_new_from_user_defined(model, options)
-            .map_err(|e| Error::Model(format!("cannot load {}: {e}", dir.display())))
+            .map_err(|e| Error::model_missing(dir, format!("the model does not load: {e}")))
     }
 }
 
@@ -283,7 +290,7 @@ impl OnnxEmbedder {
     /// the right choice for embedding queries. Sessions run the graph ONNX Runtime optimised
     /// once and saved into `dir` beside the model, with its f32 weights mapped from a file (see
     /// [`OnnxEmbedder::is_optimized`]); where that cannot be written they load `model.onnx`
-    /// itself, which gives the same vectors with more memory and a slower start. Fails with [`Error::Model`] naming the missing
+    /// itself, which gives the same vectors with more memory and a slower start. Fails with [`UserError::ModelMissing`](crate::UserError::ModelMissing) naming the missing
     /// file and the command that fetches it.
     ///
     /// The model is identified by the SHA-256 of its `model.onnx` (recorded in `.complete` by
@@ -353,10 +360,10 @@ impl OnnxEmbedder {
     fn run(&self, i: usize, texts: &[&str]) -> Result<Vec<Vec<f32>>> {
         let mut model = self.sessions[i]
             .lock()
-            .map_err(|_| Error::Model("embedding model poisoned by an earlier panic".into()))?;
+            .map_err(|_| Error::bug("embedding model poisoned by an earlier panic"))?;
         model
             .embed(texts, Some(self.batch_size))
-            .map_err(|e| Error::Model(format!("embedding failed: {e}")))
+            .map_err(|e| Error::embedding(e.to_string()))
     }
 
     /// Embed with every session working in parallel, each taking the next `batch_size` texts.
@@ -385,9 +392,8 @@ impl OnnxEmbedder {
             workers
                 .into_iter()
                 .map(|w| {
-                    w.join().unwrap_or_else(|_| {
-                        Err(Error::Model("an embedding worker panicked".into()))
-                    })
+                    w.join()
+                        .unwrap_or_else(|_| Err(Error::bug("an embedding worker panicked")))
                 })
                 .collect()
         });
@@ -409,7 +415,8 @@ pub struct LazyOnnxEmbedder {
     dim: usize,
     /// One session rather than one per core.
     single: bool,
-    loaded: OnceLock<std::result::Result<OnnxEmbedder, String>>,
+    /// The model once loaded; a failed load is tried again on the next text.
+    loaded: OnceCell<OnnxEmbedder>,
 }
 
 impl std::fmt::Debug for LazyOnnxEmbedder {
@@ -444,7 +451,7 @@ impl LazyOnnxEmbedder {
             model_id,
             dim: MINILM_DIM,
             single,
-            loaded: OnceLock::new(),
+            loaded: OnceCell::new(),
         };
         if lazy.model_id == MINILM_MODEL_ID {
             return Ok(lazy);
@@ -452,7 +459,7 @@ impl LazyOnnxEmbedder {
         let model = lazy.load()?;
         Ok(LazyOnnxEmbedder {
             dim: model.dim,
-            loaded: OnceLock::from(Ok(model)),
+            loaded: OnceCell::with_value(model),
             ..lazy
         })
     }
@@ -481,11 +488,7 @@ impl Embedder for LazyOnnxEmbedder {
         if texts.is_empty() {
             return Ok(Vec::new());
         }
-        let model = self
-            .loaded
-            .get_or_init(|| self.load().map_err(|e| e.to_string()))
-            .as_ref()
-            .map_err(|e| Error::Model(e.clone()))?;
+        let model = self.loaded.get_or_try_init(|| self.load())?;
         model.embed(texts)
     }
 }
@@ -534,7 +537,7 @@ impl Embedder for OnnxEmbedder {
         check_count(texts.len(), &vectors)?;
         for v in &mut vectors {
             if v.len() != self.dim {
-                return Err(Error::Model(format!(
+                return Err(Error::embedding(format!(
                     "model returned {} dimensions, expected {}",
                     v.len(),
                     self.dim
@@ -546,12 +549,12 @@ impl Embedder for OnnxEmbedder {
     }
 }
 
-/// An [`Error::Model`] unless an embedder answered `asked` texts with as many vectors.
+/// An [`InternalError::Embedding`](crate::InternalError::Embedding) unless an embedder answered `asked` texts with as many vectors.
 pub fn check_count(asked: usize, vectors: &[Vec<f32>]) -> Result<()> {
     if vectors.len() == asked {
         return Ok(());
     }
-    Err(Error::Model(format!(
+    Err(Error::embedding(format!(
         "asked for {asked} vectors, the embedder returned {}",
         vectors.len()
     )))

@@ -50,7 +50,7 @@ impl Dataset {
     /// (BEIR's `qrels/test.tsv` is found too).
     pub fn open_dir(dir: &Path) -> Result<Self> {
         if !dir.is_dir() {
-            return Err(Error::InvalidRequest(format!(
+            return Err(Error::invalid_request(format!(
                 "{} is not a directory (expected one holding corpus.jsonl, queries.jsonl and qrels.tsv)",
                 dir.display()
             )));
@@ -78,7 +78,7 @@ impl Dataset {
     pub fn from_paths(corpus: &Path, queries: &Path, qrels: &Path) -> Result<Self> {
         for (what, path) in [("corpus", corpus), ("queries", queries), ("qrels", qrels)] {
             if !path.exists() {
-                return Err(Error::InvalidRequest(format!(
+                return Err(Error::invalid_request(format!(
                     "{what} file {} does not exist",
                     path.display()
                 )));
@@ -107,11 +107,7 @@ impl Dataset {
 
 fn read(path: &Path) -> Result<String> {
     let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-    String::from_utf8(bytes).map_err(|e| Error::Load {
-        path: path.to_path_buf(),
-        line: None,
-        reason: format!("not UTF-8 ({e})"),
-    })
+    String::from_utf8(bytes).map_err(|e| Error::load(path, format!("not UTF-8 ({e})")))
 }
 
 /// Parse `queries.jsonl`.

@@ -18,8 +18,8 @@ use crate::eval::beir::Dataset;
 use crate::eval::metrics::{num_relevant, trec_order, Latency, QueryMetrics, Scored};
 use crate::index::Index;
 use crate::model::Filter;
+use crate::progress::Progress;
 use crate::query::{Mode, RankingOptions, SearchRequest};
-use crate::writer::Progress;
 
 /// How to evaluate.
 #[derive(Debug, Clone, PartialEq)]
@@ -169,6 +169,7 @@ pub fn evaluate_mode(
                 mode,
                 filters: filters.clone(),
                 ranking: options.ranking,
+                strict: false,
             })?;
             started.elapsed().as_secs_f64() * 1000.0
         }
@@ -191,6 +192,7 @@ pub fn evaluate_mode(
                 mode,
                 filters: filters.clone(),
                 ranking: options.ranking,
+                strict: false,
             };
             let ranking = index.rank(&request)?;
             let run = best_chunk_per_doc(&ranking.hits, doc_ids, options.depth)?;
@@ -232,7 +234,7 @@ pub fn evaluate_mode(
 
 /// The first `depth` distinct documents of a chunk ranking, each scored by its best chunk.
 fn best_chunk_per_doc(
-    hits: &[crate::index::RankedChunk],
+    hits: &[crate::search::RankedChunk],
     doc_ids: &[String],
     depth: usize,
 ) -> Result<Vec<Scored>> {
@@ -241,10 +243,7 @@ fn best_chunk_per_doc(
     for hit in hits {
         let doc = doc_ids
             .get(hit.ord as usize)
-            .ok_or_else(|| Error::Corrupt {
-                dir: Default::default(),
-                reason: format!("ranked chunk {} has no document", hit.ord),
-            })?;
+            .ok_or_else(|| Error::bug(format!("ranked chunk {} has no document", hit.ord)))?;
         if seen.insert(doc.as_str()) {
             run.push(Scored {
                 doc_id: doc.clone(),
@@ -275,7 +274,7 @@ pub fn write_trec_run(path: &Path, runs: &BTreeMap<String, Vec<Scored>>, tag: &s
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::index::RankedChunk;
+    use crate::search::RankedChunk;
 
     fn ranked(ord: u32, score: f32) -> RankedChunk {
         RankedChunk {

@@ -29,7 +29,8 @@ use std::path::Path;
 use std::sync::Arc;
 
 use super::markdown::{front_matter, structure};
-use super::{normalize_date, normalize_key, skip, split_list};
+use super::{normalize_key, skip, split_list};
+use crate::date::normalize_date;
 use crate::model::{Document, Skipped, SourceFormat};
 
 /// Loads a decision record as one document.

@@ -31,7 +31,8 @@ use std::sync::Arc;
 use serde_json::value::RawValue;
 use serde_json::Value;
 
-use super::{new_document, normalize_date, skip, split_list, CUT_NONE};
+use super::{new_document, skip, split_list, CUT_NONE};
+use crate::date::{civil_date, normalize_date, unix_seconds};
 use crate::model::{Block, Document, LineIndex, Skipped, SourceFormat};
 
 /// The fields of one JSON object, values still raw (borrowed from the source).
@@ -233,7 +234,7 @@ fn slack_document(fields: &Fields<'_>, origin: &Origin<'_>) -> Document {
     let mut doc = new_document(&id, origin.path, SourceFormat::Slack, origin.source);
     doc.title = format!("{channel} — {user}");
     doc.authors = vec![user];
-    doc.date = super::unix_seconds(&ts).map(super::civil_date);
+    doc.date = unix_seconds(&ts).map(civil_date);
     let thread_ts = get("thread_ts");
     doc.metadata.insert("channel".into(), channel);
     doc.metadata.insert(

@@ -23,7 +23,8 @@ use std::sync::Arc;
 use pulldown_cmark::{Event, Options, Parser, Tag};
 use serde_yaml::Value;
 
-use super::{normalize_date, normalize_key, skip, split_list};
+use super::{normalize_key, skip, split_list};
+use crate::date::normalize_date;
 use crate::model::{Block, Document, Skipped, SourceFormat};
 
 /// Loads a Markdown file as one document.

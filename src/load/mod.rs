@@ -538,59 +538,6 @@ pub(crate) fn split_list(s: &str) -> Vec<String> {
         .collect()
 }
 
-/// Normalises a date to `YYYY-MM-DD` when it starts with one (`2024-03-05T10:00Z`,
-/// `2024/03/05`) or is a Unix timestamp in seconds (`1709632800`, `"1709632800.000200"`);
-/// anything else is returned trimmed, as written.
-pub(crate) fn normalize_date(s: &str) -> String {
-    let s = s.trim();
-    let b = s.as_bytes();
-    if b.len() >= 10
-        && b[..4].iter().all(u8::is_ascii_digit)
-        && (b[4] == b'-' || b[4] == b'/' || b[4] == b'.')
-        && b[7] == b[4]
-        && b[5..7].iter().all(u8::is_ascii_digit)
-        && b[8..10].iter().all(u8::is_ascii_digit)
-        && (b.len() == 10 || !b[10].is_ascii_digit())
-    {
-        let month: u32 = s[5..7].parse().unwrap_or(0);
-        let day: u32 = s[8..10].parse().unwrap_or(0);
-        if (1..=12).contains(&month) && (1..=31).contains(&day) {
-            return format!("{}-{:02}-{:02}", &s[..4], month, day);
-        }
-    }
-    if let Some(secs) = unix_seconds(s) {
-        return civil_date(secs);
-    }
-    s.to_string()
-}
-
-/// Parses a Unix timestamp in seconds (`1709632800` or `1709632800.000200`), 9–11 digits.
-pub(crate) fn unix_seconds(s: &str) -> Option<i64> {
-    let int = match s.split_once('.') {
-        Some((int, frac)) if frac.bytes().all(|b| b.is_ascii_digit()) => int,
-        Some(_) => return None,
-        None => s,
-    };
-    if !(9..=11).contains(&int.len()) || !int.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    int.parse().ok()
-}
-
-/// The UTC civil date (`YYYY-MM-DD`) of a Unix timestamp, by Howard Hinnant's `civil_from_days`.
-pub(crate) fn civil_date(secs: i64) -> String {
-    let z = secs.div_euclid(86_400) + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!("{year:04}-{month:02}-{day:02}")
-}
-
 /// Lines of a text with their byte ranges (without the line break; a `\r` before `\n` is
 /// excluded too).
 pub(crate) fn lines_with_ranges(
@@ -616,25 +563,6 @@ pub(crate) fn lines_with_ranges(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn civil_dates() {
-        assert_eq!(civil_date(0), "1970-01-01");
-        assert_eq!(civil_date(951_782_400), "2000-02-29");
-        assert_eq!(civil_date(1_700_000_000), "2023-11-14");
-        assert_eq!(civil_date(-86_400), "1969-12-31");
-    }
-
-    #[test]
-    fn dates_are_normalised() {
-        assert_eq!(normalize_date("2024-03-05"), "2024-03-05");
-        assert_eq!(normalize_date(" 2024-03-05T10:00:00Z"), "2024-03-05");
-        assert_eq!(normalize_date("2024/3/05"), "2024/3/05");
-        assert_eq!(normalize_date("2024/03/05"), "2024-03-05");
-        assert_eq!(normalize_date("1700000000.000200"), "2023-11-14");
-        assert_eq!(normalize_date("March 5th"), "March 5th");
-        assert_eq!(normalize_date("2024-13-05"), "2024-13-05");
-    }
 
     #[test]
     fn formats_by_extension() {

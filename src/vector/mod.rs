@@ -108,7 +108,7 @@ pub fn dot(a: &[f32], b: &[f32]) -> f32 {
 
 fn check_dim(dim: usize, v: &[f32]) -> Result<()> {
     if v.len() != dim {
-        return Err(Error::Model(format!(
+        return Err(Error::embedding(format!(
             "vector of dimension {} given to a store of dimension {dim}",
             v.len(),
         )));
@@ -146,7 +146,7 @@ impl VectorFileWriter {
         use std::io::{Seek, SeekFrom};
         check_dim(self.dim, v)?;
         let Some(slot) = self.written.get_mut(ord as usize) else {
-            return Err(Error::Model(format!(
+            return Err(Error::bug(format!(
                 "vector {ord} written to a file of {} vectors",
                 self.written.len()
             )));
@@ -163,7 +163,7 @@ impl VectorFileWriter {
     /// Finish the file; every row must have been written.
     pub fn finish(self) -> Result<()> {
         if let Some(missing) = self.written.iter().position(|&w| !w) {
-            return Err(Error::Model(format!(
+            return Err(Error::bug(format!(
                 "{}: no vector was written for chunk {missing}",
                 self.path.display()
             )));
@@ -281,13 +281,13 @@ impl VectorStore {
 
 /// The error for a vector file of the wrong size.
 fn size_mismatch(path: &Path, len: u64, want: u64, expected: usize, dim: usize) -> Error {
-    Error::Corrupt {
-        dir: path.parent().unwrap_or(path).to_path_buf(),
-        reason: format!(
+    Error::corrupt(
+        path.parent().unwrap_or(path).to_path_buf(),
+        format!(
             "{} holds {len} bytes, expected {want} ({expected} vectors of dimension {dim})",
             path.display(),
         ),
-    }
+    )
 }
 
 /// Stream the rows of `file`, a vector file of `expected` rows of dimension `dim` (its size is

@@ -26,9 +26,9 @@ mod build;
 
 use super::{rank, Neighbor, OrdFilter, Rows, VectorIndex, VectorStore, Vectors};
 use crate::error::{Error, Result};
-
 /// File name of the links inside the index directory.
-const FILE: &str = "hnsw.links";
+use crate::layout::GRAPH as FILE;
+
 const MAGIC: &[u8; 8] = b"LOREHNSW";
 /// More links than this on one node means a damaged file.
 const MAX_LINKS: usize = 1024;
@@ -192,9 +192,8 @@ impl HnswIndex {
     /// [`HnswIndex::load`] from `dir`'s `hnsw.links`, already open.
     pub fn load_from(file: std::fs::File, dir: &Path, num_points: usize) -> Result<Self> {
         let path = dir.join(FILE);
-        let corrupt = |reason: String| Error::Corrupt {
-            dir: dir.to_path_buf(),
-            reason: format!("{}: {reason}", path.display()),
+        let corrupt = |reason: String| {
+            Error::corrupt(dir.to_path_buf(), format!("{}: {reason}", path.display()))
         };
         let mut input = LittleEndian(BufReader::with_capacity(1 << 16, file));
         let truncated = |_| corrupt("truncated".into());

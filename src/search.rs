@@ -1,0 +1,268 @@
+//! Ranking over one open index: the lexical and dense retrievers, fusion, passage context,
+//! and the exact twin of the dense search.
+//!
+//! [`Index::rank`] orders chunk ordinals for a [`SearchRequest`]; [`Index::search`] reads,
+//! cites and highlights the top of that order.
+
+use crate::context::rescore;
+use crate::error::{Error, Result, UserError};
+use crate::fuse::fuse;
+use crate::index::{Dense, Index};
+use crate::lexical::analyze_for;
+use crate::lexical::FieldWeights;
+use crate::query::{
+    LexicalScoring, Mode, RetrieverScore, SearchHit, SearchRequest, SearchResponse,
+};
+use crate::snippet::{best_window, query_terms};
+use crate::vector::{FlatIndex, HnswIndex, Neighbor, OrdFilter, VectorIndex, Vectors};
+
+/// Below this many allowed chunks, a filtered dense search scans them exactly instead of
+/// walking the graph.
+const EXACT_FILTER_LIMIT: usize = 20_000;
+/// Least depth of each retriever's list when lists are fused or passage context re-ranks them.
+const CANDIDATE_DEPTH: usize = 50;
+/// Candidates a quantised search hands to exact rescoring: twice the depth asked for, and at
+/// least this many more.
+const RESCORE_EXTRA: usize = 32;
+
+/// One ranked chunk, before it is read: see [`Index::rank`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RankedChunk {
+    /// Chunk ordinal (row in the index).
+    pub ord: u32,
+    /// Final score (fused in hybrid mode, else the retriever's own).
+    pub score: f32,
+    /// Rank and score in the lexical list, if there.
+    pub lexical: Option<RetrieverScore>,
+    /// Rank and score in the dense list, if there.
+    pub dense: Option<RetrieverScore>,
+}
+
+/// The outcome of [`Index::rank`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct Ranking {
+    /// The mode actually used (hybrid falls back to lexical when the query cannot be embedded).
+    pub mode_used: Mode,
+    /// Best first, at most `k`.
+    pub hits: Vec<RankedChunk>,
+    /// Anything the caller should know.
+    pub notes: Vec<String>,
+}
+
+impl Index {
+    /// The error of a search that needs embeddings on an index built without them.
+    fn no_embeddings(&self, what: &str) -> Error {
+        Error::invalid_request(format!(
+            "the index at {} was built without embeddings, so a {what} search cannot run; search with --mode lexical, or rebuild it with the model (`lore index <PATH>... --index <DIR> --rebuild`, without --no-embed)",
+            self.dir.display()
+        ))
+    }
+
+    /// Answer a search request: rank, then read, cite and highlight the top `k` chunks.
+    pub fn search(&self, request: &SearchRequest) -> Result<SearchResponse> {
+        let ranking = self.rank(request)?;
+        let query_terms = query_terms(request.text.trim());
+        let mut hits = Vec::with_capacity(ranking.hits.len());
+        for (i, ranked) in ranking.hits.into_iter().enumerate() {
+            let chunk = self.lexical.chunk_by_ord(ranked.ord)?;
+            let tokens = analyze_for(&chunk.text, &query_terms);
+            let snippet = best_window(&chunk.text, &tokens, &query_terms);
+            hits.push(SearchHit {
+                rank: i + 1,
+                chunk_id: chunk.id,
+                score: ranked.score,
+                lexical: ranked.lexical,
+                dense: ranked.dense,
+                snippet,
+                text: chunk.text,
+                provenance: chunk.provenance,
+            });
+        }
+        Ok(SearchResponse {
+            query: request.text.clone(),
+            mode: request.mode,
+            mode_used: ranking.mode_used,
+            hits,
+            notes: ranking.notes,
+        })
+    }
+
+    /// Rank chunks for a request without reading them: the top `k` chunk ordinals with their
+    /// scores. [`Index::search`] is this plus the chunk text, snippet and provenance; evaluation
+    /// uses it directly (see [`Index::doc_ids_by_ord`]).
+    pub fn rank(&self, request: &SearchRequest) -> Result<Ranking> {
+        let text = request.text.trim();
+        if text.is_empty() {
+            return Err(Error::invalid_request("the query is empty"));
+        }
+        let mut notes = Vec::new();
+        let mut mode_used = request.mode;
+        let ranking = &request.ranking;
+        // Passage context needs the neighbours of the top hits among the candidates.
+        let context = self.neighbours.lift(ranking.context_weight);
+        // Each retriever's list: `k` deep for a single mode without context; for fusion or
+        // context, deeper (at least 50), so that a chunk ranked well by one retriever and just
+        // below `k` by the other, or next to a top hit, counts.
+        let depth = if request.mode == Mode::Hybrid || context {
+            (request.k * 2).max(CANDIDATE_DEPTH)
+        } else {
+            request.k
+        };
+
+        let query_vector = match (request.mode, &self.manifest.model) {
+            (Mode::Lexical, _) => None,
+            (Mode::Dense, None) => return Err(self.no_embeddings("dense")),
+            (Mode::Hybrid, None) if request.strict => {
+                return Err(self.no_embeddings("strict hybrid"))
+            }
+            (Mode::Hybrid, None) => {
+                notes.push("index has no embeddings: lexical results only".to_string());
+                mode_used = Mode::Lexical;
+                None
+            }
+            (Mode::Dense, Some(model)) => Some(self.embed_query(text, model)?),
+            (Mode::Hybrid, Some(model)) => match self.embed_query(text, model) {
+                Ok(v) => Some(v),
+                // A strict search, or an index the query model cannot search, fails.
+                Err(e) if request.strict => return Err(e),
+                Err(e @ Error::User(UserError::Incompatible { .. })) => return Err(e),
+                Err(e) => {
+                    notes.push(format!(
+                        "the query could not be embedded ({e}): lexical results only"
+                    ));
+                    mode_used = Mode::Lexical;
+                    None
+                }
+            },
+        };
+
+        let weights = match ranking.lexical {
+            LexicalScoring::Tuned => FieldWeights::default(),
+            LexicalScoring::Plain => FieldWeights::plain(),
+        };
+        let lexical: Vec<(u32, f32)> = if mode_used != Mode::Dense {
+            self.lexical
+                .search(text, depth, &request.filters, &weights)?
+                .into_iter()
+                .map(|h| (h.ord, h.score))
+                .collect()
+        } else {
+            Vec::new()
+        };
+        // Only a search that embedded its query touches the vectors and the graph.
+        let dense: Vec<(u32, f32)> = match &query_vector {
+            Some(v) => match self.dense()? {
+                Some(d) => {
+                    let allowed = self.lexical.filter_ords(&request.filters)?;
+                    self.dense_search(d, v, depth, allowed.as_deref())?
+                }
+                None => Vec::new(),
+            },
+            None => Vec::new(),
+        };
+
+        let single = |list: &[(u32, f32)], lexical: bool| -> Vec<RankedChunk> {
+            list.iter()
+                .enumerate()
+                .map(|(i, &(ord, score))| {
+                    let own = Some(RetrieverScore { rank: i + 1, score });
+                    RankedChunk {
+                        ord,
+                        score,
+                        lexical: if lexical { own } else { None },
+                        dense: if lexical { None } else { own },
+                    }
+                })
+                .collect()
+        };
+        let mut hits = match mode_used {
+            Mode::Lexical => single(&lexical, true),
+            Mode::Dense => single(&dense, false),
+            Mode::Hybrid => fuse(&[&lexical, &dense], ranking.fusion)
+                .into_iter()
+                .map(|f| {
+                    let to_score = |e: Option<(usize, f32)>| {
+                        e.map(|(rank, score)| RetrieverScore { rank, score })
+                    };
+                    RankedChunk {
+                        ord: f.ord,
+                        score: f.score,
+                        lexical: to_score(f.per_list[0]),
+                        dense: to_score(f.per_list[1]),
+                    }
+                })
+                .collect(),
+        };
+        if context {
+            let scored: Vec<(u32, f32)> = hits.iter().map(|h| (h.ord, h.score)).collect();
+            if let Some(scores) = rescore(&scored, &self.neighbours, ranking.context_weight) {
+                for (hit, score) in hits.iter_mut().zip(scores) {
+                    hit.score = score;
+                }
+                hits.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.ord.cmp(&b.ord)));
+            }
+        }
+        hits.truncate(request.k);
+        Ok(Ranking {
+            mode_used,
+            hits,
+            notes,
+        })
+    }
+
+    fn dense_search(
+        &self,
+        dense: &Dense,
+        query: &[f32],
+        depth: usize,
+        allowed: Option<&[u32]>,
+    ) -> Result<Vec<(u32, f32)>> {
+        let hits = match dense {
+            Dense::Exact(store) => nearest(store, None, query, depth, allowed),
+            Dense::Graph { codes, rows, hnsw } => {
+                let pool = (2 * depth).max(depth + RESCORE_EXTRA);
+                let candidates = nearest(codes, Some(hnsw), query, pool, allowed);
+                rows.rescore(query, candidates, depth)?
+            }
+        };
+        Ok(hits.into_iter().map(|n| (n.ord, n.score)).collect())
+    }
+
+    /// Exact (flat) dense search, the twin of the graph search, for checks and evaluation.
+    pub fn dense_search_exact(&self, text: &str, k: usize) -> Result<Vec<(String, f32)>> {
+        let (Some(model), Some(dense)) = (&self.manifest.model, self.dense()?) else {
+            return Err(Error::invalid_request("index has no embeddings"));
+        };
+        let v = self.embed_query(text, model)?;
+        let hits = match dense {
+            Dense::Exact(store) => FlatIndex::new(store).search(&v, k, None),
+            Dense::Graph { rows, .. } => rows.search_all(&v, k)?,
+        };
+        hits.into_iter()
+            .map(|n| Ok((self.lexical.chunk_by_ord(n.ord)?.id, n.score)))
+            .collect()
+    }
+}
+
+/// The `k` nearest rows of `vectors` among `allowed` (all when `None`): scored one by one when
+/// the filter leaves few, else through the graph if there is one, else by a scan.
+fn nearest<V: Vectors>(
+    vectors: &V,
+    hnsw: Option<&HnswIndex>,
+    query: &[f32],
+    k: usize,
+    allowed: Option<&[u32]>,
+) -> Vec<Neighbor> {
+    let flat = FlatIndex::new(vectors);
+    match allowed {
+        Some(ords) if ords.len() <= EXACT_FILTER_LIMIT => flat.search_among(query, k, ords),
+        _ => {
+            let allow = |ord: u32| allowed.is_none_or(|ords| ords.binary_search(&ord).is_ok());
+            let filter = allowed.map(|_| &allow as &dyn OrdFilter);
+            match hnsw {
+                Some(hnsw) => hnsw.searcher(vectors).search(query, k, filter),
+                None => flat.search(query, k, filter),
+            }
+        }
+    }
+}

@@ -1,0 +1,381 @@
+//! Committing a writer: the new generation written whole and streaming, carried chunks and
+//! vectors read from the previous generation as they are needed, then made current.
+
+use std::collections::{BTreeMap, HashMap};
+use std::ops::Range;
+use std::path::PathBuf;
+use std::time::Instant;
+
+use rayon::prelude::*;
+
+use super::digest::{read_signatures, write_signatures, Changes, Digests};
+use super::records::{Content, Entry, FileRecord, Previous};
+use super::vectors::{embedding_text, write_graph, write_vectors};
+use super::{BuildReport, IndexWriter};
+use crate::context::{predecessors, Neighbours};
+use crate::error::{Error, Result};
+use crate::generation;
+use crate::layout::{
+    write_json, ChunkingInfo, Counts, Manifest, ModelInfo, DOCUMENTS, FILES, FORMAT_VERSION,
+    LEXICAL_DIR, NEIGHBOURS, SKIPPED, VECTORS,
+};
+use crate::lexical::{LexicalReader, LexicalWriter};
+use crate::model::{Chunk, Skipped};
+use crate::progress::Progress;
+use crate::vector::ExactRows;
+
+impl IndexWriter {
+    /// Write the new generation and make it current.
+    pub fn commit(self, progress: &dyn Progress) -> Result<BuildReport> {
+        let IndexWriter {
+            dir: _,
+            lock,
+            settings,
+            previous,
+            carry,
+            entries,
+            sources,
+            files_loaded,
+            files_unchanged,
+            started,
+        } = self;
+        let mut entries: Vec<Entry> = entries.into_values().collect();
+
+        // Duplicate ids: the first in path order, then file order, is kept, as in a full build.
+        let mut seen: HashMap<String, PathBuf> = HashMap::new();
+        for entry in &mut entries {
+            let mut duplicates = Vec::new();
+            let path = entry.record.path.clone();
+            entry.retain(|doc| match seen.get(&doc.id) {
+                Some(first) => {
+                    duplicates.push(Skipped {
+                        path: path.clone(),
+                        line: doc.line,
+                        reason: format!(
+                            "duplicate document id `{}` (first seen in {})",
+                            doc.id,
+                            first.display()
+                        ),
+                    });
+                    false
+                }
+                None => {
+                    seen.insert(doc.id.clone(), path.clone());
+                    true
+                }
+            });
+            entry.record.duplicates_left_out |= !duplicates.is_empty();
+            entry.record.skipped.extend(duplicates);
+        }
+        drop(seen);
+
+        // Which document continues which is a matter of file order.
+        let mut continued = HashMap::new();
+        for entry in &entries {
+            let docs = &entry.record.documents;
+            predecessors(
+                docs.iter().map(|d| (d.id.as_str(), d.title.as_str())),
+                &mut continued,
+            );
+        }
+
+        // Chunk ordinals follow document id, then position: the order that breaks score ties.
+        let mut documents: Vec<(String, DocChunks)> = Vec::new();
+        for entry in &mut entries {
+            let content = std::mem::replace(&mut entry.content, Content::New(Vec::new()));
+            let ids = entry.record.documents.iter().map(|d| d.id.clone());
+            match content {
+                Content::Previous(ranges) => documents.extend(
+                    ids.zip(ranges)
+                        .map(|(id, range)| (id, DocChunks::Previous(range))),
+                ),
+                Content::New(chunks) => {
+                    documents.extend(ids.zip(chunks).map(|(id, c)| (id, DocChunks::New(c))))
+                }
+            }
+        }
+        documents.sort_by(|a, b| a.0.cmp(&b.0));
+        let lengths: Vec<(&str, usize)> = documents
+            .iter()
+            .map(|(id, chunks)| (id.as_str(), chunks.len()))
+            .collect();
+        let neighbours = Neighbours::link(&lengths, &continued);
+        let num_chunks = neighbours.len();
+        drop((lengths, continued));
+
+        // Everything goes into a new generation, made current only once it is complete. What
+        // is final is written at once and dropped, so that it does not add to the peak below.
+        let generation = generation::begin(&lock)?;
+        let staging = generation.dir.clone();
+        let records: Vec<FileRecord> = entries.into_iter().map(|e| e.record).collect();
+        let skipped: Vec<Skipped> = records.iter().flat_map(|r| r.skipped.clone()).collect();
+        let files: Vec<&FileRecord> = records.iter().filter(|r| !r.id.is_empty()).collect();
+        let docs = || files.iter().flat_map(|r| &r.documents);
+        let counts = Counts {
+            files: files.len(),
+            documents: docs().count(),
+            chunks: num_chunks,
+            skipped: skipped.len(),
+            documents_by_kind: tally(docs().map(|d| d.kind.to_lowercase())),
+            documents_by_format: tally(docs().map(|d| d.format.as_str().to_string())),
+        };
+        let num_unsupported = files.iter().filter(|r| r.unsupported).count();
+        drop(files);
+        write_json(&staging.join(SKIPPED), &skipped)?;
+        write_json(&staging.join(FILES), &records)?;
+        drop(records);
+        neighbours.save(&staging.join(NEIGHBOURS))?;
+
+        // Chunks and vectors carried over are read from the previous generation as they are
+        // needed, never all at once: only new chunks are held in memory.
+        let mut previous = previous;
+        let carried = match previous.as_mut().filter(|_| carry) {
+            Some(p) => Some(Carried::open(p)?),
+            None => None,
+        };
+        let origins = origins(&documents, carried.as_ref())?;
+
+        let mut notes = Vec::new();
+        let embed_started = Instant::now();
+        let vectors = write_vectors(
+            &settings,
+            carried.as_ref(),
+            &documents,
+            &origins,
+            &staging.join(VECTORS),
+            progress,
+            &mut notes,
+        )?;
+        let embed_seconds = embed_started.elapsed().as_secs_f64();
+        release_freed_memory();
+
+        // The text next, each chunk dropped once the lexical writer has it, then the graph over
+        // the vectors alone.
+        progress.start("indexing text", num_chunks as u64);
+        let mut writer = LexicalWriter::create(&staging.join(LEXICAL_DIR))?;
+        let mut digest = Digests::new(settings.model_id.as_deref(), &settings.chunk);
+        let mut ord = 0u32;
+        for (id, chunks) in documents {
+            let chunks = match chunks {
+                DocChunks::New(chunks) => chunks,
+                DocChunks::Previous(range) => carried
+                    .as_ref()
+                    .ok_or_else(|| Error::bug("nothing to carry chunks from"))?
+                    .chunks(&id, range)?,
+            };
+            digest.document(&id, &chunks);
+            let n = chunks.len() as u64;
+            for chunk in chunks {
+                writer.add(ord, &chunk)?;
+                ord += 1;
+                if (ord as usize).is_multiple_of(RELEASE_EVERY) {
+                    // The chunks were made on other threads, whose heaps keep their freed
+                    // memory.
+                    release_freed_memory();
+                }
+            }
+            progress.advance(n);
+        }
+        writer.commit()?;
+        progress.finish();
+        let (digest, signatures) = digest.finish(&neighbours);
+        // What changed since the generation this one replaces (nothing to compare with for a
+        // first build, or one written before documents were recorded).
+        let changes = previous
+            .as_ref()
+            .and_then(|p| read_signatures(&p.dir.join(DOCUMENTS)))
+            .map(|old| Changes::between(&old, &signatures));
+        write_signatures(&staging.join(DOCUMENTS), &signatures)?;
+        drop(signatures);
+        release_freed_memory();
+
+        // The previous generation's text is not needed any more: its pages, read through the
+        // whole carry, are let go before the graph is built.
+        let carried_graph = carried.map(|c| (c.dir, c.num_chunks));
+        let mut graph_inserted = 0;
+        if let Some(model) = &vectors.model {
+            progress.start("building vector graph", 0);
+            graph_inserted = write_graph(
+                &staging,
+                model.dim,
+                carried_graph,
+                &origins,
+                &settings.hnsw,
+                &mut notes,
+            )?;
+            progress.finish();
+        }
+        drop(origins);
+
+        let manifest = Manifest {
+            format_version: FORMAT_VERSION,
+            lore_version: env!("CARGO_PKG_VERSION").to_string(),
+            model: vectors.model,
+            chunking: ChunkingInfo {
+                max_tokens: settings.chunk.max_tokens,
+            },
+            counts: counts.clone(),
+            sources,
+            digest: Some(digest),
+        };
+        manifest.write(&staging)?;
+        let replaced = generation::commit(&lock, &generation)?;
+        notes.extend(generation::clean(&lock, replaced.as_deref())?);
+
+        Ok(BuildReport {
+            num_files: counts.files,
+            num_documents: counts.documents,
+            num_chunks,
+            skipped,
+            num_unsupported,
+            num_files_loaded: files_loaded,
+            num_files_unchanged: files_unchanged,
+            seconds: started.elapsed().as_secs_f64(),
+            embed_seconds,
+            num_embedded: vectors.embedded,
+            num_cached: vectors.cached,
+            num_reused: vectors.reused,
+            num_graph_inserted: graph_inserted,
+            changes,
+            notes,
+        })
+    }
+}
+
+/// Where one document's chunks are.
+pub(super) enum DocChunks {
+    /// These ordinals of the previous generation.
+    Previous(Range<u32>),
+    /// Here.
+    New(Vec<Chunk>),
+}
+
+impl DocChunks {
+    pub(super) fn len(&self) -> usize {
+        match self {
+            DocChunks::Previous(range) => range.len(),
+            DocChunks::New(chunks) => chunks.len(),
+        }
+    }
+}
+
+/// The previous generation's chunks and vectors, open for carrying over.
+pub(super) struct Carried {
+    pub(super) dir: PathBuf,
+    pub(super) lexical: LexicalReader,
+    /// Its vectors (`None` for a lexical-only index).
+    pub(super) vectors: Option<(ExactRows, ModelInfo)>,
+    pub(super) num_chunks: usize,
+    /// Each document's chunk ordinals.
+    pub(super) ranges: HashMap<String, Range<u32>>,
+}
+
+impl Carried {
+    /// Open `previous` for carrying, taking its documents' ordinals.
+    pub(super) fn open(previous: &mut Previous) -> Result<Self> {
+        let manifest = previous
+            .manifest
+            .as_ref()
+            .ok_or_else(|| Error::no_index(previous.dir.clone()))?;
+        let num_chunks = manifest.counts.chunks;
+        let vectors = match &manifest.model {
+            Some(model) => Some((
+                ExactRows::open(&previous.dir.join(VECTORS), model.dim, num_chunks)?,
+                model.clone(),
+            )),
+            None => None,
+        };
+        Ok(Carried {
+            dir: previous.dir.clone(),
+            lexical: LexicalReader::open(&previous.dir.join(LEXICAL_DIR))?,
+            vectors,
+            num_chunks,
+            ranges: std::mem::take(&mut previous.ranges),
+        })
+    }
+
+    /// The chunks with ordinals `range`, checked to belong to document `id`.
+    pub(super) fn chunks(&self, id: &str, range: Range<u32>) -> Result<Vec<Chunk>> {
+        range
+            .map(|ord| {
+                let chunk = self.lexical.chunk_by_ord(ord)?;
+                if chunk.provenance.doc_id != id {
+                    return Err(Error::corrupt(self.dir.clone(), format!(
+                            "{FILES} puts chunk {ord} in document `{id}`, the full-text index in `{}`",
+                            chunk.provenance.doc_id
+                        )));
+                }
+                Ok(chunk)
+            })
+            .collect()
+    }
+}
+
+/// For every chunk of `documents` (in order), its ordinal in the previous generation when its
+/// vector can be carried over from there: the document was carried, or it was loaded again and
+/// the previous generation holds a chunk of it with the same embedded text (a vector depends on
+/// that text alone).
+pub(super) fn origins(
+    documents: &[(String, DocChunks)],
+    carried: Option<&Carried>,
+) -> Result<Vec<Option<u32>>> {
+    let Some(carried) = carried else {
+        return Ok(documents
+            .iter()
+            .flat_map(|(_, c)| std::iter::repeat_n(None, c.len()))
+            .collect());
+    };
+    let pieces: Vec<Vec<Option<u32>>> = documents
+        .par_iter()
+        .map(|(id, chunks)| match chunks {
+            DocChunks::Previous(range) => Ok(range.clone().map(Some).collect()),
+            DocChunks::New(chunks) => {
+                let Some(range) = carried.ranges.get(id) else {
+                    return Ok(vec![None; chunks.len()]);
+                };
+                let before: HashMap<String, u32> = carried
+                    .chunks(id, range.clone())?
+                    .iter()
+                    .zip(range.clone())
+                    .map(|(chunk, ord)| (embedding_text(chunk), ord))
+                    .collect();
+                Ok(chunks
+                    .iter()
+                    .map(|c| before.get(&embedding_text(c)).copied())
+                    .collect())
+            }
+        })
+        .collect::<Result<_>>()?;
+    Ok(pieces.into_iter().flatten().collect())
+}
+
+/// Chunks indexed between two calls of [`release_freed_memory`] while the text is indexed.
+pub(super) const RELEASE_EVERY: usize = 10_000;
+
+/// Give the pages of freed allocations back to the system between the phases of a build.
+///
+/// glibc's allocator keeps freed memory mapped for reuse: the texts of the inputs, freed once
+/// chunked, would otherwise stay resident under the vectors and the graph that follow, which
+/// are allocated afresh (at 100,000 chunks that was about 100 MB of the build's peak).
+pub(super) fn release_freed_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    {
+        extern "C" {
+            fn malloc_trim(pad: usize) -> std::os::raw::c_int;
+        }
+        // SAFETY: `malloc_trim` only returns free pages of the allocator's heaps to the kernel;
+        // it touches no live allocation and is safe to call from any thread at any time.
+        unsafe {
+            malloc_trim(0);
+        }
+    }
+}
+
+/// Count occurrences.
+pub(super) fn tally(items: impl Iterator<Item = String>) -> BTreeMap<String, usize> {
+    let mut out = BTreeMap::new();
+    for item in items {
+        *out.entry(item).or_insert(0) += 1;
+    }
+    out
+}

@@ -60,6 +60,7 @@ fn edition(index: &Index, mode: Mode) -> String {
             if h.text.contains("alpha edition") {
                 "alpha"
             } else {
+                assert!(h.text.contains("bravo edition"), "{}", h.text);
                 "bravo"
             }
         })
@@ -69,6 +70,21 @@ fn edition(index: &Index, mode: Mode) -> String {
         "one answer mixes generations: {editions:?}"
     );
     editions[0].to_string()
+}
+
+/// The number of a generation directory (`gen-000004` is 4).
+fn generation_of(dir: &Path) -> u64 {
+    let name = dir.file_name().unwrap().to_str().unwrap();
+    name.strip_prefix("gen-")
+        .and_then(|digits| digits.parse().ok())
+        .unwrap_or_else(|| panic!("{} is not a generation directory", dir.display()))
+}
+
+/// The number of the current generation of the index at `dir`.
+fn generation(dir: &Path) -> u64 {
+    generation_of(Path::new(
+        &lore::generation::read_current(dir).unwrap().unwrap(),
+    ))
 }
 
 #[test]
@@ -84,37 +100,77 @@ fn searches_during_commits_see_one_generation_or_the_next() {
     // when its generation's directory is long gone.
     let early = Index::open_with(&index_dir, options.clone()).unwrap();
 
+    // Every committed generation and the edition it holds, as the writer made them.
+    let committed = std::sync::Mutex::new(vec![(generation(&index_dir), "alpha".to_string())]);
     let done = AtomicBool::new(false);
     let commits = 8;
-    std::thread::scope(|scope| {
+    let seen = std::thread::scope(|scope| {
         scope.spawn(|| {
             for i in 0..commits {
-                build(
-                    &index_dir,
-                    if i % 2 == 0 { &bravo } else { &alpha },
-                    &embedder,
-                );
+                let (input, name) = if i % 2 == 0 {
+                    (&bravo, "bravo")
+                } else {
+                    (&alpha, "alpha")
+                };
+                build(&index_dir, input, &embedder);
+                let mut committed = committed.lock().unwrap();
+                committed.push((generation(&index_dir), name.to_string()));
             }
             done.store(true, Ordering::SeqCst);
         });
-        for mode in [Mode::Hybrid, Mode::Lexical] {
-            let (done, index_dir, options) = (&done, &index_dir, &options);
-            scope.spawn(move || {
-                let mut seen = std::collections::BTreeSet::new();
-                let mut searches = 0;
-                while !done.load(Ordering::SeqCst) || searches == 0 {
-                    let index =
-                        Index::open_with(index_dir, options.clone()).expect("open during a commit");
-                    seen.insert(edition(&index, mode));
-                    searches += 1;
-                }
-                assert!(searches > 0);
-            });
-        }
+        let readers: Vec<_> = [Mode::Hybrid, Mode::Lexical]
+            .into_iter()
+            .map(|mode| {
+                let (done, index_dir, options) = (&done, &index_dir, &options);
+                scope.spawn(move || {
+                    // (generation number, edition) of every open, in order.
+                    let mut seen = Vec::new();
+                    let open = |seen: &mut Vec<(u64, String)>| {
+                        let index = Index::open_with(index_dir, options.clone())
+                            .expect("open during a commit");
+                        seen.push((generation_of(index.dir()), edition(&index, mode)));
+                    };
+                    while !done.load(Ordering::SeqCst) || seen.is_empty() {
+                        open(&mut seen);
+                    }
+                    // Opened after the last commit: the last generation.
+                    open(&mut seen);
+                    (mode, seen)
+                })
+            })
+            .collect();
         while !done.load(Ordering::SeqCst) {
             assert_eq!(edition(&early, Mode::Lexical), "alpha");
         }
+        readers
+            .into_iter()
+            .map(|r| r.join().unwrap())
+            .collect::<Vec<_>>()
     });
+    // Each reader saw only committed generations, each holding the edition committed with it,
+    // never an older generation after a newer one, and the last one once the writer was done.
+    let committed = committed.into_inner().unwrap();
+    assert_eq!(committed.len(), commits + 1);
+    for (mode, seen) in &seen {
+        for (generation, name) in seen {
+            assert!(
+                committed.contains(&(*generation, name.clone())),
+                "{mode:?}: generation {generation} answered {name}; committed: {committed:?}"
+            );
+        }
+        assert!(
+            seen.windows(2).all(|w| w[0].0 <= w[1].0),
+            "{mode:?}: generations went back: {seen:?}"
+        );
+        assert_eq!(seen.last(), committed.last(), "{mode:?}: {seen:?}");
+        let distinct: std::collections::BTreeSet<u64> = seen.iter().map(|s| s.0).collect();
+        eprintln!(
+            "{mode:?}: {} searches saw {} of the {} generations",
+            seen.len(),
+            distinct.len(),
+            committed.len()
+        );
+    }
     // Eight commits later the first generation's directory is removed, yet the index opened on
     // it still answers, dense half included, from that generation.
     assert!(!index_dir.join("gen-000001").exists());

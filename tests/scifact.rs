@@ -1,5 +1,6 @@
 //! HNSW against its exact flat twin on real SciFact vectors (BEIR test split, in
-//! `../shared/data/scifact`). Heavy (embeds 5,183 abstracts unless the embedding cache holds
+//! `../shared/data/scifact`, or the directory `$LORE_SCIFACT_DATA` names; the test fails when
+//! the data is missing). Heavy (embeds 5,183 abstracts unless the embedding cache holds
 //! them), so ignored by default; run it with
 //!
 //! ```sh
@@ -15,10 +16,30 @@ use std::time::Instant;
 
 use lore::{Index, IndexBuilder, Mode, NoProgress, SearchRequest};
 
-fn data() -> Option<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/scifact");
-    dir.join("corpus.jsonl").is_file().then_some(dir)
+/// The SciFact directory: `$LORE_SCIFACT_DATA`, else `../shared/data/scifact` beside the
+/// package. Panics, saying where it looked, when `corpus.jsonl` or `queries.jsonl` is missing:
+/// the test is opt-in, so whoever runs it must learn that it did not run.
+fn data() -> PathBuf {
+    let (dir, from) = match std::env::var_os(DATA_VAR) {
+        Some(d) => (PathBuf::from(d), format!("${DATA_VAR}")),
+        None => (
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/scifact"),
+            format!("the default, as {DATA_VAR} is not set"),
+        ),
+    };
+    for file in ["corpus.jsonl", "queries.jsonl"] {
+        assert!(
+            dir.join(file).is_file(),
+            "SciFact data not found: no {} ({from}). Set {DATA_VAR}=DIR to a BEIR SciFact \
+             directory holding corpus.jsonl and queries.jsonl",
+            dir.join(file).display(),
+        );
+    }
+    dir
 }
+
+/// Names the SciFact directory (BEIR layout).
+const DATA_VAR: &str = "LORE_SCIFACT_DATA";
 
 /// `(id, text)` of every query.
 fn queries(dir: &Path) -> Vec<(String, String)> {
@@ -62,10 +83,7 @@ fn embedded_index(data: &Path, tmp: &Path) -> PathBuf {
 #[test]
 #[ignore = "heavy: needs an embedded SciFact index"]
 fn scifact_hnsw_recall_against_flat() {
-    let Some(dir) = data() else {
-        eprintln!("../shared/data/scifact not found; skipping");
-        return;
-    };
+    let dir = data();
     let tmp = tempfile::tempdir().unwrap();
     let index = Index::open(embedded_index(&dir, tmp.path())).unwrap();
     let mut found = 0;

@@ -430,3 +430,39 @@ fn reindexing_after_an_edit_a_deletion_and_an_addition_reports_them_and_embeds_o
         "rm on a missing index creates nothing"
     );
 }
+
+/// With stderr piped (not a terminal) progress comes as plain lines, at most one per 10 s, so a
+/// quick run prints none either way; `--quiet` (`-q`, a global flag) silences progress, never
+/// the summary.
+#[test]
+fn quiet_index_prints_no_progress_and_still_summarises() {
+    let tmp = tempfile::tempdir().unwrap();
+    let src = tmp.path().join("src");
+    std::fs::create_dir_all(&src).unwrap();
+    std::fs::write(src.join("a.md"), "# A\n\nThe expense limit is $500.\n").unwrap();
+    std::fs::write(src.join("b.txt"), "Travel needs approval.\n").unwrap();
+    let index = tmp.path().join("idx");
+    let base = [
+        "index",
+        src.to_str().unwrap(),
+        "--index",
+        index.to_str().unwrap(),
+        "--no-embed",
+    ];
+    let plain = base.to_vec();
+    let quiet_after = [&base[..], &["--quiet"]].concat();
+    let q_before = [&["-q"][..], &base[..]].concat();
+    // Without the flag no assertion on stderr: a slow machine may take 10 s and print a line.
+    for (args, quiet) in [(plain, false), (quiet_after, true), (q_before, true)] {
+        let out = lore(&args);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{args:?}: {stderr}");
+        assert!(stdout(&out).contains("skipped: none"), "{}", stdout(&out));
+        if quiet {
+            assert!(
+                !stderr.contains("lore: "),
+                "{args:?} printed progress: {stderr}"
+            );
+        }
+    }
+}

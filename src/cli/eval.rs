@@ -136,7 +136,7 @@ struct Report {
     seconds: f64,
 }
 
-pub fn eval(args: EvalArgs, model_dir: Option<PathBuf>) -> anyhow::Result<ExitCode> {
+pub fn eval(args: EvalArgs, model_dir: Option<PathBuf>, quiet: bool) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
     let modes = parse_modes(&args.mode)?;
     if args.depth == 0 {
@@ -188,7 +188,7 @@ pub fn eval(args: EvalArgs, model_dir: Option<PathBuf>) -> anyhow::Result<ExitCo
             index_dir.display()
         )?;
         let report = build
-            .build(&inputs, &progress::Bars::new())
+            .build(&inputs, &*progress::reporter(quiet))
             .with_context(|| format!("cannot build the index at {}", index_dir.display()))?;
         for note in &report.notes {
             writeln!(err, "note: {note}")?;
@@ -239,10 +239,12 @@ pub fn eval(args: EvalArgs, model_dir: Option<PathBuf>) -> anyhow::Result<ExitCo
     std::fs::create_dir_all(&out_dir)
         .with_context(|| format!("cannot create {}", out_dir.display()))?;
     let doc_ids = index.doc_ids_by_ord()?;
-    let bars = progress::Bars::new();
+    let progress = progress::reporter(quiet);
     let mut reports = BTreeMap::new();
     for mode in &modes {
-        let result = evaluate_mode(&index, &doc_ids, &dataset, &plan, *mode, &options, &bars)?;
+        let result = evaluate_mode(
+            &index, &doc_ids, &dataset, &plan, *mode, &options, &*progress,
+        )?;
         let run_file = out_dir.join(format!("{}.trec", mode.as_str()));
         write_trec_run(&run_file, &result.runs, &format!("lore-{}", mode.as_str()))?;
         reports.insert(mode.as_str().to_string(), ModeReport { result, run_file });

@@ -40,6 +40,11 @@ pub struct Cli {
     #[arg(long, global = true, value_name = "DIR")]
     model_dir: Option<PathBuf>,
 
+    /// Print no progress (bars on a terminal, else a line every 10 s of a long stage); errors
+    /// and summaries are still printed.
+    #[arg(long, short = 'q', global = true)]
+    quiet: bool,
+
     #[command(subcommand)]
     command: Command,
 }
@@ -251,14 +256,14 @@ struct DemoArgs {
 
 /// Run a parsed command line.
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
-    let model_dir = cli.model_dir;
+    let (model_dir, quiet) = (cli.model_dir, cli.quiet);
     match cli.command {
-        Command::Index(args) => index(args, model_dir),
-        Command::Rm(args) => rm(args, model_dir),
+        Command::Index(args) => index(args, model_dir, quiet),
+        Command::Rm(args) => rm(args, model_dir, quiet),
         Command::Search(args) => search(args, model_dir),
         Command::Stats(args) => stats(args),
-        Command::Demo(args) => demo(args, model_dir),
-        Command::Eval(args) => eval::eval(args, model_dir),
+        Command::Demo(args) => demo(args, model_dir, quiet),
+        Command::Eval(args) => eval::eval(args, model_dir, quiet),
     }
 }
 
@@ -302,7 +307,7 @@ fn builder(dir: &Path, model_dir: Option<PathBuf>, no_embed: bool) -> IndexBuild
     }
 }
 
-fn index(args: IndexArgs, model_dir: Option<PathBuf>) -> anyhow::Result<ExitCode> {
+fn index(args: IndexArgs, model_dir: Option<PathBuf>, quiet: bool) -> anyhow::Result<ExitCode> {
     let mut builder = builder(&args.index, model_dir, args.no_embed)
         .reuse_index(!args.rebuild)
         .keep_missing(args.no_delete);
@@ -314,7 +319,7 @@ fn index(args: IndexArgs, model_dir: Option<PathBuf>) -> anyhow::Result<ExitCode
             max_file_bytes: args.max_file_size,
         })
         .embedding_cache((!args.no_cache).then(lore::embed::EmbeddingCache::default_root))
-        .build(&args.paths, &progress::Bars::new())
+        .build(&args.paths, &*progress::reporter(quiet))
         .with_context(|| format!("cannot build the index at {}", args.index.display()))?;
     let mut out = std::io::stdout().lock();
     if args.json {
@@ -330,7 +335,7 @@ fn index(args: IndexArgs, model_dir: Option<PathBuf>) -> anyhow::Result<ExitCode
     })
 }
 
-fn rm(args: RmArgs, model_dir: Option<PathBuf>) -> anyhow::Result<ExitCode> {
+fn rm(args: RmArgs, model_dir: Option<PathBuf>, quiet: bool) -> anyhow::Result<ExitCode> {
     let context = || format!("cannot remove from the index at {}", args.index.display());
     let mut writer = IndexWriter::open(&args.index).with_context(context)?;
     if let Some(dir) = model_dir {
@@ -348,7 +353,7 @@ fn rm(args: RmArgs, model_dir: Option<PathBuf>) -> anyhow::Result<ExitCode> {
     let report = if removed > 0 {
         Some(
             writer
-                .commit(&progress::Bars::new())
+                .commit(&*progress::reporter(quiet))
                 .with_context(context)?,
         )
     } else {
@@ -612,7 +617,7 @@ fn stats(args: StatsArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn demo(args: DemoArgs, model_dir: Option<PathBuf>) -> anyhow::Result<ExitCode> {
+fn demo(args: DemoArgs, model_dir: Option<PathBuf>, quiet: bool) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
     let corpus = match args.corpus {
         Some(c) => c,
@@ -633,7 +638,7 @@ fn demo(args: DemoArgs, model_dir: Option<PathBuf>) -> anyhow::Result<ExitCode> 
         dir.display()
     )?;
     let report = builder(&dir, model_dir.clone(), false)
-        .build(std::slice::from_ref(&corpus), &progress::Bars::new())
+        .build(std::slice::from_ref(&corpus), &*progress::reporter(quiet))
         .context("cannot build the demo index")?;
     print_summary(&mut out, &report, &dir)?;
 

@@ -21,7 +21,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use pulldown_cmark::{Event, Options, Parser, Tag};
-use serde_yaml::Value;
+use yaml_serde::Value;
 
 use super::{normalize_key, skip, split_list};
 use crate::date::normalize_date;
@@ -147,7 +147,7 @@ pub(crate) fn front_matter(source: &str) -> Result<(Meta, usize), (usize, String
 /// Parses YAML front matter (a mapping, or nothing). Errors carry the 1-based line within
 /// `yaml`.
 fn parse_yaml(yaml: &str) -> Result<Meta, (usize, String)> {
-    let value: Value = serde_yaml::from_str(yaml).map_err(|e| {
+    let value: Value = yaml_serde::from_str(yaml).map_err(|e| {
         let line = e.location().map_or(1, |l| l.line());
         (
             line,
@@ -216,7 +216,7 @@ fn yaml_string(v: &Value) -> Option<String> {
         ),
         Value::Mapping(_) => serde_json::to_string(v)
             .ok()
-            .or_else(|| serde_yaml::to_string(v).ok().map(|s| s.trim().to_string())),
+            .or_else(|| yaml_serde::to_string(v).ok().map(|s| s.trim().to_string())),
         Value::Tagged(t) => yaml_string(&t.value),
     }
 }

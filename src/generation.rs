@@ -286,7 +286,10 @@ mod tests {
     fn commits_switch_the_pointer_and_clean_keeps_two() {
         let tmp = tempfile::tempdir().unwrap();
         let root = tmp.path().join("idx");
-        assert!(matches!(resolve(&root), Err(Error::NoIndex { .. })));
+        assert!(matches!(
+            resolve(&root),
+            Err(Error::User(crate::error::UserError::NoIndex { .. }))
+        ));
         let lock = WriterLock::acquire(&root).unwrap();
         let mut names = Vec::new();
         let mut previous = None;

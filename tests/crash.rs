@@ -249,7 +249,10 @@ fn a_kill_before_the_first_commit_leaves_no_index_and_a_rerun_builds_it() {
     child.kill().unwrap();
     child.wait().unwrap();
     let err = Index::open(&index_dir).unwrap_err();
-    assert!(matches!(err, lore::Error::NoIndex { .. }), "{err}");
+    assert!(
+        matches!(err, lore::Error::User(lore::UserError::NoIndex { .. })),
+        "{err}"
+    );
     let out = lore(&args, &cache).output().unwrap();
     assert!(out.status.success());
     assert_eq!(markers(&index_dir), markers_a);

@@ -353,7 +353,7 @@ fn a_writer_adds_updates_and_deletes_by_id_and_path() {
     // A second writer is refused while this one holds the lock.
     assert!(matches!(
         IndexWriter::open(&dir).unwrap_err(),
-        Error::Locked { .. }
+        Error::User(lore::UserError::Locked { .. })
     ));
     let before = writer.num_documents();
     // By a folder of ids, by one id, by a path.
@@ -398,7 +398,7 @@ fn a_writer_needs_an_index_and_a_lexical_index_stays_lexical() {
     let missing = tmp.path().join("none");
     assert!(matches!(
         IndexWriter::open(&missing).unwrap_err(),
-        Error::NoIndex { .. }
+        Error::User(lore::UserError::NoIndex { .. })
     ));
     let src = tmp.path().join("export");
     export(&src);

@@ -204,8 +204,8 @@ fn every_mode_finds_the_right_document_and_filters_hold() {
             .iter()
             .all(|h| h.provenance.doc_id.starts_with("org/wiki/")));
         let hits = only(vec![Filter::DateRange {
-            since: lore::model::parse_date("2026-01-01"),
-            until: lore::model::parse_date("2026-01-31"),
+            since: Some("2026-01-01".parse().unwrap()),
+            until: Some("2026-01-31".parse().unwrap()),
         }]);
         assert!(!hits.is_empty());
         assert!(hits
@@ -255,10 +255,58 @@ fn hybrid_degrades_to_lexical_when_the_query_cannot_be_embedded() {
         response.hits[0].provenance.doc_id,
         "org/decisions/0002-ci.md"
     );
-    assert!(matches!(
-        index.search(&request("Jenkins", Mode::Dense)),
-        Err(Error::Model(_))
-    ));
+    let err = index.search(&request("Jenkins", Mode::Dense)).unwrap_err();
+    assert!(
+        matches!(err, Error::User(lore::UserError::ModelMissing { .. })),
+        "{err}"
+    );
+    assert!(err.to_string().contains("scripts/fetch-model.sh"), "{err}");
+    // A strict hybrid search fails the same way instead of degrading.
+    let strict = SearchRequest {
+        strict: true,
+        ..request("Jenkins", Mode::Hybrid)
+    };
+    let err = index.search(&strict).unwrap_err();
+    assert!(
+        matches!(err, Error::User(lore::UserError::ModelMissing { .. })),
+        "{err}"
+    );
+
+    // The model arrives while the index is open: the next search uses it (a failed load is
+    // not kept, as a long-running server needs).
+    std::os::unix::fs::symlink(
+        lore::embed::resolve_model_dir(None),
+        dir.path().join("no-model"),
+    )
+    .unwrap();
+    let response = index.search(&strict).unwrap();
+    assert_eq!(response.mode_used, Mode::Hybrid);
+    assert!(response.notes.is_empty(), "{:?}", response.notes);
+    assert!(response.hits.iter().any(|h| h.dense.is_some()));
+}
+
+#[test]
+fn a_strict_hybrid_search_of_a_lexical_only_index_fails() {
+    let dir = fixture();
+    let index_dir = dir.path().join("lexical-only");
+    IndexBuilder::new(&index_dir)
+        .without_embeddings()
+        .build(&[dir.path().join("org")], &lore::NoProgress)
+        .unwrap();
+    let index = Index::open(&index_dir).unwrap();
+    let lenient = index.search(&request("Jenkins", Mode::Hybrid)).unwrap();
+    assert_eq!(lenient.mode_used, Mode::Lexical);
+    let err = index
+        .search(&SearchRequest {
+            strict: true,
+            ..request("Jenkins", Mode::Hybrid)
+        })
+        .unwrap_err();
+    assert!(
+        matches!(err, Error::User(lore::UserError::InvalidRequest(_))),
+        "{err}"
+    );
+    assert!(err.to_string().contains("without embeddings"), "{err}");
 }
 
 #[test]
@@ -267,7 +315,10 @@ fn an_index_of_another_model_or_format_is_refused() {
     let (index_dir, _) = model_index(dir.path());
     let other = Arc::new(HashEmbedder::new(384));
     let err = Index::open_with(&index_dir, OpenOptions::default().embedder(other)).unwrap_err();
-    assert!(matches!(err, Error::Incompatible { .. }), "{err}");
+    assert!(
+        matches!(err, Error::User(lore::UserError::Incompatible { .. })),
+        "{err}"
+    );
     assert!(err.to_string().contains("all-MiniLM-L6-v2"), "{err}");
 
     // A model directory holding other weights (here: another checksum) gets another model id.
@@ -282,7 +333,10 @@ fn an_index_of_another_model_or_format_is_refused() {
         Index::open_with(&index_dir, OpenOptions::default().model_dir(&other_model)).unwrap();
     for mode in [Mode::Dense, Mode::Hybrid] {
         let err = index.search(&request("Jenkins", mode)).unwrap_err();
-        assert!(matches!(err, Error::Incompatible { .. }), "{err}");
+        assert!(
+            matches!(err, Error::User(lore::UserError::Incompatible { .. })),
+            "{err}"
+        );
         assert!(err.to_string().contains("onnx-sha256:0000"), "{err}");
     }
     assert!(index.search(&request("Jenkins", Mode::Lexical)).is_ok());
@@ -300,12 +354,15 @@ fn an_index_of_another_model_or_format_is_refused() {
     )
     .unwrap();
     let err = Index::open(&index_dir).unwrap_err();
-    assert!(matches!(err, Error::Incompatible { .. }), "{err}");
+    assert!(
+        matches!(err, Error::User(lore::UserError::Incompatible { .. })),
+        "{err}"
+    );
     assert!(err.to_string().contains("version 99"), "{err}");
 
     assert!(matches!(
         Index::open(dir.path().join("nothing")),
-        Err(Error::NoIndex { .. })
+        Err(Error::User(lore::UserError::NoIndex { .. }))
     ));
 }
 
@@ -489,7 +546,10 @@ fn lexical_search_never_reads_the_vectors() {
         .hits;
     assert_eq!(hits[0].provenance.doc_id, "org/decisions/0002-ci.md");
     let err = index.search(&request("Jenkins", Mode::Dense)).unwrap_err();
-    assert!(matches!(err, Error::Corrupt { .. }), "{err}");
+    assert!(
+        matches!(err, Error::Internal(lore::InternalError::Corrupt { .. })),
+        "{err}"
+    );
 }
 
 #[test]

@@ -224,6 +224,10 @@ struct SearchArgs {
     until: Option<String>,
     #[command(flatten)]
     ranking: RankingArgs,
+    /// Fail when the query cannot be embedded (model missing, index without embeddings)
+    /// instead of answering a hybrid search with lexical results and a note.
+    #[arg(long)]
+    strict: bool,
     /// Print the response as JSON (stable: the same query gives the same bytes).
     #[arg(long)]
     json: bool,
@@ -294,7 +298,6 @@ pub fn hint(err: &anyhow::Error) -> Option<String> {
             "the embedding runtime failed: fetch the model again with `scripts/fetch-model.sh`; a hybrid search without --strict answers with lexical results meanwhile".into(),
         ),
         Error::Internal(_) => None,
-        _ => None,
     }
 }
 
@@ -464,6 +467,7 @@ fn request_from(args: &SearchArgs) -> anyhow::Result<SearchRequest> {
         mode: args.mode,
         filters,
         ranking: args.ranking.options(),
+        strict: args.strict,
     })
 }
 

@@ -26,8 +26,13 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::{ms, percentile};
-use lore::embed::{resolve_model_dir, Embedder, OnnxEmbedder};
-use lore::vector::{FlatIndex, HnswIndex, VectorIndex, VectorStore};
+use lore::internals::embed::resolve_model_dir;
+use lore::internals::vector::FlatIndex;
+use lore::internals::vector::HnswIndex;
+use lore::internals::vector::VectorIndex;
+use lore::internals::vector::VectorStore;
+use lore::Embedder;
+use lore::OnnxEmbedder;
 use lore::{Index, Mode, OpenOptions, SearchRequest};
 use serde_json::json;
 
@@ -260,7 +265,7 @@ fn steps(dir: &Path) -> serde_json::Value {
 
     let t = Instant::now();
     let mut bytes = 0;
-    for name in lore::embed::MODEL_FILES {
+    for name in lore::internals::embed::MODEL_FILES {
         bytes += std::fs::read(model.join(name)).expect("model file").len();
     }
     step(

@@ -25,10 +25,14 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use common::Timed;
-use lore::chunk::{chunk_document, ChunkOptions};
-use lore::embed::{resolve_model_dir, Embedder, OnnxEmbedder};
-use lore::load::{load_paths, LoadOptions};
-use lore::writer::embedding_text;
+use lore::internals::chunk::chunk_document;
+use lore::internals::embed::resolve_model_dir;
+use lore::internals::load::load_paths;
+use lore::internals::writer::embedding_text;
+use lore::ChunkOptions;
+use lore::Embedder;
+use lore::LoadOptions;
+use lore::OnnxEmbedder;
 use lore::{IndexBuilder, Progress};
 use serde_json::json;
 
@@ -42,7 +46,7 @@ fn main() {
     let mut sizes = serde_json::Map::new();
     for n in [10_000, 100_000] {
         let dir = common::index_dir(n, true);
-        if lore::generation::resolve(&dir).is_ok() {
+        if lore::internals::generation::resolve(&dir).is_ok() {
             let size = common::dir_size(&dir);
             println!(
                 "embedded index over {n} chunks: {:.1} MB on disk ({})",
@@ -108,14 +112,15 @@ fn lexical() -> serde_json::Value {
         for _ in 0..ROUNDS {
             let tmp = tempfile::tempdir_in(common::bench_home()).expect("temp dir");
             let dir = tmp.path().join("index");
-            let stages = Stages {
+            let stages = std::sync::Arc::new(Stages {
                 started: Some(Instant::now()),
                 ..Stages::default()
-            };
+            });
             common::reset_peak_rss();
             let report = IndexBuilder::new(&dir)
                 .without_embeddings()
-                .build(std::slice::from_ref(&corpus), &stages)
+                .progress(stages.clone())
+                .build(std::slice::from_ref(&corpus))
                 .expect("lexical build");
             let end = Instant::now();
             peak = common::peak_rss().max(peak);
@@ -192,7 +197,7 @@ fn pipeline(corpus: &Path, model: &Path) -> Pipeline {
     let report = IndexBuilder::new(tmp.path().join("index"))
         .embedder(timed.clone() as Arc<dyn Embedder>)
         .embedding_cache(None)
-        .build(&[corpus.to_path_buf()], &lore::NoProgress)
+        .build(&[corpus.to_path_buf()])
         .expect("build");
     let seconds = started.elapsed().as_secs_f64();
     assert_eq!(report.num_embedded, SAMPLE);

@@ -24,7 +24,9 @@ use std::time::{Duration, Instant};
 
 use common::{ms, percentile};
 use criterion::Criterion;
-use lore::embed::{resolve_model_dir, Embedder, OnnxEmbedder};
+use lore::internals::embed::resolve_model_dir;
+use lore::Embedder;
+use lore::OnnxEmbedder;
 use lore::{Index, Mode, SearchRequest};
 
 /// Set (to the index directory) in the child that runs the latency pass.

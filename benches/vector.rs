@@ -11,8 +11,13 @@ use std::time::Instant;
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
 use hnsw_rs::anndists::dist::Distance;
 use hnsw_rs::prelude::Hnsw;
-use lore::vector::synthetic::clustered;
-use lore::vector::{FlatIndex, HnswIndex, HnswParams, QuantizedStore, VectorIndex, VectorStore};
+use lore::internals::vector::synthetic::clustered;
+use lore::internals::vector::FlatIndex;
+use lore::internals::vector::HnswIndex;
+use lore::internals::vector::HnswParams;
+use lore::internals::vector::QuantizedStore;
+use lore::internals::vector::VectorIndex;
+use lore::internals::vector::VectorStore;
 
 const DIM: usize = 384;
 
@@ -83,7 +88,7 @@ struct UnitDot;
 
 impl Distance<f32> for UnitDot {
     fn eval(&self, a: &[f32], b: &[f32]) -> f32 {
-        (1.0 - lore::vector::dot(a, b)).max(0.0)
+        (1.0 - lore::internals::vector::dot(a, b)).max(0.0)
     }
 }
 

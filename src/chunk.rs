@@ -15,8 +15,9 @@
 //!
 //! ```
 //! use std::path::PathBuf;
-//! use lore::chunk::{chunk_document, ChunkOptions};
-//! use lore::load::{load_file, LoadOptions};
+//! use lore::internals::chunk::chunk_document;
+//! use lore::internals::load::load_file;
+//! use lore::{ChunkOptions, LoadOptions};
 //! let dir = tempfile::tempdir().unwrap();
 //! let path = dir.path().join("policy.md");
 //! std::fs::write(&path, "# Travel\n\nBook economy.\n\n## Hotels\n\nUnder $200.\n").unwrap();
@@ -61,7 +62,7 @@ impl Default for ChunkOptions {
 /// the `all-MiniLM-L6-v2` tokenizer, slightly above it more often than below.
 ///
 /// ```
-/// use lore::chunk::estimate_tokens;
+/// use lore::internals::chunk::estimate_tokens;
 /// assert_eq!(estimate_tokens("Route contracts to counsel."), 6); // "contracts" has 9 letters
 /// assert_eq!(estimate_tokens("internationalization"), 3);
 /// assert_eq!(estimate_tokens("ADR-0004: $50K"), 6);

@@ -122,12 +122,8 @@ impl Neighbours {
         self.prev.len()
     }
 
-    /// True without chunks.
-    pub fn is_empty(&self) -> bool {
-        self.prev.is_empty()
-    }
-
     /// Number of links (pairs of neighbouring chunks).
+    #[cfg(test)]
     pub fn num_links(&self) -> usize {
         self.num_links
     }

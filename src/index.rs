@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use once_cell::sync::OnceCell;
+use serde::{Deserialize, Serialize};
 
 use crate::context::Neighbours;
 use crate::embed::{resolve_model_dir, Embedder, OnnxEmbedder};
@@ -18,6 +19,18 @@ use crate::layout::{Manifest, ModelInfo, GRAPH, LEXICAL_DIR, NEIGHBOURS, SKIPPED
 use crate::lexical::LexicalReader;
 use crate::model::{Chunk, Skipped};
 use crate::vector::{ExactRows, HnswIndex, QuantizedStore, VectorStore};
+
+/// A chunk with the chunks around it in its meeting, thread or page: see
+/// [`Index::neighbours`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Neighbourhood {
+    /// The chunks before it, in reading order (the nearest last).
+    pub before: Vec<Chunk>,
+    /// The chunk asked for.
+    pub chunk: Chunk,
+    /// The chunks after it, in reading order (the nearest first).
+    pub after: Vec<Chunk>,
+}
 
 /// The files of the dense half, open.
 #[derive(Debug)]
@@ -293,6 +306,63 @@ impl Index {
             .embed(&[text])?
             .pop()
             .ok_or_else(|| Error::embedding("the model returned no vector"))
+    }
+
+    /// The chunk whose id is `chunk_id` (as [`SearchHit::chunk_id`](crate::SearchHit::chunk_id)
+    /// gives it: `{doc_id}#{n}`, stable for as long as its document is unchanged), or `None`
+    /// when this generation holds no such chunk.
+    ///
+    /// ```no_run
+    /// # let index = lore::Index::open("/tmp/lore-index")?;
+    /// let hit = &index.search(&lore::SearchRequest::new("outside counsel threshold"))?.hits[0];
+    /// let again = index.chunk_by_id(&hit.chunk_id)?.expect("same generation");
+    /// assert_eq!(again.text, hit.text);
+    /// # Ok::<(), lore::Error>(())
+    /// ```
+    pub fn chunk_by_id(&self, chunk_id: &str) -> Result<Option<Chunk>> {
+        match self.lexical.ord_of(chunk_id)? {
+            Some(ord) => self.lexical.chunk_by_ord(ord).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// The chunk whose id is `chunk_id` with up to `num_before` chunks before it and
+    /// `num_after` after it in its meeting, thread or page (the passages it continues and that
+    /// continue it, see [`SearchHit`](crate::SearchHit)); `None` when this generation holds no
+    /// such chunk. What a caller quoting a hit reads around it.
+    pub fn neighbours(
+        &self,
+        chunk_id: &str,
+        num_before: usize,
+        num_after: usize,
+    ) -> Result<Option<Neighbourhood>> {
+        let Some(ord) = self.lexical.ord_of(chunk_id)? else {
+            return Ok(None);
+        };
+        let mut before = Vec::new();
+        let mut at = ord;
+        while before.len() < num_before {
+            let Some(prev) = self.neighbours.prev(at) else {
+                break;
+            };
+            before.push(self.lexical.chunk_by_ord(prev)?);
+            at = prev;
+        }
+        before.reverse();
+        let mut after = Vec::new();
+        let mut at = ord;
+        while after.len() < num_after {
+            let Some(next) = self.neighbours.next(at) else {
+                break;
+            };
+            after.push(self.lexical.chunk_by_ord(next)?);
+            at = next;
+        }
+        Ok(Some(Neighbourhood {
+            before,
+            chunk: self.lexical.chunk_by_ord(ord)?,
+            after,
+        }))
     }
 
     /// The chunk of ordinal `ord` (as [`Index::rank`] returns them), text and provenance.

@@ -10,7 +10,7 @@
 //! default); then a passage's neighbours in its meeting, thread or page support it ([`context`]).
 //!
 //! ```
-//! use lore::{Filter, Index, IndexBuilder, Mode, NoProgress, SearchRequest};
+//! use lore::{Filter, Index, IndexBuilder, Mode, SearchRequest};
 //!
 //! // A folder of exports (here: one decision record).
 //! let exports = tempfile::tempdir()?;
@@ -23,7 +23,7 @@
 //!
 //! // Build an index (uses the model fetched by `scripts/fetch-model.sh`).
 //! let dir = tempfile::tempdir()?;
-//! IndexBuilder::new(dir.path()).build(&[exports.path().to_path_buf()], &NoProgress)?;
+//! IndexBuilder::new(dir.path()).build(&[exports.path().to_path_buf()])?;
 //!
 //! // Ask it.
 //! let index = Index::open(dir.path())?;
@@ -44,39 +44,124 @@
 //!
 //! Run the same build again after the exports change and only what changed is read and
 //! embedded; [`IndexWriter`] adds, replaces and removes documents piece by piece, and every
-//! commit is atomic ([`writer`], [`generation`]).
+//! commit is atomic: readers see one generation of the index or the next, never a mix.
 //!
-//! Modules, in dependency order: [`model`] ← [`load`], [`chunk`] ← [`lexical`], [`embed`] →
-//! [`vector`] ← [`fuse`] ← [`context`] ← [`snippet`] ← [`query`] ← [`index`] ← [`writer`].
+//! Errors say who must act: [`Error::User`] for what the caller can fix (bad input, a bad
+//! request, a missing or stale index, a missing model), [`Error::Internal`] for what broke
+//! inside. A search whose query cannot be embedded answers with lexical results and says so in
+//! [`SearchResponse::notes`], unless [`SearchRequest::strict`] asks it to fail.
+//!
+//! ## The house
+//!
+//! Each concept lives in one module; dependencies run one way, from the bottom of this map to
+//! the top (a module uses only those below it):
+//!
+//! ```text
+//! eval          labelled data sets, metrics, runs             → search, index, query
+//! writer/       build and update (write side): builder, edits, records, commit, vectors, digest
+//!                                                              → layout, generation, lexical, vector, embed, chunk, load, context
+//! search        ranking over one open index                   → index, query, fuse, context, snippet, lexical, vector
+//! index         open a generation (read side), lazy dense half → layout, generation, lexical, vector, embed, context
+//! generation    CURRENT + gen-NNNNNN + writer lock            → layout
+//! layout        every file name, the format version, the manifest
+//! query         SearchRequest / SearchResponse types          → snippet, fuse, context, model, date
+//! snippet, context, fuse   pure ranking pieces: highlighted windows, passage neighbours, fusion
+//! vector/       flat (exact twin), hnsw/ (graph + build), quantized codes
+//! embed/        the Embedder trait, the ONNX model, the content-hash cache
+//! lexical/      tantivy (the only module that knows it): analysis, schema, writer, reader
+//! chunk         Document → Chunks, keeping spans and heading paths → load, model
+//! load/         one loader per format → Documents, and the folder walk → model, date
+//! model         Document, Chunk, Provenance, Filter, Skipped   → date
+//! date, error, progress    calendar dates; the error type; progress reporting
+//! ```
+//!
+//! Only [`eval`] is a public module; everything an application needs is re-exported here.
 #![deny(missing_docs)]
 
-pub mod chunk;
-pub mod context;
-pub mod date;
-pub mod embed;
-pub mod error;
+mod chunk;
+mod context;
+mod date;
+mod embed;
+mod error;
 pub mod eval;
-pub mod fuse;
-pub mod generation;
-pub mod index;
-pub mod layout;
-pub mod lexical;
-pub mod load;
-pub mod model;
-pub mod progress;
-pub mod query;
-pub mod search;
-pub mod snippet;
-pub mod vector;
-pub mod writer;
+mod fuse;
+mod generation;
+mod index;
+mod layout;
+mod lexical;
+mod load;
+mod model;
+mod progress;
+mod query;
+mod search;
+mod snippet;
+mod vector;
+mod writer;
 
+pub use chunk::ChunkOptions;
+pub use context::DEFAULT_CONTEXT_WEIGHT;
 pub use date::Date;
+pub use embed::{cache_home, Embedder, OnnxEmbedder};
 pub use error::{Error, InternalError, Result, UserError};
-pub use fuse::Fusion;
-pub use index::{Index, OpenOptions};
-pub use layout::Manifest;
-pub use model::{Chunk, Document, Filter, Provenance, Skipped, SourceFormat};
+pub use fuse::{Fusion, DEFAULT_LEXICAL_WEIGHT, DEFAULT_RRF_K};
+pub use index::{Index, Neighbourhood, OpenOptions};
+pub use layout::{ChunkingInfo, Counts, Manifest, ModelInfo, FORMAT_VERSION};
+pub use load::LoadOptions;
+pub use model::{Chunk, Filter, Provenance, Skipped, SourceFormat};
 pub use progress::{NoProgress, Progress};
-pub use query::{Mode, RankingOptions, SearchHit, SearchRequest, SearchResponse};
+pub use query::{
+    parse_filter, LexicalScoring, Mode, RankingOptions, RetrieverScore, SearchHit, SearchRequest,
+    SearchResponse,
+};
 pub use search::{RankedChunk, Ranking};
+pub use snippet::Snippet;
 pub use writer::{BuildReport, Changes, IndexBuilder, IndexWriter};
+
+/// lore's internals, for its own benchmarks, fuzz targets and integration tests only: not part
+/// of the API, and changed without notice.
+#[doc(hidden)]
+pub mod internals {
+    /// Chunking.
+    pub mod chunk {
+        pub use crate::chunk::{chunk_document, estimate_tokens};
+    }
+    /// Embedders and the embedding cache.
+    pub mod embed {
+        pub use crate::embed::{
+            resolve_model_dir, CachedEmbedder, EmbeddingCache, HashEmbedder, MINILM_DIM,
+            MODEL_FILES,
+        };
+    }
+    /// Generations.
+    pub mod generation {
+        pub use crate::generation::{read_current, resolve, WriterLock};
+        pub use crate::layout::LOCK;
+    }
+    /// Text analysis.
+    pub mod lexical {
+        pub use crate::lexical::{analyze_for, query_tokens};
+    }
+    /// Loaders.
+    pub mod load {
+        pub use crate::load::{excerpt, is_verbatim, load_file, load_paths, LoadReport};
+    }
+    /// Model helpers.
+    pub mod model {
+        pub use crate::model::{content_hash, Document, LineIndex};
+    }
+    /// Snippets.
+    pub mod snippet {
+        pub use crate::snippet::query_terms;
+    }
+    /// Vector stores and graphs.
+    pub mod vector {
+        pub use crate::vector::{
+            dot, synthetic, FlatIndex, HnswIndex, HnswParams, QuantizedStore, VectorIndex,
+            VectorStore,
+        };
+    }
+    /// Writing.
+    pub mod writer {
+        pub use crate::writer::embedding_text;
+    }
+}

@@ -45,7 +45,7 @@ fn index_then_search_json_on_the_corpus() {
     let summary = stdout(&out);
     assert!(summary.contains("skipped: none"), "{summary}");
     assert!(summary.contains(" 0 from the embedding cache"), "{summary}");
-    let current = lore::generation::resolve(&index).unwrap();
+    let current = lore::internals::generation::resolve(&index).unwrap();
     assert!(current.join("manifest.json").is_file());
     let vectors = std::fs::read(current.join("vectors.f32")).unwrap();
 
@@ -66,7 +66,7 @@ fn index_then_search_json_on_the_corpus() {
         summary.contains("vectors: 0 chunks embedded by the model, 360 from the embedding cache"),
         "{summary}"
     );
-    let current = lore::generation::resolve(&index).unwrap();
+    let current = lore::internals::generation::resolve(&index).unwrap();
     assert_eq!(std::fs::read(current.join("vectors.f32")).unwrap(), vectors);
     // Indexing unchanged files again reads them but parses and embeds nothing.
     let out = lore_with_cache(
@@ -79,7 +79,7 @@ fn index_then_search_json_on_the_corpus() {
         summary.contains("0 from the embedding cache, 360 kept from the index"),
         "{summary}"
     );
-    let current = lore::generation::resolve(&index).unwrap();
+    let current = lore::internals::generation::resolve(&index).unwrap();
     assert_eq!(std::fs::read(current.join("vectors.f32")).unwrap(), vectors);
 
     let args = [

@@ -9,9 +9,10 @@ use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use lore::embed::{Embedder, HashEmbedder};
-use lore::generation::WriterLock;
-use lore::{Index, IndexBuilder, Mode, NoProgress, OpenOptions, SearchRequest};
+use lore::internals::embed::HashEmbedder;
+use lore::internals::generation::WriterLock;
+use lore::Embedder;
+use lore::{Index, IndexBuilder, Mode, OpenOptions, SearchRequest};
 
 /// Twenty short policies, every one carrying `marker`.
 fn corpus(root: &Path, marker: &str) -> PathBuf {
@@ -34,7 +35,7 @@ fn build(index: &Path, input: &Path, embedder: &Arc<dyn Embedder>) {
     IndexBuilder::new(index)
         .embedder(embedder.clone())
         .embedding_cache(None)
-        .build(&[input.to_path_buf()], &NoProgress)
+        .build(&[input.to_path_buf()])
         .unwrap();
 }
 
@@ -83,7 +84,9 @@ fn generation_of(dir: &Path) -> u64 {
 /// The number of the current generation of the index at `dir`.
 fn generation(dir: &Path) -> u64 {
     generation_of(Path::new(
-        &lore::generation::read_current(dir).unwrap().unwrap(),
+        &lore::internals::generation::read_current(dir)
+            .unwrap()
+            .unwrap(),
     ))
 }
 
@@ -258,7 +261,7 @@ fn a_lock_left_by_a_killed_writer_is_taken_over() {
         .spawn()
         .unwrap();
     // Wait until it holds the lock, then kill it (SIGKILL: no chance to clean up).
-    let lock = index_dir.join(lore::layout::LOCK);
+    let lock = index_dir.join(lore::internals::generation::LOCK);
     while std::fs::read_to_string(&lock).map_or(true, |t| t.is_empty()) {
         std::thread::sleep(std::time::Duration::from_millis(5));
     }
@@ -280,6 +283,8 @@ fn a_lock_left_by_a_killed_writer_is_taken_over() {
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .filter(|n| n.starts_with("gen-"))
         .collect();
-    let current = lore::generation::read_current(&index_dir).unwrap().unwrap();
+    let current = lore::internals::generation::read_current(&index_dir)
+        .unwrap()
+        .unwrap();
     assert_eq!(entries, vec![current], "{entries:?}");
 }

@@ -6,9 +6,13 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use lore::chunk::{chunk_document, ChunkOptions};
 use lore::eval::read_questions;
-use lore::load::{excerpt, is_verbatim, load_paths, LoadOptions};
+use lore::internals::chunk::chunk_document;
+use lore::internals::load::excerpt;
+use lore::internals::load::is_verbatim;
+use lore::internals::load::load_paths;
+use lore::ChunkOptions;
+use lore::LoadOptions;
 use lore::{Chunk, SourceFormat};
 
 fn corpus() -> PathBuf {
@@ -72,7 +76,10 @@ fn every_corpus_chunk_rereads_exactly_from_its_source_bytes() {
         let first_line = bytes[..start].iter().filter(|&&b| b == b'\n').count() + 1;
         let last_line = bytes[..end - 1].iter().filter(|&&b| b == b'\n').count() + 1;
         assert_eq!(p.line_range, [first_line, last_line], "{}", chunk.id);
-        assert_eq!(p.content_hash, lore::model::content_hash(&chunk.text));
+        assert_eq!(
+            p.content_hash,
+            lore::internals::model::content_hash(&chunk.text)
+        );
     }
 }
 

@@ -242,7 +242,7 @@ fn a_kill_before_the_first_commit_leaves_no_index_and_a_rerun_builds_it() {
         .spawn()
         .unwrap();
     // Killed as soon as it holds the lock: long before its commit.
-    let lock = index_dir.join(lore::layout::LOCK);
+    let lock = index_dir.join(lore::internals::generation::LOCK);
     while std::fs::read_to_string(&lock).map_or(true, |t| t.is_empty()) {
         std::thread::sleep(Duration::from_millis(1));
     }

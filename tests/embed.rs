@@ -1,8 +1,11 @@
 //! The real embedding model (all-MiniLM-L6-v2, int8 ONNX): loads offline, returns unit vectors
 //! of 384 dimensions, deterministically, and places paraphrases closer than unrelated text.
 
-use lore::embed::{resolve_model_dir, Embedder, OnnxEmbedder, MINILM_DIM};
-use lore::vector::dot;
+use lore::internals::embed::resolve_model_dir;
+use lore::internals::embed::MINILM_DIM;
+use lore::internals::vector::dot;
+use lore::Embedder;
+use lore::OnnxEmbedder;
 
 #[test]
 fn real_model_embeds_meaningfully() {

@@ -10,12 +10,10 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
-use lore::chunk::ChunkOptions;
-use lore::embed::{Embedder, HashEmbedder};
-use lore::{
-    generation, Error, Index, IndexBuilder, IndexWriter, Mode, NoProgress, OpenOptions,
-    SearchRequest,
-};
+use lore::internals::embed::HashEmbedder;
+use lore::ChunkOptions;
+use lore::Embedder;
+use lore::{Error, Index, IndexBuilder, IndexWriter, Mode, OpenOptions, SearchRequest};
 
 /// The hashing embedder, counting the texts it embeds.
 #[derive(Default)]
@@ -122,7 +120,7 @@ fn built_export() -> (
     let dir = tmp.path().join("idx");
     let model = Counting::new();
     let first = builder(&dir, &model)
-        .build(std::slice::from_ref(&src), &NoProgress)
+        .build(std::slice::from_ref(&src))
         .unwrap();
     model.take();
     (tmp, src, dir, model, first)
@@ -130,7 +128,7 @@ fn built_export() -> (
 
 /// Everything a generation holds that a reader sees, byte for byte.
 fn snapshot(dir: &Path) -> Vec<(String, Vec<u8>)> {
-    let generation = generation::resolve(dir).unwrap();
+    let generation = lore::internals::generation::resolve(dir).unwrap();
     let mut out = Vec::new();
     for name in [
         "documents.tsv",
@@ -193,7 +191,7 @@ fn an_update_embeds_only_changed_text_and_equals_a_full_build() {
     let dir = tmp.path().join("idx");
     let model = Counting::new();
     let first = builder(&dir, &model)
-        .build(std::slice::from_ref(&src), &NoProgress)
+        .build(std::slice::from_ref(&src))
         .unwrap();
     let all = model.take();
     assert_eq!(all, first.num_chunks);
@@ -208,7 +206,7 @@ fn an_update_embeds_only_changed_text_and_equals_a_full_build() {
     // Nothing changed: nothing is loaded or embedded, and the index is the same.
     let before = snapshot(&dir);
     let again = builder(&dir, &model)
-        .build(std::slice::from_ref(&src), &NoProgress)
+        .build(std::slice::from_ref(&src))
         .unwrap();
     assert_eq!(model.take(), 0);
     assert_eq!(
@@ -232,7 +230,7 @@ fn an_update_embeds_only_changed_text_and_equals_a_full_build() {
     );
     meeting_records(&src, false);
     let update = builder(&dir, &model)
-        .build(std::slice::from_ref(&src), &NoProgress)
+        .build(std::slice::from_ref(&src))
         .unwrap();
     let changes = update.changes.unwrap();
     // page-1 and shared-record (now from b-other) updated; parking added; page-2 removed.
@@ -255,7 +253,7 @@ fn an_update_embeds_only_changed_text_and_equals_a_full_build() {
     let fresh = tmp.path().join("fresh");
     builder(&fresh, &model)
         .reuse_index(false)
-        .build(std::slice::from_ref(&src), &NoProgress)
+        .build(std::slice::from_ref(&src))
         .unwrap();
     assert_eq!(model.take(), update.num_chunks);
     assert_same(&snapshot(&dir), &snapshot(&fresh));
@@ -274,14 +272,14 @@ fn no_delete_keeps_missing_files_and_rebuild_starts_afresh() {
     let dir = tmp.path().join("idx");
     let model = Counting::new();
     builder(&dir, &model)
-        .build(std::slice::from_ref(&a), &NoProgress)
+        .build(std::slice::from_ref(&a))
         .unwrap();
     model.take();
 
     // Adding b keeps a.
     let added = builder(&dir, &model)
         .keep_missing(true)
-        .build(std::slice::from_ref(&b), &NoProgress)
+        .build(std::slice::from_ref(&b))
         .unwrap();
     assert_eq!(added.num_documents, 2);
     assert_eq!(model.take(), 1);
@@ -295,7 +293,7 @@ fn no_delete_keeps_missing_files_and_rebuild_starts_afresh() {
 
     // Without --no-delete the index mirrors what it is given.
     let mirrored = builder(&dir, &model)
-        .build(std::slice::from_ref(&b), &NoProgress)
+        .build(std::slice::from_ref(&b))
         .unwrap();
     assert_eq!(mirrored.num_documents, 1);
     assert_eq!(mirrored.changes.unwrap().removed, 1);
@@ -304,7 +302,7 @@ fn no_delete_keeps_missing_files_and_rebuild_starts_afresh() {
     // --rebuild embeds everything again.
     let rebuilt = builder(&dir, &model)
         .reuse_index(false)
-        .build(std::slice::from_ref(&b), &NoProgress)
+        .build(std::slice::from_ref(&b))
         .unwrap();
     assert_eq!((rebuilt.num_reused, model.take()), (0, 1));
 }
@@ -325,14 +323,14 @@ fn other_settings_rebuild_and_refuse_to_add() {
     let err = builder(&dir, &model)
         .chunk_options(small)
         .keep_missing(true)
-        .build(std::slice::from_ref(&src), &NoProgress)
+        .build(std::slice::from_ref(&src))
         .unwrap_err();
     assert!(err.to_string().contains("chunked at"), "{err}");
     assert_eq!(model.take(), 0);
     // Mirroring with other chunking reloads everything.
     let rechunked = builder(&dir, &model)
         .chunk_options(small)
-        .build(std::slice::from_ref(&src), &NoProgress)
+        .build(std::slice::from_ref(&src))
         .unwrap();
     assert_eq!(rechunked.num_reused, 0);
     assert!(rechunked.num_chunks > first.num_chunks);
@@ -357,19 +355,26 @@ fn a_writer_adds_updates_and_deletes_by_id_and_path() {
     ));
     let before = writer.num_documents();
     // By a folder of ids, by one id, by a path.
-    assert_eq!(writer.delete("export/wiki"), 5);
-    assert_eq!(writer.delete("m1-part2"), 1);
-    assert_eq!(writer.delete(src.join("meetings").to_str().unwrap()), 1);
-    assert_eq!(writer.delete("no/such/thing"), 0);
+    assert_eq!(writer.delete_documents("export/wiki"), 5);
+    assert_eq!(writer.delete_documents("m1-part2"), 1);
+    assert_eq!(writer.delete_path(src.join("meetings")), 1);
+    assert_eq!(writer.delete_documents("no/such/thing"), 0);
+    assert_eq!(writer.delete_path("no/such/thing"), 0);
+    // An id is not a path, nor a path an id.
+    assert_eq!(writer.delete_path("m1-part1"), 0);
+    assert_eq!(
+        writer.delete_documents(src.join("meetings").to_str().unwrap()),
+        0
+    );
     // "export/wiki" is not a prefix of "export/wikipedia": ids match by whole segments.
-    assert_eq!(writer.delete("export/wik"), 0);
+    assert_eq!(writer.delete_documents("export/wik"), 0);
     writer.add_bytes(
         src.join("inbox/note.md"),
         "inbox/note.md",
         b"# Note\n\nThe fire drill is on Thursday at ten.\n".to_vec(),
     );
     assert_eq!(writer.num_documents(), before - 7 + 1);
-    let report = writer.commit(&NoProgress).unwrap();
+    let report = writer.commit().unwrap();
     assert_eq!(model.take(), 1, "only the new note is embedded");
     assert_eq!(report.num_documents, first.num_documents - 7 + 1);
     assert_eq!(report.changes.unwrap().removed, 7);
@@ -380,13 +385,13 @@ fn a_writer_adds_updates_and_deletes_by_id_and_path() {
     // Dropped without a commit: nothing changes, and the lock is free again.
     let digest = Index::open(&dir).unwrap().manifest().digest.clone();
     let mut writer = IndexWriter::open(&dir).unwrap();
-    assert!(writer.delete("m1-part1") == 1);
+    assert_eq!(writer.delete_documents("m1-part1"), 1);
     drop(writer);
     assert_eq!(Index::open(&dir).unwrap().manifest().digest, digest);
 
     // The next mirror of the export brings back what is still there (not the in-memory note).
     let resynced = builder(&dir, &model)
-        .build(std::slice::from_ref(&src), &NoProgress)
+        .build(std::slice::from_ref(&src))
         .unwrap();
     assert_eq!(resynced.num_documents, first.num_documents);
     assert!(lexical(&dir, "fire drill Thursday").is_empty());
@@ -405,7 +410,7 @@ fn a_writer_needs_an_index_and_a_lexical_index_stays_lexical() {
     let dir = tmp.path().join("idx");
     IndexBuilder::new(&dir)
         .without_embeddings()
-        .build(std::slice::from_ref(&src), &NoProgress)
+        .build(std::slice::from_ref(&src))
         .unwrap();
     // No model is needed to change a lexical-only index.
     let mut writer = IndexWriter::open(&dir)
@@ -416,7 +421,7 @@ fn a_writer_needs_an_index_and_a_lexical_index_stays_lexical() {
         "x.md",
         b"# X\n\nThe roof is repaired in May.\n".to_vec(),
     );
-    let report = writer.commit(&NoProgress).unwrap();
+    let report = writer.commit().unwrap();
     assert_eq!(report.num_embedded + report.num_reused, 0);
     assert!(Index::open(&dir).unwrap().manifest().model.is_none());
     assert_eq!(lexical(&dir, "roof repaired May")[0], "x.md");
@@ -447,7 +452,7 @@ fn an_edit_early_in_a_file_re_embeds_only_the_edited_record_and_moves_the_rest()
     let dir = tmp.path().join("idx");
     let model = Counting::new();
     builder(&dir, &model)
-        .build(std::slice::from_ref(&src), &NoProgress)
+        .build(std::slice::from_ref(&src))
         .unwrap();
     assert_eq!(model.take(), 5);
 
@@ -457,7 +462,7 @@ fn an_edit_early_in_a_file_re_embeds_only_the_edited_record_and_moves_the_rest()
         &records("Badges are renewed every year in January, at the front desk."),
     );
     let update = builder(&dir, &model)
-        .build(std::slice::from_ref(&src), &NoProgress)
+        .build(std::slice::from_ref(&src))
         .unwrap();
     let changes = update.changes.unwrap();
     assert_eq!(

@@ -6,9 +6,17 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use lore::chunk::{chunk_document, estimate_tokens, ChunkOptions};
-use lore::load::{excerpt, is_verbatim, load_file, load_paths, LoadOptions, LoadReport};
-use lore::model::{LineIndex, SourceFormat};
+use lore::internals::chunk::chunk_document;
+use lore::internals::chunk::estimate_tokens;
+use lore::internals::load::excerpt;
+use lore::internals::load::is_verbatim;
+use lore::internals::load::load_file;
+use lore::internals::load::load_paths;
+use lore::internals::load::LoadReport;
+use lore::internals::model::LineIndex;
+use lore::ChunkOptions;
+use lore::LoadOptions;
+use lore::SourceFormat;
 
 const FILES: &[(&str, &str)] = &[
     (

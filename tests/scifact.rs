@@ -14,7 +14,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use lore::{Index, IndexBuilder, Mode, NoProgress, SearchRequest};
+use lore::{Index, IndexBuilder, Mode, SearchRequest};
 
 /// The SciFact directory: `$LORE_SCIFACT_DATA`, else `../shared/data/scifact` beside the
 /// package. Panics, saying where it looked, when `corpus.jsonl` or `queries.jsonl` is missing:
@@ -64,7 +64,7 @@ fn embedded_index(data: &Path, tmp: &Path) -> PathBuf {
     let started = Instant::now();
     let d = tmp.join("full");
     let report = IndexBuilder::new(&d)
-        .build(&[data.join("corpus.jsonl")], &NoProgress)
+        .build(&[data.join("corpus.jsonl")])
         .unwrap();
     eprintln!(
         "index with embeddings: {:.1}s ({} chunks, {} embedded, {} from the cache, embedding {:.1}s)",

@@ -5,10 +5,9 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use lore::embed::HashEmbedder;
+use lore::internals::embed::HashEmbedder;
 use lore::{
-    Error, Filter, Fusion, Index, IndexBuilder, Mode, NoProgress, OpenOptions, RankingOptions,
-    SearchRequest,
+    Error, Filter, Fusion, Index, IndexBuilder, Mode, OpenOptions, RankingOptions, SearchRequest,
 };
 
 fn write(root: &Path, rel: &str, text: &str) {
@@ -53,7 +52,7 @@ fn model_index(dir: &Path) -> (PathBuf, Index) {
     let index_dir = dir.join("index");
     IndexBuilder::new(&index_dir)
         .embedding_cache(Some(dir.join("cache")))
-        .build(&[dir.join("org")], &NoProgress)
+        .build(&[dir.join("org")])
         .expect("build with the real model (run scripts/fetch-model.sh)");
     let index = Index::open(&index_dir).unwrap();
     (index_dir, index)
@@ -275,7 +274,7 @@ fn hybrid_degrades_to_lexical_when_the_query_cannot_be_embedded() {
     // The model arrives while the index is open: the next search uses it (a failed load is
     // not kept, as a long-running server needs).
     std::os::unix::fs::symlink(
-        lore::embed::resolve_model_dir(None),
+        lore::internals::embed::resolve_model_dir(None),
         dir.path().join("no-model"),
     )
     .unwrap();
@@ -291,7 +290,7 @@ fn a_strict_hybrid_search_of_a_lexical_only_index_fails() {
     let index_dir = dir.path().join("lexical-only");
     IndexBuilder::new(&index_dir)
         .without_embeddings()
-        .build(&[dir.path().join("org")], &lore::NoProgress)
+        .build(&[dir.path().join("org")])
         .unwrap();
     let index = Index::open(&index_dir).unwrap();
     let lenient = index.search(&request("Jenkins", Mode::Hybrid)).unwrap();
@@ -324,8 +323,8 @@ fn an_index_of_another_model_or_format_is_refused() {
     // A model directory holding other weights (here: another checksum) gets another model id.
     let other_model = dir.path().join("other-model");
     std::fs::create_dir_all(&other_model).unwrap();
-    let real_model = lore::embed::resolve_model_dir(None);
-    for name in lore::embed::MODEL_FILES {
+    let real_model = lore::internals::embed::resolve_model_dir(None);
+    for name in lore::internals::embed::MODEL_FILES {
         std::os::unix::fs::symlink(real_model.join(name), other_model.join(name)).unwrap();
     }
     std::fs::write(other_model.join(".complete"), "0".repeat(64)).unwrap();
@@ -341,14 +340,14 @@ fn an_index_of_another_model_or_format_is_refused() {
     }
     assert!(index.search(&request("Jenkins", Mode::Lexical)).is_ok());
 
-    let manifest = lore::generation::resolve(&index_dir)
+    let manifest = lore::internals::generation::resolve(&index_dir)
         .unwrap()
         .join("manifest.json");
     let text = std::fs::read_to_string(&manifest).unwrap();
     std::fs::write(
         &manifest,
         text.replace(
-            &format!("\"format_version\": {}", lore::layout::FORMAT_VERSION),
+            &format!("\"format_version\": {}", lore::FORMAT_VERSION),
             "\"format_version\": 99",
         ),
     )
@@ -372,7 +371,7 @@ fn lexical_only_index_needs_no_model() {
     let index_dir = dir.path().join("lex");
     let report = IndexBuilder::new(&index_dir)
         .without_embeddings()
-        .build(&[dir.path().join("org")], &NoProgress)
+        .build(&[dir.path().join("org")])
         .unwrap();
     assert_eq!(report.num_documents, 6);
     let index = Index::open(&index_dir).unwrap();
@@ -397,7 +396,7 @@ fn plumbing_works_with_any_embedder() {
             .embedder(embedder.clone())
             .embedding_cache(Some(cache.clone()))
             .reuse_index(reuse)
-            .build(&[dir.path().join("org")], &NoProgress)
+            .build(&[dir.path().join("org")])
             .unwrap()
     };
     let first = build(true);
@@ -419,7 +418,7 @@ fn plumbing_works_with_any_embedder() {
     let third = IndexBuilder::new(dir.path().join("nocache"))
         .embedder(embedder.clone())
         .embedding_cache(None)
-        .build(&[dir.path().join("org")], &NoProgress)
+        .build(&[dir.path().join("org")])
         .unwrap();
     assert_eq!(
         (third.num_embedded, third.num_cached),
@@ -454,7 +453,7 @@ fn equal_scores_are_ordered_by_chunk_id() {
     let index_dir = dir.path().join("idx");
     IndexBuilder::new(&index_dir)
         .without_embeddings()
-        .build(&[dir.path().join("src")], &NoProgress)
+        .build(&[dir.path().join("src")])
         .unwrap();
     let index = Index::open(&index_dir).unwrap();
     let hits = index
@@ -476,7 +475,7 @@ fn duplicate_ids_are_skipped_with_their_line() {
     );
     let report = IndexBuilder::new(dir.path().join("idx"))
         .without_embeddings()
-        .build(&[dir.path().join("src")], &NoProgress)
+        .build(&[dir.path().join("src")])
         .unwrap();
     assert_eq!(report.num_documents, 2);
     assert_eq!(report.skipped.len(), 1);
@@ -495,7 +494,7 @@ fn an_index_of_nothing_is_valid_and_empty() {
     let report = IndexBuilder::new(&index_dir)
         .embedder(Arc::new(HashEmbedder::new(8)))
         .embedding_cache(None)
-        .build(&[dir.path().join("src")], &NoProgress)
+        .build(&[dir.path().join("src")])
         .unwrap();
     assert_eq!(
         (
@@ -523,7 +522,7 @@ fn hash_index(dir: &Path) -> (PathBuf, Arc<HashEmbedder>) {
     IndexBuilder::new(&index_dir)
         .embedder(embedder.clone())
         .embedding_cache(None)
-        .build(&[dir.join("org")], &NoProgress)
+        .build(&[dir.join("org")])
         .unwrap();
     (index_dir, embedder)
 }
@@ -534,7 +533,7 @@ fn lexical_search_never_reads_the_vectors() {
     // breaks dense search with a clear error and leaves lexical search working.
     let dir = fixture();
     let (index_dir, embedder) = hash_index(dir.path());
-    let vectors = lore::generation::resolve(&index_dir)
+    let vectors = lore::internals::generation::resolve(&index_dir)
         .unwrap()
         .join("vectors.f32");
     let bytes = std::fs::read(&vectors).unwrap();
@@ -566,7 +565,7 @@ fn exact_dense_search_matches_the_flat_scan_and_needs_no_graph() {
         .into_iter()
         .map(|(id, _)| id)
         .collect();
-    let current = lore::generation::resolve(&index_dir).unwrap();
+    let current = lore::internals::generation::resolve(&index_dir).unwrap();
     std::fs::remove_file(current.join("hnsw.links")).unwrap();
     let exact = OpenOptions::default().embedder(embedder).exact_dense(true);
     let index = Index::open_with(&index_dir, exact).unwrap();
@@ -630,7 +629,7 @@ fn a_passage_next_to_the_best_match_is_lifted_by_passage_context() {
     let index_dir = dir.path().join("index");
     IndexBuilder::new(&index_dir)
         .without_embeddings()
-        .build(&[root], &NoProgress)
+        .build(&[root])
         .unwrap();
     let index = Index::open(&index_dir).unwrap();
     let ranked = |context_weight: f32| -> Vec<String> {
@@ -661,4 +660,54 @@ fn a_passage_next_to_the_best_match_is_lifted_by_passage_context() {
         "{without:?}"
     );
     assert!(pos(&with, "fin-3") < pos(&with, "ops-1"), "{with:?}");
+}
+
+#[test]
+fn a_hit_is_fetched_again_by_its_chunk_id_with_its_neighbours() {
+    let dir = fixture();
+    let index_dir = dir.path().join("lexical-only");
+    IndexBuilder::new(&index_dir)
+        .without_embeddings()
+        .build(&[dir.path().join("org")])
+        .unwrap();
+    let index = Index::open(&index_dir).unwrap();
+    let hit = index
+        .search(&request("paralegal positions", Mode::Lexical))
+        .unwrap()
+        .hits
+        .remove(0);
+    assert_eq!(hit.provenance.doc_id, "org/meetings/2026-01-12-legal.md");
+
+    let again = index.chunk_by_id(&hit.chunk_id).unwrap().expect("held");
+    assert_eq!(again.id, hit.chunk_id);
+    assert_eq!(again.text, hit.text);
+    assert_eq!(again.provenance, hit.provenance);
+
+    // The hiring section follows the contracts section of the same meeting notes.
+    let around = index
+        .neighbours(&hit.chunk_id, 5, 5)
+        .unwrap()
+        .expect("held");
+    assert_eq!(around.chunk.id, hit.chunk_id);
+    assert!(!around.before.is_empty());
+    assert!(around.before[0].text.contains("Hartwell & Lane"));
+    let all: Vec<_> = around
+        .before
+        .iter()
+        .chain([&around.chunk])
+        .chain(&around.after)
+        .collect();
+    for pair in all.windows(2) {
+        assert_eq!(pair[0].provenance.doc_id, pair[1].provenance.doc_id);
+        assert!(pair[0].provenance.byte_range[1] <= pair[1].provenance.byte_range[0]);
+    }
+    // Asking for none gives the chunk alone.
+    let alone = index.neighbours(&hit.chunk_id, 0, 0).unwrap().unwrap();
+    assert!(alone.before.is_empty() && alone.after.is_empty());
+
+    assert!(index.chunk_by_id("org/no-such-doc.md#0").unwrap().is_none());
+    assert!(index
+        .neighbours("org/no-such-doc.md#0", 1, 1)
+        .unwrap()
+        .is_none());
 }

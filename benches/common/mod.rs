@@ -17,12 +17,19 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use lore::chunk::{chunk_document, estimate_tokens, ChunkOptions};
-use lore::embed::{cache_home, CachedEmbedder, Embedder, EmbeddingCache, OnnxEmbedder};
-use lore::load::{load_paths, LoadOptions};
-use lore::vector::synthetic::SplitMix;
-use lore::writer::embedding_text;
-use lore::{BuildReport, IndexBuilder, NoProgress};
+use lore::cache_home;
+use lore::internals::chunk::chunk_document;
+use lore::internals::chunk::estimate_tokens;
+use lore::internals::embed::CachedEmbedder;
+use lore::internals::embed::EmbeddingCache;
+use lore::internals::load::load_paths;
+use lore::internals::vector::synthetic::SplitMix;
+use lore::internals::writer::embedding_text;
+use lore::ChunkOptions;
+use lore::Embedder;
+use lore::LoadOptions;
+use lore::OnnxEmbedder;
+use lore::{BuildReport, IndexBuilder};
 
 /// Seed of the synthetic corpus; changing it changes every text (and voids the cache).
 pub const SEED: u64 = 0x10e_be9c;
@@ -261,7 +268,7 @@ pub fn ensure_index(corpus: &Path, dir: &Path, embed: bool) -> Ensured {
         warm_embedding_cache(corpus);
     }
     eprintln!("building {}", dir.display());
-    let report = builder.build(&paths, &NoProgress).expect("index build");
+    let report = builder.build(&paths).expect("index build");
     assert!(report.skipped.is_empty(), "{:?}", report.skipped);
     assert_eq!(
         report.num_chunks, report.num_documents,
@@ -283,7 +290,7 @@ fn warm_embedding_cache(corpus: &Path) {
         .map(|c| embedding_text(&c))
         .collect();
     texts.sort_by_key(String::len);
-    let model = lore::embed::resolve_model_dir(None);
+    let model = lore::internals::embed::resolve_model_dir(None);
     let embedder = Arc::new(OnnxEmbedder::load_for_indexing(&model).expect("load the model"));
     let cached = CachedEmbedder::open(embedder, &EmbeddingCache::default_root())
         .expect("open the embedding cache");

@@ -7,15 +7,15 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else {
         return;
     };
-    let _ = lore::query::parse_filter(text);
-    let _ = lore::query::date_arg(text);
-    let tokens = lore::lexical::query_tokens(text);
+    let _ = lore::parse_filter(text);
+    let _ = text.parse::<lore::Date>();
+    let tokens = lore::internals::lexical::query_tokens(text);
     for t in &tokens {
         assert!(
             text.get(t.range.clone()).is_some(),
             "a token's range lies in the text"
         );
     }
-    let terms = lore::snippet::query_terms(text);
-    let _ = lore::lexical::analyze_for(text, &terms);
+    let terms = lore::internals::snippet::query_terms(text);
+    let _ = lore::internals::lexical::analyze_for(text, &terms);
 });

@@ -9,10 +9,10 @@ use std::time::Instant;
 use anyhow::{bail, Context};
 use clap::Args;
 use serde::Serialize;
+use sha2::Digest;
 
-use lore::chunk::ChunkOptions;
 use lore::eval::{evaluate_mode, plan, write_trec_run, Dataset, EvalOptions, ModeResult};
-use lore::model::content_hash;
+use lore::ChunkOptions;
 use lore::RankingOptions;
 use lore::{Mode, Skipped};
 
@@ -152,8 +152,11 @@ pub fn eval(args: EvalArgs, model_dir: Option<PathBuf>, quiet: bool) -> anyhow::
         .canonicalize()
         .with_context(|| format!("cannot read the corpus at {}", dataset.corpus.display()))?;
     let index_dir = args.index.clone().unwrap_or_else(|| {
-        let key = content_hash(&corpus.to_string_lossy());
-        lore::embed::cache_home()
+        let key = format!(
+            "{:x}",
+            sha2::Sha256::digest(corpus.to_string_lossy().as_bytes())
+        );
+        lore::cache_home()
             .join("eval")
             .join(format!("{}-{}", dataset.name, &key[..8]))
     });
@@ -188,7 +191,8 @@ pub fn eval(args: EvalArgs, model_dir: Option<PathBuf>, quiet: bool) -> anyhow::
             index_dir.display()
         )?;
         let report = build
-            .build(&inputs, &*progress::reporter(quiet))
+            .progress(progress::reporter(quiet))
+            .build(&inputs)
             .with_context(|| format!("cannot build the index at {}", index_dir.display()))?;
         for note in &report.notes {
             writeln!(err, "note: {note}")?;

@@ -15,10 +15,10 @@ use std::time::Instant;
 use anyhow::{bail, Context};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use lore::chunk::ChunkOptions;
 use lore::eval::{is_gold, read_questions, recall_at_k};
-use lore::load::LoadOptions;
-use lore::query::parse_filter;
+use lore::parse_filter;
+use lore::ChunkOptions;
+use lore::LoadOptions;
 use lore::{
     BuildReport, Error, Filter, Fusion, Index, IndexBuilder, IndexWriter, InternalError, Mode,
     OpenOptions, RankingOptions, SearchRequest, SearchResponse, UserError,
@@ -164,10 +164,10 @@ struct RankingArgs {
     #[arg(long, value_enum, default_value = "weighted")]
     fusion: FusionArg,
     /// RRF constant k.
-    #[arg(long, default_value_t = lore::fuse::DEFAULT_RRF_K)]
+    #[arg(long, default_value_t = lore::DEFAULT_RRF_K)]
     rrf_k: f32,
     /// Lexical weight for --fusion weighted (dense gets 1 - w).
-    #[arg(long, default_value_t = lore::fuse::DEFAULT_LEXICAL_WEIGHT)]
+    #[arg(long, default_value_t = lore::DEFAULT_LEXICAL_WEIGHT)]
     lexical_weight: f32,
     /// Score full text with plain BM25 over the flat passage (no title boost, no proximity
     /// bonus, question words kept), as Pyserini's "flat" baseline.
@@ -175,7 +175,7 @@ struct RankingArgs {
     plain_bm25: bool,
     /// Passage context: how far (0 to 1) a passage's score is lifted towards a better-scoring
     /// neighbour in its meeting, thread or page; 0 turns it off.
-    #[arg(long, default_value_t = lore::context::DEFAULT_CONTEXT_WEIGHT)]
+    #[arg(long, default_value_t = lore::DEFAULT_CONTEXT_WEIGHT)]
     context_weight: f32,
 }
 
@@ -183,9 +183,9 @@ impl RankingArgs {
     fn options(&self) -> RankingOptions {
         RankingOptions {
             lexical: if self.plain_bm25 {
-                lore::query::LexicalScoring::Plain
+                lore::LexicalScoring::Plain
             } else {
-                lore::query::LexicalScoring::Tuned
+                lore::LexicalScoring::Tuned
             },
             fusion: match self.fusion {
                 FusionArg::Rrf => Fusion::Rrf { k: self.rrf_k },
@@ -317,12 +317,15 @@ fn index(args: IndexArgs, model_dir: Option<PathBuf>, quiet: bool) -> anyhow::Re
     if let Some(max_tokens) = args.max_tokens {
         builder = builder.chunk_options(ChunkOptions { max_tokens });
     }
+    if args.no_cache {
+        builder = builder.embedding_cache(None);
+    }
     let report = builder
         .load_options(LoadOptions {
             max_file_bytes: args.max_file_size,
         })
-        .embedding_cache((!args.no_cache).then(lore::embed::EmbeddingCache::default_root))
-        .build(&args.paths, &*progress::reporter(quiet))
+        .progress(progress::reporter(quiet))
+        .build(&args.paths)
         .with_context(|| format!("cannot build the index at {}", args.index.display()))?;
     let mut out = std::io::stdout().lock();
     if args.json {
@@ -347,7 +350,7 @@ fn rm(args: RmArgs, model_dir: Option<PathBuf>, quiet: bool) -> anyhow::Result<E
     let before = writer.num_documents();
     let mut unmatched = Vec::new();
     for pattern in &args.patterns {
-        if writer.delete(pattern) == 0 {
+        if writer.delete_documents(pattern) + writer.delete_path(pattern) == 0 {
             unmatched.push(pattern.clone());
         }
     }
@@ -356,7 +359,8 @@ fn rm(args: RmArgs, model_dir: Option<PathBuf>, quiet: bool) -> anyhow::Result<E
     let report = if removed > 0 {
         Some(
             writer
-                .commit(&*progress::reporter(quiet))
+                .progress(progress::reporter(quiet))
+                .commit()
                 .with_context(context)?,
         )
     } else {
@@ -633,7 +637,7 @@ fn demo(args: DemoArgs, model_dir: Option<PathBuf>, quiet: bool) -> anyhow::Resu
         .with_context(|| format!("cannot find the demo corpus at {}", corpus.display()))?;
     let dir = args
         .index
-        .unwrap_or_else(|| lore::embed::cache_home().join("demo-index"));
+        .unwrap_or_else(|| lore::cache_home().join("demo-index"));
     let mut out = std::io::stdout().lock();
     writeln!(
         out,
@@ -642,7 +646,8 @@ fn demo(args: DemoArgs, model_dir: Option<PathBuf>, quiet: bool) -> anyhow::Resu
         dir.display()
     )?;
     let report = builder(&dir, model_dir.clone(), false)
-        .build(std::slice::from_ref(&corpus), &*progress::reporter(quiet))
+        .progress(progress::reporter(quiet))
+        .build(std::slice::from_ref(&corpus))
         .context("cannot build the demo index")?;
     print_summary(&mut out, &report, &dir)?;
 

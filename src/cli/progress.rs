@@ -9,7 +9,7 @@
 
 use std::io::{IsTerminal, Write};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressStyle};
@@ -22,13 +22,13 @@ pub const INTERVAL: Duration = Duration::from_secs(10);
 
 /// The progress reporter for a command: nothing when `quiet`, bars when stderr is a terminal,
 /// plain lines otherwise.
-pub fn reporter(quiet: bool) -> Box<dyn Progress> {
+pub fn reporter(quiet: bool) -> Arc<dyn Progress> {
     if quiet {
-        Box::new(NoProgress)
+        Arc::new(NoProgress)
     } else if std::io::stderr().is_terminal() {
-        Box::new(Bars::new())
+        Arc::new(Bars::new())
     } else {
-        Box::new(Lines::new())
+        Arc::new(Lines::new())
     }
 }
 

@@ -12,8 +12,10 @@ mod reader;
 mod schema;
 mod writer;
 
-pub use analysis::{analyze, analyze_for, query_tokens, Token};
-pub use reader::{FieldWeights, LexicalHit, LexicalReader};
+#[cfg(test)]
+pub use analysis::analyze;
+pub use analysis::{analyze_for, query_tokens, Token};
+pub use reader::{FieldWeights, LexicalReader};
 pub use writer::LexicalWriter;
 
 use std::path::Path;

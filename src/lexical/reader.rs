@@ -71,14 +71,12 @@ pub struct LexicalHit {
     pub ord: u32,
     /// BM25 score.
     pub score: f32,
-    address: DocAddress,
 }
 
 /// Searches an index written by [`LexicalWriter`].
 pub struct LexicalReader {
     /// The index directory, named by every error.
     dir: PathBuf,
-    index: Index,
     reader: IndexReader,
     fields: Fields,
     /// Where each chunk is stored, by ordinal: read from the `ord` column on first use.
@@ -105,7 +103,6 @@ impl LexicalReader {
             .try_into()
             .map_err(engine(dir))?;
         Ok(LexicalReader {
-            index,
             reader,
             fields,
             addresses: OnceCell::new(),
@@ -277,15 +274,23 @@ impl LexicalReader {
                 .ok_or_else(|| {
                     Error::corrupt(&self.dir, format!("chunk without ordinal at {address:?}"))
                 })?;
-            hits.push(LexicalHit {
-                ord,
-                score,
-                address,
-            });
+            hits.push(LexicalHit { ord, score });
         }
         hits.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.ord.cmp(&b.ord)));
         hits.truncate(num_hits);
         Ok(hits)
+    }
+
+    /// The ordinal of the chunk whose id is `chunk_id`, if the index holds it.
+    pub fn ord_of(&self, chunk_id: &str) -> Result<Option<u32>> {
+        let term = Term::from_field_text(self.fields.chunk_id, chunk_id);
+        let query = TermQuery::new(term, IndexRecordOption::Basic);
+        let ords = self
+            .reader
+            .searcher()
+            .search(&query, &OrdCollector)
+            .map_err(engine(&self.dir))?;
+        Ok(ords.into_iter().min())
     }
 
     /// Ordinals (ascending) of the chunks passing `filters`; `None` when there are no filters.
@@ -338,11 +343,6 @@ impl LexicalReader {
             }
         }
         Ok(out)
-    }
-
-    /// The stored chunk of a lexical hit.
-    pub fn chunk(&self, hit: &LexicalHit) -> Result<Chunk> {
-        self.chunk_at(hit.address)
     }
 
     /// The stored chunk with ordinal `ord`.
@@ -399,11 +399,6 @@ impl LexicalReader {
                 Error::corrupt(&self.dir, format!("chunk record missing at {address:?}"))
             })?;
         Ok(serde_json::from_str(json)?)
-    }
-
-    /// The tantivy index (for statistics).
-    pub fn index(&self) -> &Index {
-        &self.index
     }
 }
 

@@ -327,12 +327,8 @@ pub struct Decoded {
 /// cut between escapes). `\uXXXX` surrogate pairs are combined; a lone surrogate becomes
 /// U+FFFD; an invalid or truncated escape is kept as written. Never fails.
 ///
-/// ```
-/// use lore::load::jsonl::decode_json_string;
-/// let d = decode_json_string(r#"a\"\ud83d\ude00é"#);
-/// assert_eq!(d.text, "a\"😀é");
-/// assert_eq!(d.offsets[2], 3); // the emoji comes from the escape at raw byte 3
-/// ```
+/// For example `a\"\ud83d\ude00é` decodes to `a"😀é`, and the emoji's offset is 3, the raw
+/// byte of its escape (see the unit test `decodes_escapes_with_offsets`).
 pub fn decode_json_string(raw: &str) -> Decoded {
     let mut text = String::with_capacity(raw.len());
     let mut offsets = Vec::with_capacity(raw.len() + 1);
@@ -433,6 +429,13 @@ pub(crate) fn cut_strengths(raw: &str) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn decodes_escapes_with_offsets() {
+        let d = decode_json_string(r#"a\"\ud83d\ude00é"#);
+        assert_eq!(d.text, "a\"😀é");
+        assert_eq!(d.offsets[2], 3); // the emoji comes from the escape at raw byte 3
+    }
     use crate::load::{excerpt, CUT_SENTENCE};
 
     fn load_str(name: &str, text: &str) -> (Vec<Document>, Vec<Skipped>) {

@@ -25,7 +25,8 @@
 //! [`Skipped`] entry naming the path, the line when there is one, and the reason.
 //!
 //! ```
-//! use lore::load::{load_file, LoadOptions};
+//! use lore::internals::load::load_file;
+//! use lore::LoadOptions;
 //! let dir = tempfile::tempdir().unwrap();
 //! let path = dir.path().join("notes.md");
 //! std::fs::write(&path, "# Notes\n\nShip it on Friday.\n").unwrap();
@@ -395,8 +396,8 @@ fn extension(path: &Path) -> Option<String> {
 ///   the inside of a JSON string literal).
 ///
 /// ```
-/// use lore::load::excerpt;
-/// use lore::model::SourceFormat;
+/// use lore::internals::load::excerpt;
+/// use lore::SourceFormat;
 /// assert_eq!(excerpt(SourceFormat::Html, "<p>Fish &amp;\n  chips</p><p>Peas</p>"), "Fish & chips\nPeas");
 /// assert_eq!(excerpt(SourceFormat::Jsonl, r"caf\u00e9\nau lait"), "café\nau lait");
 /// assert_eq!(excerpt(SourceFormat::Vtt, "00:01.000 --> 00:02.000\n<v Ana>Hello\nthere"), "Ana: Hello there");

@@ -15,9 +15,9 @@ use std::io::Write;
 use std::path::Path;
 
 pub use flat::FlatIndex;
-pub use hnsw::{HnswIndex, HnswParams, HnswSearcher};
+pub use hnsw::{HnswIndex, HnswParams};
 pub(crate) use quantized::read_exact_at;
-pub use quantized::{ExactRows, QuantizedQuery, QuantizedStore, RowReader};
+pub use quantized::{ExactRows, QuantizedStore, RowReader};
 
 use crate::error::{Error, Result};
 

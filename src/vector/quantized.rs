@@ -75,6 +75,7 @@ impl QuantizedStore {
 
     /// Quantise the vectors of `path` (a [`super::VectorStore`] file of `expected` rows) as
     /// they are read, never holding them as `f32`.
+    #[cfg(test)]
     pub fn load(path: &Path, dim: usize, expected: usize) -> Result<Self> {
         let file = File::open(path).map_err(|e| Error::io(path, e))?;
         Self::load_from(file, path, dim, expected)
@@ -89,11 +90,6 @@ impl QuantizedStore {
         };
         for_each_row(file, path, dim, expected, |row| store.push(row))?;
         Ok(store)
-    }
-
-    /// Dimension of every vector.
-    pub fn dim(&self) -> usize {
-        self.dim
     }
 }
 

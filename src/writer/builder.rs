@@ -19,15 +19,15 @@ use crate::error::{Error, Result};
 use crate::generation::WriterLock;
 use crate::load::{self, LoadOptions};
 use crate::model::{content_hash_bytes, Skipped};
-use crate::progress::Progress;
+use crate::progress::{NoProgress, Progress};
 use crate::vector::HnswParams;
 
 /// Builds an index directory from files and folders of exports, or brings an existing one up
 /// to date with them (see the module documentation).
 ///
 /// ```no_run
-/// use lore::{IndexBuilder, NoProgress};
-/// let report = IndexBuilder::new("/tmp/lore-index").build(&["corpus".into()], &NoProgress)?;
+/// use lore::IndexBuilder;
+/// let report = IndexBuilder::new("/tmp/lore-index").build(&["corpus".into()])?;
 /// println!("{} chunks, {} embedded by the model", report.num_chunks, report.num_embedded);
 /// # Ok::<(), lore::Error>(())
 /// ```
@@ -42,6 +42,7 @@ pub struct IndexBuilder {
     pub(super) cache_root: Option<PathBuf>,
     pub(super) reuse: bool,
     pub(super) keep_missing: bool,
+    pub(super) progress: Arc<dyn Progress>,
 }
 
 impl IndexBuilder {
@@ -57,6 +58,7 @@ impl IndexBuilder {
             cache_root: Some(EmbeddingCache::default_root()),
             reuse: true,
             keep_missing: false,
+            progress: Arc::new(NoProgress),
         }
     }
 
@@ -112,6 +114,12 @@ impl IndexBuilder {
         self
     }
 
+    /// Report progress here (default: nowhere, [`NoProgress`]).
+    pub fn progress(mut self, progress: Arc<dyn Progress>) -> Self {
+        self.progress = progress;
+        self
+    }
+
     /// The chunking this builder uses over `previous`.
     pub(super) fn chunking(&self, previous: Option<&Previous>) -> ChunkOptions {
         self.chunk.unwrap_or_else(|| {
@@ -141,6 +149,7 @@ impl IndexBuilder {
             hnsw: self.hnsw.clone(),
             batch_size: self.batch_size,
             cache_root: self.cache_root.clone(),
+            progress: self.progress.clone(),
         };
         let carry = self.reuse && previous.as_ref().is_some_and(|p| p.carries(&settings));
         if self.keep_missing && !carry {
@@ -159,14 +168,14 @@ impl IndexBuilder {
     /// Bring the index in this builder's directory up to date with `paths`: it holds exactly
     /// what they hold (plus, with [`IndexBuilder::keep_missing`], what it held before), and
     /// unchanged files are carried over without the model (see the module documentation).
-    pub fn build(&self, paths: &[PathBuf], progress: &dyn Progress) -> Result<BuildReport> {
+    pub fn build(&self, paths: &[PathBuf]) -> Result<BuildReport> {
         let mut writer = self.writer()?;
         if self.keep_missing {
-            writer.add_paths(paths, progress);
+            writer.add_paths(paths);
         } else {
-            writer.sync(paths, progress);
+            writer.sync(paths);
         }
-        writer.commit(progress)
+        writer.commit()
     }
 
     /// True when the index in this builder's directory was built from exactly what `paths` now

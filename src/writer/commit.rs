@@ -21,12 +21,11 @@ use crate::layout::{
 };
 use crate::lexical::{LexicalReader, LexicalWriter};
 use crate::model::{Chunk, Skipped};
-use crate::progress::Progress;
 use crate::vector::ExactRows;
 
 impl IndexWriter {
     /// Write the new generation and make it current.
-    pub fn commit(self, progress: &dyn Progress) -> Result<BuildReport> {
+    pub fn commit(self) -> Result<BuildReport> {
         let IndexWriter {
             dir: _,
             lock,
@@ -39,6 +38,8 @@ impl IndexWriter {
             files_unchanged,
             started,
         } = self;
+        let progress = settings.progress.clone();
+        let progress = progress.as_ref();
         let mut entries: Vec<Entry> = entries.into_values().collect();
 
         // Duplicate ids: the first in path order, then file order, is kept, as in a full build.

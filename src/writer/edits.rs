@@ -16,7 +16,7 @@ use crate::generation::WriterLock;
 use crate::layout::Manifest;
 use crate::load::{self, LoadOptions};
 use crate::model::{content_hash_bytes, Skipped};
-use crate::progress::Progress;
+use crate::progress::{NoProgress, Progress};
 use crate::vector::HnswParams;
 
 /// Adds, updates and removes documents of an index, then commits them as one new generation
@@ -24,11 +24,12 @@ use crate::vector::HnswParams;
 /// without committing leaves the index as it was.
 ///
 /// ```no_run
-/// use lore::{IndexWriter, NoProgress};
+/// use lore::IndexWriter;
 /// let mut writer = IndexWriter::open("/tmp/lore-index")?;
-/// writer.add_paths(&["exports/2026-11-26".into()], &NoProgress);
-/// let removed = writer.delete("corpus/meetings/2025-01-07-standup.md");
-/// let report = writer.commit(&NoProgress)?;
+/// writer.add_paths(&["exports/2026-11-26".into()]);
+/// let removed = writer.delete_documents("corpus/meetings/2025-01-07-standup.md")
+///     + writer.delete_path("exports/2026-11-20");
+/// let report = writer.commit()?;
 /// println!("removed {removed}, embedded {} chunks", report.num_embedded);
 /// # Ok::<(), lore::Error>(())
 /// ```
@@ -123,6 +124,7 @@ impl IndexWriter {
             hnsw: HnswParams::default(),
             batch_size: 64,
             cache_root: Some(EmbeddingCache::default_root()),
+            progress: Arc::new(NoProgress),
         };
         if let Some(reason) = previous.why_not_carried(&settings) {
             return Err(Error::incompatible(
@@ -163,6 +165,12 @@ impl IndexWriter {
         self
     }
 
+    /// Report progress here (default: nowhere, [`NoProgress`]).
+    pub fn progress(mut self, progress: Arc<dyn Progress>) -> Self {
+        self.settings.progress = progress;
+        self
+    }
+
     /// Loading settings for the files added from now on.
     pub fn load_options(mut self, options: LoadOptions) -> Self {
         self.settings.load = options;
@@ -182,15 +190,15 @@ impl IndexWriter {
     /// new file is loaded and chunked, a changed one replaces its old documents, an unchanged
     /// one (same bytes, same id) is kept as it is. Problems are recorded, not returned: they
     /// are in the commit's [`BuildReport::skipped`].
-    pub fn add_paths(&mut self, paths: &[PathBuf], progress: &dyn Progress) {
-        self.read_paths(&absolute_inputs(paths), progress);
+    pub fn add_paths(&mut self, paths: &[PathBuf]) {
+        self.read_paths(&absolute_inputs(paths));
     }
 
     /// Make the index hold exactly what `paths` hold: [`IndexWriter::add_paths`], then remove
     /// every file the walk did not find.
-    pub fn sync(&mut self, paths: &[PathBuf], progress: &dyn Progress) {
+    pub fn sync(&mut self, paths: &[PathBuf]) {
         let roots = absolute_inputs(paths);
-        let seen = self.read_paths(&roots, progress);
+        let seen = self.read_paths(&roots);
         self.entries.retain(|path, _| seen.contains(path));
         self.sources = roots.iter().map(|p| p.display().to_string()).collect();
     }
@@ -205,40 +213,55 @@ impl IndexWriter {
         self.entries.insert(path.to_path_buf(), entry);
     }
 
-    /// Remove the documents whose id is `pattern` or starts with `pattern/` (a folder of the
-    /// ids), and those whose source file is `pattern` or lies below it (as a path, relative to
-    /// the working directory or absolute). Returns how many documents were removed.
-    pub fn delete(&mut self, pattern: &str) -> usize {
-        let prefix = pattern.trim_end_matches('/');
-        let by_id = |id: &str| {
-            !prefix.is_empty()
-                && (id == prefix
-                    || id
-                        .strip_prefix(prefix)
-                        .is_some_and(|rest| rest.starts_with('/')))
+    /// Remove the documents whose id is `id` or starts with `id/` (a folder of ids, e.g.
+    /// `corpus/meetings`). Their files stay recorded, so an update that finds a file unchanged
+    /// does not bring them back (a changed file is read again whole). Returns how many
+    /// documents were removed.
+    pub fn delete_documents(&mut self, id: &str) -> usize {
+        let prefix = id.trim_end_matches('/');
+        if prefix.is_empty() {
+            return 0;
+        }
+        let matches = |id: &str| {
+            id == prefix
+                || id
+                    .strip_prefix(prefix)
+                    .is_some_and(|rest| rest.starts_with('/'))
         };
-        let path = Path::new(pattern);
+        let mut removed = 0;
+        for entry in self.entries.values_mut() {
+            let dropped = entry.retain(|doc| !matches(&doc.id));
+            entry.record.removed_some |= dropped > 0;
+            removed += dropped;
+        }
+        removed
+    }
+
+    /// Remove every document loaded from the file `path`, or from any file below the folder
+    /// `path` (relative to the working directory, or absolute), and forget those files.
+    /// Returns how many documents were removed.
+    pub fn delete_path(&mut self, path: impl AsRef<Path>) -> usize {
+        let path = path.as_ref();
+        if path.as_os_str().is_empty() {
+            return 0;
+        }
         let path = path
             .canonicalize()
             .or_else(|_| std::path::absolute(path))
             .unwrap_or_else(|_| path.to_path_buf());
         let mut removed = 0;
         self.entries.retain(|file, entry| {
-            let whole_file = !pattern.is_empty() && file.starts_with(&path);
-            let dropped = entry.retain(|doc| !(whole_file || by_id(&doc.id)));
-            entry.record.removed_some |= dropped > 0;
-            removed += dropped;
-            !whole_file
+            if !file.starts_with(&path) {
+                return true;
+            }
+            removed += entry.record.documents.len();
+            false
         });
         removed
     }
 
     /// Walk `paths` (made absolute) and update the entries; returns every path the walk met.
-    pub(super) fn read_paths(
-        &mut self,
-        paths: &[PathBuf],
-        progress: &dyn Progress,
-    ) -> HashSet<PathBuf> {
+    pub(super) fn read_paths(&mut self, paths: &[PathBuf]) -> HashSet<PathBuf> {
         for p in paths {
             let p = p.display().to_string();
             if !self.sources.contains(&p) {
@@ -246,8 +269,9 @@ impl IndexWriter {
             }
         }
         let (files, walk_skipped) = load::walk(paths);
-        progress.start("loading", files.len() as u64);
         let settings = &self.settings;
+        let progress = settings.progress.as_ref();
+        progress.start("loading", files.len() as u64);
         let entries = &self.entries;
         // `None`: the entry the index holds is still right.
         let updates: Vec<Option<Entry>> = files

@@ -50,6 +50,7 @@ use crate::error::{Error, Result};
 use crate::generation;
 use crate::load::LoadOptions;
 use crate::model::Skipped;
+use crate::progress::Progress;
 use crate::vector::HnswParams;
 
 pub use builder::IndexBuilder;
@@ -193,6 +194,8 @@ pub(super) struct Settings {
     pub(super) hnsw: HnswParams,
     pub(super) batch_size: usize,
     pub(super) cache_root: Option<PathBuf>,
+    /// Where progress is reported.
+    pub(super) progress: Arc<dyn Progress>,
 }
 
 #[cfg(test)]

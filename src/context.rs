@@ -151,12 +151,7 @@ impl Neighbours {
     /// Read from `path`, checking that it holds links for `num_chunks` chunks.
     pub fn load(path: &Path, num_chunks: usize) -> Result<Self> {
         let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-        let corrupt = |reason: String| {
-            Error::corrupt(
-                path.parent().unwrap_or(path).to_path_buf(),
-                format!("{}: {reason}", path.display()),
-            )
-        };
+        let corrupt = |reason: String| Error::corrupt(path, reason);
         if bytes.len() != num_chunks * 4 {
             return Err(corrupt(format!(
                 "{} bytes, expected {} for {num_chunks} chunks",

@@ -89,13 +89,12 @@ pub enum UserError {
 pub enum InternalError {
     /// An I/O error, with the path it happened on (check that it exists, its permissions and
     /// the free space of its disk).
-    #[error("{}: {source}", path.display())]
+    #[error("{}: {error}", path.display())]
     Io {
         /// The path being read or written.
         path: PathBuf,
-        /// The underlying error.
-        #[source]
-        source: std::io::Error,
+        /// The underlying error (in the message, so not repeated as a source).
+        error: std::io::Error,
     },
     /// A file of the index is damaged or inconsistent with the rest.
     #[error("damaged index: {}: {reason}; rebuild the index with `lore index <PATH>... --index <DIR> --rebuild`", path.display())]
@@ -106,17 +105,16 @@ pub enum InternalError {
         reason: String,
     },
     /// The full-text engine failed.
-    #[error("full-text index at {}: {source}", path.display())]
+    #[error("full-text index at {}: {error}", path.display())]
     Lexical {
         /// The full-text index directory.
         path: PathBuf,
-        /// The engine's error.
-        #[source]
-        source: Box<dyn std::error::Error + Send + Sync>,
+        /// The engine's error (in the message, so not repeated as a source).
+        error: Box<dyn std::error::Error + Send + Sync>,
     },
     /// One of lore's own JSON files could not be written or read.
     #[error("json: {0}")]
-    Json(#[from] serde_json::Error),
+    Json(serde_json::Error),
     /// The embedding runtime failed on a text it was given (the model loaded).
     #[error("embedding failed: {0}")]
     Embedding(String),
@@ -191,7 +189,7 @@ impl Error {
     pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
         InternalError::Io {
             path: path.into(),
-            source,
+            error: source,
         }
         .into()
     }
@@ -212,7 +210,7 @@ impl Error {
     ) -> Self {
         InternalError::Lexical {
             path: path.into(),
-            source: Box::new(source),
+            error: Box::new(source),
         }
         .into()
     }

@@ -44,8 +44,8 @@ pub fn read_current(dir: &Path) -> Result<Option<String>> {
             let name = text.trim();
             if generation_number(name).is_none() {
                 return Err(Error::corrupt(
-                    dir.to_path_buf(),
-                    format!("{} names no generation ({name:?})", path.display()),
+                    &path,
+                    format!("it names no generation ({name:?})"),
                 ));
             }
             Ok(Some(name.to_string()))

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::context::Neighbours;
 use crate::embed::{resolve_model_dir, Embedder, OnnxEmbedder};
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, UserError};
 use crate::generation;
 use crate::layout::{Manifest, ModelInfo, GRAPH, LEXICAL_DIR, NEIGHBOURS, SKIPPED, VECTORS};
 use crate::lexical::LexicalReader;
@@ -98,6 +98,9 @@ impl OpenOptions {
 /// # Ok::<(), lore::Error>(())
 /// ```
 pub struct Index {
+    /// The index directory, as opened.
+    pub(crate) root: PathBuf,
+    /// The directory of the generation it was opened on.
     pub(crate) dir: PathBuf,
     pub(crate) manifest: Manifest,
     pub(crate) lexical: LexicalReader,
@@ -138,7 +141,7 @@ impl Index {
         let mut attempts = 0;
         loop {
             let generation = generation::resolve(root)?;
-            match Index::open_generation(generation.clone(), options.clone()) {
+            match Index::open_generation(root, generation.clone(), options.clone()) {
                 Ok(index) => return Ok(index),
                 Err(e) => {
                     attempts += 1;
@@ -151,9 +154,15 @@ impl Index {
         }
     }
 
-    /// Open one generation's directory.
-    fn open_generation(dir: PathBuf, options: OpenOptions) -> Result<Self> {
-        let manifest = Manifest::read(&dir)?;
+    /// Open the generation in `dir` of the index at `root`.
+    fn open_generation(root: &Path, dir: PathBuf, options: OpenOptions) -> Result<Self> {
+        // What cannot be used names the index, which is what the user rebuilds.
+        let manifest = Manifest::read(&dir).map_err(|e| match e {
+            Error::User(UserError::Incompatible { reason, .. }) => {
+                Error::incompatible(root, reason)
+            }
+            e => e,
+        })?;
         let lexical = LexicalReader::open(&dir.join(LEXICAL_DIR))?;
         let n = manifest.counts.chunks;
         if lexical.num_chunks() != n as u64 {
@@ -170,9 +179,8 @@ impl Index {
         // and the files stay readable whatever later commits remove.
         let open = |name: &str| {
             let path = dir.join(name);
-            std::fs::File::open(&path).map_err(|e| {
-                Error::corrupt(dir.clone(), format!("cannot open {}: {e}", path.display()))
-            })
+            std::fs::File::open(&path)
+                .map_err(|e| Error::corrupt(&path, format!("cannot open it: {e}")))
         };
         let dense_files = match &manifest.model {
             Some(_) => Some(DenseFiles {
@@ -187,9 +195,10 @@ impl Index {
         };
         let skipped_file = open(SKIPPED)?;
         if let (Some(model), Some(embedder)) = (&manifest.model, &options.embedder) {
-            check_model(&dir, model, embedder.as_ref())?;
+            check_model(root, model, embedder.as_ref())?;
         }
         Ok(Index {
+            root: root.to_path_buf(),
             dir,
             manifest,
             lexical,
@@ -301,7 +310,7 @@ impl Index {
         } else {
             self.embedder()
         }?;
-        check_model(&self.dir, model, embedder.as_ref())?;
+        check_model(&self.root, model, embedder.as_ref())?;
         embedder
             .embed(&[text])?
             .pop()
@@ -380,7 +389,7 @@ impl Index {
 pub(crate) fn check_model(dir: &Path, model: &ModelInfo, embedder: &dyn Embedder) -> Result<()> {
     if model.id != embedder.model_id() || model.dim != embedder.dim() {
         return Err(Error::incompatible(dir.to_path_buf(), format!(
-                "built with model {} ({} dimensions) but the query model is {} ({} dimensions); rebuild the index or use the same model",
+                "it was built with model {} ({} dimensions) and the query model is {} ({} dimensions) (search it with the model it was built with)",
                 model.id,
                 model.dim,
                 embedder.model_id(),

@@ -123,18 +123,19 @@ impl Manifest {
             return Err(Error::no_index(dir.to_path_buf()));
         }
         let text = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
-        let value: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
-            Error::corrupt(dir.to_path_buf(), format!("{MANIFEST} is not JSON: {e}"))
-        })?;
+        let value: serde_json::Value = serde_json::from_str(&text)
+            .map_err(|e| Error::corrupt(&path, format!("not JSON: {e}")))?;
         let version = value.get("format_version").and_then(|v| v.as_u64());
         if version != Some(u64::from(FORMAT_VERSION)) {
-            return Err(Error::incompatible(dir.to_path_buf(), format!(
-                    "index format version {} but this lore reads version {FORMAT_VERSION}; rebuild it with `lore index`",
+            return Err(Error::incompatible(
+                dir.to_path_buf(),
+                format!(
+                    "it has format version {} and this lore reads version {FORMAT_VERSION}",
                     version.map_or("unknown".to_string(), |v| v.to_string())
-                )));
+                ),
+            ));
         }
-        serde_json::from_value(value)
-            .map_err(|e| Error::corrupt(dir.to_path_buf(), format!("{MANIFEST}: {e}")))
+        serde_json::from_value(value).map_err(|e| Error::corrupt(&path, e.to_string()))
     }
 
     pub(crate) fn write(&self, dir: &Path) -> Result<()> {

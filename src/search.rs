@@ -54,7 +54,7 @@ impl Index {
     fn no_embeddings(&self, what: &str) -> Error {
         Error::invalid_request(format!(
             "the index at {} was built without embeddings, so a {what} search cannot run; search with --mode lexical, or rebuild it with the model (`lore index <PATH>... --index <DIR> --rebuild`, without --no-embed)",
-            self.dir.display()
+            self.root.display()
         ))
     }
 
@@ -231,7 +231,7 @@ impl Index {
     /// Exact (flat) dense search, the twin of the graph search, for checks and evaluation.
     pub fn dense_search_exact(&self, text: &str, k: usize) -> Result<Vec<(String, f32)>> {
         let (Some(model), Some(dense)) = (&self.manifest.model, self.dense()?) else {
-            return Err(Error::invalid_request("index has no embeddings"));
+            return Err(self.no_embeddings("exact dense"));
         };
         let v = self.embed_query(text, model)?;
         let hits = match dense {

@@ -498,6 +498,7 @@ type Piece = (usize, Vec<Vec<f32>>);
 
 /// The id an [`OnnxEmbedder`] loaded from `dir` would have, without loading it.
 pub fn model_id_in(dir: &Path) -> Result<String> {
+    ModelFiles::check(dir)?;
     let sha = model_sha256(dir)?;
     Ok(if sha == MINILM_SHA256 {
         MINILM_MODEL_ID.to_string()

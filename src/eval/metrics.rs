@@ -9,7 +9,7 @@
 //! - A query with no relevant document is skipped; a query with relevant documents and an empty
 //!   run scores 0 (trec_eval `-c`).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
 
@@ -185,9 +185,6 @@ pub fn percentile(sorted: &[f64], p: f64) -> f64 {
     let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
     sorted[rank.clamp(1, sorted.len()) - 1]
 }
-
-/// Per-query metrics keyed by query id (ordered, for stable output).
-pub type PerQuery = BTreeMap<String, QueryMetrics>;
 
 #[cfg(test)]
 mod tests {

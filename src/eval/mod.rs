@@ -1,15 +1,16 @@
 //! Measuring retrieval quality.
 //!
-//! - [`questions`]: the shipped corpus's own questions (gold passages named by file and quote),
-//!   scored by `lore demo` as Recall@k.
-//! - [`beir`], [`metrics`], [`run`]: labelled data sets in the BEIR layout (corpus, queries,
-//!   graded qrels), scored by `lore eval` with trec_eval's conventions (nDCG@10, Recall@10,
-//!   Recall@100, MRR@10), with TREC run files for outside checks.
+//! - questions ([`read_questions`], [`recall_at_k`]): the shipped corpus's own questions (gold
+//!   passages named by file and quote), scored by `lore demo` as Recall@k.
+//! - data sets, metrics and runs ([`Dataset`], [`plan`], [`evaluate_mode`]): labelled data sets
+//!   in the BEIR layout (corpus, queries, graded qrels), scored by `lore eval` with trec_eval's
+//!   conventions (nDCG@10, Recall@10, Recall@100, MRR@10), with TREC run files for outside
+//!   checks ([`write_trec_run`]).
 
-pub mod beir;
-pub mod metrics;
-pub mod questions;
-pub mod run;
+mod beir;
+mod metrics;
+mod questions;
+mod run;
 
 pub use beir::{Dataset, EvalQuery};
 pub use metrics::{Latency, QueryMetrics, Scored};

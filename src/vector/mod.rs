@@ -282,11 +282,8 @@ impl VectorStore {
 /// The error for a vector file of the wrong size.
 fn size_mismatch(path: &Path, len: u64, want: u64, expected: usize, dim: usize) -> Error {
     Error::corrupt(
-        path.parent().unwrap_or(path).to_path_buf(),
-        format!(
-            "{} holds {len} bytes, expected {want} ({expected} vectors of dimension {dim})",
-            path.display(),
-        ),
+        path,
+        format!("{len} bytes, expected {want} ({expected} vectors of dimension {dim})"),
     )
 }
 

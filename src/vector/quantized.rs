@@ -227,10 +227,7 @@ impl ExactRows {
     /// Read row `ord` into `row` (`bytes` is scratch space of `4 × dim` bytes).
     pub fn read_row(&self, ord: u32, bytes: &mut [u8], row: &mut [f32]) -> Result<()> {
         if ord as usize >= self.len {
-            return Err(Error::corrupt(
-                self.path.parent().unwrap_or(&self.path).to_path_buf(),
-                format!("{}: no vector {ord}", self.path.display()),
-            ));
+            return Err(Error::corrupt(&self.path, format!("no vector {ord}")));
         }
         let offset = ord as u64 * bytes.len() as u64;
         read_exact_at(&self.file, bytes, offset).map_err(|e| Error::io(&self.path, e))?;

@@ -195,16 +195,15 @@ impl IndexWriter {
         let carried_graph = carried.map(|c| (c.dir, c.num_chunks));
         let mut graph_inserted = 0;
         if let Some(model) = &vectors.model {
-            progress.start("building vector graph", 0);
             graph_inserted = write_graph(
                 &staging,
                 model.dim,
                 carried_graph,
                 &origins,
                 &settings.hnsw,
+                progress,
                 &mut notes,
             )?;
-            progress.finish();
         }
         drop(origins);
 
@@ -301,7 +300,7 @@ impl Carried {
             .map(|ord| {
                 let chunk = self.lexical.chunk_by_ord(ord)?;
                 if chunk.provenance.doc_id != id {
-                    return Err(Error::corrupt(self.dir.clone(), format!(
+                    return Err(Error::corrupt(self.dir.join(FILES), format!(
                             "{FILES} puts chunk {ord} in document `{id}`, the full-text index in `{}`",
                             chunk.provenance.doc_id
                         )));

@@ -127,10 +127,7 @@ impl IndexWriter {
             progress: Arc::new(NoProgress),
         };
         if let Some(reason) = previous.why_not_carried(&settings) {
-            return Err(Error::incompatible(
-                dir,
-                format!("{reason}; rebuild it with `lore index <PATH>... --index <DIR> --rebuild`"),
-            ));
+            return Err(Error::incompatible(dir, reason));
         }
         Ok(IndexWriter::new(
             dir,

@@ -25,6 +25,7 @@ pub(super) fn write_graph(
     previous: Option<(PathBuf, usize)>,
     origins: &[Option<u32>],
     params: &HnswParams,
+    progress: &dyn Progress,
     notes: &mut Vec<String>,
 ) -> Result<usize> {
     let path = dir.join(VECTORS);
@@ -47,12 +48,12 @@ pub(super) fn write_graph(
             // A few changes: the insertions read the rows they compare with, not all of them.
             let rows = ExactRows::open(&path, dim, n)?;
             let reader = RowReader::new(&rows);
-            let updated = HnswIndex::update(&reader, params, &previous, origins);
+            let updated = HnswIndex::update(&reader, params, &previous, origins, progress);
             reader.finish()?;
             updated
         } else {
             let store = VectorStore::load(&path, dim, n)?;
-            HnswIndex::update(&store, params, &previous, origins)
+            HnswIndex::update(&store, params, &previous, origins, progress)
         };
         if let Some((graph, inserted)) = updated {
             graph.save(dir)?;
@@ -60,7 +61,7 @@ pub(super) fn write_graph(
         }
     }
     let store = VectorStore::load(&path, dim, n)?;
-    HnswIndex::build(&store, params).save(dir)?;
+    HnswIndex::build_reporting(&store, params, progress).save(dir)?;
     Ok(n)
 }
 
@@ -118,8 +119,10 @@ pub(super) fn write_vectors(
     };
     if let Some(embedder) = &embedder {
         if embedder.model_id() != model_id {
+            // `path` is `<index>/<generation>/vectors.f32`: the index is what is rebuilt.
+            let index = path.parent().and_then(Path::parent).unwrap_or(path);
             return Err(Error::incompatible(
-                path.parent().unwrap_or(path).to_path_buf(),
+                index,
                 format!(
                     "the index's vectors come from model {model_id}, the embedder given is {}",
                     embedder.model_id()

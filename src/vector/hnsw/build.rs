@@ -22,6 +22,7 @@ use std::sync::Mutex;
 use rayon::prelude::*;
 
 use super::{HnswIndex, HnswParams, Near};
+use crate::progress::Progress;
 use crate::vector::{dot, Rows, SplitMix, VectorStore};
 
 /// Highest layer a node can be drawn for.
@@ -40,7 +41,7 @@ pub(super) struct Links {
 }
 
 /// Build the graph over every vector of `store`.
-pub(super) fn build(store: &VectorStore, params: &HnswParams) -> Links {
+pub(super) fn build(store: &VectorStore, params: &HnswParams, progress: &dyn Progress) -> Links {
     let n = store.len();
     let m = params.max_connections.max(2);
     let level: Vec<u8> = (0..n as u64).map(|ord| draw_level(ord, m)).collect();
@@ -58,13 +59,18 @@ pub(super) fn build(store: &VectorStore, params: &HnswParams) -> Links {
         m,
         ef: params.ef_construction.max(m),
     };
+    progress.start("building vector graph", n.saturating_sub(1) as u64);
     (0..n as u32)
         .into_par_iter()
         .filter(|&ord| ord != entry)
         .for_each_init(
             || Scratch::new(n),
-            |scratch, ord| builder.insert(ord, scratch),
+            |scratch, ord| {
+                builder.insert(ord, scratch);
+                progress.advance(1);
+            },
         );
+    progress.finish();
     let lists = builder.into_lists();
     Links {
         level,
@@ -85,6 +91,7 @@ pub(super) fn update<R: Rows>(
     params: &HnswParams,
     previous: &HnswIndex,
     origins: &[Option<u32>],
+    progress: &dyn Progress,
 ) -> Option<(Links, usize)> {
     let n = store.len();
     let m = params.max_connections.max(2);
@@ -146,10 +153,15 @@ pub(super) fn update<R: Rows>(
         m,
         ef: params.ef_construction.max(m),
     };
+    progress.start("updating vector graph", todo.len() as u64);
     todo.par_iter().for_each_init(
         || Scratch::new(n),
-        |scratch, &ord| builder.insert(ord, scratch),
+        |scratch, &ord| {
+            builder.insert(ord, scratch);
+            progress.advance(1);
+        },
     );
+    progress.finish();
     let lists = builder.into_lists();
     // New nodes drawn above the previous top layer were linked up to it; the highest node is
     // the entry, as in a build (its empty upper layers are passed through).
@@ -386,6 +398,7 @@ impl<R: Rows + ?Sized> Builder<'_, R> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::progress::NoProgress;
 
     #[test]
     fn layers_follow_the_geometric_law_and_do_not_depend_on_order() {
@@ -409,7 +422,7 @@ mod tests {
             ef_construction: 64,
             ef_search: 64,
         };
-        let links = build(&store, &params);
+        let links = build(&store, &params, &NoProgress);
         for (ord, node) in links.lists.iter().enumerate() {
             assert_eq!(node.len(), links.level[ord] as usize + 1);
             assert!(!node[0].is_empty(), "node {ord} has no layer-0 link");
@@ -456,7 +469,7 @@ mod tests {
             after.push(v).unwrap();
             origins.push((i < 5_000).then_some(i as u32));
         }
-        let (links, inserted) = update(&after, &params, &previous, &origins).unwrap();
+        let (links, inserted) = update(&after, &params, &previous, &origins, &NoProgress).unwrap();
         assert!((1_000..1_500).contains(&inserted), "{inserted} inserted");
         for (ord, node) in links.lists.iter().enumerate() {
             assert_eq!(node.len(), links.level[ord] as usize + 1);
@@ -484,7 +497,8 @@ mod tests {
         after.save(&path).unwrap();
         let rows = crate::vector::ExactRows::open(&path, dim, after.len()).unwrap();
         let reader = crate::vector::RowReader::new(&rows);
-        let (links, read_inserted) = update(&reader, &params, &previous, &origins).unwrap();
+        let (links, read_inserted) =
+            update(&reader, &params, &previous, &origins, &NoProgress).unwrap();
         reader.finish().unwrap();
         assert!((1_000..1_500).contains(&read_inserted));
         let read = HnswIndex::from_links(links, &params);
@@ -498,6 +512,6 @@ mod tests {
         let half: Vec<Option<u32>> = (0..after.len() as u32)
             .map(|i| (i % 2 == 0).then_some(i))
             .collect();
-        assert!(update(&after, &params, &previous, &half).is_none());
+        assert!(update(&after, &params, &previous, &half, &NoProgress).is_none());
     }
 }

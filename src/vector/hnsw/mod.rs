@@ -28,6 +28,7 @@ use super::{rank, Neighbor, OrdFilter, Rows, VectorIndex, VectorStore, Vectors};
 use crate::error::{Error, Result};
 /// File name of the links inside the index directory.
 use crate::layout::GRAPH as FILE;
+use crate::progress::{NoProgress, Progress};
 
 const MAGIC: &[u8; 8] = b"LOREHNSW";
 /// More links than this on one node means a damaged file.
@@ -71,7 +72,17 @@ pub struct HnswIndex {
 impl HnswIndex {
     /// Build the graph over every vector of `store` on every core ([`build`]).
     pub fn build(store: &VectorStore, params: &HnswParams) -> Self {
-        HnswIndex::from_links(build::build(store, params), params)
+        HnswIndex::build_reporting(store, params, &NoProgress)
+    }
+
+    /// [`HnswIndex::build`], reporting each inserted node to `progress` (stage "building
+    /// vector graph").
+    pub fn build_reporting(
+        store: &VectorStore,
+        params: &HnswParams,
+        progress: &dyn Progress,
+    ) -> Self {
+        HnswIndex::from_links(build::build(store, params, progress), params)
     }
 
     /// Carry `previous`, a graph over another generation's vectors, over to `store`, whose
@@ -84,8 +95,9 @@ impl HnswIndex {
         params: &HnswParams,
         previous: &HnswIndex,
         origins: &[Option<u32>],
+        progress: &dyn Progress,
     ) -> Option<(Self, usize)> {
-        let (links, inserted) = build::update(store, params, previous, origins)?;
+        let (links, inserted) = build::update(store, params, previous, origins, progress)?;
         Some((HnswIndex::from_links(links, params), inserted))
     }
 
@@ -192,9 +204,7 @@ impl HnswIndex {
     /// [`HnswIndex::load`] from `dir`'s `hnsw.links`, already open.
     pub fn load_from(file: std::fs::File, dir: &Path, num_points: usize) -> Result<Self> {
         let path = dir.join(FILE);
-        let corrupt = |reason: String| {
-            Error::corrupt(dir.to_path_buf(), format!("{}: {reason}", path.display()))
-        };
+        let corrupt = |reason: String| Error::corrupt(&path, reason);
         let mut input = LittleEndian(BufReader::with_capacity(1 << 16, file));
         let truncated = |_| corrupt("truncated".into());
         if input.bytes(8).map_err(truncated)? != MAGIC {

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite, from a fresh clone: fetch the model (idempotent), check formatting and
 # lints, run every test with the release profile (shared with the demo build), and make sure the
-# benchmarks still compile.
+# library builds without the cli feature and the benchmarks still compile.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 LORE_MODEL_DIR="$(scripts/fetch-model.sh)"
@@ -9,4 +9,6 @@ export LORE_MODEL_DIR
 cargo fmt --all -- --check
 cargo clippy --release --all-targets -- -D warnings
 cargo test --release
+# The library builds without the command line's crates (clap, anyhow, indicatif).
+cargo build --release --no-default-features --lib
 cargo bench --no-run

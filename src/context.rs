@@ -31,7 +31,7 @@ use crate::fuse::{min_max, normalization_range};
 /// "No predecessor" in the stored links.
 pub const NONE: u32 = u32::MAX;
 
-/// Default [`rescore`] weight: how far a passage is lifted towards a better neighbour.
+/// Default passage-context weight ([`RankingOptions::context_weight`](crate::RankingOptions::context_weight)): how far a passage is lifted towards a better neighbour.
 pub const DEFAULT_CONTEXT_WEIGHT: f32 = 0.5;
 
 /// Does a document titled `next` continue the one titled `prev`, right before it in the same

@@ -27,7 +27,7 @@ use crate::error::{Error, Result};
 use crate::layout::{CURRENT, GENERATION_PREFIX as PREFIX, LEGACY_ENTRIES, LOCK, MANIFEST};
 
 /// The directory of the current generation of the index at `dir`: `dir/<CURRENT>`, or `dir`
-/// itself for an index written before generations. [`Error::NoIndex`] when there is neither.
+/// itself for an index written before generations. [`UserError::NoIndex`](crate::UserError::NoIndex) when there is neither.
 pub fn resolve(dir: &Path) -> Result<PathBuf> {
     match read_current(dir)? {
         Some(name) => Ok(dir.join(name)),

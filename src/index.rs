@@ -217,7 +217,7 @@ impl Index {
     }
 
     /// The directory of the generation this index was opened on (`<dir>/gen-NNNNNN`, see
-    /// [`crate::generation`]).
+    /// the crate documentation).
     pub fn dir(&self) -> &Path {
         &self.dir
     }
@@ -348,30 +348,28 @@ impl Index {
         let Some(ord) = self.lexical.ord_of(chunk_id)? else {
             return Ok(None);
         };
-        let mut before = Vec::new();
-        let mut at = ord;
-        while before.len() < num_before {
-            let Some(prev) = self.neighbours.prev(at) else {
-                break;
-            };
-            before.push(self.lexical.chunk_by_ord(prev)?);
-            at = prev;
-        }
+        let mut before = self.walk(ord, num_before, |at| self.neighbours.prev(at))?;
         before.reverse();
-        let mut after = Vec::new();
-        let mut at = ord;
-        while after.len() < num_after {
-            let Some(next) = self.neighbours.next(at) else {
-                break;
-            };
-            after.push(self.lexical.chunk_by_ord(next)?);
-            at = next;
-        }
+        let after = self.walk(ord, num_after, |at| self.neighbours.next(at))?;
         Ok(Some(Neighbourhood {
             before,
             chunk: self.lexical.chunk_by_ord(ord)?,
             after,
         }))
+    }
+
+    /// Up to `num` chunks from `ord` on, one `step` at a time (nearest first).
+    fn walk(&self, ord: u32, num: usize, step: impl Fn(u32) -> Option<u32>) -> Result<Vec<Chunk>> {
+        let mut out = Vec::new();
+        let mut at = ord;
+        while out.len() < num {
+            let Some(next) = step(at) else {
+                break;
+            };
+            out.push(self.lexical.chunk_by_ord(next)?);
+            at = next;
+        }
+        Ok(out)
     }
 
     /// The chunk of ordinal `ord` (as [`Index::rank`] returns them), text and provenance.

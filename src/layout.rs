@@ -61,7 +61,7 @@ pub(crate) const LEGACY_ENTRIES: [&str; 6] =
 /// The model an index's vectors were made with.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ModelInfo {
-    /// Model identifier (see [`Embedder::model_id`]).
+    /// Model identifier (see [`Embedder::model_id`](crate::Embedder::model_id)).
     pub id: String,
     /// Vector dimension.
     pub dim: usize,
@@ -110,7 +110,7 @@ pub struct Manifest {
     pub sources: Vec<String>,
     /// SHA-256 over everything that decides the index's content: lore and format version,
     /// model id, chunking settings and every chunk record (text and provenance). Two builds
-    /// with the same digest hold the same index; see [`IndexBuilder::is_current`].
+    /// with the same digest hold the same index; see [`IndexBuilder::is_current`](crate::IndexBuilder::is_current).
     #[serde(default)]
     pub digest: Option<String>,
 }

@@ -7,7 +7,7 @@
 //! One index holds two views of the same chunks: a full-text view (tantivy, BM25 with English
 //! stemming) and a dense view (all-MiniLM-L6-v2 embeddings in an HNSW graph, with an exact flat
 //! twin). A search runs either or both and fuses them (a weighted sum of normalised scores by
-//! default); then a passage's neighbours in its meeting, thread or page support it ([`context`]).
+//! default); then a passage's neighbours in its meeting, thread or page support it (see [`RankingOptions::context_weight`]).
 //!
 //! ```
 //! use lore::{Filter, Index, IndexBuilder, Mode, SearchRequest};

@@ -71,7 +71,7 @@ pub struct RankingOptions {
     /// How hybrid mode combines its lists.
     pub fusion: Fusion,
     /// Passage context: how far (0 to 1) a passage's score is lifted towards a better-scoring
-    /// neighbour (a passage it continues or is continued by); see [`crate::context`]. 0 turns
+    /// neighbour (a passage it continues or is continued by); see the crate documentation. 0 turns
     /// it off.
     pub context_weight: f32,
 }

@@ -58,6 +58,16 @@ fn model_index(dir: &Path) -> (PathBuf, Index) {
     (index_dir, index)
 }
 
+/// The fixture indexed without embeddings.
+fn lexical_index(dir: &Path) -> Index {
+    let index_dir = dir.join("lexical-only");
+    IndexBuilder::new(&index_dir)
+        .without_embeddings()
+        .build(&[dir.join("org")])
+        .unwrap();
+    Index::open(&index_dir).unwrap()
+}
+
 fn request(text: &str, mode: Mode) -> SearchRequest {
     SearchRequest {
         text: text.into(),
@@ -287,12 +297,7 @@ fn hybrid_degrades_to_lexical_when_the_query_cannot_be_embedded() {
 #[test]
 fn a_strict_hybrid_search_of_a_lexical_only_index_fails() {
     let dir = fixture();
-    let index_dir = dir.path().join("lexical-only");
-    IndexBuilder::new(&index_dir)
-        .without_embeddings()
-        .build(&[dir.path().join("org")])
-        .unwrap();
-    let index = Index::open(&index_dir).unwrap();
+    let index = lexical_index(dir.path());
     let lenient = index.search(&request("Jenkins", Mode::Hybrid)).unwrap();
     assert_eq!(lenient.mode_used, Mode::Lexical);
     let err = index
@@ -665,12 +670,7 @@ fn a_passage_next_to_the_best_match_is_lifted_by_passage_context() {
 #[test]
 fn a_hit_is_fetched_again_by_its_chunk_id_with_its_neighbours() {
     let dir = fixture();
-    let index_dir = dir.path().join("lexical-only");
-    IndexBuilder::new(&index_dir)
-        .without_embeddings()
-        .build(&[dir.path().join("org")])
-        .unwrap();
-    let index = Index::open(&index_dir).unwrap();
+    let index = lexical_index(dir.path());
     let hit = index
         .search(&request("paralegal positions", Mode::Lexical))
         .unwrap()

@@ -295,7 +295,7 @@ impl OnnxEmbedder {
     ///
     /// The model is identified by the SHA-256 of its `model.onnx` (recorded in `.complete` by
     /// `scripts/fetch-model.sh`, computed otherwise): the shipped weights are
-    /// [`MINILM_MODEL_ID`]; any other file gets an id of its own, so an index built with one
+    /// `sentence-transformers/all-MiniLM-L6-v2@int8-onnx`; any other file gets an id of its own, so an index built with one
     /// model is never searched with another.
     pub fn load(dir: &Path) -> Result<Self> {
         Self::load_sessions(dir, 1, None)

@@ -110,7 +110,7 @@ pub struct QueryMetrics {
 }
 
 impl QueryMetrics {
-    /// Measure one query's run (in [`trec_order`]).
+    /// Measure one query's run (in trec_eval's order: score, then document id).
     pub fn measure(run: &[Scored], judgements: &Judgements) -> Self {
         QueryMetrics {
             ndcg_10: ndcg_at(run, judgements, 10),

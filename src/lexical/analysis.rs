@@ -48,10 +48,10 @@ pub fn analyze(text: &str) -> Vec<Token> {
 }
 
 /// Analyse `text` for finding `terms` (analysed terms, as [`query_tokens`] gives): the same
-/// tokens as [`analyze`], except that only words whose first letter starts one of `terms` are
+/// tokens as `analyze`, except that only words whose first letter starts one of `terms` are
 /// stemmed, the others keep their lower-cased form. Stemming never changes a word's first
 /// letter, so a word left unstemmed could not have matched; the matches are exactly those of
-/// [`analyze`], at a fraction of the cost (snippets analyse every hit's text).
+/// `analyze`, at a fraction of the cost (snippets analyse every hit's text).
 pub fn analyze_for(text: &str, terms: &HashSet<String>) -> Vec<Token> {
     let firsts: HashSet<char> = terms.iter().filter_map(|t| t.chars().next()).collect();
     let mut words = words().build();
@@ -194,7 +194,7 @@ const QUESTION_WORDS: &[&str] = &[
     "your",
 ];
 
-/// The content tokens of a query: its analysed tokens without [`QUESTION_WORDS`], unless the
+/// The content tokens of a query: its analysed tokens without question words (`QUESTION_WORDS`), unless the
 /// query has nothing else (then all of them). Both the full-text query and the highlighted
 /// snippet use these, so "What did Omar say about the billing job?" searches for and highlights
 /// `omar`, `bill`, `job`.

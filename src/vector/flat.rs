@@ -5,7 +5,7 @@ use std::collections::BinaryHeap;
 
 use super::{rank, Neighbor, OrdFilter, VectorIndex, VectorStore, Vectors};
 
-/// Exhaustive cosine search over [`Vectors`] (exact over a [`VectorStore`]).
+/// Exhaustive cosine search over any vector rows (exact over a [`VectorStore`]).
 #[derive(Debug, Clone, Copy)]
 pub struct FlatIndex<'a, V = VectorStore> {
     store: &'a V,

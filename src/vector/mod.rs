@@ -75,7 +75,7 @@ impl Vectors for VectorStore {
     }
 }
 
-/// k-nearest-neighbour search over [`Vectors`].
+/// k-nearest-neighbour search over vector rows.
 pub trait VectorIndex: Send + Sync {
     /// The `k` nearest vectors to `query` (unit length) that pass `filter`, best first, ties
     /// broken by ascending ordinal.

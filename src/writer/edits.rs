@@ -186,7 +186,7 @@ impl IndexWriter {
     /// Add the files under `paths` (files or folders, walked as [`load::load_paths`] does): a
     /// new file is loaded and chunked, a changed one replaces its old documents, an unchanged
     /// one (same bytes, same id) is kept as it is. Problems are recorded, not returned: they
-    /// are in the commit's [`BuildReport::skipped`].
+    /// are in the commit's [`BuildReport::skipped`](crate::BuildReport::skipped).
     pub fn add_paths(&mut self, paths: &[PathBuf]) {
         self.read_paths(&absolute_inputs(paths));
     }

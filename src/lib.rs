@@ -143,7 +143,7 @@ pub mod internals {
     }
     /// Loaders.
     pub mod load {
-        pub use crate::load::{excerpt, is_verbatim, load_file, load_paths, LoadReport};
+        pub use crate::load::{excerpt, is_verbatim, load_bytes, load_file, load_paths, LoadReport};
     }
     /// Model helpers.
     pub mod model {

@@ -4,8 +4,9 @@
 
 use std::path::Path;
 
-use lore::chunk::{chunk_document, ChunkOptions};
-use lore::load::{excerpt, load_bytes};
+use lore::internals::chunk::chunk_document;
+use lore::internals::load::{excerpt, load_bytes};
+use lore::ChunkOptions;
 
 /// Load `data` as the file `name` and check the invariants.
 pub fn check_loader(name: &str, data: &[u8]) {

@@ -58,6 +58,7 @@
 //!
 //! ```text
 //! eval          labelled data sets, metrics, runs             → search, index, query
+//! memory/       organizational memory over an index: verify (re-read cited sources) → index, load, model
 //! writer/       build and update (write side): builder, edits, records, commit, vectors, digest
 //!                                                              → layout, generation, lexical, vector, embed, chunk, load, context
 //! search        ranking over one open index                   → index, query, fuse, context, snippet, lexical, vector
@@ -90,6 +91,7 @@ mod index;
 mod layout;
 mod lexical;
 mod load;
+mod memory;
 mod model;
 mod progress;
 mod query;
@@ -107,6 +109,7 @@ pub use fuse::{Fusion, DEFAULT_LEXICAL_WEIGHT, DEFAULT_RRF_K};
 pub use index::{Index, Neighbourhood, OpenOptions};
 pub use layout::{ChunkingInfo, Counts, Manifest, ModelInfo, FORMAT_VERSION};
 pub use load::LoadOptions;
+pub use memory::{SourceCheck, SourceStatus, VerifyReport};
 pub use model::{Chunk, Filter, Provenance, Skipped, SourceFormat};
 pub use progress::{NoProgress, Progress};
 pub use query::{
@@ -143,7 +146,9 @@ pub mod internals {
     }
     /// Loaders.
     pub mod load {
-        pub use crate::load::{excerpt, is_verbatim, load_bytes, load_file, load_paths, LoadReport};
+        pub use crate::load::{
+            excerpt, is_verbatim, load_bytes, load_file, load_paths, LoadReport,
+        };
     }
     /// Model helpers.
     pub mod model {

@@ -466,3 +466,63 @@ fn quiet_index_prints_no_progress_and_still_summarises() {
         }
     }
 }
+
+#[test]
+fn verify_reports_sources_that_changed_moved_or_vanished() {
+    let tmp = tempfile::tempdir().unwrap();
+    let src = tmp.path().join("export");
+    std::fs::create_dir_all(&src).unwrap();
+    let notes = "# Legal sync\n\n## Contracts\n\nContracts under $50K are reviewed in-house.\n";
+    let page = "# Runbook\n\nThe nightly billing job runs at 02:00 UTC.\n";
+    let chat = "{\"channel\": \"#finance\", \"user\": \"Dana\", \"ts\": \"1767225600.000100\", \"text\": \"The Q3 review moves two weeks early.\"}\n";
+    std::fs::write(src.join("legal.md"), notes).unwrap();
+    std::fs::write(src.join("runbook.md"), page).unwrap();
+    std::fs::write(src.join("chat.jsonl"), chat).unwrap();
+    let index = tmp.path().join("idx");
+    let index_s = index.to_str().unwrap();
+    let src_s = src.to_str().unwrap();
+    let out = lore(&["index", src_s, "--index", index_s, "--no-embed", "-q"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let out = lore(&["verify", "--index", index_s]);
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    assert!(stdout(&out).contains("3 cited, 0 changed, 0 moved, 0 vanished"));
+
+    // A line before the notes moves their text; the runbook's time changes; the chat is gone.
+    std::fs::write(src.join("legal.md"), format!("Draft.\n\n{notes}")).unwrap();
+    std::fs::write(src.join("runbook.md"), page.replace("02:00", "03:30")).unwrap();
+    std::fs::remove_file(src.join("chat.jsonl")).unwrap();
+    let out = lore(&["verify", "--index", index_s, "--json"]);
+    assert_eq!(out.status.code(), Some(3), "{}", stdout(&out));
+    let report: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let status = |file: &str| {
+        report["problems"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["path"].as_str().unwrap().ends_with(file))
+            .map(|p| p["status"].as_str().unwrap().to_string())
+    };
+    assert_eq!(status("legal.md").as_deref(), Some("moved"), "{report}");
+    assert_eq!(status("runbook.md").as_deref(), Some("changed"), "{report}");
+    assert_eq!(
+        status("chat.jsonl").as_deref(),
+        Some("vanished"),
+        "{report}"
+    );
+    assert_eq!(report["num_sources"], 3);
+
+    // Re-indexing makes every citation hold again.
+    let out = lore(&["index", src_s, "--index", index_s, "--no-embed", "-q"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = lore(&["verify", "--index", index_s]);
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+}

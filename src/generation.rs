@@ -82,7 +82,7 @@ pub struct WriterLock {
 
 impl WriterLock {
     /// Take the lock of the index at `dir` (created if missing), or fail at once with
-    /// [`Error::Locked`] naming the process that holds it.
+    /// [`UserError::Locked`](crate::UserError::Locked) naming the process that holds it.
     pub fn acquire(dir: &Path) -> Result<Self> {
         std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
         let path = dir.join(LOCK);

@@ -73,7 +73,7 @@ pub struct LexicalHit {
     pub score: f32,
 }
 
-/// Searches an index written by [`LexicalWriter`].
+/// Searches an index written by [`LexicalWriter`](super::LexicalWriter).
 pub struct LexicalReader {
     /// The index directory, named by every error.
     dir: PathBuf,

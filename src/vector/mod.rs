@@ -3,7 +3,7 @@
 //! [`VectorStore`] holds the unit-length chunk vectors, row `ord` for chunk ordinal `ord`, and
 //! persists them as little-endian `f32` in `vectors.f32`. Two searchers share the
 //! [`VectorIndex`] interface: [`FlatIndex`], the exact twin (a scan, the ground truth), and
-//! [`HnswSearcher`], the approximate graph search over an [`HnswIndex`] (plain links, built on
+//! `HnswSearcher`, the approximate graph search over an [`HnswIndex`] (plain links, built on
 //! every core) that is persisted beside the vectors and reloaded on open. They share no search
 //! code; a test measures the recall of one against the other.
 

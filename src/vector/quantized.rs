@@ -81,7 +81,7 @@ impl QuantizedStore {
         Self::load_from(file, path, dim, expected)
     }
 
-    /// [`QuantizedStore::load`] from a file already open (`path` names it in errors).
+    /// `QuantizedStore::load` from a file already open (`path` names it in errors).
     pub fn load_from(file: File, path: &Path, dim: usize, expected: usize) -> Result<Self> {
         let mut store = QuantizedStore {
             dim,

@@ -77,7 +77,7 @@ pub(super) fn chunk_bytes(chunk: &Chunk) -> Vec<u8> {
     serde_json::to_vec(chunk).unwrap_or_default()
 }
 
-/// The [`Manifest::digest`] of a generation and each document's signature, fed one document
+/// The [`Manifest::digest`](crate::Manifest::digest) of a generation and each document's signature, fed one document
 /// at a time in ordinal order.
 ///
 /// A document's signature is the SHA-256 of its chunks' text and provenance, except where in

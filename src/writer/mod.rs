@@ -12,16 +12,17 @@
 //!   is loaded, chunked and embedded (through the embedding cache, keyed by text and model);
 //! * a file the record holds that the update no longer finds is removed, unless the update
 //!   keeps missing files ([`IndexBuilder::keep_missing`], `lore index --no-delete`);
-//! * [`IndexWriter::delete`] removes documents by id or path prefix (`lore rm`).
+//! * [`IndexWriter::delete_documents`] removes documents by id or id folder, and
+//!   [`IndexWriter::delete_path`] by file or folder (`lore rm` does both).
 //!
 //! The new generation is then written whole, streaming: documents in id order, carried chunks
 //! read back one document at a time as the text index is written, vectors copied row by row,
 //! new chunks embedded. A reloaded document keeps the vector of every chunk whose embedded text
 //! the previous generation holds, so only changed text reaches the model, with or without the
 //! embedding cache. The vector graph is carried over too: kept nodes keep their links and only
-//! new vectors are inserted ([`HnswIndex::update`]), unless more than a fifth of the previous
+//! new vectors are inserted ([`HnswIndex::update`](crate::vector::HnswIndex::update)), unless more than a fifth of the previous
 //! nodes are gone, when it is built afresh. Apart from the graph's links, an update yields
-//! exactly the index a full build of the same inputs yields (same [`Manifest::digest`]).
+//! exactly the index a full build of the same inputs yields (same [`Manifest::digest`](crate::Manifest::digest)).
 //!
 //! The phases hold as little at once as they can: vectors go straight to `vectors.f32`, each
 //! chunk is dropped once the text index has it, the graph comes last over the vectors alone,
@@ -31,6 +32,11 @@
 //! Carrying needs the previous generation to have been written by this lore version with the
 //! same chunking and model; otherwise every file is read afresh (the embedding cache still spares
 //! the model the text it has seen).
+//!
+//! The rooms: `builder` (settings and whole builds), `edits` (the writer: add, sync, delete),
+//! `records` (what `files.json` holds, the generation replaced), `commit` (writing the new
+//! generation, carrying chunks), `vectors` (embedding, copying rows, the graph) and `digest`
+//! (document signatures, the manifest digest, what changed).
 
 mod builder;
 mod commit;

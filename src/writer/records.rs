@@ -36,7 +36,7 @@ pub(super) struct FileRecord {
     pub(super) id: String,
     /// SHA-256 of the bytes the documents were loaded from (`None`: not read).
     pub(super) sha256: Option<String>,
-    /// Some of its documents were removed ([`IndexWriter::delete`]).
+    /// Some of its documents were removed ([`IndexWriter::delete_documents`](super::IndexWriter::delete_documents)).
     #[serde(default)]
     pub(super) removed_some: bool,
     /// Some of its documents were left out for an id an earlier file holds. An update reads

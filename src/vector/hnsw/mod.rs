@@ -70,7 +70,7 @@ pub struct HnswIndex {
 }
 
 impl HnswIndex {
-    /// Build the graph over every vector of `store` on every core ([`build`]).
+    /// Build the graph over every vector of `store` on every core (`build::build`).
     pub fn build(store: &VectorStore, params: &HnswParams) -> Self {
         HnswIndex::build_reporting(store, params, &NoProgress)
     }

@@ -24,7 +24,9 @@ use std::io::{Read, Seek, Write};
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
-use crate::layout::{CURRENT, GENERATION_PREFIX as PREFIX, LEGACY_ENTRIES, LOCK, MANIFEST};
+use crate::layout::{
+    generation_number, CURRENT, GENERATION_PREFIX as PREFIX, LEGACY_ENTRIES, LOCK, MANIFEST,
+};
 
 /// The directory of the current generation of the index at `dir`: `dir/<CURRENT>`, or `dir`
 /// itself for an index written before generations. [`UserError::NoIndex`](crate::UserError::NoIndex) when there is neither.
@@ -53,15 +55,6 @@ pub fn read_current(dir: &Path) -> Result<Option<String>> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
         Err(e) => Err(Error::io(path, e)),
     }
-}
-
-/// `Some(n)` for a generation directory name `gen-<n>`.
-fn generation_number(name: &str) -> Option<u64> {
-    let digits = name.strip_prefix(PREFIX)?;
-    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    digits.parse().ok()
 }
 
 /// True when `name` is something this module keeps in an index directory.

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::context::Neighbours;
 use crate::embed::{resolve_model_dir, Embedder, OnnxEmbedder};
-use crate::error::{Error, Result, UserError};
+use crate::error::{Error, Result};
 use crate::generation;
 use crate::layout::{Manifest, ModelInfo, GRAPH, LEXICAL_DIR, NEIGHBOURS, SKIPPED, VECTORS};
 use crate::lexical::LexicalReader;
@@ -156,13 +156,7 @@ impl Index {
 
     /// Open the generation in `dir` of the index at `root`.
     fn open_generation(root: &Path, dir: PathBuf, options: OpenOptions) -> Result<Self> {
-        // What cannot be used names the index, which is what the user rebuilds.
-        let manifest = Manifest::read(&dir).map_err(|e| match e {
-            Error::User(UserError::Incompatible { reason, .. }) => {
-                Error::incompatible(root, reason)
-            }
-            e => e,
-        })?;
+        let manifest = Manifest::read(&dir)?;
         let lexical = LexicalReader::open(&dir.join(LEXICAL_DIR))?;
         let n = manifest.counts.chunks;
         if lexical.num_chunks() != n as u64 {

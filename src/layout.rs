@@ -54,6 +54,30 @@ pub(crate) const GRAPH: &str = "hnsw.links";
 /// Which chunk each chunk continues.
 pub(crate) const NEIGHBOURS: &str = "neighbours.u32";
 
+/// `Some(n)` for a generation directory name `gen-<n>`.
+pub(crate) fn generation_number(name: &str) -> Option<u64> {
+    let digits = name.strip_prefix(GENERATION_PREFIX)?;
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    digits.parse().ok()
+}
+
+/// The index directory `dir` belongs to: its parent when `dir` is a generation directory
+/// (`<index>/gen-NNNNNN`), else `dir` itself (an index written before generations). What a
+/// user rebuilds, and so what errors about the whole index name.
+pub(crate) fn index_root(dir: &Path) -> &Path {
+    let is_generation = dir
+        .file_name()
+        .and_then(|n| n.to_str())
+        .and_then(generation_number)
+        .is_some();
+    match dir.parent() {
+        Some(parent) if is_generation => parent,
+        _ => dir,
+    }
+}
+
 /// What an index written before generations kept at the top of its directory.
 pub(crate) const LEGACY_ENTRIES: [&str; 6] =
     [MANIFEST, SKIPPED, LEXICAL_DIR, NEIGHBOURS, VECTORS, GRAPH];
@@ -128,7 +152,7 @@ impl Manifest {
         let version = value.get("format_version").and_then(|v| v.as_u64());
         if version != Some(u64::from(FORMAT_VERSION)) {
             return Err(Error::incompatible(
-                dir.to_path_buf(),
+                index_root(dir),
                 format!(
                     "it has format version {} and this lore reads version {FORMAT_VERSION}",
                     version.map_or("unknown".to_string(), |v| v.to_string())
@@ -146,4 +170,25 @@ impl Manifest {
 pub(crate) fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<()> {
     let text = serde_json::to_string_pretty(value)?;
     std::fs::write(path, text + "\n").map_err(|e| Error::io(path, e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_generation_directory_belongs_to_its_parent_index() {
+        assert_eq!(
+            index_root(Path::new("/srv/acme/gen-000004")),
+            Path::new("/srv/acme")
+        );
+        // An index written before generations, and names that only look alike.
+        assert_eq!(index_root(Path::new("/srv/acme")), Path::new("/srv/acme"));
+        assert_eq!(
+            index_root(Path::new("/srv/gen-latest")),
+            Path::new("/srv/gen-latest")
+        );
+        assert_eq!(generation_number("gen-000012"), Some(12));
+        assert_eq!(generation_number("gen-"), None);
+    }
 }

@@ -8,8 +8,7 @@ use crate::context::rescore;
 use crate::error::{Error, Result, UserError};
 use crate::fuse::fuse;
 use crate::index::{Dense, Index};
-use crate::lexical::analyze_for;
-use crate::lexical::FieldWeights;
+use crate::lexical::{analyze_for, FieldWeights};
 use crate::query::{
     LexicalScoring, Mode, RetrieverScore, SearchHit, SearchRequest, SearchResponse,
 };
@@ -53,8 +52,8 @@ impl Index {
     /// The error of a search that needs embeddings on an index built without them.
     fn no_embeddings(&self, what: &str) -> Error {
         Error::invalid_request(format!(
-            "the index at {} was built without embeddings, so a {what} search cannot run; search with --mode lexical, or rebuild it with the model (`lore index <PATH>... --index <DIR> --rebuild`, without --no-embed)",
-            self.root.display()
+            "the index at {root} was built without embeddings, so a {what} search cannot run; search with --mode lexical, or rebuild it with the model (`lore index <PATH>... --index {root} --rebuild`, without --no-embed)",
+            root = self.root.display()
         ))
     }
 

@@ -22,6 +22,15 @@ fn corpus() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("corpus")
 }
 
+/// A folder `dir` of exports holding `files` (name, contents).
+fn export(dir: &Path, files: &[(&str, &str)]) -> PathBuf {
+    std::fs::create_dir_all(dir).unwrap();
+    for (name, text) in files {
+        std::fs::write(dir.join(name), text).unwrap();
+    }
+    dir.to_path_buf()
+}
+
 fn stdout(out: &Output) -> String {
     String::from_utf8(out.stdout.clone()).unwrap()
 }
@@ -437,10 +446,13 @@ fn reindexing_after_an_edit_a_deletion_and_an_addition_reports_them_and_embeds_o
 #[test]
 fn quiet_index_prints_no_progress_and_still_summarises() {
     let tmp = tempfile::tempdir().unwrap();
-    let src = tmp.path().join("src");
-    std::fs::create_dir_all(&src).unwrap();
-    std::fs::write(src.join("a.md"), "# A\n\nThe expense limit is $500.\n").unwrap();
-    std::fs::write(src.join("b.txt"), "Travel needs approval.\n").unwrap();
+    let src = export(
+        &tmp.path().join("src"),
+        &[
+            ("a.md", "# A\n\nThe expense limit is $500.\n"),
+            ("b.txt", "Travel needs approval.\n"),
+        ],
+    );
     let index = tmp.path().join("idx");
     let base = [
         "index",
@@ -470,14 +482,17 @@ fn quiet_index_prints_no_progress_and_still_summarises() {
 #[test]
 fn verify_reports_sources_that_changed_moved_or_vanished() {
     let tmp = tempfile::tempdir().unwrap();
-    let src = tmp.path().join("export");
-    std::fs::create_dir_all(&src).unwrap();
     let notes = "# Legal sync\n\n## Contracts\n\nContracts under $50K are reviewed in-house.\n";
     let page = "# Runbook\n\nThe nightly billing job runs at 02:00 UTC.\n";
     let chat = "{\"channel\": \"#finance\", \"user\": \"Dana\", \"ts\": \"1767225600.000100\", \"text\": \"The Q3 review moves two weeks early.\"}\n";
-    std::fs::write(src.join("legal.md"), notes).unwrap();
-    std::fs::write(src.join("runbook.md"), page).unwrap();
-    std::fs::write(src.join("chat.jsonl"), chat).unwrap();
+    let src = export(
+        &tmp.path().join("export"),
+        &[
+            ("legal.md", notes),
+            ("runbook.md", page),
+            ("chat.jsonl", chat),
+        ],
+    );
     let index = tmp.path().join("idx");
     let index_s = index.to_str().unwrap();
     let src_s = src.to_str().unwrap();

@@ -85,7 +85,7 @@ enum Command {
     /// --filter kind=decision --since 2025-06-01 --json
     Search(SearchArgs),
     /// Show what an index holds: counts, model, settings, skipped inputs.
-    Stats(StatsArgs),
+    Stats(InspectArgs),
     /// Check every citation: re-read each source file the index cites and check that each
     /// chunk's byte range still gives its text (by its content hash).
     ///
@@ -94,7 +94,7 @@ enum Command {
     /// did; `lore index` on the sources makes every citation hold again.
     ///
     /// Example: lore verify --index /tmp/acme
-    Verify(StatsArgs),
+    Verify(InspectArgs),
     /// Index the shipped corpus/ and answer its sample questions with cited snippets, printing
     /// Recall@5 over corpus/questions.jsonl.
     Demo(DemoArgs),
@@ -242,8 +242,9 @@ struct SearchArgs {
     json: bool,
 }
 
+/// The arguments of the commands that inspect an index (`stats`, `verify`).
 #[derive(Debug, Args)]
-struct StatsArgs {
+struct InspectArgs {
     /// Index directory (default: $LORE_INDEX).
     #[arg(long, short = 'i', value_name = "DIR", env = "LORE_INDEX")]
     index: PathBuf,
@@ -582,7 +583,7 @@ fn clock(ms: u64) -> String {
     format!("{:02}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60)
 }
 
-fn verify(args: StatsArgs) -> anyhow::Result<ExitCode> {
+fn verify(args: InspectArgs) -> anyhow::Result<ExitCode> {
     let index = Index::open(&args.index)?;
     let report = index.verify()?;
     let mut out = std::io::stdout().lock();
@@ -624,7 +625,7 @@ fn verify(args: StatsArgs) -> anyhow::Result<ExitCode> {
     })
 }
 
-fn stats(args: StatsArgs) -> anyhow::Result<ExitCode> {
+fn stats(args: InspectArgs) -> anyhow::Result<ExitCode> {
     let index = Index::open(&args.index)?;
     let manifest = index.manifest();
     let skipped = index.skipped()?;

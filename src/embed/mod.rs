@@ -444,7 +444,7 @@ impl LazyOnnxEmbedder {
     }
 
     fn new(dir: &Path, single: bool) -> Result<Self> {
-        ModelFiles::check(dir)?;
+        // Checks the model files (naming a missing one) before reading the model's id.
         let model_id = model_id_in(dir)?;
         let lazy = LazyOnnxEmbedder {
             dir: dir.to_path_buf(),
@@ -496,7 +496,8 @@ impl Embedder for LazyOnnxEmbedder {
 /// Vectors of the texts starting at an offset.
 type Piece = (usize, Vec<Vec<f32>>);
 
-/// The id an [`OnnxEmbedder`] loaded from `dir` would have, without loading it.
+/// The id an [`OnnxEmbedder`] loaded from `dir` would have, without loading it; fails with
+/// [`UserError::ModelMissing`](crate::UserError::ModelMissing) when a model file is missing.
 pub fn model_id_in(dir: &Path) -> Result<String> {
     ModelFiles::check(dir)?;
     let sha = model_sha256(dir)?;

@@ -21,7 +21,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::Result;
 use crate::index::Index;
 use crate::load::excerpt;
-use crate::model::{content_hash, Chunk};
+use crate::model::{content_hash, SourceFormat};
 
 /// How a cited source compares with what the index says of it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -103,23 +103,28 @@ impl Index {
     /// # Ok::<(), lore::Error>(())
     /// ```
     pub fn verify(&self) -> Result<VerifyReport> {
-        let mut by_path: BTreeMap<String, Vec<Chunk>> = BTreeMap::new();
+        // Only what a check needs is kept per chunk; a broken citation's text is read again.
+        let mut by_path: BTreeMap<String, Vec<Citation>> = BTreeMap::new();
         let num_chunks = self.manifest().counts.chunks;
         for ord in 0..num_chunks as u32 {
             let chunk = self.chunk(ord)?;
-            by_path
-                .entry(chunk.provenance.path.clone())
-                .or_default()
-                .push(chunk);
+            let p = chunk.provenance;
+            by_path.entry(p.path).or_default().push(Citation {
+                ord,
+                id: chunk.id,
+                format: p.format,
+                byte_range: p.byte_range,
+                content_hash: p.content_hash,
+            });
         }
         let mut report = VerifyReport {
             num_sources: by_path.len(),
             num_chunks,
             ..VerifyReport::default()
         };
-        for (path, chunks) in by_path {
-            let check = check_source(&path, &chunks);
-            report.num_sound_chunks += chunks.len() - check.broken_chunks.len();
+        for (path, citations) in by_path {
+            let check = check_source(&path, &citations, |ord| Ok(self.chunk(ord)?.text))?;
+            report.num_sound_chunks += citations.len() - check.broken_chunks.len();
             if check.status != SourceStatus::Sound {
                 report.problems.push(check);
             }
@@ -128,38 +133,68 @@ impl Index {
     }
 }
 
-/// Check the chunks citing one file.
-fn check_source(path: &str, chunks: &[Chunk]) -> SourceCheck {
+/// What checking one chunk's citation needs.
+struct Citation {
+    /// The chunk's ordinal, to read its text again when the citation broke.
+    ord: u32,
+    id: String,
+    format: SourceFormat,
+    byte_range: [usize; 2],
+    content_hash: String,
+}
+
+impl Citation {
+    /// Does this citation's byte range of `text` still give the chunk's text?
+    fn holds_in(&self, text: &str) -> bool {
+        let [start, end] = self.byte_range;
+        text.get(start..end)
+            .is_some_and(|raw| content_hash(&excerpt(self.format, raw)) == self.content_hash)
+    }
+}
+
+/// Check the citations of one file; `text_of` reads a chunk's text by ordinal.
+fn check_source(
+    path: &str,
+    citations: &[Citation],
+    text_of: impl Fn(u32) -> Result<String>,
+) -> Result<SourceCheck> {
     let mut check = SourceCheck {
         path: path.to_string(),
         status: SourceStatus::Sound,
-        num_chunks: chunks.len(),
+        num_chunks: citations.len(),
         broken_chunks: Vec::new(),
         detail: String::new(),
     };
     let text = match std::fs::read(Path::new(path)).map(String::from_utf8) {
-        Ok(Ok(text)) => text,
+        Ok(Ok(text)) => Some(text),
         Ok(Err(_)) => {
             check.status = SourceStatus::Changed;
             check.detail = "no longer UTF-8 text".into();
-            check.broken_chunks = chunks.iter().map(|c| c.id.clone()).collect();
-            return check;
+            None
         }
         Err(e) => {
             check.status = SourceStatus::Vanished;
             check.detail = e.to_string();
-            check.broken_chunks = chunks.iter().map(|c| c.id.clone()).collect();
-            return check;
+            None
         }
     };
-    let broken: Vec<&Chunk> = chunks.iter().filter(|c| !cites(&text, c)).collect();
+    let Some(text) = text else {
+        check.broken_chunks = citations.iter().map(|c| c.id.clone()).collect();
+        return Ok(check);
+    };
+    let broken: Vec<&Citation> = citations.iter().filter(|c| !c.holds_in(&text)).collect();
     if broken.is_empty() {
-        return check;
+        return Ok(check);
     }
     // Is each broken citation's text still somewhere in the file?
-    let format = broken[0].provenance.format;
-    let whole = excerpt(format, &text);
-    let all_found = broken.iter().all(|c| whole.contains(c.text.as_str()));
+    let whole = excerpt(broken[0].format, &text);
+    let mut all_found = true;
+    for citation in &broken {
+        if !whole.contains(text_of(citation.ord)?.as_str()) {
+            all_found = false;
+            break;
+        }
+    }
     check.status = if all_found {
         SourceStatus::Moved
     } else {
@@ -168,7 +203,7 @@ fn check_source(path: &str, chunks: &[Chunk]) -> SourceCheck {
     check.detail = format!(
         "{} of {} citations no longer re-read to their text{}",
         broken.len(),
-        chunks.len(),
+        citations.len(),
         if all_found {
             "; the text is elsewhere in the file"
         } else {
@@ -176,16 +211,7 @@ fn check_source(path: &str, chunks: &[Chunk]) -> SourceCheck {
         }
     );
     check.broken_chunks = broken.iter().map(|c| c.id.clone()).collect();
-    check
-}
-
-/// Does `chunk`'s byte range of `text` still give its text?
-fn cites(text: &str, chunk: &Chunk) -> bool {
-    let [start, end] = chunk.provenance.byte_range;
-    let Some(raw) = text.get(start..end) else {
-        return false;
-    };
-    content_hash(&excerpt(chunk.provenance.format, raw)) == chunk.provenance.content_hash
+    Ok(check)
 }
 
 #[cfg(test)]
@@ -193,7 +219,27 @@ mod tests {
     use super::*;
     use crate::chunk::{chunk_document, ChunkOptions};
     use crate::load::load_file;
+    use crate::model::Chunk;
     use crate::LoadOptions;
+
+    /// [`check_source`] over chunks held in memory (ordinal = position).
+    fn check(path: &str, chunks: &[Chunk]) -> SourceCheck {
+        let citations: Vec<Citation> = chunks
+            .iter()
+            .enumerate()
+            .map(|(ord, c)| Citation {
+                ord: ord as u32,
+                id: c.id.clone(),
+                format: c.provenance.format,
+                byte_range: c.provenance.byte_range,
+                content_hash: c.provenance.content_hash.clone(),
+            })
+            .collect();
+        check_source(path, &citations, |ord| {
+            Ok(chunks[ord as usize].text.clone())
+        })
+        .unwrap()
+    }
 
     fn chunks_of(path: &Path) -> Vec<Chunk> {
         let (docs, skipped) = load_file(path, "notes.md", &LoadOptions::default());
@@ -213,23 +259,23 @@ mod tests {
         let chunks = chunks_of(&path);
         assert!(chunks.len() >= 2, "{chunks:?}");
         let name = path.to_str().unwrap();
-        assert_eq!(check_source(name, &chunks).status, SourceStatus::Sound);
+        assert_eq!(check(name, &chunks).status, SourceStatus::Sound);
 
         // A line added before the text shifts every byte range; the text is all still there.
         std::fs::write(&path, format!("Preface.\n\n{NOTES}")).unwrap();
-        let moved = check_source(name, &chunks);
+        let moved = check(name, &chunks);
         assert_eq!(moved.status, SourceStatus::Moved, "{moved:?}");
         assert_eq!(moved.broken_chunks.len(), chunks.len());
 
         // The threshold changes: that citation's text is gone.
         std::fs::write(&path, NOTES.replace("$50K", "$75K")).unwrap();
-        let changed = check_source(name, &chunks);
+        let changed = check(name, &chunks);
         assert_eq!(changed.status, SourceStatus::Changed, "{changed:?}");
         assert_eq!(changed.broken_chunks.len(), 1);
         assert!(changed.detail.contains("1 of"), "{}", changed.detail);
 
         std::fs::remove_file(&path).unwrap();
-        let vanished = check_source(name, &chunks);
+        let vanished = check(name, &chunks);
         assert_eq!(vanished.status, SourceStatus::Vanished);
         assert_eq!(vanished.broken_chunks.len(), chunks.len());
     }

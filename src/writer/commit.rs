@@ -38,8 +38,7 @@ impl IndexWriter {
             files_unchanged,
             started,
         } = self;
-        let progress = settings.progress.clone();
-        let progress = progress.as_ref();
+        let progress = settings.progress.as_ref();
         let mut entries: Vec<Entry> = entries.into_values().collect();
 
         // Duplicate ids: the first in path order, then file order, is kept, as in a full build.
@@ -144,7 +143,6 @@ impl IndexWriter {
             &documents,
             &origins,
             &staging.join(VECTORS),
-            progress,
             &mut notes,
         )?;
         let embed_seconds = embed_started.elapsed().as_secs_f64();

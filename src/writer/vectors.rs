@@ -7,7 +7,7 @@ use super::commit::{Carried, DocChunks};
 use super::Settings;
 use crate::embed::{check_count, CachedEmbedder, Embedder};
 use crate::error::{Error, Result};
-use crate::layout::{ModelInfo, VECTORS};
+use crate::layout::{index_root, ModelInfo, VECTORS};
 use crate::model::Chunk;
 use crate::progress::Progress;
 use crate::vector::{ExactRows, HnswIndex, HnswParams, RowReader, VectorFileWriter, VectorStore};
@@ -82,9 +82,9 @@ pub(super) fn write_vectors(
     documents: &[(String, DocChunks)],
     origins: &[Option<u32>],
     path: &Path,
-    progress: &dyn Progress,
     notes: &mut Vec<String>,
 ) -> Result<VectorsWritten> {
+    let progress = settings.progress.as_ref();
     let mut out = VectorsWritten {
         model: None,
         embedded: 0,
@@ -119,10 +119,8 @@ pub(super) fn write_vectors(
     };
     if let Some(embedder) = &embedder {
         if embedder.model_id() != model_id {
-            // `path` is `<index>/<generation>/vectors.f32`: the index is what is rebuilt.
-            let index = path.parent().and_then(Path::parent).unwrap_or(path);
             return Err(Error::incompatible(
-                index,
+                index_root(path.parent().unwrap_or(path)),
                 format!(
                     "the index's vectors come from model {model_id}, the embedder given is {}",
                     embedder.model_id()

@@ -15,8 +15,11 @@ use crate::context::Neighbours;
 use crate::embed::{resolve_model_dir, Embedder, OnnxEmbedder};
 use crate::error::{Error, Result};
 use crate::generation;
-use crate::layout::{Manifest, ModelInfo, GRAPH, LEXICAL_DIR, NEIGHBOURS, SKIPPED, VECTORS};
+use crate::layout::{
+    Manifest, ModelInfo, GRAPH, LEDGER, LEXICAL_DIR, NEIGHBOURS, SKIPPED, VECTORS,
+};
 use crate::lexical::LexicalReader;
+use crate::memory::Ledger;
 use crate::model::{Chunk, Skipped};
 use crate::vector::{ExactRows, HnswIndex, QuantizedStore, VectorStore};
 
@@ -112,6 +115,9 @@ pub struct Index {
     dense_files: Option<DenseFiles>,
     /// `skipped.json`, opened with the index for the same reason.
     skipped_file: std::fs::File,
+    /// `ledger.json`, opened with the index and read on first use.
+    ledger_file: std::fs::File,
+    ledger: OnceCell<Ledger>,
     options: OpenOptions,
     /// The query embedder, loaded on first use.
     pub(crate) embedder: OnceCell<Arc<dyn Embedder>>,
@@ -188,6 +194,7 @@ impl Index {
             None => None,
         };
         let skipped_file = open(SKIPPED)?;
+        let ledger_file = open(LEDGER)?;
         if let (Some(model), Some(embedder)) = (&manifest.model, &options.embedder) {
             check_model(root, model, embedder.as_ref())?;
         }
@@ -200,8 +207,27 @@ impl Index {
             dense: OnceCell::new(),
             dense_files,
             skipped_file,
+            ledger_file,
+            ledger: OnceCell::new(),
             options,
             embedder: OnceCell::new(),
+        })
+    }
+
+    /// The decision ledger: every decision and action item the index's documents record,
+    /// links resolved (read on first use).
+    pub fn ledger(&self) -> Result<&Ledger> {
+        self.ledger.get_or_try_init(|| {
+            use std::io::Seek;
+            let path = self.dir.join(LEDGER);
+            (&self.ledger_file)
+                .rewind()
+                .map_err(|e| Error::io(&path, e))?;
+            let mut ledger: Ledger =
+                serde_json::from_reader(std::io::BufReader::new(&self.ledger_file))
+                    .map_err(|e| Error::corrupt(&path, format!("cannot read the ledger: {e}")))?;
+            ledger.index();
+            Ok(ledger)
         })
     }
 

@@ -19,6 +19,7 @@
 //! | `neighbours.u32` | which chunk each chunk continues (see `crate::context`) |
 //! | `vectors.f32` | chunk vectors, little-endian `f32`, row = chunk ordinal |
 //! | `hnsw.links` | the links of the HNSW graph over the vectors |
+//! | `ledger.json` | the decisions and action items, links resolved (see `crate::memory`) |
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -28,7 +29,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, Result};
 
 /// Version of the on-disk layout; an index of another version is refused.
-pub const FORMAT_VERSION: u32 = 3;
+pub const FORMAT_VERSION: u32 = 4;
 
 /// The file naming the current generation.
 pub const CURRENT: &str = "CURRENT";
@@ -53,6 +54,8 @@ pub(crate) const FILES: &str = "files.json";
 pub(crate) const GRAPH: &str = "hnsw.links";
 /// Which chunk each chunk continues.
 pub(crate) const NEIGHBOURS: &str = "neighbours.u32";
+/// The decision ledger.
+pub(crate) const LEDGER: &str = "ledger.json";
 
 /// `Some(n)` for a generation directory name `gen-<n>`.
 pub(crate) fn generation_number(name: &str) -> Option<u64> {

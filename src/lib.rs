@@ -109,12 +109,15 @@ pub use fuse::{Fusion, DEFAULT_LEXICAL_WEIGHT, DEFAULT_RRF_K};
 pub use index::{Index, Neighbourhood, OpenOptions};
 pub use layout::{ChunkingInfo, Counts, Manifest, ModelInfo, FORMAT_VERSION};
 pub use load::LoadOptions;
-pub use memory::{SourceCheck, SourceStatus, VerifyReport};
+pub use memory::{
+    normalize_label, Edge, EntryKind, Ledger, LedgerEntry, Link, Relation, SourceCheck,
+    SourceStatus, Status, StatusAt, UnresolvedLink, VerifyReport,
+};
 pub use model::{Chunk, Filter, Provenance, Skipped, SourceFormat};
 pub use progress::{NoProgress, Progress};
 pub use query::{
-    parse_filter, LexicalScoring, Mode, RankingOptions, RetrieverScore, SearchHit, SearchRequest,
-    SearchResponse,
+    parse_filter, DecisionLabel, LexicalScoring, Mode, RankingOptions, RetrieverScore, SearchHit,
+    SearchRequest, SearchResponse,
 };
 pub use search::{RankedChunk, Ranking};
 pub use snippet::Snippet;
@@ -149,6 +152,10 @@ pub mod internals {
         pub use crate::load::{
             excerpt, is_verbatim, load_bytes, load_file, load_paths, LoadReport,
         };
+    }
+    /// Organizational memory.
+    pub mod memory {
+        pub use crate::memory::extract::extract;
     }
     /// Model helpers.
     pub mod model {

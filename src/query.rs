@@ -8,6 +8,7 @@ use crate::context::DEFAULT_CONTEXT_WEIGHT;
 use crate::date::Date;
 use crate::error::{Error, Result};
 use crate::fuse::Fusion;
+use crate::memory::{EntryKind, Status};
 use crate::model::{Filter, Provenance};
 use crate::snippet::Snippet;
 
@@ -105,6 +106,10 @@ pub struct SearchRequest {
     /// note. Default `false`.
     #[serde(default)]
     pub strict: bool,
+    /// The date the question is asked at: decisions are ranked and labelled as they stood then
+    /// (`None`: today, every known supersession applied).
+    #[serde(default)]
+    pub as_of: Option<Date>,
 }
 
 impl Default for SearchRequest {
@@ -116,6 +121,7 @@ impl Default for SearchRequest {
             filters: Vec::new(),
             ranking: RankingOptions::default(),
             strict: false,
+            as_of: None,
         }
     }
 }
@@ -197,6 +203,29 @@ pub struct SearchHit {
     pub text: String,
     /// Where the chunk came from.
     pub provenance: Provenance,
+    /// The decision or action the chunk records, with its status at the request's date (for a
+    /// superseded one: by what and since when).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decision: Option<DecisionLabel>,
+}
+
+/// The decision ledger's word on a hit: which entry the chunk belongs to and where it stands.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DecisionLabel {
+    /// Ledger entry id.
+    pub entry: String,
+    /// Decision or action.
+    pub kind: EntryKind,
+    /// The entry's title.
+    pub title: String,
+    /// Its status at the request's date.
+    pub status: Status,
+    /// The entry that superseded it, when superseded.
+    pub superseded_by: Option<String>,
+    /// That entry's title.
+    pub superseded_by_title: Option<String>,
+    /// Since when it is superseded (the successor's date), when known.
+    pub since: Option<String>,
 }
 
 /// The answer to a [`SearchRequest`].

@@ -75,6 +75,7 @@ impl Index {
                 snippet,
                 text: chunk.text,
                 provenance: chunk.provenance,
+                decision: None,
             });
         }
         Ok(SearchResponse {

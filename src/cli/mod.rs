@@ -20,8 +20,8 @@ use lore::parse_filter;
 use lore::ChunkOptions;
 use lore::LoadOptions;
 use lore::{
-    BuildReport, Error, Filter, Fusion, Index, IndexBuilder, IndexWriter, InternalError, Mode,
-    OpenOptions, RankingOptions, SearchRequest, SearchResponse, SourceStatus, UserError,
+    BuildReport, Date, Error, Filter, Fusion, Index, IndexBuilder, IndexWriter, InternalError,
+    Mode, OpenOptions, RankingOptions, SearchRequest, SearchResponse, SourceStatus, UserError,
 };
 
 /// Exit code of `lore index` when some inputs were skipped.
@@ -237,6 +237,10 @@ struct SearchArgs {
     /// instead of answering a hybrid search with lexical results and a note.
     #[arg(long)]
     strict: bool,
+    /// Rank and label decisions as they stood on this day (YYYY-MM-DD) instead of today: the
+    /// decision in force then wins over the one that later replaced it.
+    #[arg(long, value_name = "DATE")]
+    as_of: Option<Date>,
     /// Print the response as JSON (stable: the same query gives the same bytes).
     #[arg(long)]
     json: bool,
@@ -483,6 +487,7 @@ fn request_from(args: &SearchArgs) -> anyhow::Result<SearchRequest> {
         filters,
         ranking: args.ranking.options(),
         strict: args.strict,
+        as_of: args.as_of,
     })
 }
 

@@ -169,7 +169,7 @@ pub fn evaluate_mode(
                 mode,
                 filters: filters.clone(),
                 ranking: options.ranking,
-                strict: false,
+                ..SearchRequest::default()
             })?;
             started.elapsed().as_secs_f64() * 1000.0
         }
@@ -192,7 +192,7 @@ pub fn evaluate_mode(
                 mode,
                 filters: filters.clone(),
                 ranking: options.ranking,
-                strict: false,
+                ..SearchRequest::default()
             };
             let ranking = index.rank(&request)?;
             let run = best_chunk_per_doc(&ranking.hits, doc_ids, options.depth)?;

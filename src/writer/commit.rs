@@ -17,9 +17,10 @@ use crate::error::{Error, Result};
 use crate::generation;
 use crate::layout::{
     write_json, ChunkingInfo, Counts, Manifest, ModelInfo, DOCUMENTS, FILES, FORMAT_VERSION,
-    LEXICAL_DIR, NEIGHBOURS, SKIPPED, VECTORS,
+    LEDGER, LEXICAL_DIR, NEIGHBOURS, SKIPPED, VECTORS,
 };
 use crate::lexical::{LexicalReader, LexicalWriter};
+use crate::memory::Ledger;
 use crate::model::{Chunk, Skipped};
 use crate::vector::ExactRows;
 
@@ -120,7 +121,10 @@ impl IndexWriter {
             documents_by_format: tally(docs().map(|d| d.format.as_str().to_string())),
         };
         let num_unsupported = files.iter().filter(|r| r.unsupported).count();
+        let ledger = Ledger::new(docs().flat_map(|d| d.entries.iter().cloned()).collect());
         drop(files);
+        write_json(&staging.join(LEDGER), &ledger)?;
+        drop(ledger);
         write_json(&staging.join(SKIPPED), &skipped)?;
         write_json(&staging.join(FILES), &records)?;
         drop(records);

@@ -12,6 +12,8 @@ use crate::chunk::{chunk_document, ChunkOptions};
 use crate::generation;
 use crate::layout::{Manifest, FILES, MANIFEST};
 use crate::load;
+use crate::memory::extract::extract;
+use crate::memory::LedgerEntry;
 use crate::model::{Chunk, Skipped, SourceFormat};
 
 /// A document as a generation's file record lists it.
@@ -25,6 +27,9 @@ pub(super) struct DocRecord {
     pub(super) line: Option<usize>,
     /// Its number of chunks.
     pub(super) chunks: usize,
+    /// The decisions and action items it records (links unresolved).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(super) entries: Vec<LedgerEntry>,
 }
 
 /// One input as a generation records it (`files.json`): a file, or a problem met while walking
@@ -93,6 +98,7 @@ impl Entry {
         let mut chunks = Vec::with_capacity(docs.len());
         for doc in docs {
             let pieces = chunk_document(&doc, chunk);
+            let entries = extract(&doc);
             documents.push(DocRecord {
                 id: doc.id,
                 title: doc.title,
@@ -100,6 +106,7 @@ impl Entry {
                 format: doc.format,
                 line: pieces.first().map(|c| c.provenance.line_range[0]),
                 chunks: pieces.len(),
+                entries,
             });
             chunks.push(pieces);
         }

@@ -1,0 +1,475 @@
+//! The decision ledger: every decision and action item the exports record, as typed entries
+//! with their status, people, dates, exact source span and the links between them.
+//!
+//! Entries are extracted from each document as it is loaded (`memory::extract`), stored with the
+//! document's record so that an update carries them with the file, and gathered into one
+//! [`Ledger`] per generation (`ledger.json`), where the links are resolved: a link names its
+//! target as people write it (`ADR-0009`, `0009-raise-threshold.md`, a title), and resolves to
+//! the entry one of whose [`labels`](LedgerEntry::labels) it matches. Links are made symmetric
+//! (`A supersedes B` gives `B superseded by A`), and a link to a record that does not exist is
+//! kept in [`Ledger::unresolved`], never dropped.
+//!
+//! Time: an entry is in force at a date when it was made by then, its written status is
+//! accepted (an action: open), and no successor dated on or before that date supersedes it. So
+//! `--as-of` turns the clock back: a record the ledger now calls superseded was in force before
+//! its successor's date.
+
+use std::collections::{BTreeMap, HashMap};
+
+use serde::{Deserialize, Serialize};
+
+use crate::date::Date;
+use crate::error::{Error, Result};
+
+/// What an entry is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EntryKind {
+    /// A decision: a decision record, or a decision line or item of meeting notes.
+    Decision,
+    /// An action item.
+    Action,
+}
+
+impl EntryKind {
+    /// Lower-case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EntryKind::Decision => "decision",
+            EntryKind::Action => "action",
+        }
+    }
+}
+
+/// The status of an entry: as written in its source ([`LedgerEntry::status`]), or as of a date
+/// once the ledger's links are applied ([`Ledger::status_at`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    /// Proposed, not (yet) decided.
+    Proposed,
+    /// Decided and in force.
+    Accepted,
+    /// Considered and turned down.
+    Rejected,
+    /// No longer followed, with no successor named.
+    Deprecated,
+    /// Replaced by another decision.
+    Superseded,
+    /// An action not done yet.
+    Open,
+    /// An action done.
+    Done,
+}
+
+impl Status {
+    /// Lower-case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Proposed => "proposed",
+            Status::Accepted => "accepted",
+            Status::Rejected => "rejected",
+            Status::Deprecated => "deprecated",
+            Status::Superseded => "superseded",
+            Status::Open => "open",
+            Status::Done => "done",
+        }
+    }
+
+    /// True for the statuses of an entry in force: an accepted decision, an open action.
+    pub fn in_force(self) -> bool {
+        matches!(self, Status::Accepted | Status::Open)
+    }
+}
+
+impl std::str::FromStr for Status {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<Self> {
+        Ok(match s.trim().to_ascii_lowercase().as_str() {
+            "proposed" => Status::Proposed,
+            "accepted" => Status::Accepted,
+            "rejected" => Status::Rejected,
+            "deprecated" => Status::Deprecated,
+            "superseded" => Status::Superseded,
+            "open" => Status::Open,
+            "done" => Status::Done,
+            other => {
+                return Err(Error::invalid_request(format!(
+                    "unknown status `{other}` (expected proposed, accepted, rejected, deprecated, superseded, open or done)"
+                )))
+            }
+        })
+    }
+}
+
+/// How one entry refers to another.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Relation {
+    /// This entry replaces the target.
+    Supersedes,
+    /// The target replaces this entry.
+    SupersededBy,
+    /// This entry changes part of the target, which stays in force.
+    Amends,
+    /// The target changes part of this entry.
+    AmendedBy,
+}
+
+impl Relation {
+    /// The same link seen from its target.
+    pub fn inverse(self) -> Relation {
+        match self {
+            Relation::Supersedes => Relation::SupersededBy,
+            Relation::SupersededBy => Relation::Supersedes,
+            Relation::Amends => Relation::AmendedBy,
+            Relation::AmendedBy => Relation::Amends,
+        }
+    }
+
+    /// Words, as printed (`superseded by`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Relation::Supersedes => "supersedes",
+            Relation::SupersededBy => "superseded by",
+            Relation::Amends => "amends",
+            Relation::AmendedBy => "amended by",
+        }
+    }
+}
+
+/// A link as written in an entry's source.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Link {
+    /// How this entry relates to the target.
+    pub relation: Relation,
+    /// The target as written, cleaned of Markdown (`ADR-0009`, `0009-raise-threshold.md`).
+    pub target: String,
+}
+
+/// One decision or action, as its source records it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LedgerEntry {
+    /// Stable id: the document id for a decision record (one entry per record), else
+    /// `{doc_id}@L{line}` with the 1-based line the entry starts on.
+    pub id: String,
+    /// Decision or action.
+    pub kind: EntryKind,
+    /// What was decided or is to be done: a record's title, or the text of the line or item.
+    pub title: String,
+    /// Status as written (a decision marker in meeting notes is `accepted`; an action is `open`
+    /// unless checked or marked done).
+    pub status: Status,
+    /// The status text as the source writes it (`Superseded by [ADR-0009](0009-x.md)`), if any.
+    pub status_text: Option<String>,
+    /// When it was decided or recorded (`YYYY-MM-DD`): the record's or the meeting's date.
+    pub date: Option<String>,
+    /// Deciders of a decision, owners of an action, as written.
+    pub people: Vec<String>,
+    /// Due date of an action (`YYYY-MM-DD` when it parses, else as written).
+    pub due: Option<String>,
+    /// Why: a record's Context and Decision text (or the text after the marker), trimmed.
+    pub rationale: Option<String>,
+    /// Id of the document it comes from.
+    pub doc_id: String,
+    /// Source file path.
+    pub path: String,
+    /// Title of that document.
+    pub doc_title: String,
+    /// Byte range `[start, end)` in the source file of the entry's text (the whole record for a
+    /// decision record, the line or item otherwise).
+    pub byte_range: [usize; 2],
+    /// 1-based inclusive line range of that span.
+    pub line_range: [usize; 2],
+    /// SHA-256 (hex) of the source bytes of that span.
+    pub content_hash: String,
+    /// The names links may use for it, lower-cased: record number forms (`adr-0009`, `0009`,
+    /// `9`), the file name and stem, the title.
+    pub labels: Vec<String>,
+    /// Links to other entries, as written.
+    pub links: Vec<Link>,
+}
+
+impl LedgerEntry {
+    /// The entry's date, if it parses.
+    pub fn day(&self) -> Option<Date> {
+        self.date.as_deref().and_then(|d| d.parse().ok())
+    }
+}
+
+/// A resolved link between two entries of a [`Ledger`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Edge {
+    /// How the entry relates to `to`.
+    pub relation: Relation,
+    /// The other entry's id.
+    pub to: String,
+}
+
+/// A link whose target no entry answers to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UnresolvedLink {
+    /// The entry carrying the link.
+    pub entry: String,
+    /// Its source file.
+    pub path: String,
+    /// The link.
+    pub link: Link,
+}
+
+/// An entry's status at a date, with what replaced it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StatusAt {
+    /// The status at that date.
+    pub status: Status,
+    /// The entry that replaced it, when superseded by a known entry.
+    pub superseded_by: Option<String>,
+    /// Since when (the successor's date), when known.
+    pub since: Option<String>,
+}
+
+/// Every entry of a generation, with links resolved.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Ledger {
+    entries: Vec<LedgerEntry>,
+    /// Per entry (same order), its resolved links, both ways.
+    edges: Vec<Vec<Edge>>,
+    unresolved: Vec<UnresolvedLink>,
+    #[serde(skip)]
+    by_id: HashMap<String, usize>,
+    #[serde(skip)]
+    by_doc: HashMap<String, Vec<usize>>,
+}
+
+impl Ledger {
+    /// Gather entries (in any order) and resolve their links.
+    pub fn new(mut entries: Vec<LedgerEntry>) -> Ledger {
+        entries.sort_by(|a, b| {
+            (a.doc_id.as_str(), a.byte_range[0]).cmp(&(b.doc_id.as_str(), b.byte_range[0]))
+        });
+        entries.dedup_by(|a, b| a.id == b.id);
+        let mut by_label: HashMap<&str, Vec<usize>> = HashMap::new();
+        for (i, e) in entries.iter().enumerate() {
+            for label in &e.labels {
+                by_label.entry(label.as_str()).or_default().push(i);
+            }
+        }
+        let mut edges: Vec<Vec<Edge>> = vec![Vec::new(); entries.len()];
+        let mut unresolved = Vec::new();
+        for (i, e) in entries.iter().enumerate() {
+            for link in &e.links {
+                let targets: Vec<usize> = by_label
+                    .get(normalize_label(&link.target).as_str())
+                    .map(|t| t.iter().copied().filter(|&j| j != i).collect())
+                    .unwrap_or_default();
+                // An ambiguous label is no link: guessing would be worse than reporting.
+                if targets.len() != 1 {
+                    unresolved.push(UnresolvedLink {
+                        entry: e.id.clone(),
+                        path: e.path.clone(),
+                        link: link.clone(),
+                    });
+                    continue;
+                }
+                let j = targets[0];
+                let forward = Edge {
+                    relation: link.relation,
+                    to: entries[j].id.clone(),
+                };
+                let back = Edge {
+                    relation: link.relation.inverse(),
+                    to: e.id.clone(),
+                };
+                if !edges[i].contains(&forward) {
+                    edges[i].push(forward);
+                }
+                if !edges[j].contains(&back) {
+                    edges[j].push(back);
+                }
+            }
+        }
+        let mut ledger = Ledger {
+            entries,
+            edges,
+            unresolved,
+            by_id: HashMap::new(),
+            by_doc: HashMap::new(),
+        };
+        ledger.index();
+        ledger
+    }
+
+    /// Build the lookup tables (after deserialising).
+    pub(crate) fn index(&mut self) {
+        self.by_id = self
+            .entries
+            .iter()
+            .enumerate()
+            .map(|(i, e)| (e.id.clone(), i))
+            .collect();
+        self.by_doc.clear();
+        for (i, e) in self.entries.iter().enumerate() {
+            self.by_doc.entry(e.doc_id.clone()).or_default().push(i);
+        }
+    }
+
+    /// Every entry, by document id then position.
+    pub fn entries(&self) -> &[LedgerEntry] {
+        &self.entries
+    }
+
+    /// Number of entries.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// True when the ledger holds no entry.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// The entry with this id.
+    pub fn get(&self, id: &str) -> Option<&LedgerEntry> {
+        self.by_id.get(id).map(|&i| &self.entries[i])
+    }
+
+    /// The resolved links of an entry, both ways.
+    pub fn edges(&self, id: &str) -> &[Edge] {
+        self.by_id.get(id).map_or(&[], |&i| &self.edges[i])
+    }
+
+    /// Links whose target no entry answers to.
+    pub fn unresolved(&self) -> &[UnresolvedLink] {
+        &self.unresolved
+    }
+
+    /// The entries of a document whose span overlaps `[start, end)` of its source.
+    pub fn overlapping(&self, doc_id: &str, byte_range: [usize; 2]) -> Vec<&LedgerEntry> {
+        self.by_doc
+            .get(doc_id)
+            .map(|ids| {
+                ids.iter()
+                    .map(|&i| &self.entries[i])
+                    .filter(|e| e.byte_range[0] < byte_range[1] && byte_range[0] < e.byte_range[1])
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// The entries that supersede `id` and were made on or before `as_of` (all of them when
+    /// `as_of` is `None`), earliest first.
+    fn successors(&self, id: &str, as_of: Option<Date>) -> Vec<&LedgerEntry> {
+        let mut out: Vec<&LedgerEntry> = self
+            .edges(id)
+            .iter()
+            .filter(|e| e.relation == Relation::SupersededBy)
+            .filter_map(|e| self.get(&e.to))
+            .filter(|s| match (as_of, s.day()) {
+                (Some(at), Some(day)) => day <= at,
+                (Some(_), None) => true,
+                (None, _) => true,
+            })
+            .collect();
+        out.sort_by(|a, b| a.date.cmp(&b.date).then(a.id.cmp(&b.id)));
+        out
+    }
+
+    /// The status of an entry at a date (`None`: now, all links applied), or `None` when the
+    /// entry was not made yet at that date.
+    pub fn status_at(&self, id: &str, as_of: Option<Date>) -> Option<StatusAt> {
+        let entry = self.get(id)?;
+        if let (Some(at), Some(day)) = (as_of, entry.day()) {
+            if day > at {
+                return None;
+            }
+        }
+        if let Some(successor) = self.successors(id, as_of).first() {
+            return Some(StatusAt {
+                status: Status::Superseded,
+                superseded_by: Some(successor.id.clone()),
+                since: successor.date.clone(),
+            });
+        }
+        let status = match entry.status {
+            // Superseded as written, but by nothing made yet at `as_of`: in force then, when a
+            // successor is known; with no known successor it stays superseded.
+            Status::Superseded if as_of.is_some() && !self.successors(id, None).is_empty() => {
+                Status::Accepted
+            }
+            s => s,
+        };
+        Some(StatusAt {
+            status,
+            superseded_by: None,
+            since: None,
+        })
+    }
+
+    /// The chain of records an entry belongs to through `supersedes` links, oldest first
+    /// (the entry alone when it has none). Cycles are cut.
+    pub fn history(&self, id: &str) -> Vec<&LedgerEntry> {
+        let Some(start) = self.get(id) else {
+            return Vec::new();
+        };
+        let mut seen = vec![start.id.as_str()];
+        // Walk back to the oldest predecessor, then forward through the successors.
+        let mut first = start;
+        loop {
+            let prev = self
+                .edges(&first.id)
+                .iter()
+                .filter(|e| e.relation == Relation::Supersedes)
+                .filter_map(|e| self.get(&e.to))
+                .find(|p| !seen.contains(&p.id.as_str()));
+            match prev {
+                Some(p) => {
+                    seen.push(p.id.as_str());
+                    first = p;
+                }
+                None => break,
+            }
+        }
+        let mut chain = vec![first];
+        let mut seen: Vec<&str> = vec![first.id.as_str()];
+        let mut current = first;
+        while let Some(next) = self
+            .successors(&current.id, None)
+            .into_iter()
+            .find(|n| !seen.contains(&n.id.as_str()))
+        {
+            seen.push(next.id.as_str());
+            chain.push(next);
+            current = next;
+        }
+        if !chain.iter().any(|e| e.id == start.id) {
+            chain.push(start);
+        }
+        chain
+    }
+
+    /// Counts by kind and status as written, for `lore stats`.
+    pub fn tally(&self) -> BTreeMap<String, usize> {
+        let mut out = BTreeMap::new();
+        for e in &self.entries {
+            *out.entry(format!("{} {}", e.kind.as_str(), e.status.as_str()))
+                .or_insert(0) += 1;
+        }
+        out
+    }
+}
+
+/// A link target or label as compared: lower-case, Markdown and surrounding punctuation
+/// removed, inner whitespace squashed.
+pub fn normalize_label(text: &str) -> String {
+    let t = text.trim().trim_matches(|c: char| {
+        matches!(
+            c,
+            '[' | ']' | '(' | ')' | '`' | '*' | '"' | '\'' | '.' | ','
+        )
+    });
+    t.split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .to_lowercase()
+}

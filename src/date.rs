@@ -47,6 +47,16 @@ impl Date {
         civil_from_days(self.days)
     }
 
+    /// Today (UTC), by the system clock.
+    pub fn today() -> Date {
+        let secs = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs() as i64);
+        Date {
+            days: secs.div_euclid(86_400),
+        }
+    }
+
     /// Days since 1970-01-01 (the form the full-text index stores).
     pub(crate) fn days(self) -> i64 {
         self.days

@@ -16,10 +16,10 @@ use crate::embed::{resolve_model_dir, Embedder, OnnxEmbedder};
 use crate::error::{Error, Result};
 use crate::generation;
 use crate::layout::{
-    Manifest, ModelInfo, GRAPH, LEDGER, LEXICAL_DIR, NEIGHBOURS, SKIPPED, VECTORS,
+    Manifest, ModelInfo, GRAPH, LEDGER, LEXICAL_DIR, NEIGHBOURS, PEOPLE, SKIPPED, VECTORS,
 };
 use crate::lexical::LexicalReader;
-use crate::memory::Ledger;
+use crate::memory::{Ledger, People};
 use crate::model::{Chunk, Skipped};
 use crate::vector::{ExactRows, HnswIndex, QuantizedStore, VectorStore};
 
@@ -118,6 +118,9 @@ pub struct Index {
     /// `ledger.json`, opened with the index and read on first use.
     ledger_file: std::fs::File,
     ledger: OnceCell<Ledger>,
+    /// `people.json`, likewise.
+    people_file: std::fs::File,
+    people: OnceCell<People>,
     options: OpenOptions,
     /// The query embedder, loaded on first use.
     pub(crate) embedder: OnceCell<Arc<dyn Embedder>>,
@@ -195,6 +198,7 @@ impl Index {
         };
         let skipped_file = open(SKIPPED)?;
         let ledger_file = open(LEDGER)?;
+        let people_file = open(PEOPLE)?;
         if let (Some(model), Some(embedder)) = (&manifest.model, &options.embedder) {
             check_model(root, model, embedder.as_ref())?;
         }
@@ -209,6 +213,8 @@ impl Index {
             skipped_file,
             ledger_file,
             ledger: OnceCell::new(),
+            people_file,
+            people: OnceCell::new(),
             options,
             embedder: OnceCell::new(),
         })
@@ -228,6 +234,25 @@ impl Index {
                     .map_err(|e| Error::corrupt(&path, format!("cannot read the ledger: {e}")))?;
             ledger.index();
             Ok(ledger)
+        })
+    }
+
+    /// The people of the index: the people file it was built with (name variants merged only
+    /// as that file says) and every person name its documents use (read on first use).
+    pub fn people(&self) -> Result<&People> {
+        self.people.get_or_try_init(|| {
+            use std::io::Seek;
+            let path = self.dir.join(PEOPLE);
+            (&self.people_file)
+                .rewind()
+                .map_err(|e| Error::io(&path, e))?;
+            let mut people: People =
+                serde_json::from_reader(std::io::BufReader::new(&self.people_file))
+                    .map_err(|e| Error::corrupt(&path, format!("cannot read the people: {e}")))?;
+            people
+                .index()
+                .map_err(|reason| Error::corrupt(&path, reason))?;
+            Ok(people)
         })
     }
 

@@ -20,6 +20,7 @@
 //! | `vectors.f32` | chunk vectors, little-endian `f32`, row = chunk ordinal |
 //! | `hnsw.links` | the links of the HNSW graph over the vectors |
 //! | `ledger.json` | the decisions and action items, links resolved (see `crate::memory`) |
+//! | `people.json` | the people file's people, and every person name the documents use |
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -56,6 +57,8 @@ pub(crate) const GRAPH: &str = "hnsw.links";
 pub(crate) const NEIGHBOURS: &str = "neighbours.u32";
 /// The decision ledger.
 pub(crate) const LEDGER: &str = "ledger.json";
+/// The people file's people and every person name met.
+pub(crate) const PEOPLE: &str = "people.json";
 
 /// `Some(n)` for a generation directory name `gen-<n>`.
 pub(crate) fn generation_number(name: &str) -> Option<u64> {

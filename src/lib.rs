@@ -110,8 +110,10 @@ pub use index::{Index, Neighbourhood, OpenOptions};
 pub use layout::{ChunkingInfo, Counts, Manifest, ModelInfo, FORMAT_VERSION};
 pub use load::LoadOptions;
 pub use memory::{
-    normalize_label, Edge, EntryKind, Ledger, LedgerEntry, Link, Relation, SourceCheck,
-    SourceStatus, Status, StatusAt, UnresolvedLink, VerifyReport,
+    name_key, normalize_label, DecisionView, DecisionsRequest, DecisionsResponse, Edge, EntryKind,
+    Evidence, EvidenceKind, HistoryStep, Ledger, LedgerEntry, Link, People, Person, RankedPerson,
+    Relation, SourceCheck, SourceStatus, Status, StatusAt, StatusFilter, UnresolvedLink,
+    VerifyReport, WhoRequest, WhoResponse, DEFAULT_HALF_LIFE_DAYS,
 };
 pub use model::{Chunk, Filter, Provenance, Skipped, SourceFormat};
 pub use progress::{NoProgress, Progress};

@@ -9,6 +9,7 @@ use crate::error::{Error, Result, UserError};
 use crate::fuse::fuse;
 use crate::index::{Dense, Index};
 use crate::lexical::{analyze_for, FieldWeights};
+use crate::memory::supersede::label;
 use crate::query::{
     LexicalScoring, Mode, RetrieverScore, SearchHit, SearchRequest, SearchResponse,
 };
@@ -61,6 +62,7 @@ impl Index {
     pub fn search(&self, request: &SearchRequest) -> Result<SearchResponse> {
         let ranking = self.rank(request)?;
         let query_terms = query_terms(request.text.trim());
+        let ledger = self.ledger()?;
         let mut hits = Vec::with_capacity(ranking.hits.len());
         for (i, ranked) in ranking.hits.into_iter().enumerate() {
             let chunk = self.lexical.chunk_by_ord(ranked.ord)?;
@@ -74,8 +76,8 @@ impl Index {
                 dense: ranked.dense,
                 snippet,
                 text: chunk.text,
+                decision: label(ledger, &chunk.provenance, request.as_of),
                 provenance: chunk.provenance,
-                decision: None,
             });
         }
         Ok(SearchResponse {
@@ -202,6 +204,7 @@ impl Index {
                 hits.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.ord.cmp(&b.ord)));
             }
         }
+        self.rank_by_ledger(text, request.k, request.as_of, &request.filters, &mut hits)?;
         hits.truncate(request.k);
         Ok(Ranking {
             mode_used,

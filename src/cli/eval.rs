@@ -21,7 +21,7 @@ use super::{builder, open, progress, RankingArgs};
 #[derive(Debug, Args)]
 pub struct EvalArgs {
     /// A BEIR-style folder holding corpus.jsonl, queries.jsonl and qrels.tsv (e.g.
-    /// ../shared/data/scifact). Or give --corpus, --queries and --qrels.
+    /// data/scifact). Or give --corpus, --queries and --qrels.
     #[arg(value_name = "DATASET_DIR")]
     dataset: Option<PathBuf>,
     /// Corpus to index (a JSONL file or any path `lore index` takes).

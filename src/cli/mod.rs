@@ -5,6 +5,7 @@
 //! something that matched nothing, or `lore verify` found citations that no longer hold.
 
 mod eval;
+mod memory;
 mod progress;
 
 use std::io::Write;
@@ -20,8 +21,9 @@ use lore::parse_filter;
 use lore::ChunkOptions;
 use lore::LoadOptions;
 use lore::{
-    BuildReport, Date, Error, Filter, Fusion, Index, IndexBuilder, IndexWriter, InternalError,
-    Mode, OpenOptions, RankingOptions, SearchRequest, SearchResponse, SourceStatus, UserError,
+    BuildReport, Date, DecisionLabel, Error, Filter, Fusion, Index, IndexBuilder, IndexWriter,
+    InternalError, Mode, OpenOptions, RankingOptions, SearchRequest, SearchResponse, SourceStatus,
+    Status, UserError,
 };
 
 /// Exit code of `lore index` when some inputs were skipped.
@@ -95,6 +97,27 @@ enum Command {
     ///
     /// Example: lore verify --index /tmp/acme
     Verify(InspectArgs),
+    /// List the decisions and action items in force (or at a past date with --as-of), on a
+    /// topic or all of them, each with its status, deciders or owner, source lines and the
+    /// chain of decisions it replaced.
+    ///
+    /// Decisions come from decision records (ADRs, Nygard and MADR styles: status, date,
+    /// deciders, supersedes / superseded by / amended by links) and from the explicit markers
+    /// of meeting notes and transcripts (Decision:, Action:, TODO:, ## Decisions and
+    /// ## Action items sections, - [ ] items with an owner and due date).
+    ///
+    /// Example: lore decisions "billing reconciliation schedule" --as-of 2025-12-01 --index /tmp/acme
+    Decisions(memory::DecisionsArgs),
+    /// Rank people by what the index shows they know about a topic: decisions they made,
+    /// actions they own, what they said in meetings and chat, what they wrote, weighted by
+    /// rank and recency, each with the cited passages that earned the rank.
+    ///
+    /// Name variants are merged only through a people file (people.yaml at the root of an
+    /// indexed folder, or lore index --people FILE); other names are kept as written and
+    /// listed by lore stats.
+    ///
+    /// Example: lore who "billing reconciliation" --index /tmp/acme
+    Who(memory::WhoArgs),
     /// Index the shipped corpus/ and answer its sample questions with cited snippets, printing
     /// Recall@5 over corpus/questions.jsonl.
     Demo(DemoArgs),
@@ -103,8 +126,8 @@ enum Command {
     /// trec_eval's conventions, plus query latency percentiles. Builds the index, or reuses it
     /// when the corpus and settings are unchanged; writes eval.json and a TREC run per mode.
     ///
-    /// Example: lore eval ../shared/data/scifact --mode all;
-    /// lore eval ../shared/data/qmsum --scope meeting_id
+    /// Example: lore eval data/scifact --mode all;
+    /// lore eval data/qmsum --scope meeting_id
     Eval(eval::EvalArgs),
 }
 
@@ -140,6 +163,10 @@ struct IndexArgs {
     /// model embeds every chunk).
     #[arg(long, conflicts_with = "no_delete")]
     rebuild: bool,
+    /// The people file merging name variants (default: people.yaml, people.yml or people.toml
+    /// at the root of an indexed folder). See `lore who`.
+    #[arg(long, value_name = "FILE")]
+    people: Option<PathBuf>,
     /// Print the summary as JSON.
     #[arg(long)]
     json: bool,
@@ -281,6 +308,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Search(args) => search(args, model_dir),
         Command::Stats(args) => stats(args),
         Command::Verify(args) => verify(args),
+        Command::Decisions(args) => memory::decisions(args, model_dir),
+        Command::Who(args) => memory::who(args, model_dir),
         Command::Demo(args) => demo(args, model_dir, quiet),
         Command::Eval(args) => eval::eval(args, model_dir, quiet),
     }
@@ -334,6 +363,9 @@ fn index(args: IndexArgs, model_dir: Option<PathBuf>, quiet: bool) -> anyhow::Re
     }
     if args.no_cache {
         builder = builder.embedding_cache(None);
+    }
+    if let Some(people) = &args.people {
+        builder = builder.people_file(people);
     }
     let report = builder
         .load_options(LoadOptions {
@@ -565,8 +597,8 @@ fn print_response(out: &mut impl Write, response: &SearchResponse) -> std::io::R
             p.line_range[1],
             facts.join(", ")
         )?;
-        if let Some(by) = p.metadata.get("superseded_by") {
-            writeln!(out, "    ⚠ superseded by {by}")?;
+        if let Some(d) = &hit.decision {
+            writeln!(out, "    {}", describe_label(d))?;
         }
         let why: Vec<String> = [("lexical", hit.lexical), ("dense", hit.dense)]
             .iter()
@@ -581,6 +613,22 @@ fn print_response(out: &mut impl Write, response: &SearchResponse) -> std::io::R
         }
     }
     Ok(())
+}
+
+/// `⚠ superseded by ADR-0010: … (since 2026-03-17)`, `decision: accepted`, `action: open`.
+fn describe_label(d: &DecisionLabel) -> String {
+    match (&d.superseded_by, d.status) {
+        (Some(by), _) => format!(
+            "⚠ superseded by {}{}",
+            d.superseded_by_title.as_deref().unwrap_or(by),
+            d.since
+                .as_deref()
+                .map(|s| format!(" (since {s})"))
+                .unwrap_or_default()
+        ),
+        (None, Status::Superseded) => "⚠ superseded".to_string(),
+        (None, status) => format!("{}: {}", d.kind.as_str(), status.as_str()),
+    }
 }
 
 fn clock(ms: u64) -> String {
@@ -634,9 +682,27 @@ fn stats(args: InspectArgs) -> anyhow::Result<ExitCode> {
     let index = Index::open(&args.index)?;
     let manifest = index.manifest();
     let skipped = index.skipped()?;
+    let ledger = index.ledger()?;
+    let people = index.people()?;
+    let unknown = people.unknown();
     let mut out = std::io::stdout().lock();
     if args.json {
-        let value = serde_json::json!({ "manifest": manifest, "skipped": skipped });
+        let value = serde_json::json!({
+            "manifest": manifest,
+            "skipped": skipped,
+            "ledger": {
+                "entries": ledger.tally(),
+                "unresolved_links": ledger.unresolved(),
+            },
+            "people": {
+                "file": people.file,
+                "known": people.people.len(),
+                "unknown_names": unknown
+                    .iter()
+                    .map(|(name, count)| serde_json::json!({ "name": name, "count": count }))
+                    .collect::<Vec<_>>(),
+            },
+        });
         serde_json::to_writer_pretty(&mut out, &value)?;
         writeln!(out)?;
         return Ok(ExitCode::SUCCESS);
@@ -680,6 +746,47 @@ fn stats(args: InspectArgs) -> anyhow::Result<ExitCode> {
         )?;
     }
     writeln!(out, "sources:    {}", manifest.sources.join(", "))?;
+    let tally = ledger.tally();
+    if tally.is_empty() {
+        writeln!(out, "ledger:     no decisions or action items")?;
+    } else {
+        writeln!(out, "ledger:     {}", list(&tally))?;
+    }
+    for u in ledger.unresolved() {
+        writeln!(
+            out,
+            "  {} says `{} {}`, but no record answers to that name",
+            u.path,
+            u.link.relation.as_str(),
+            u.link.target
+        )?;
+    }
+    match &people.file {
+        Some(file) => writeln!(
+            out,
+            "people:     {} in {file}; {} names used in the documents, {} of them unknown to it",
+            people.people.len(),
+            people.seen.len(),
+            unknown.len()
+        )?,
+        None => writeln!(
+            out,
+            "people:     no people file; {} names used in the documents, all kept as written",
+            people.seen.len()
+        )?,
+    }
+    if people.file.is_some() {
+        for (name, count) in unknown.iter().take(20) {
+            writeln!(out, "  unknown: {name} ({count})")?;
+        }
+        if unknown.len() > 20 {
+            writeln!(
+                out,
+                "  … and {} more (lore stats --json lists all)",
+                unknown.len() - 20
+            )?;
+        }
+    }
     Ok(ExitCode::SUCCESS)
 }
 

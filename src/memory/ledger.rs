@@ -339,6 +339,14 @@ impl Ledger {
         self.by_id.get(id).map_or(&[], |&i| &self.edges[i])
     }
 
+    /// True when some entry supersedes another.
+    pub fn has_supersessions(&self) -> bool {
+        self.edges
+            .iter()
+            .flatten()
+            .any(|e| e.relation == Relation::Supersedes)
+    }
+
     /// Links whose target no entry answers to.
     pub fn unresolved(&self) -> &[UnresolvedLink] {
         &self.unresolved

@@ -43,6 +43,7 @@ pub struct IndexBuilder {
     pub(super) reuse: bool,
     pub(super) keep_missing: bool,
     pub(super) progress: Arc<dyn Progress>,
+    pub(super) people: Option<PathBuf>,
 }
 
 impl IndexBuilder {
@@ -59,6 +60,7 @@ impl IndexBuilder {
             reuse: true,
             keep_missing: false,
             progress: Arc::new(NoProgress),
+            people: None,
         }
     }
 
@@ -132,6 +134,13 @@ impl IndexBuilder {
         })
     }
 
+    /// Read people and their name variants from this file instead of a `people.yaml`,
+    /// `people.yml` or `people.toml` at the root of an input folder (see [`People`](crate::People)).
+    pub fn people_file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.people = Some(path.into());
+        self
+    }
+
     /// Open a writer on this builder's directory (creating the index on commit if there is
     /// none), with this builder's settings. Takes the writer lock.
     pub fn writer(&self) -> Result<IndexWriter> {
@@ -150,6 +159,7 @@ impl IndexBuilder {
             batch_size: self.batch_size,
             cache_root: self.cache_root.clone(),
             progress: self.progress.clone(),
+            people: self.people.clone(),
         };
         let carry = self.reuse && previous.as_ref().is_some_and(|p| p.carries(&settings));
         if self.keep_missing && !carry {

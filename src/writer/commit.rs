@@ -17,10 +17,10 @@ use crate::error::{Error, Result};
 use crate::generation;
 use crate::layout::{
     write_json, ChunkingInfo, Counts, Manifest, ModelInfo, DOCUMENTS, FILES, FORMAT_VERSION,
-    LEDGER, LEXICAL_DIR, NEIGHBOURS, SKIPPED, VECTORS,
+    LEDGER, LEXICAL_DIR, NEIGHBOURS, PEOPLE, SKIPPED, VECTORS,
 };
 use crate::lexical::{LexicalReader, LexicalWriter};
-use crate::memory::Ledger;
+use crate::memory::{find_people_file, Ledger, People};
 use crate::model::{Chunk, Skipped};
 use crate::vector::ExactRows;
 
@@ -109,7 +109,14 @@ impl IndexWriter {
         let generation = generation::begin(&lock)?;
         let staging = generation.dir.clone();
         let records: Vec<FileRecord> = entries.into_iter().map(|e| e.record).collect();
-        let skipped: Vec<Skipped> = records.iter().flat_map(|r| r.skipped.clone()).collect();
+        let mut skipped: Vec<Skipped> = records.iter().flat_map(|r| r.skipped.clone()).collect();
+        let mut people = match read_people(&settings, &sources, previous.as_ref()) {
+            Ok(people) => people,
+            Err(problem) => {
+                skipped.push(problem);
+                People::default()
+            }
+        };
         let files: Vec<&FileRecord> = records.iter().filter(|r| !r.id.is_empty()).collect();
         let docs = || files.iter().flat_map(|r| &r.documents);
         let counts = Counts {
@@ -124,6 +131,12 @@ impl IndexWriter {
         let ledger = Ledger::new(docs().flat_map(|d| d.entries.iter().cloned()).collect());
         drop(files);
         write_json(&staging.join(LEDGER), &ledger)?;
+        let mut ledger_names: BTreeMap<String, usize> = BTreeMap::new();
+        for e in ledger.entries() {
+            for name in &e.people {
+                *ledger_names.entry(name.clone()).or_insert(0) += 1;
+            }
+        }
         drop(ledger);
         write_json(&staging.join(SKIPPED), &skipped)?;
         write_json(&staging.join(FILES), &records)?;
@@ -157,6 +170,7 @@ impl IndexWriter {
         progress.start("indexing text", num_chunks as u64);
         let mut writer = LexicalWriter::create(&staging.join(LEXICAL_DIR))?;
         let mut digest = Digests::new(settings.model_id.as_deref(), &settings.chunk);
+        let mut seen_names = ledger_names;
         let mut ord = 0u32;
         for (id, chunks) in documents {
             let chunks = match chunks {
@@ -168,6 +182,12 @@ impl IndexWriter {
             };
             digest.document(&id, &chunks);
             let n = chunks.len() as u64;
+            for chunk in &chunks {
+                let p = &chunk.provenance;
+                for name in p.authors.iter().chain(&p.speakers) {
+                    *seen_names.entry(name.clone()).or_insert(0) += 1;
+                }
+            }
             for chunk in chunks {
                 writer.add(ord, &chunk)?;
                 ord += 1;
@@ -209,6 +229,9 @@ impl IndexWriter {
         }
         drop(origins);
 
+        people.seen = seen_names;
+        write_json(&staging.join(PEOPLE), &people)?;
+
         let manifest = Manifest {
             format_version: FORMAT_VERSION,
             lore_version: env!("CARGO_PKG_VERSION").to_string(),
@@ -241,6 +264,35 @@ impl IndexWriter {
             changes,
             notes,
         })
+    }
+}
+
+/// The people file: the one set, else one at the root of an input folder, else the one the
+/// previous generation read (an update of an index built with `--people`). A file that cannot
+/// be read is reported as skipped, and the index is written without people.
+fn read_people(
+    settings: &super::Settings,
+    sources: &[String],
+    previous: Option<&Previous>,
+) -> std::result::Result<People, Skipped> {
+    let previous_file = || {
+        let p = previous?;
+        let text = std::fs::read_to_string(p.dir.join(PEOPLE)).ok()?;
+        let people: People = serde_json::from_str(&text).ok()?;
+        people.file.map(PathBuf::from).filter(|f| f.is_file())
+    };
+    let file = settings
+        .people
+        .clone()
+        .or_else(|| find_people_file(sources))
+        .or_else(previous_file);
+    match file {
+        None => Ok(People::default()),
+        Some(path) => People::read(&path).map_err(|e| Skipped {
+            path: path.clone(),
+            line: None,
+            reason: e.to_string(),
+        }),
     }
 }
 

@@ -125,6 +125,7 @@ impl IndexWriter {
             batch_size: 64,
             cache_root: Some(EmbeddingCache::default_root()),
             progress: Arc::new(NoProgress),
+            people: None,
         };
         if let Some(reason) = previous.why_not_carried(&settings) {
             return Err(Error::incompatible(dir, reason));
@@ -165,6 +166,12 @@ impl IndexWriter {
     /// Report progress here (default: nowhere, [`NoProgress`]).
     pub fn progress(mut self, progress: Arc<dyn Progress>) -> Self {
         self.settings.progress = progress;
+        self
+    }
+
+    /// Read people from this file instead of a people file at the root of an input folder.
+    pub fn people_file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.settings.people = Some(path.into());
         self
     }
 

@@ -202,6 +202,8 @@ pub(super) struct Settings {
     pub(super) cache_root: Option<PathBuf>,
     /// Where progress is reported.
     pub(super) progress: Arc<dyn Progress>,
+    /// The people file (`None`: `people.yaml`/`.yml`/`.toml` at the root of an input folder).
+    pub(super) people: Option<PathBuf>,
 }
 
 #[cfg(test)]

@@ -1,0 +1,259 @@
+//! The organizational-memory commands: `lore decisions` and `lore who`.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Args;
+
+use lore::{
+    Date, DecisionsRequest, EntryKind, Mode, StatusFilter, WhoRequest, DEFAULT_HALF_LIFE_DAYS,
+};
+
+use super::open;
+
+#[derive(Debug, Args)]
+pub struct DecisionsArgs {
+    /// A topic (e.g. "billing reconciliation schedule"); without one, every entry is listed,
+    /// newest first.
+    query: Option<String>,
+    /// Index directory (default: $LORE_INDEX).
+    #[arg(long, short = 'i', value_name = "DIR", env = "LORE_INDEX")]
+    index: PathBuf,
+    /// Stand at this day (YYYY-MM-DD) instead of today: list what was in force then.
+    #[arg(long, value_name = "DATE")]
+    as_of: Option<Date>,
+    /// Which entries: in-force (accepted decisions and open actions, the default), all, or one
+    /// status: proposed, accepted, rejected, deprecated, superseded, open, done.
+    #[arg(long, default_value = "in-force", value_name = "STATUS")]
+    status: StatusFilter,
+    /// Only decisions or only actions.
+    #[arg(long, value_name = "KIND", value_parser = parse_kind)]
+    kind: Option<EntryKind>,
+    /// At most this many entries (0: all).
+    #[arg(short = 'k', long, default_value_t = 10)]
+    k: usize,
+    /// Retrievers used to match the topic: lexical, dense or hybrid.
+    #[arg(long, default_value = "hybrid", value_name = "MODE")]
+    mode: Mode,
+    /// Print as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+fn parse_kind(s: &str) -> Result<EntryKind, String> {
+    match s.to_ascii_lowercase().as_str() {
+        "decision" | "decisions" => Ok(EntryKind::Decision),
+        "action" | "actions" => Ok(EntryKind::Action),
+        other => Err(format!(
+            "unknown kind `{other}` (expected decision or action)"
+        )),
+    }
+}
+
+pub fn decisions(args: DecisionsArgs, model_dir: Option<PathBuf>) -> anyhow::Result<ExitCode> {
+    let index = open(&args.index, model_dir)?;
+    let answer = index.decisions(&DecisionsRequest {
+        query: args.query.clone(),
+        as_of: args.as_of,
+        status: args.status,
+        kind: args.kind,
+        limit: args.k,
+        mode: args.mode,
+    })?;
+    let mut out = std::io::stdout().lock();
+    if args.json {
+        serde_json::to_writer_pretty(&mut out, &answer)?;
+        writeln!(out)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let when = match answer.as_of {
+        Some(d) => format!("as of {d}"),
+        None => "today".to_string(),
+    };
+    if answer.entries.is_empty() {
+        writeln!(
+            out,
+            "no entries match ({} in the ledger, {when})",
+            answer.ledger_size
+        )?;
+    }
+    for (i, d) in answer.entries.iter().enumerate() {
+        let e = &d.entry;
+        writeln!(out, "{:>2}. {}", i + 1, e.title)?;
+        let mut facts = vec![format!(
+            "{} {}",
+            e.kind.as_str(),
+            d.standing.status.as_str()
+        )];
+        if let Some(by) = &d.standing.superseded_by {
+            let since = d
+                .standing
+                .since
+                .as_deref()
+                .map(|s| format!(" since {s}"))
+                .unwrap_or_default();
+            facts.push(format!("by {by}{since}"));
+        }
+        facts.extend(e.date.clone());
+        if !e.people.is_empty() {
+            let role = match e.kind {
+                EntryKind::Decision => "decided by",
+                EntryKind::Action => "owner",
+            };
+            facts.push(format!("{role} {}", e.people.join(", ")));
+        }
+        if let Some(due) = &e.due {
+            facts.push(format!("due {due}"));
+        }
+        writeln!(out, "    {}", facts.join(" · "))?;
+        writeln!(
+            out,
+            "    {}:{}-{}",
+            e.path, e.line_range[0], e.line_range[1]
+        )?;
+        if d.history.len() > 1 {
+            let steps: Vec<String> = d
+                .history
+                .iter()
+                .map(|h| {
+                    let status = h.status.map_or("not yet made", |s| s.as_str());
+                    format!(
+                        "{} ({}, {status})",
+                        short_title(&h.title),
+                        h.date.as_deref().unwrap_or("undated")
+                    )
+                })
+                .collect();
+            writeln!(out, "    history: {}", steps.join(" → "))?;
+        }
+        if let Some(why) = &e.rationale {
+            writeln!(out, "    why: {}", clip(why, 200))?;
+        }
+    }
+    for u in &answer.unresolved {
+        writeln!(
+            out,
+            "note: {} says `{} {}`, but no record answers to that name ({})",
+            u.entry,
+            u.link.relation.as_str(),
+            u.link.target,
+            u.path
+        )?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `ADR-0005` out of `ADR-0005: Run billing reconciliation nightly`, else the title clipped.
+fn short_title(title: &str) -> String {
+    match title.split_once(':') {
+        Some((head, _)) if head.len() <= 16 => head.to_string(),
+        _ => clip(title, 48),
+    }
+}
+
+/// At most `max` characters, cut at a word boundary with `…`.
+fn clip(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        return text.to_string();
+    }
+    let cut: String = text.chars().take(max).collect();
+    let cut = cut.rsplit_once(' ').map_or(cut.as_str(), |(a, _)| a);
+    format!("{cut}…")
+}
+
+#[derive(Debug, Args)]
+pub struct WhoArgs {
+    /// The topic or question (e.g. "billing reconciliation", "who knows SSO?").
+    topic: String,
+    /// Index directory (default: $LORE_INDEX).
+    #[arg(long, short = 'i', value_name = "DIR", env = "LORE_INDEX")]
+    index: PathBuf,
+    /// Stand at this day (YYYY-MM-DD): evidence dated later does not count, and age is
+    /// measured from it.
+    #[arg(long, value_name = "DATE")]
+    as_of: Option<Date>,
+    /// People to list.
+    #[arg(short = 'k', long, default_value_t = 5)]
+    k: usize,
+    /// Evidence halves in weight every this many days.
+    #[arg(long, default_value_t = DEFAULT_HALF_LIFE_DAYS, value_name = "DAYS")]
+    half_life: f64,
+    /// Retrievers used to find the evidence: lexical, dense or hybrid.
+    #[arg(long, default_value = "hybrid", value_name = "MODE")]
+    mode: Mode,
+    /// Print as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn who(args: WhoArgs, model_dir: Option<PathBuf>) -> anyhow::Result<ExitCode> {
+    let index = open(&args.index, model_dir)?;
+    let answer = index.who(&WhoRequest {
+        topic: args.topic.clone(),
+        as_of: args.as_of,
+        limit: args.k,
+        half_life_days: args.half_life,
+        mode: args.mode,
+        filters: Vec::new(),
+    })?;
+    let mut out = std::io::stdout().lock();
+    if args.json {
+        serde_json::to_writer_pretty(&mut out, &answer)?;
+        writeln!(out)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    for note in &answer.notes {
+        writeln!(out, "note: {note}")?;
+    }
+    if answer.people.is_empty() {
+        writeln!(out, "nobody: no passage on this topic names a person")?;
+    }
+    for (i, p) in answer.people.iter().enumerate() {
+        let mut about: Vec<String> = Vec::new();
+        about.extend(p.role.clone());
+        about.extend(p.team.clone());
+        if !p.known {
+            about.push("not in the people file".to_string());
+        }
+        let about = if about.is_empty() {
+            String::new()
+        } else {
+            format!(" — {}", about.join(", "))
+        };
+        writeln!(
+            out,
+            "{:>2}. {}{about}  [{:.3}, {} passages]",
+            i + 1,
+            p.name,
+            p.score,
+            p.num_evidence
+        )?;
+        for e in &p.evidence {
+            let written = if e.as_written == p.name {
+                String::new()
+            } else {
+                format!(" (as {})", e.as_written)
+            };
+            writeln!(
+                out,
+                "    {}{written}: {} {}:{}-{}{}",
+                e.kind.as_str(),
+                clip(&e.title, 60),
+                e.path,
+                e.line_range[0],
+                e.line_range[1],
+                e.date
+                    .as_deref()
+                    .map(|d| format!(" ({d})"))
+                    .unwrap_or_default()
+            )?;
+        }
+    }
+    writeln!(
+        out,
+        "(evidence weighted by role, rank and age: half-life {} days)",
+        answer.half_life_days
+    )?;
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,339 @@
+//! Supersession-aware ranking: a decision that was replaced ranks below the decision that
+//! replaced it, in every search mode, and every hit says where its decision stands.
+//!
+//! After the retrievers are fused, each candidate near the top is looked up in the ledger. A
+//! candidate from a decision that is superseded at the request's date (`as_of`, default today)
+//! is moved to just below the best candidate of the decision in force that replaced it (the
+//! end of its `supersedes` chain at that date); when that successor was not a candidate at all,
+//! its best-matching chunk is pulled in at the superseded one's place. Turning the clock back
+//! works the same way: a decision made after `as_of` counts as not yet made, and ranks below
+//! the one that was in force then. When the question is about the present ("now", "current",
+//! "these days", "still", …), superseded candidates also sink below every candidate in force.
+//! Nothing is dropped: the old decision is still there, one place lower, labelled.
+
+use std::collections::HashMap;
+
+use crate::date::Date;
+use crate::error::Result;
+use crate::index::Index;
+use crate::memory::ledger::{EntryKind, Ledger, LedgerEntry, Relation, Status};
+use crate::model::{Filter, Provenance};
+use crate::query::DecisionLabel;
+use crate::search::RankedChunk;
+
+/// How many candidates past `k` are looked up in the ledger.
+const LOOKUP_MARGIN: usize = 10;
+
+/// Words that make a question one about the present.
+const PRESENT: &[&str] = &[
+    "now",
+    "current",
+    "currently",
+    "nowadays",
+    "still",
+    "today",
+    "anymore",
+    "latest",
+    "these days",
+    "any more",
+    "at the moment",
+    "in force",
+    "in effect",
+    "right now",
+];
+
+/// True when a question asks about the present (see the module documentation).
+pub(crate) fn is_about_present(question: &str) -> bool {
+    let lower = question.to_lowercase();
+    let words: Vec<&str> = lower
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .collect();
+    let joined = format!(" {} ", words.join(" "));
+    PRESENT.iter().any(|p| joined.contains(&format!(" {p} ")))
+}
+
+/// Where one candidate's decision stands at the request's date.
+#[derive(Debug, Clone, PartialEq)]
+enum Standing {
+    /// Not a decision, or one in force.
+    Current,
+    /// Replaced: by this entry, the one in force at the date.
+    Replaced { by: String },
+    /// Made after the date; this entry (in force then) came before it.
+    NotYet { before: Option<String> },
+}
+
+/// The decision entry that speaks for a chunk: its record's entry when the chunk comes from a
+/// decision record, else a superseded decision line it overlaps, else the first decision line.
+pub(crate) fn entry_for<'a>(
+    ledger: &'a Ledger,
+    doc_id: &str,
+    byte_range: [usize; 2],
+    as_of: Option<Date>,
+) -> Option<&'a LedgerEntry> {
+    if let Some(record) = ledger.get(doc_id) {
+        return Some(record);
+    }
+    let decisions: Vec<&LedgerEntry> = ledger
+        .overlapping(doc_id, byte_range)
+        .into_iter()
+        .filter(|e| e.kind == EntryKind::Decision)
+        .collect();
+    decisions
+        .iter()
+        .find(|e| {
+            ledger
+                .status_at(&e.id, as_of)
+                .is_some_and(|s| s.status == Status::Superseded)
+        })
+        .or(decisions.first())
+        .copied()
+}
+
+/// The entry in force at `as_of` at the end of `id`'s chain of successors.
+fn in_force_successor(ledger: &Ledger, id: &str, as_of: Option<Date>) -> Option<String> {
+    let mut current = id.to_string();
+    let mut seen = vec![current.clone()];
+    while let Some(next) = ledger.status_at(&current, as_of)?.superseded_by {
+        if seen.contains(&next) {
+            break;
+        }
+        seen.push(next.clone());
+        current = next;
+    }
+    (current != id).then_some(current)
+}
+
+/// The latest predecessor of `id` made by `as_of`, through `supersedes` links.
+fn predecessor_at(ledger: &Ledger, id: &str, as_of: Date) -> Option<String> {
+    let mut current = id.to_string();
+    let mut seen = vec![current.clone()];
+    loop {
+        let prev = ledger
+            .edges(&current)
+            .iter()
+            .filter(|e| e.relation == Relation::Supersedes)
+            .filter_map(|e| ledger.get(&e.to))
+            .filter(|p| !seen.contains(&p.id))
+            .max_by(|a, b| a.date.cmp(&b.date))?;
+        if prev.day().is_none_or(|d| d <= as_of) {
+            return Some(prev.id.clone());
+        }
+        seen.push(prev.id.clone());
+        current = prev.id.clone();
+    }
+}
+
+fn standing(ledger: &Ledger, entry: &LedgerEntry, as_of: Option<Date>) -> Standing {
+    if let (Some(at), Some(day)) = (as_of, entry.day()) {
+        if day > at {
+            return Standing::NotYet {
+                before: predecessor_at(ledger, &entry.id, at),
+            };
+        }
+    }
+    match in_force_successor(ledger, &entry.id, as_of) {
+        Some(by) => Standing::Replaced { by },
+        None => Standing::Current,
+    }
+}
+
+/// The label a hit carries: its entry and where it stands at `as_of`.
+pub(crate) fn label(
+    ledger: &Ledger,
+    provenance: &Provenance,
+    as_of: Option<Date>,
+) -> Option<DecisionLabel> {
+    let entry = entry_for(ledger, &provenance.doc_id, provenance.byte_range, as_of)?;
+    let (status, superseded_by, since) = match ledger.status_at(&entry.id, as_of) {
+        Some(s) => (s.status, s.superseded_by, s.since),
+        // Made after `as_of`: not in force yet.
+        None => (Status::Proposed, None, None),
+    };
+    let superseded_by_title = superseded_by
+        .as_deref()
+        .and_then(|id| ledger.get(id))
+        .map(|e| e.title.clone());
+    Some(DecisionLabel {
+        entry: entry.id.clone(),
+        kind: entry.kind,
+        title: entry.title.clone(),
+        status,
+        superseded_by,
+        superseded_by_title,
+        since,
+    })
+}
+
+impl Index {
+    /// Reorder ranked candidates so that no decision ranks above the one that replaced it (at
+    /// `as_of`), pulling successors in when they were not candidates. See the module docs.
+    pub(crate) fn rank_by_ledger(
+        &self,
+        text: &str,
+        k: usize,
+        as_of: Option<Date>,
+        filters: &[Filter],
+        hits: &mut Vec<RankedChunk>,
+    ) -> Result<()> {
+        let ledger = self.ledger()?;
+        if !ledger.has_supersessions() || hits.is_empty() {
+            return Ok(());
+        }
+        let window = hits.len().min(k + LOOKUP_MARGIN);
+        // Each candidate's entry and standing.
+        let mut standings: Vec<(Option<String>, Standing)> = Vec::with_capacity(window);
+        for hit in &hits[..window] {
+            let chunk = self.lexical.chunk_by_ord(hit.ord)?;
+            let p = &chunk.provenance;
+            match entry_for(ledger, &p.doc_id, p.byte_range, as_of) {
+                Some(entry) => {
+                    standings.push((Some(entry.id.clone()), standing(ledger, entry, as_of)))
+                }
+                None => standings.push((None, Standing::Current)),
+            }
+        }
+        if standings.iter().all(|(_, s)| *s == Standing::Current) {
+            return Ok(());
+        }
+        // The best candidate of each entry.
+        let mut best_of: HashMap<String, usize> = HashMap::new();
+        for (i, (entry, _)) in standings.iter().enumerate() {
+            if let Some(entry) = entry {
+                best_of.entry(entry.clone()).or_insert(i);
+            }
+        }
+        let mut head: Vec<RankedChunk> = Vec::with_capacity(window + 2);
+        let mut waiting: HashMap<String, Vec<RankedChunk>> = HashMap::new();
+        let mut placed: Vec<String> = Vec::new();
+        let mut sunk: Vec<RankedChunk> = Vec::new();
+        let present = as_of.is_none() && is_about_present(text);
+        for (i, hit) in hits[..window].iter().enumerate() {
+            let (entry, standing) = &standings[i];
+            let wanted = match standing {
+                Standing::Current => None,
+                Standing::Replaced { by } => Some(by.clone()),
+                Standing::NotYet { before } => before.clone(),
+            };
+            let Some(wanted) = wanted else {
+                head.push(*hit);
+                if let Some(entry) = entry {
+                    if !placed.contains(entry) {
+                        placed.push(entry.clone());
+                    }
+                    if let Some(w) = waiting.remove(entry) {
+                        head.extend(w);
+                    }
+                }
+                continue;
+            };
+            if placed.contains(&wanted) {
+                if present && matches!(standing, Standing::Replaced { .. }) {
+                    sunk.push(*hit);
+                } else {
+                    head.push(*hit);
+                }
+                continue;
+            }
+            if best_of.get(&wanted).is_some_and(|&j| j > i) {
+                // Its successor comes later: wait for it.
+                waiting.entry(wanted).or_default().push(*hit);
+                continue;
+            }
+            // The successor is not a candidate: pull in its best chunk here.
+            if let Some(ord) = self.best_chunk_of(text, &wanted, filters)? {
+                if !head.iter().any(|h| h.ord == ord) {
+                    head.push(RankedChunk {
+                        ord,
+                        score: hit.score,
+                        lexical: None,
+                        dense: None,
+                    });
+                }
+                placed.push(wanted);
+            }
+            if present && matches!(standing, Standing::Replaced { .. }) {
+                sunk.push(*hit);
+            } else {
+                head.push(*hit);
+            }
+        }
+        // Anything still waiting (its successor fell outside the window) goes last.
+        let mut left: Vec<(String, Vec<RankedChunk>)> = waiting.into_iter().collect();
+        left.sort_by(|a, b| a.0.cmp(&b.0));
+        for (_, w) in left {
+            if present {
+                sunk.extend(w);
+            } else {
+                head.extend(w);
+            }
+        }
+        head.extend(sunk);
+        let rest: Vec<RankedChunk> = hits[window..]
+            .iter()
+            .filter(|h| !head.iter().any(|x| x.ord == h.ord))
+            .copied()
+            .collect();
+        head.extend(rest);
+        // Scores stay non-increasing down the list.
+        for i in 1..head.len() {
+            if head[i].score > head[i - 1].score {
+                head[i].score = head[i - 1].score;
+            }
+        }
+        *hits = head;
+        Ok(())
+    }
+
+    /// The chunk of entry `id`'s document that best matches `text` (its first chunk when none
+    /// does), within `filters`; `None` when the filters exclude the document.
+    fn best_chunk_of(&self, text: &str, id: &str, filters: &[Filter]) -> Result<Option<u32>> {
+        let Some(entry) = self.ledger()?.get(id) else {
+            return Ok(None);
+        };
+        let mut scoped = filters.to_vec();
+        scoped.push(Filter::PathPrefix(entry.doc_id.clone()));
+        let weights = crate::lexical::FieldWeights::default();
+        if let Some(hit) = self.lexical.search(text, 1, &scoped, &weights)?.first() {
+            return Ok(Some(hit.ord));
+        }
+        // No query term in it: its first chunk, unless the filters rule the document out.
+        let Some(ord) = self.lexical.ord_of(&format!("{}#0", entry.doc_id))? else {
+            return Ok(None);
+        };
+        if filters.is_empty() {
+            return Ok(Some(ord));
+        }
+        let allowed = self.lexical.filter_ords(filters)?;
+        Ok(allowed
+            .is_none_or(|ords| ords.binary_search(&ord).is_ok())
+            .then_some(ord))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn present_tense_questions() {
+        for q in [
+            "What time does the job run now?",
+            "Who is the current owner?",
+            "Do we still use Jenkins?",
+            "what's the rule these days",
+            "Is that in force?",
+        ] {
+            assert!(is_about_present(q), "{q}");
+        }
+        for q in [
+            "Why did we move off Jenkins?",
+            "What was the threshold in 2025?",
+            "knowledge transfer",
+            "Is the snow heavy?",
+        ] {
+            assert!(!is_about_present(q), "{q}");
+        }
+    }
+}

@@ -481,3 +481,176 @@ pub fn normalize_label(text: &str) -> String {
         .join(" ")
         .to_lowercase()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(id: &str, date: &str, status: Status, links: &[(Relation, &str)]) -> LedgerEntry {
+        LedgerEntry {
+            id: id.into(),
+            kind: EntryKind::Decision,
+            title: format!("{id}: title"),
+            status,
+            status_text: None,
+            date: Some(date.into()),
+            people: Vec::new(),
+            due: None,
+            rationale: None,
+            doc_id: format!("adr/{id}.md"),
+            path: format!("adr/{id}.md"),
+            doc_title: id.into(),
+            byte_range: [0, 10],
+            line_range: [1, 1],
+            content_hash: String::new(),
+            labels: vec![normalize_label(id)],
+            links: links
+                .iter()
+                .map(|(relation, target)| Link {
+                    relation: *relation,
+                    target: target.to_string(),
+                })
+                .collect(),
+        }
+    }
+
+    fn day(s: &str) -> Option<Date> {
+        Some(s.parse().unwrap())
+    }
+
+    /// A (2024) superseded by B (2025, written only on A) superseded by C (2026, written only
+    /// on C), and D pointing at a record that does not exist.
+    fn chain() -> Ledger {
+        Ledger::new(vec![
+            entry(
+                "C",
+                "2026-03-01",
+                Status::Accepted,
+                &[(Relation::Supersedes, "b")],
+            ),
+            entry(
+                "A",
+                "2024-01-10",
+                Status::Superseded,
+                &[(Relation::SupersededBy, "[B]")],
+            ),
+            entry("B", "2025-02-01", Status::Accepted, &[]),
+            entry(
+                "D",
+                "2025-05-05",
+                Status::Accepted,
+                &[(Relation::Amends, "ADR-404")],
+            ),
+        ])
+    }
+
+    #[test]
+    fn links_resolve_both_ways_and_dangling_ones_are_kept() {
+        let ledger = chain();
+        assert_eq!(
+            ledger.edges("B"),
+            &[
+                Edge {
+                    relation: Relation::Supersedes,
+                    to: "A".into()
+                },
+                Edge {
+                    relation: Relation::SupersededBy,
+                    to: "C".into()
+                }
+            ]
+        );
+        assert_eq!(ledger.unresolved().len(), 1);
+        assert_eq!(ledger.unresolved()[0].entry, "D");
+        assert_eq!(ledger.unresolved()[0].link.target, "ADR-404");
+        assert!(ledger.has_supersessions());
+    }
+
+    #[test]
+    fn status_follows_the_clock() {
+        let ledger = chain();
+        let at = |id: &str, when: Option<Date>| ledger.status_at(id, when);
+        // Today: A and B superseded, each by its direct successor; C in force.
+        let a = at("A", None).unwrap();
+        assert_eq!(
+            (a.status, a.superseded_by.as_deref()),
+            (Status::Superseded, Some("B"))
+        );
+        let b = at("B", None).unwrap();
+        assert_eq!(b.status, Status::Superseded);
+        assert_eq!(b.since.as_deref(), Some("2026-03-01"));
+        assert_eq!(at("C", None).unwrap().status, Status::Accepted);
+        // In mid-2024, A was in force, though its record now says superseded.
+        assert_eq!(at("A", day("2024-06-01")).unwrap().status, Status::Accepted);
+        assert_eq!(at("B", day("2024-06-01")), None);
+        // In 2025, B was.
+        assert_eq!(
+            at("A", day("2025-06-01")).unwrap().status,
+            Status::Superseded
+        );
+        assert_eq!(at("B", day("2025-06-01")).unwrap().status, Status::Accepted);
+        assert_eq!(at("C", day("2025-06-01")), None);
+        assert!(at("missing", None).is_none());
+    }
+
+    #[test]
+    fn history_is_the_whole_chain_oldest_first() {
+        let ledger = chain();
+        for id in ["A", "B", "C"] {
+            let ids: Vec<&str> = ledger.history(id).iter().map(|e| e.id.as_str()).collect();
+            assert_eq!(ids, ["A", "B", "C"], "from {id}");
+        }
+        let ids: Vec<&str> = ledger.history("D").iter().map(|e| e.id.as_str()).collect();
+        assert_eq!(ids, ["D"]);
+    }
+
+    #[test]
+    fn an_ambiguous_target_is_unresolved_not_guessed() {
+        let mut one = entry("X1", "2025-01-01", Status::Accepted, &[]);
+        one.labels.push("7".into());
+        let mut two = entry("X2", "2025-01-01", Status::Accepted, &[]);
+        two.labels.push("7".into());
+        let three = entry(
+            "X3",
+            "2025-02-01",
+            Status::Accepted,
+            &[(Relation::Supersedes, "7")],
+        );
+        let ledger = Ledger::new(vec![one, two, three]);
+        assert_eq!(ledger.unresolved().len(), 1);
+        assert_eq!(
+            ledger.status_at("X1", None).unwrap().status,
+            Status::Accepted
+        );
+    }
+
+    #[test]
+    fn a_cycle_does_not_hang() {
+        let ledger = Ledger::new(vec![
+            entry(
+                "P",
+                "2025-01-01",
+                Status::Accepted,
+                &[(Relation::Supersedes, "Q")],
+            ),
+            entry(
+                "Q",
+                "2025-01-02",
+                Status::Accepted,
+                &[(Relation::Supersedes, "P")],
+            ),
+        ]);
+        assert_eq!(ledger.history("P").len(), 2);
+        assert!(ledger.status_at("P", None).is_some());
+    }
+
+    #[test]
+    fn it_survives_a_round_trip_through_json() {
+        let ledger = chain();
+        let mut back: Ledger =
+            serde_json::from_str(&serde_json::to_string(&ledger).unwrap()).unwrap();
+        back.index();
+        assert_eq!(back, ledger);
+        assert_eq!(back.get("C").unwrap().title, "C: title");
+    }
+}

@@ -56,7 +56,7 @@ pub struct People {
     /// Every person name the index met as written, with how many chunks or entries name them.
     pub seen: BTreeMap<String, usize>,
     #[serde(skip)]
-    by_key: HashMap<String, usize>,
+    pub(crate) by_key: HashMap<String, usize>,
 }
 
 #[derive(Deserialize)]

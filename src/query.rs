@@ -226,6 +226,10 @@ pub struct DecisionLabel {
     pub superseded_by_title: Option<String>,
     /// Since when it is superseded (the successor's date), when known.
     pub since: Option<String>,
+    /// Made after the request's `as_of` date: not in force yet then (`status` is then the one
+    /// its source writes).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub after_as_of: bool,
 }
 
 /// The answer to a [`SearchRequest`].

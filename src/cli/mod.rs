@@ -617,6 +617,9 @@ fn print_response(out: &mut impl Write, response: &SearchResponse) -> std::io::R
 
 /// `⚠ superseded by ADR-0010: … (since 2026-03-17)`, `decision: accepted`, `action: open`.
 fn describe_label(d: &DecisionLabel) -> String {
+    if d.after_as_of {
+        return format!("⚠ not made yet at that date ({} later)", d.kind.as_str());
+    }
     match (&d.superseded_by, d.status) {
         (Some(by), _) => format!(
             "⚠ superseded by {}{}",

@@ -8,6 +8,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
+use crate::date::Date;
 use crate::error::{Error, Result};
 use crate::index::Index;
 use crate::query::{Mode, RankingOptions, SearchHit, SearchRequest};
@@ -30,6 +31,28 @@ pub struct Question {
     pub question: String,
     /// Passages that answer it (any one counts).
     pub gold: Vec<Gold>,
+    /// What kind of question it is (`rule_now`, `who_knows`, …); untyped questions are
+    /// reported as `general`.
+    #[serde(default, rename = "type", skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+    /// The date the question is asked at (`rule_past`): searched with that `as_of`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub as_of: Option<Date>,
+    /// The people a good answer names (canonical names of the people file), for the
+    /// questions about people.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub gold_people: Vec<String>,
+    /// Decision records on the topic that were not in force at the question's date: none of
+    /// them may rank above the gold passage.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub not_in_force: Vec<String>,
+}
+
+impl Question {
+    /// The question's type, `general` when untyped.
+    pub fn kind(&self) -> &str {
+        self.kind.as_deref().unwrap_or("general")
+    }
 }
 
 /// Read a questions file (one JSON [`Question`] per line; blank lines ignored).
@@ -96,6 +119,7 @@ pub fn recall_at_k(
             k,
             mode,
             ranking,
+            as_of: q.as_of,
             ..SearchRequest::default()
         })?;
         let first_gold_rank = response

@@ -146,10 +146,10 @@ pub(crate) fn label(
     as_of: Option<Date>,
 ) -> Option<DecisionLabel> {
     let entry = entry_for(ledger, &provenance.doc_id, provenance.byte_range, as_of)?;
-    let (status, superseded_by, since) = match ledger.status_at(&entry.id, as_of) {
-        Some(s) => (s.status, s.superseded_by, s.since),
+    let (status, superseded_by, since, after_as_of) = match ledger.status_at(&entry.id, as_of) {
+        Some(s) => (s.status, s.superseded_by, s.since, false),
         // Made after `as_of`: not in force yet.
-        None => (Status::Proposed, None, None),
+        None => (entry.status, None, None, true),
     };
     let superseded_by_title = superseded_by
         .as_deref()
@@ -163,6 +163,7 @@ pub(crate) fn label(
         superseded_by,
         superseded_by_title,
         since,
+        after_as_of,
     })
 }
 

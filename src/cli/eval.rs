@@ -11,17 +11,23 @@ use clap::Args;
 use serde::Serialize;
 use sha2::Digest;
 
-use lore::eval::{evaluate_mode, plan, write_trec_run, Dataset, EvalOptions, ModeResult};
+use lore::eval::{
+    evaluate_memory, evaluate_mode, plan, read_questions, write_trec_run, Dataset, EvalOptions,
+    ModeResult,
+};
 use lore::ChunkOptions;
 use lore::RankingOptions;
 use lore::{Mode, Skipped};
 
+use super::memory::print_memory_table;
 use super::{builder, open, progress, RankingArgs};
 
 #[derive(Debug, Args)]
 pub struct EvalArgs {
     /// A BEIR-style folder holding corpus.jsonl, queries.jsonl and qrels.tsv (e.g.
-    /// data/scifact). Or give --corpus, --queries and --qrels.
+    /// data/scifact); or a questions file (JSONL: id, question, gold passages, and for
+    /// organizational-memory questions type, as_of, gold_people, not_in_force), evaluated on
+    /// the folder that holds it (e.g. corpus/questions.jsonl). Or give --corpus, --queries and --qrels.
     #[arg(value_name = "DATASET_DIR")]
     dataset: Option<PathBuf>,
     /// Corpus to index (a JSONL file or any path `lore index` takes).
@@ -67,6 +73,9 @@ pub struct EvalArgs {
     depth: usize,
     #[command(flatten)]
     ranking: RankingArgs,
+    /// Context budgets (tokens) tried for a questions file.
+    #[arg(long, value_delimiter = ',', default_values_t = [300, 800], value_name = "TOKENS")]
+    budgets: Vec<usize>,
     /// Print eval.json to stdout instead of the table.
     #[arg(long)]
     json: bool,
@@ -139,6 +148,9 @@ struct Report {
 pub fn eval(args: EvalArgs, model_dir: Option<PathBuf>, quiet: bool) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
     let modes = parse_modes(&args.mode)?;
+    if let Some(file) = args.dataset.as_ref().filter(|d| d.is_file()) {
+        return eval_questions(&args, file, &modes, model_dir, quiet);
+    }
     if args.depth == 0 {
         bail!("--depth must be at least 1");
     }
@@ -362,4 +374,98 @@ fn print_table(out: &mut impl Write, report: &Report, modes: &[Mode]) -> std::io
         }
     }
     Ok(())
+}
+
+/// `lore eval QUESTIONS.jsonl`: organizational-memory figures per question type on the folder
+/// that holds the questions file.
+fn eval_questions(
+    args: &EvalArgs,
+    file: &std::path::Path,
+    modes: &[Mode],
+    model_dir: Option<PathBuf>,
+    quiet: bool,
+) -> anyhow::Result<ExitCode> {
+    let started = Instant::now();
+    let questions = read_questions(file)?;
+    if questions.is_empty() {
+        bail!("{} holds no questions", file.display());
+    }
+    let corpus = file
+        .canonicalize()
+        .with_context(|| format!("cannot read {}", file.display()))?
+        .parent()
+        .map(PathBuf::from)
+        .context("the questions file has no folder")?;
+    let name = corpus
+        .file_name()
+        .map_or("corpus".to_string(), |n| n.to_string_lossy().into_owned());
+    let index_dir = args.index.clone().unwrap_or_else(|| {
+        let key = format!(
+            "{:x}",
+            sha2::Sha256::digest(corpus.to_string_lossy().as_bytes())
+        );
+        lore::cache_home()
+            .join("eval")
+            .join(format!("{name}-{}", &key[..8]))
+    });
+    let mut err = std::io::stderr().lock();
+    if args.no_embed && modes.iter().any(|m| *m != Mode::Lexical) {
+        bail!("--no-embed builds a lexical-only index: evaluate it with --mode lexical");
+    }
+    let build = builder(&index_dir, model_dir.clone(), args.no_embed)
+        .chunk_options(ChunkOptions {
+            max_tokens: args.max_tokens,
+        })
+        .reuse_index(!args.rebuild);
+    let inputs = [corpus.clone()];
+    if !args.rebuild && build.is_current(&inputs)? {
+        writeln!(err, "reusing the current index at {}", index_dir.display())?;
+    } else {
+        writeln!(err, "indexing {} into {}", corpus.display(), index_dir.display())?;
+        build
+            .progress(progress::reporter(quiet))
+            .build(&inputs)
+            .with_context(|| format!("cannot build the index at {}", index_dir.display()))?;
+    }
+    let index = open(&index_dir, model_dir)?;
+    let mut reports = BTreeMap::new();
+    for mode in modes {
+        let report = evaluate_memory(&index, &questions, *mode, args.ranking.options(), &args.budgets)?;
+        reports.insert(mode.as_str().to_string(), report);
+    }
+    let out_dir = args
+        .out
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("lore-eval").join(format!("{name}-questions")));
+    std::fs::create_dir_all(&out_dir)
+        .with_context(|| format!("cannot create {}", out_dir.display()))?;
+    let value = serde_json::json!({
+        "questions_file": file,
+        "corpus": corpus,
+        "index": index_dir,
+        "budgets": args.budgets,
+        "modes": reports,
+        "seconds": started.elapsed().as_secs_f64(),
+    });
+    let eval_json = out_dir.join("eval.json");
+    std::fs::write(&eval_json, serde_json::to_string_pretty(&value)? + "\n")
+        .with_context(|| format!("cannot write {}", eval_json.display()))?;
+    let mut out = std::io::stdout().lock();
+    if args.json {
+        serde_json::to_writer_pretty(&mut out, &value)?;
+        writeln!(out)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    writeln!(out, "{} questions in {}", questions.len(), file.display())?;
+    for (mode, report) in &reports {
+        writeln!(out, "\n{mode}:")?;
+        print_memory_table(&mut out, report)?;
+    }
+    writeln!(
+        out,
+        "\nwritten to {} ({:.1}s)",
+        eval_json.display(),
+        started.elapsed().as_secs_f64()
+    )?;
+    Ok(ExitCode::SUCCESS)
 }

@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 use clap::Args;
 
+use lore::eval::MemoryReport;
 use lore::{
     Date, DecisionsRequest, EntryKind, Mode, StatusFilter, WhoRequest, DEFAULT_HALF_LIFE_DAYS,
 };
@@ -256,4 +257,72 @@ pub fn who(args: WhoArgs, model_dir: Option<PathBuf>) -> anyhow::Result<ExitCode
         answer.half_life_days
     )?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// The per-type table of an organizational-memory evaluation.
+pub fn print_memory_table(out: &mut impl Write, report: &MemoryReport) -> std::io::Result<()> {
+    let budgets: Vec<String> = report
+        .budgets
+        .iter()
+        .map(|b| format!("ctx@{b}"))
+        .collect();
+    writeln!(
+        out,
+        "  {:<17} {:>3}  {:>5}  {:>6}  {:>10}  {:>8}  {}",
+        "type",
+        "n",
+        "R@5",
+        "MRR@10",
+        "superseded",
+        "who P@3",
+        budgets
+            .iter()
+            .map(|b| format!("{b:>8}"))
+            .collect::<Vec<_>>()
+            .join("  ")
+    )?;
+    for t in report.types.iter().chain(std::iter::once(&report.all)) {
+        let superseded = if t.superseded_checked > 0 {
+            format!("{}/{}", t.superseded_first, t.superseded_checked)
+        } else {
+            "-".to_string()
+        };
+        let who = t
+            .who_precision_at_3
+            .map_or("-".to_string(), |p| format!("{p:.3}"));
+        let context: Vec<String> = report
+            .budgets
+            .iter()
+            .map(|b| {
+                t.context_quote_share
+                    .get(b)
+                    .map_or("-".to_string(), |s| format!("{s:.3}"))
+            })
+            .map(|s| format!("{s:>8}"))
+            .collect();
+        writeln!(
+            out,
+            "  {:<17} {:>3}  {:>5.3}  {:>6.3}  {:>10}  {:>8}  {}",
+            t.kind,
+            t.questions,
+            t.recall_at_5,
+            t.mrr_at_10,
+            superseded,
+            who,
+            context.join("  ")
+        )?;
+    }
+    let all = &report.all;
+    for b in &report.budgets {
+        let (exact, cited) = all.context_citations.get(b).copied().unwrap_or((0, 0));
+        let max = all.context_max_tokens.get(b).copied().unwrap_or(0);
+        writeln!(
+            out,
+            "  context at {b} tokens: {exact} of {cited} citations re-read exactly; largest pack {max} tokens"
+        )?;
+    }
+    writeln!(
+        out,
+        "  (superseded: rule questions where a record not in force at the question's date ranks above the gold passage; ctx@N: share of gold quotes inside the context packed in N tokens)"
+    )
 }

@@ -16,7 +16,7 @@ use std::time::Instant;
 use anyhow::{bail, Context};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use lore::eval::{is_gold, read_questions, recall_at_k};
+use lore::eval::{evaluate_memory, is_gold, read_questions, recall_at_k};
 use lore::parse_filter;
 use lore::ChunkOptions;
 use lore::LoadOptions;
@@ -869,6 +869,20 @@ fn demo(args: DemoArgs, model_dir: Option<PathBuf>, quiet: bool) -> anyhow::Resu
             }
         )?;
     }
+    let typed = questions.iter().filter(|q| q.kind.is_some()).count();
+    writeln!(
+        out,
+        "\nOrganizational memory: {} questions, {typed} of them typed (hybrid; `lore eval corpus/questions.jsonl` for every mode):",
+        questions.len()
+    )?;
+    let memory = evaluate_memory(
+        &index,
+        &questions,
+        Mode::Hybrid,
+        args.ranking.options(),
+        &[300, 800],
+    )?;
+    memory::print_memory_table(&mut out, &memory)?;
     writeln!(
         out,
         "demo finished in {:.1}s",

@@ -67,7 +67,8 @@ pub fn read_questions(path: &Path) -> Result<Vec<Question>> {
         .collect()
 }
 
-fn squash(text: &str) -> String {
+/// Whitespace squashed to single spaces.
+pub(crate) fn squash(text: &str) -> String {
     text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 

@@ -51,6 +51,9 @@ fn id_of<'a>(ledger: &'a Ledger, file: &str) -> &'a LedgerEntry {
         .unwrap_or_else(|| panic!("no entry for {file}"))
 }
 
+/// Kind, status, title, people and due date of an entry, as compared.
+type Row<'a> = (EntryKind, Status, &'a str, Vec<&'a str>, Option<&'a str>);
+
 fn day(s: &str) -> Option<Date> {
     Some(s.parse().unwrap())
 }
@@ -249,7 +252,7 @@ fn meeting_markers_sections_and_checkboxes() {
         .iter()
         .filter(|e| e.path.ends_with(".md"))
         .collect();
-    let got: Vec<(EntryKind, Status, &str, Vec<&str>, Option<&str>)> = notes
+    let got: Vec<Row<'_>> = notes
         .iter()
         .map(|e| {
             (

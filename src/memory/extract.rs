@@ -487,7 +487,7 @@ fn plain_target(text: &str) -> Option<(String, &str)> {
             after = &text[whole..];
         }
     }
-    let looks_like_file = token.contains('.') && !token.ends_with('.') || token.contains('/');
+    let looks_like_file = (token.contains('.') && !token.ends_with('.')) || token.contains('/');
     if token.is_empty() || !(token.chars().any(|c| c.is_ascii_digit()) || looks_like_file) {
         return None;
     }
@@ -1028,10 +1028,14 @@ fn date_phrase(s: &str) -> Option<usize> {
             .count()
     };
     // 2026-03-01, 2026/03/01
-    if digits(0) == 4 && b.len() >= 10 && matches!(b[4], b'-' | b'/' | b'.') && b[7] == b[4] {
-        if digits(5) == 2 && digits(8) == 2 {
-            return Some(10);
-        }
+    if digits(0) == 4
+        && b.len() >= 10
+        && matches!(b[4], b'-' | b'/' | b'.')
+        && b[7] == b[4]
+        && digits(5) == 2
+        && digits(8) == 2
+    {
+        return Some(10);
     }
     // 3/1, 03/01/2026
     let d1 = digits(0);

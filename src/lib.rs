@@ -161,7 +161,7 @@ pub mod internals {
     }
     /// Model helpers.
     pub mod model {
-        pub use crate::model::{content_hash, Document, LineIndex};
+        pub use crate::model::{content_hash, content_hash_bytes, Document, LineIndex};
     }
     /// Snippets.
     pub mod snippet {

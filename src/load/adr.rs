@@ -15,12 +15,14 @@
 //!
 //! Detection ([`looks_like_adr`]): the first line is a `# ` title, the lines before the first
 //! `##` heading include a `Status:` line (also `- Status:`, `* Status:`, `**Status**:`), or the
-//! record has a `## Status` section (Nygard style), and there is a `## Decision…` heading.
+//! record has a `## Status` section (Nygard style), or its front matter has a `status:` (MADR 3
+//! and 4), and there is a `## Decision…` heading.
 //!
 //! The `Key: Value` lines before the first `##` become metadata under normalised keys
 //! (`status`, `date`, `deciders`, `supersedes`, `superseded_by`, …); `date` is also the
-//! document date and `deciders` (split on commas) its authors; `Status: Superseded by ADR-0009`
-//! also sets `superseded_by = ADR-0009`. The kind is `decision`; the title is the `# ` line.
+//! document date and `deciders` (split on commas; also from front matter) its authors;
+//! `Status: Superseded by ADR-0009` (or `Superceded by`, `Replaced by`) also sets
+//! `superseded_by = ADR-0009`. The kind is `decision`; the title is the `# ` line.
 //! Front matter, if any, is applied on top. Blocks and heading paths are those of
 //! [Markdown](super::markdown) (the title line and status lines form the first block, so the
 //! status is searchable), and the text is verbatim.
@@ -53,6 +55,11 @@ pub fn load(path: &Path, id: &str, source: &Arc<str>) -> (Vec<Document>, Vec<Ski
     }
     doc.metadata.extend(header.fields);
     meta.apply(&mut doc);
+    if doc.authors.is_empty() {
+        if let Some(deciders) = doc.metadata.get("deciders") {
+            doc.authors = split_list(deciders);
+        }
+    }
     doc.blocks = structure(source, body_start).blocks;
     (vec![doc], Vec::new())
 }
@@ -70,7 +77,8 @@ pub fn looks_like_adr(text: &str) -> bool {
         }
     }
     let header = parse_header(&text[body_start..]);
-    header.title.is_some() && header.fields.contains_key("status") && header.has_decision_section
+    let has_status = header.fields.contains_key("status") || meta.metadata.contains_key("status");
+    header.title.is_some() && has_status && header.has_decision_section
 }
 
 /// What the header of a decision record says.
@@ -180,16 +188,28 @@ fn key_value(line: &str) -> Option<(String, String)> {
     Some((normalize_key(key), value.to_string()))
 }
 
-/// `Superseded by ADR-0009` (also `superseded by [ADR-0009](0009-x.md)`) → `ADR-0009`.
+/// `Superseded by ADR-0009` (also `superseded by [ADR-0009](0009-x.md)`, the misspelt
+/// `Superceded by`, and `Replaced by`) → `ADR-0009`.
 fn superseded_by(status: &str) -> Option<String> {
-    let lower = status.to_lowercase();
-    let at = lower.find("superseded by")?;
-    let rest = status[at + "superseded by".len()..].trim_start();
+    let lower = status.to_ascii_lowercase();
+    let (at, len) = ["superseded by", "superceded by", "replaced by"]
+        .iter()
+        .filter_map(|k| lower.find(k).map(|at| (at, k.len())))
+        .min()?;
+    let rest = status[at + len..].trim_start();
     let rest = rest.trim_start_matches(['[', '(', '`', '*', '"']);
-    let id: String = rest
-        .chars()
-        .take_while(|c| c.is_alphanumeric() || matches!(c, '-' | '_' | '.' | '#'))
-        .collect();
+    let is_id = |c: char| c.is_alphanumeric() || matches!(c, '-' | '_' | '.' | '#');
+    let mut id: String = rest.chars().take_while(|&c| is_id(c)).collect();
+    // `ADR 7`: a prefix word, a space, a number.
+    let after = &rest[id.len()..];
+    if !id.is_empty() && id.chars().all(|c| c.is_ascii_alphabetic()) {
+        if let Some(num) = after.strip_prefix(' ') {
+            let digits: String = num.chars().take_while(char::is_ascii_digit).collect();
+            if !digits.is_empty() {
+                id = format!("{id} {digits}");
+            }
+        }
+    }
     let id = id.trim_end_matches('.');
     (!id.is_empty()).then(|| id.to_string())
 }
@@ -301,6 +321,31 @@ Costs rise.
             superseded_by("superseded by [ADR-0012](0012-x.md)").as_deref(),
             Some("ADR-0012")
         );
+        assert_eq!(
+            superseded_by("Superceded by ADR-0003").as_deref(),
+            Some("ADR-0003")
+        );
+        assert_eq!(
+            superseded_by("Deprecated. Replaced by ADR 7").as_deref(),
+            Some("ADR 7")
+        );
         assert_eq!(superseded_by("Accepted"), None);
+    }
+
+    #[test]
+    fn madr_front_matter_status_is_a_record() {
+        let text = "---\nstatus: \"superseded by ADR-0007\"\ndate: 2024-05-02\ndeciders: [Ana Lima, Bo Chen]\n---\n# Use Kafka\n\n## Context and Problem Statement\n\nX\n\n## Decision Outcome\n\nY\n";
+        assert!(looks_like_adr(text));
+        assert!(!looks_like_adr(
+            "---\ndate: 2024-05-02\n---\n# Use Kafka\n\n## Decision Outcome\n\nY\n"
+        ));
+        let d = load_str(text);
+        assert_eq!(d.title, "Use Kafka");
+        assert_eq!(d.date.as_deref(), Some("2024-05-02"));
+        assert_eq!(d.authors, vec!["Ana Lima", "Bo Chen"]);
+        assert_eq!(
+            d.metadata.get("status").map(String::as_str),
+            Some("superseded by ADR-0007")
+        );
     }
 }

@@ -467,19 +467,119 @@ impl Ledger {
     }
 }
 
-/// A link target or label as compared: lower-case, Markdown and surrounding punctuation
-/// removed, inner whitespace squashed.
+/// A link target or label as compared, so that the ways people write one name agree:
+///
+/// * lower case, Markdown and surrounding punctuation removed, inner whitespace squashed;
+/// * a path or URL (no whitespace, a `/`) compares by its file name:
+///   `./docs/adr/0009-x.md#status` → `0009-x.md`;
+/// * a record number compares by its number without leading zeros, under one prefix: `ADR-0009`,
+///   `ADR 9`, `adr-009`, `ADR0009`, `ADR #9`, `#9`, `0009`, `9`, `Decision 9` → `adr-9`; other
+///   prefixes keep theirs (`RFC-012` → `rfc-12`).
+///
+/// A bare number that two records answer to stays unresolved ([`Ledger::new`] needs exactly
+/// one match).
+///
+/// ```
+/// use lore::normalize_label;
+/// assert_eq!(normalize_label("[ADR-0009]"), "adr-9");
+/// assert_eq!(normalize_label("#9"), normalize_label("adr 9"));
+/// assert_eq!(normalize_label("./docs/adr/0009-Raise.md"), "0009-raise.md");
+/// assert_eq!(normalize_label("Use  Postgres."), "use postgres");
+/// ```
 pub fn normalize_label(text: &str) -> String {
     let t = text.trim().trim_matches(|c: char| {
         matches!(
             c,
-            '[' | ']' | '(' | ')' | '`' | '*' | '"' | '\'' | '.' | ','
+            '[' | ']' | '(' | ')' | '`' | '*' | '"' | '\'' | '.' | ',' | ':' | ';' | '<' | '>'
         )
     });
-    t.split_whitespace()
+    let t = if !t.contains(char::is_whitespace) && t.contains(['/', '\\']) {
+        let t = t.split(['#', '?']).next().unwrap_or(t);
+        t.trim_end_matches(['/', '\\'])
+            .rsplit(['/', '\\'])
+            .next()
+            .unwrap_or(t)
+    } else {
+        t
+    };
+    let squashed = t
+        .split_whitespace()
         .collect::<Vec<_>>()
         .join(" ")
-        .to_lowercase()
+        .to_lowercase();
+    record_number(&squashed).unwrap_or(squashed)
+}
+
+/// Prefixes that all mean "decision record number".
+const RECORD_PREFIXES: &[&str] = &["", "adr", "dr", "decision", "record", "mdr"];
+
+/// The canonical form of a lower-cased record number (`adr-0009`, `#9`, `rfc 12`), or `None`
+/// when the label is not one.
+fn record_number(label: &str) -> Option<String> {
+    let letters = label
+        .find(|c: char| !c.is_ascii_alphabetic())
+        .unwrap_or(label.len());
+    if letters > 10 {
+        return None;
+    }
+    let prefix = &label[..letters];
+    let rest = label[letters..].trim_start_matches([' ', '-', '_', '#']);
+    if rest.is_empty() || rest.len() > 12 || !rest.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let number: u64 = rest.parse().ok()?;
+    let prefix = if RECORD_PREFIXES.contains(&prefix) {
+        "adr"
+    } else {
+        prefix
+    };
+    Some(format!("{prefix}-{number}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn record_numbers_share_one_label() {
+        for form in [
+            "ADR-0009",
+            "ADR-9",
+            "ADR 0009",
+            "adr-009",
+            "0009",
+            "9",
+            "#9",
+            "ADR #9",
+            "ADR0009",
+            "`ADR-0009`",
+            "[ADR-0009]",
+            "Decision 9",
+            "ADR-0009.",
+        ] {
+            assert_eq!(normalize_label(form), "adr-9", "{form}");
+        }
+        assert_eq!(normalize_label("RFC-012"), "rfc-12");
+        assert_ne!(normalize_label("ADR-19"), "adr-9");
+    }
+
+    #[test]
+    fn paths_compare_by_file_name_and_text_by_words() {
+        assert_eq!(
+            normalize_label("./docs/adr/0009-raise-threshold.md"),
+            "0009-raise-threshold.md"
+        );
+        assert_eq!(
+            normalize_label("https://example.org/repo/blob/main/adr/0009-x.md#status"),
+            "0009-x.md"
+        );
+        assert_eq!(normalize_label("0009-x.md"), "0009-x.md");
+        assert_eq!(
+            normalize_label("  Use CI/CD for   releases "),
+            "use ci/cd for releases"
+        );
+        assert_eq!(normalize_label("Q3 plan"), "q3 plan");
+    }
 }
 
 #[cfg(test)]

@@ -61,7 +61,9 @@ fn main() {
         let dir = ensure(n, embed);
         let warm = warm(&dir, &questions);
         let cold = cold(&dir, &questions);
-        results.push(json!({ "chunks_synthetic": n, "embeddings": embed, "warm": warm, "cold": cold }));
+        results.push(
+            json!({ "chunks_synthetic": n, "embeddings": embed, "warm": warm, "cold": cold }),
+        );
     }
     let ledger = ledger_cost(100_000);
     let out = json!({ "sizes": results, "ledger_cost": ledger });

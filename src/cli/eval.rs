@@ -421,7 +421,12 @@ fn eval_questions(
     if !args.rebuild && build.is_current(&inputs)? {
         writeln!(err, "reusing the current index at {}", index_dir.display())?;
     } else {
-        writeln!(err, "indexing {} into {}", corpus.display(), index_dir.display())?;
+        writeln!(
+            err,
+            "indexing {} into {}",
+            corpus.display(),
+            index_dir.display()
+        )?;
         build
             .progress(progress::reporter(quiet))
             .build(&inputs)
@@ -430,7 +435,13 @@ fn eval_questions(
     let index = open(&index_dir, model_dir)?;
     let mut reports = BTreeMap::new();
     for mode in modes {
-        let report = evaluate_memory(&index, &questions, *mode, args.ranking.options(), &args.budgets)?;
+        let report = evaluate_memory(
+            &index,
+            &questions,
+            *mode,
+            args.ranking.options(),
+            &args.budgets,
+        )?;
         reports.insert(mode.as_str().to_string(), report);
     }
     let out_dir = args

@@ -261,11 +261,7 @@ pub fn who(args: WhoArgs, model_dir: Option<PathBuf>) -> anyhow::Result<ExitCode
 
 /// The per-type table of an organizational-memory evaluation.
 pub fn print_memory_table(out: &mut impl Write, report: &MemoryReport) -> std::io::Result<()> {
-    let budgets: Vec<String> = report
-        .budgets
-        .iter()
-        .map(|b| format!("ctx@{b}"))
-        .collect();
+    let budgets: Vec<String> = report.budgets.iter().map(|b| format!("ctx@{b}")).collect();
     writeln!(
         out,
         "  {:<17} {:>3}  {:>5}  {:>6}  {:>10}  {:>8}  {}",

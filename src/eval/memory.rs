@@ -207,7 +207,14 @@ fn not_in_force(hit: &SearchHit, listed: &[String]) -> bool {
 
 /// How a pack covers a question's gold quotes, and whether its citations re-read.
 fn score_pack(index: &Index, pack: &ContextPack, q: &Question) -> Result<ContextOutcome> {
-    let text = squash(&pack.passages.iter().map(|p| p.text.as_str()).collect::<Vec<_>>().join("\n"));
+    let text = squash(
+        &pack
+            .passages
+            .iter()
+            .map(|p| p.text.as_str())
+            .collect::<Vec<_>>()
+            .join("\n"),
+    );
     let quotes_found = q
         .gold
         .iter()
@@ -236,7 +243,10 @@ fn figures(kind: &str, rows: &[(&Question, &MemoryOutcome)], budgets: &[usize]) 
         .map(|(_, o)| o.first_gold_rank.map_or(0.0, |r| 1.0 / r as f64))
         .sum::<f64>()
         / n;
-    let checked: Vec<bool> = rows.iter().filter_map(|(_, o)| o.superseded_first).collect();
+    let checked: Vec<bool> = rows
+        .iter()
+        .filter_map(|(_, o)| o.superseded_first)
+        .collect();
     let who: Vec<f64> = rows
         .iter()
         .filter(|(q, _)| !q.gold_people.is_empty())

@@ -1351,14 +1351,21 @@ fn is_person(name: &str) -> bool {
                 .all(|c| c.is_alphanumeric() || matches!(c, '.' | '_' | '-'));
     }
     let words: Vec<&str> = name.split_whitespace().collect();
+    // A word of a name, or an initial (`S.` in `S. Lindqvist`).
+    let word = |w: &&str| {
+        w.chars().next().is_some_and(char::is_uppercase)
+            && w.chars().any(char::is_lowercase)
+            && w.chars()
+                .all(|c| c.is_alphabetic() || matches!(c, '\'' | '’' | '-' | '.'))
+    };
+    let initial = |w: &&str| {
+        let mut c = w.chars();
+        matches!((c.next(), c.next(), c.next()), (Some(a), Some('.'), None) if a.is_uppercase())
+    };
     (1..=3).contains(&words.len())
         && !NOT_PEOPLE.contains(&words[0].to_lowercase().as_str())
-        && words.iter().all(|w| {
-            w.chars().next().is_some_and(char::is_uppercase)
-                && w.chars().any(char::is_lowercase)
-                && w.chars()
-                    .all(|c| c.is_alphabetic() || matches!(c, '\'' | '’' | '-' | '.'))
-        })
+        && words.iter().all(|w| word(w) || initial(w))
+        && words.iter().any(word)
 }
 
 /// A person's name without decoration.

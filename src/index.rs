@@ -12,7 +12,7 @@ use once_cell::sync::OnceCell;
 use serde::{Deserialize, Serialize};
 
 use crate::context::Neighbours;
-use crate::embed::{resolve_model_dir, Embedder, OnnxEmbedder};
+use crate::embed::{resolve_model_dir, Embedder, OnnxEmbedder, TokenCounter};
 use crate::error::{Error, Result};
 use crate::generation;
 use crate::layout::{
@@ -124,6 +124,8 @@ pub struct Index {
     options: OpenOptions,
     /// The query embedder, loaded on first use.
     pub(crate) embedder: OnceCell<Arc<dyn Embedder>>,
+    /// The model's tokenizer, loaded on first use (to count a context pack's tokens).
+    tokens: OnceCell<TokenCounter>,
 }
 
 impl std::fmt::Debug for Index {
@@ -217,6 +219,7 @@ impl Index {
             people: OnceCell::new(),
             options,
             embedder: OnceCell::new(),
+            tokens: OnceCell::new(),
         })
     }
 
@@ -335,6 +338,14 @@ impl Index {
                 OnnxEmbedder::load(&dir).map(|e| Arc::new(e) as Arc<dyn Embedder>)
             })
             .cloned()
+    }
+
+    /// The model's tokenizer (from the model directory the index was opened with, see
+    /// [`OpenOptions::model_dir`]), loaded on first use. A failed load is not kept.
+    pub(crate) fn token_counter(&self) -> Result<&TokenCounter> {
+        self.tokens.get_or_try_init(|| {
+            TokenCounter::load(&resolve_model_dir(self.options.model_dir.as_deref()))
+        })
     }
 
     /// Embed the query, checking the model matches the index's.

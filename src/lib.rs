@@ -58,7 +58,8 @@
 //!
 //! ```text
 //! eval          labelled data sets, metrics, runs             → search, index, query
-//! memory/       organizational memory over an index: verify (re-read cited sources) → index, load, model
+//! memory/       organizational memory over an index: ledger, pack (token-budgeted context),
+//!               verify (re-read cited sources)           → search, index, query, embed, load, model
 //! writer/       build and update (write side): builder, edits, records, commit, vectors, digest
 //!                                                              → layout, generation, lexical, vector, embed, chunk, load, context
 //! search        ranking over one open index                   → index, query, fuse, context, snippet, lexical, vector
@@ -103,17 +104,18 @@ mod writer;
 pub use chunk::ChunkOptions;
 pub use context::DEFAULT_CONTEXT_WEIGHT;
 pub use date::Date;
-pub use embed::{cache_home, Embedder, OnnxEmbedder};
+pub use embed::{cache_home, Embedder, OnnxEmbedder, TokenCounter, TokenizerInfo};
 pub use error::{Error, InternalError, Result, UserError};
 pub use fuse::{Fusion, DEFAULT_LEXICAL_WEIGHT, DEFAULT_RRF_K};
 pub use index::{Index, Neighbourhood, OpenOptions};
 pub use layout::{ChunkingInfo, Counts, Manifest, ModelInfo, FORMAT_VERSION};
 pub use load::LoadOptions;
 pub use memory::{
-    name_key, normalize_label, DecisionView, DecisionsRequest, DecisionsResponse, Edge, EntryKind,
-    Evidence, EvidenceKind, HistoryStep, Ledger, LedgerEntry, Link, People, Person, RankedPerson,
-    Relation, SourceCheck, SourceStatus, Status, StatusAt, StatusFilter, UnresolvedLink,
-    VerifyReport, WhoRequest, WhoResponse, DEFAULT_HALF_LIFE_DAYS,
+    name_key, normalize_label, ContextPack, ContextRequest, DecisionView, DecisionsRequest,
+    DecisionsResponse, Edge, EntryKind, Evidence, EvidenceKind, HistoryStep, Ledger, LedgerEntry,
+    Link, PackFormat, Passage, People, Person, RankedPerson, Relation, SourceCheck, SourceStatus,
+    Span, Status, StatusAt, StatusFilter, UnresolvedLink, VerifyReport, WhoRequest, WhoResponse,
+    DEFAULT_HALF_LIFE_DAYS, DEFAULT_NUM_CANDIDATES, DUPLICATE_JACCARD, MAX_PER_DOCUMENT,
 };
 pub use model::{Chunk, Filter, Provenance, Skipped, SourceFormat};
 pub use progress::{NoProgress, Progress};

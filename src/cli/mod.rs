@@ -21,9 +21,9 @@ use lore::parse_filter;
 use lore::ChunkOptions;
 use lore::LoadOptions;
 use lore::{
-    BuildReport, Date, DecisionLabel, Error, Filter, Fusion, Index, IndexBuilder, IndexWriter,
-    InternalError, Mode, OpenOptions, RankingOptions, SearchRequest, SearchResponse, SourceStatus,
-    Status, UserError,
+    BuildReport, ContextRequest, Date, DecisionLabel, Error, Filter, Fusion, Index, IndexBuilder,
+    IndexWriter, InternalError, Mode, OpenOptions, PackFormat, RankingOptions, SearchRequest,
+    SearchResponse, SourceStatus, Status, UserError,
 };
 
 /// Exit code of `lore index` when some inputs were skipped.
@@ -86,6 +86,18 @@ enum Command {
     /// Example: lore search "who approves contracts over 50K" --index /tmp/acme -k 5
     /// --filter kind=decision --since 2025-06-01 --json
     Search(SearchArgs),
+    /// Pack the passages that answer a question into a token budget, with numbered citations:
+    /// what to put in an AI prompt.
+    ///
+    /// Adjacent chunks of one source are merged, near-duplicates dropped, and sources
+    /// diversified (at most 2 passages per document before any gets a third). The whole output
+    /// is counted with the embedding model's own tokenizer (tokenizer.json of the model
+    /// directory) and never exceeds --budget; the passage that does not fit is cut to what fits
+    /// and marked […]. Every citation gives the path, byte and line ranges and SHA-256 of the
+    /// exact text it cites.
+    ///
+    /// Example: lore context "who reviews vendor contracts over 50K?" --budget 300 --index /tmp/acme
+    Context(ContextArgs),
     /// Show what an index holds: counts, model, settings, skipped inputs.
     Stats(InspectArgs),
     /// Check every citation: re-read each source file the index cites and check that each
@@ -273,6 +285,41 @@ struct SearchArgs {
     json: bool,
 }
 
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum PackFormatArg {
+    /// Markdown: header, numbered passages, sources.
+    Md,
+    /// The pack as JSON (passages, citations, token count and tokenizer).
+    Json,
+}
+
+#[derive(Debug, Args)]
+struct ContextArgs {
+    /// The question.
+    question: String,
+    /// The most tokens the output may take, counted with the model's tokenizer.
+    #[arg(long, short = 'b', value_name = "TOKENS")]
+    budget: usize,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "md")]
+    format: PackFormatArg,
+    /// Index directory (default: $LORE_INDEX).
+    #[arg(long, short = 'i', value_name = "DIR", env = "LORE_INDEX")]
+    index: PathBuf,
+    /// Retrievers: lexical (BM25), dense (embeddings) or hybrid (both, fused).
+    #[arg(long, default_value = "hybrid", value_name = "MODE")]
+    mode: Mode,
+    /// Restrict passages; repeatable, all must hold (keys as for `lore search`).
+    #[arg(long = "filter", short = 'f', value_name = "KEY=VALUE")]
+    filters: Vec<String>,
+    /// Label and rank decisions as they stood on this day (YYYY-MM-DD).
+    #[arg(long, value_name = "DATE")]
+    as_of: Option<Date>,
+    /// How many search hits to consider.
+    #[arg(long, default_value_t = lore::DEFAULT_NUM_CANDIDATES, value_name = "N")]
+    candidates: usize,
+}
+
 /// The arguments of the commands that inspect an index (`stats`, `verify`).
 #[derive(Debug, Args)]
 struct InspectArgs {
@@ -306,6 +353,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Index(args) => index(args, model_dir, quiet),
         Command::Rm(args) => rm(args, model_dir, quiet),
         Command::Search(args) => search(args, model_dir),
+        Command::Context(args) => context(args, model_dir),
         Command::Stats(args) => stats(args),
         Command::Verify(args) => verify(args),
         Command::Decisions(args) => memory::decisions(args, model_dir),
@@ -558,6 +606,39 @@ fn search(args: SearchArgs, model_dir: Option<PathBuf>) -> anyhow::Result<ExitCo
     out.flush()?;
     // The process ends here: tearing down the model session and the index would only delay
     // the exit, and the operating system reclaims it all at once.
+    std::mem::forget(index);
+    Ok(ExitCode::SUCCESS)
+}
+
+fn context(args: ContextArgs, model_dir: Option<PathBuf>) -> anyhow::Result<ExitCode> {
+    let filters = args
+        .filters
+        .iter()
+        .map(|f| parse_filter(f))
+        .collect::<Result<Vec<Filter>, _>>()?;
+    if args.candidates == 0 {
+        bail!("--candidates must be at least 1");
+    }
+    let request = ContextRequest {
+        format: match args.format {
+            PackFormatArg::Md => PackFormat::Md,
+            PackFormatArg::Json => PackFormat::Json,
+        },
+        mode: args.mode,
+        filters,
+        as_of: args.as_of,
+        num_candidates: args.candidates,
+        ..ContextRequest::new(args.question, args.budget)
+    };
+    let index = open_with(
+        &args.index,
+        model_dir,
+        OpenOptions::default().exact_dense(true),
+    )?;
+    let pack = index.context(&request)?;
+    let mut out = std::io::stdout().lock();
+    out.write_all(pack.rendered.as_bytes())?;
+    out.flush()?;
     std::mem::forget(index);
     Ok(ExitCode::SUCCESS)
 }

@@ -7,8 +7,10 @@
 //! plumbing only; it is never a default and never produces a reported figure.
 
 pub mod cache;
+mod tokens;
 
 pub use cache::{CachedEmbedder, EmbeddingCache};
+pub use tokens::{TokenCounter, TokenizerInfo};
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};

@@ -16,14 +16,16 @@
 //!   ([`Index::context`]) contains, and the share of its citations whose byte range re-reads
 //!   from the source file to exactly the cited text with the cited hash.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use serde::{Deserialize, Serialize};
 
 use super::questions::{is_gold, squash, Question};
 use crate::error::Result;
 use crate::index::Index;
+use crate::load::excerpt;
 use crate::memory::{ContextPack, ContextRequest, Status, WhoRequest};
+use crate::model::content_hash;
 use crate::query::{Mode, RankingOptions, SearchHit, SearchRequest};
 
 /// Types whose questions are checked for records not in force ranking first.
@@ -155,13 +157,12 @@ pub fn evaluate_memory(
         let mut context = Vec::new();
         for &budget in budgets {
             let pack = index.context(&ContextRequest {
-                question: q.question.clone(),
-                budget,
                 as_of: q.as_of,
                 mode,
-                ..ContextRequest::default()
+                ranking,
+                ..ContextRequest::new(q.question.clone(), budget)
             })?;
-            context.push(score_pack(index, &pack, q)?);
+            context.push(score_pack(&pack, q));
         }
         outcomes.push(MemoryOutcome {
             id: q.id.clone(),
@@ -206,7 +207,7 @@ fn not_in_force(hit: &SearchHit, listed: &[String]) -> bool {
 }
 
 /// How a pack covers a question's gold quotes, and whether its citations re-read.
-fn score_pack(index: &Index, pack: &ContextPack, q: &Question) -> Result<ContextOutcome> {
+fn score_pack(pack: &ContextPack, q: &Question) -> ContextOutcome {
     let text = squash(
         &pack
             .passages
@@ -220,15 +221,38 @@ fn score_pack(index: &Index, pack: &ContextPack, q: &Question) -> Result<Context
         .iter()
         .filter(|g| text.contains(&squash(&g.quote)))
         .count();
-    let checks = index.check_citations(pack)?;
-    Ok(ContextOutcome {
+    let checks = reread_citations(pack);
+    ContextOutcome {
         budget: pack.budget,
         tokens: pack.tokens_used,
         quotes_found,
         quotes: q.gold.len(),
         citations_exact: checks.iter().filter(|ok| **ok).count(),
         citations: checks.len(),
-    })
+    }
+}
+
+/// For each citation of a pack, in order: whether its byte range, re-read from the source
+/// file now, gives text with the cited hash that the passage holds.
+pub fn reread_citations(pack: &ContextPack) -> Vec<bool> {
+    let mut files: HashMap<String, Option<String>> = HashMap::new();
+    let mut out = Vec::new();
+    for p in &pack.passages {
+        for s in &p.spans {
+            let text = files
+                .entry(s.path.clone())
+                .or_insert_with(|| std::fs::read_to_string(&s.path).ok());
+            let ok = text
+                .as_deref()
+                .and_then(|t| t.get(s.byte_range[0]..s.byte_range[1]))
+                .map(|raw| excerpt(s.format, raw))
+                .is_some_and(|cited| {
+                    content_hash(&cited) == s.content_hash && p.text.contains(&cited)
+                });
+            out.push(ok);
+        }
+    }
+    out
 }
 
 fn figures(kind: &str, rows: &[(&Question, &MemoryOutcome)], budgets: &[usize]) -> TypeFigures {

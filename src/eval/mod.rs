@@ -18,7 +18,9 @@ mod questions;
 mod run;
 
 pub use beir::{Dataset, EvalQuery};
-pub use memory::{evaluate_memory, ContextOutcome, MemoryOutcome, MemoryReport, TypeFigures};
+pub use memory::{
+    evaluate_memory, reread_citations, ContextOutcome, MemoryOutcome, MemoryReport, TypeFigures,
+};
 pub use metrics::{Latency, QueryMetrics, Scored};
 pub use questions::{is_gold, read_questions, recall_at_k, Gold, Question, RecallReport};
 pub use run::{evaluate_mode, plan, write_trec_run, EvalOptions, ModeResult, Plan};

@@ -8,12 +8,15 @@
 //! - [`people`](People): the people file merging name variants, and the names an index met.
 //! - [`who`](Index::who): people ranked by the evidence the index holds on a topic.
 //! - `supersede`: supersession-aware ranking and the decision label of every hit.
+//! - [`pack`](Index::context): the passages that answer a question, merged, deduplicated and
+//!   diversified, cited span by span, within a token budget counted by the model's tokenizer.
 //! - [`verify`](Index::verify): re-read every cited source and report the ones that changed,
 //!   moved or vanished since indexing, so that a citation handed to an AI prompt can be trusted.
 
 mod decisions;
 pub(crate) mod extract;
 mod ledger;
+mod pack;
 mod people;
 pub(crate) mod supersede;
 mod verify;
@@ -23,6 +26,10 @@ pub use decisions::{DecisionView, DecisionsRequest, DecisionsResponse, HistorySt
 pub use ledger::{
     normalize_label, Edge, EntryKind, Ledger, LedgerEntry, Link, Relation, Status, StatusAt,
     UnresolvedLink,
+};
+pub use pack::{
+    ContextPack, ContextRequest, PackFormat, Passage, Span, DEFAULT_NUM_CANDIDATES,
+    DUPLICATE_JACCARD, MAX_PER_DOCUMENT,
 };
 pub(crate) use people::find_people_file;
 pub use people::{name_key, People, Person};

@@ -1,17 +1,24 @@
 //! Supersession-aware ranking: a decision that was replaced ranks below the decision that
 //! replaced it, in every search mode, and every hit says where its decision stands.
 //!
-//! After the retrievers are fused, each candidate near the top is looked up in the ledger. A
-//! candidate from a decision that is superseded at the request's date (`as_of`, default today)
-//! is moved to just below the best candidate of the decision in force that replaced it (the
-//! end of its `supersedes` chain at that date); when that successor was not a candidate at all,
-//! its best-matching chunk is pulled in at the superseded one's place. Turning the clock back
-//! works the same way: a decision made after `as_of` counts as not yet made, and ranks below
-//! the one that was in force then. When the question is about the present ("now", "current",
-//! "these days", "still", …), superseded candidates also sink below every candidate in force.
-//! Nothing is dropped: the old decision is still there, one place lower, labelled.
-
-use std::collections::HashMap;
+//! After the retrievers are fused (and passage context applied), the candidates near the top
+//! (`k` plus a margin of 10) are looked up in the ledger, as they stood at the request's date
+//! (`as_of`, default today, every known supersession applied):
+//!
+//! - a candidate from a decision that is **superseded** at that date sinks below every
+//!   candidate still standing, keeping its order among the sunk ones, and the decision in force
+//!   that replaced it (the end of its `supersedes` chain at that date) takes its place: its
+//!   best candidate moves up there, or, when it was not a candidate at all, its best-matching
+//!   chunk is pulled in;
+//! - with `as_of`, a decision **made after** the date counts as not made yet: it sinks the same
+//!   way, and the decision it replaced (in force then) is pulled in if need be;
+//! - when the question is about the present ("now", "current", "these days", "still", …), a
+//!   decision that is **not in force** for another reason (deprecated, rejected, proposed)
+//!   sinks too.
+//!
+//! Nothing is dropped: an old decision is still there, lower, with its label saying by what and
+//! since when it was superseded. Sinking stays within the looked-up candidates, so an old
+//! record a question asks for by name still comes back in the first page.
 
 use crate::date::Date;
 use crate::error::Result;
@@ -62,6 +69,17 @@ enum Standing {
     Replaced { by: String },
     /// Made after the date; this entry (in force then) came before it.
     NotYet { before: Option<String> },
+    /// Not in force, with no successor: rejected, deprecated, proposed (only for questions
+    /// about the present).
+    Inactive,
+}
+
+/// True when a decision's own status (no successor involved) puts it in force today.
+fn entry_in_force(ledger: &Ledger, entry: &LedgerEntry) -> bool {
+    entry.kind != EntryKind::Decision
+        || ledger
+            .status_at(&entry.id, None)
+            .is_some_and(|s| s.status.in_force())
 }
 
 /// The decision entry that speaks for a chunk: its record's entry when the chunk comes from a
@@ -179,72 +197,78 @@ impl Index {
         hits: &mut Vec<RankedChunk>,
     ) -> Result<()> {
         let ledger = self.ledger()?;
-        if !ledger.has_supersessions() || hits.is_empty() {
+        if ledger.is_empty() || hits.is_empty() {
             return Ok(());
         }
+        let present = as_of.is_none() && is_about_present(text);
         let window = hits.len().min(k + LOOKUP_MARGIN);
         // Each candidate's entry and standing.
         let mut standings: Vec<(Option<String>, Standing)> = Vec::with_capacity(window);
         for hit in &hits[..window] {
             let chunk = self.lexical.chunk_by_ord(hit.ord)?;
             let p = &chunk.provenance;
-            match entry_for(ledger, &p.doc_id, p.byte_range, as_of) {
-                Some(entry) => {
-                    standings.push((Some(entry.id.clone()), standing(ledger, entry, as_of)))
-                }
-                None => standings.push((None, Standing::Current)),
-            }
+            let found = entry_for(ledger, &p.doc_id, p.byte_range, as_of);
+            let standing = match found {
+                Some(entry) => match standing(ledger, entry, as_of) {
+                    // Asked about the present, a decision no longer (or never) in force
+                    // answers below every one in force.
+                    Standing::Current if present && !entry_in_force(ledger, entry) => {
+                        Standing::Inactive
+                    }
+                    s => s,
+                },
+                None => Standing::Current,
+            };
+            standings.push((found.map(|e| e.id.clone()), standing));
         }
         if standings.iter().all(|(_, s)| *s == Standing::Current) {
             return Ok(());
         }
-        // The best candidate of each entry.
-        let mut best_of: HashMap<String, usize> = HashMap::new();
+        // Each entry's best candidate in the window.
+        let mut best_of: Vec<(&String, usize)> = Vec::new();
         for (i, (entry, _)) in standings.iter().enumerate() {
-            if let Some(entry) = entry {
-                best_of.entry(entry.clone()).or_insert(i);
+            if let Some(e) = entry {
+                if !best_of.iter().any(|(x, _)| *x == e) {
+                    best_of.push((e, i));
+                }
             }
         }
+        let mut promoted: Vec<usize> = Vec::new();
+        // What is in force at the date keeps its place; what was replaced, not made yet or
+        // (asked about the present) no longer in force sinks below it, in its own order, and
+        // the decision in force that replaced it is pulled in when it was not a candidate.
         let mut head: Vec<RankedChunk> = Vec::with_capacity(window + 2);
-        let mut waiting: HashMap<String, Vec<RankedChunk>> = HashMap::new();
-        let mut placed: Vec<String> = Vec::new();
         let mut sunk: Vec<RankedChunk> = Vec::new();
-        let present = as_of.is_none() && is_about_present(text);
+        let mut pulled: Vec<String> = Vec::new();
         for (i, hit) in hits[..window].iter().enumerate() {
-            let (entry, standing) = &standings[i];
-            let wanted = match standing {
-                Standing::Current => None,
-                Standing::Replaced { by } => Some(by.clone()),
-                Standing::NotYet { before } => before.clone(),
-            };
-            let Some(wanted) = wanted else {
-                head.push(*hit);
-                if let Some(entry) = entry {
-                    if !placed.contains(entry) {
-                        placed.push(entry.clone());
-                    }
-                    if let Some(w) = waiting.remove(entry) {
-                        head.extend(w);
-                    }
-                }
-                continue;
-            };
-            if placed.contains(&wanted) {
-                if present && matches!(standing, Standing::Replaced { .. }) {
-                    sunk.push(*hit);
-                } else {
+            let wanted = match &standings[i].1 {
+                Standing::Current if promoted.contains(&i) => continue,
+                Standing::Current => {
                     head.push(*hit);
+                    continue;
+                }
+                Standing::Inactive => None,
+                Standing::Replaced { by } => Some(by),
+                Standing::NotYet { before } => before.as_ref(),
+            };
+            sunk.push(*hit);
+            let Some(wanted) = wanted else {
+                continue;
+            };
+            if pulled.contains(wanted) {
+                continue;
+            }
+            if let Some(&(_, j)) = best_of.iter().find(|(e, _)| *e == wanted) {
+                // The successor is a candidate further down: it takes the old one's place.
+                if j > i && standings[j].1 == Standing::Current && !promoted.contains(&j) {
+                    head.push(hits[j]);
+                    promoted.push(j);
                 }
                 continue;
             }
-            if best_of.get(&wanted).is_some_and(|&j| j > i) {
-                // Its successor comes later: wait for it.
-                waiting.entry(wanted).or_default().push(*hit);
-                continue;
-            }
-            // The successor is not a candidate: pull in its best chunk here.
-            if let Some(ord) = self.best_chunk_of(text, &wanted, filters)? {
-                if !head.iter().any(|h| h.ord == ord) {
+            pulled.push(wanted.clone());
+            if let Some(ord) = self.best_chunk_of(text, wanted, filters)? {
+                if !hits[..window].iter().any(|h| h.ord == ord) {
                     head.push(RankedChunk {
                         ord,
                         score: hit.score,
@@ -252,22 +276,6 @@ impl Index {
                         dense: None,
                     });
                 }
-                placed.push(wanted);
-            }
-            if present && matches!(standing, Standing::Replaced { .. }) {
-                sunk.push(*hit);
-            } else {
-                head.push(*hit);
-            }
-        }
-        // Anything still waiting (its successor fell outside the window) goes last.
-        let mut left: Vec<(String, Vec<RankedChunk>)> = waiting.into_iter().collect();
-        left.sort_by(|a, b| a.0.cmp(&b.0));
-        for (_, w) in left {
-            if present {
-                sunk.extend(w);
-            } else {
-                head.extend(w);
             }
         }
         head.extend(sunk);

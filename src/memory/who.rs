@@ -19,17 +19,19 @@
 //! not know are kept as written (case and spacing aside). Every person comes with the cited
 //! spans that earned the rank.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use serde::{Deserialize, Serialize};
 
 use crate::date::Date;
 use crate::error::{Error, Result};
 use crate::index::Index;
+use crate::lexical::analyze_for;
 use crate::memory::ledger::EntryKind;
 use crate::memory::people::{name_key, People};
 use crate::model::{Filter, SourceFormat};
 use crate::query::{Mode, SearchHit, SearchRequest};
+use crate::snippet::query_terms;
 
 /// Evidence halves in weight every this many days (about half a year: who ran a system last
 /// quarter knows more than who ran it three years ago, but not four times more).
@@ -37,6 +39,10 @@ pub const DEFAULT_HALF_LIFE_DAYS: f64 = 180.0;
 
 /// Passages searched for evidence.
 const PASSAGES: usize = 30;
+
+/// The least share of its weight a decision or action line of a passage carries when it names
+/// none of the topic's terms (see [`topic_share`]).
+const ENTRY_FLOOR: f64 = 0.25;
 
 /// Spans kept per person.
 const SPANS_PER_PERSON: usize = 5;
@@ -200,6 +206,7 @@ impl Index {
             );
         }
         let mentions = MentionFinder::new(people);
+        let terms = query_terms(&request.topic);
         // Per person key: (canonical name, evidence).
         let mut found: HashMap<String, (String, Vec<Evidence>)> = HashMap::new();
         for hit in &response.hits {
@@ -215,7 +222,7 @@ impl Index {
                 None => 0.5,
             };
             let relevance = 10.0 / (hit.rank as f64 + 9.0);
-            let mut roles: Vec<(String, EvidenceKind, Option<String>)> = Vec::new();
+            let mut roles: Vec<(String, EvidenceKind, Option<String>, f64)> = Vec::new();
             for e in ledger.overlapping(&p.doc_id, p.byte_range) {
                 if request
                     .as_of
@@ -227,8 +234,15 @@ impl Index {
                     EntryKind::Decision => EvidenceKind::Decided,
                     EntryKind::Action => EvidenceKind::OwnsAction,
                 };
+                // A line of a passage counts by how much of the topic it names itself: of a
+                // meeting's eight action items, the one about the topic.
+                let share = if e.id == p.doc_id {
+                    1.0
+                } else {
+                    ENTRY_FLOOR + (1.0 - ENTRY_FLOOR) * topic_share(&e.title, &terms)
+                };
                 for name in &e.people {
-                    roles.push((name.clone(), kind, Some(e.id.clone())));
+                    roles.push((name.clone(), kind, Some(e.id.clone()), share));
                 }
             }
             let authored = match (p.kind.as_str(), p.format) {
@@ -238,36 +252,44 @@ impl Index {
             };
             let record = ledger.get(&p.doc_id).map(|e| e.id.clone());
             for name in &p.authors {
-                roles.push((name.clone(), authored, record.clone()));
+                roles.push((name.clone(), authored, record.clone(), 1.0));
             }
             for name in &p.speakers {
-                roles.push((name.clone(), EvidenceKind::Said, None));
+                roles.push((name.clone(), EvidenceKind::Said, None, 1.0));
             }
             for name in mentions.find(&hit.text) {
-                roles.push((name, EvidenceKind::Mentioned, None));
+                roles.push((name, EvidenceKind::Mentioned, None, 1.0));
             }
             // One passage counts once per person, by the heaviest role.
-            let mut best: HashMap<String, (String, EvidenceKind, Option<String>)> = HashMap::new();
-            for (written, kind, entry) in roles {
+            let mut best: HashMap<String, (String, EvidenceKind, Option<String>, f64)> =
+                HashMap::new();
+            for (written, kind, entry, share) in roles {
                 let canonical = people.canonical(&written);
                 let key = name_key(&canonical);
                 if key.is_empty() {
                     continue;
                 }
+                let weight = kind.weight() * share;
                 match best.get(&key) {
-                    Some((_, k, _)) if *k >= kind => {}
+                    Some((_, k, _, s)) if k.weight() * s >= weight => {}
                     _ => {
-                        best.insert(key, (written, kind, entry));
+                        best.insert(key, (written, kind, entry, share));
                     }
                 }
             }
-            for (key, (written, kind, entry)) in best {
+            for (key, (written, kind, entry, share)) in best {
                 let canonical = people.canonical(&written);
                 found
                     .entry(key)
                     .or_insert_with(|| (canonical, Vec::new()))
                     .1
-                    .push(evidence(hit, written, kind, entry, relevance * recency));
+                    .push(evidence(
+                        hit,
+                        written,
+                        kind,
+                        entry,
+                        share * relevance * recency,
+                    ));
             }
         }
         let mut ranked: Vec<RankedPerson> = found
@@ -279,7 +301,7 @@ impl Index {
                     known: person.is_some(),
                     role: person.and_then(|p| p.role.clone()),
                     team: person.and_then(|p| p.team.clone()),
-                    score: evidence.iter().map(|e| e.score).sum(),
+                    score: by_document(&evidence),
                     num_evidence: evidence.len(),
                     evidence: evidence.into_iter().take(SPANS_PER_PERSON).collect(),
                     name,
@@ -296,6 +318,30 @@ impl Index {
             notes,
         })
     }
+}
+
+/// A person's score: per document, their best piece of evidence there (many passages of one
+/// record are one decision), summed.
+fn by_document(evidence: &[Evidence]) -> f64 {
+    let mut best: HashMap<&str, f64> = HashMap::new();
+    for e in evidence {
+        let b = best.entry(e.path.as_str()).or_insert(0.0);
+        *b = b.max(e.score);
+    }
+    best.values().sum()
+}
+
+/// The share of the topic's terms that `text` names (0 when the topic has none).
+fn topic_share(text: &str, terms: &HashSet<String>) -> f64 {
+    if terms.is_empty() {
+        return 0.0;
+    }
+    let found: HashSet<String> = analyze_for(text, terms)
+        .into_iter()
+        .map(|t| t.term)
+        .filter(|t| terms.contains(t))
+        .collect();
+    found.len() as f64 / terms.len() as f64
 }
 
 fn evidence(

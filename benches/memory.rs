@@ -113,10 +113,13 @@ fn summary(mut times: Vec<Duration>) -> serde_json::Value {
     })
 }
 
+/// One operation on one question.
+type Op<'a> = dyn Fn(&str) + 'a;
+
 /// Warm latency of each operation, one process, the index open.
 fn warm(dir: &Path, questions: &[String]) -> serde_json::Value {
     let index = Index::open(dir).expect("open the bench index");
-    let ops: [(&str, &dyn Fn(&str)); 3] = [
+    let ops: [(&str, &Op); 3] = [
         ("decisions", &|q: &str| {
             index
                 .decisions(&DecisionsRequest {
@@ -135,11 +138,7 @@ fn warm(dir: &Path, questions: &[String]) -> serde_json::Value {
         }),
         ("context", &|q: &str| {
             index
-                .context(&ContextRequest {
-                    question: q.to_string(),
-                    budget: BUDGET,
-                    ..ContextRequest::default()
-                })
+                .context(&ContextRequest::new(q, BUDGET))
                 .expect("context");
         }),
     ];

@@ -580,11 +580,6 @@ mod tests {
         );
         assert_eq!(normalize_label("Q3 plan"), "q3 plan");
     }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
 
     fn entry(id: &str, date: &str, status: Status, links: &[(Relation, &str)]) -> LedgerEntry {
         LedgerEntry {

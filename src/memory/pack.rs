@@ -272,7 +272,7 @@ impl Index {
                 let before = pack.passages[j].clone();
                 if let Some(kept) = packer.extend(&mut pack, j, &runs[j], at, piece)? {
                     runs[j] = kept;
-                    placed.push((i, Placement::Joined(j, before)));
+                    placed.push((i, Placement::Joined(j, Box::new(before))));
                 }
                 continue;
             }
@@ -291,7 +291,7 @@ impl Index {
                 .ok_or_else(|| Error::bug("the header of a context pack no longer fits"))?;
             match how {
                 Placement::Joined(j, before) => {
-                    pack.passages[j] = before;
+                    pack.passages[j] = *before;
                     pack.num_left_out += 1;
                 }
                 Placement::New => {
@@ -470,7 +470,7 @@ enum Placement {
     /// As a new passage (the last one).
     New,
     /// Joined to passage `j`, which read as this before.
-    Joined(usize, Passage),
+    Joined(usize, Box<Passage>),
 }
 
 /// Where `piece` joins `run` (adjacent chunks of one document, in source order): at its start,
@@ -811,9 +811,18 @@ fn render_md(pack: &ContextPack) -> String {
 
 /// `status: accepted`, or `status: superseded by ADR-0010 (since 2026-03-17)`.
 fn status_line(d: &DecisionLabel) -> String {
+    if d.after_as_of {
+        return "status: not made yet at that date".to_string();
+    }
     let mut s = format!("status: {}", d.status.as_str());
     if let Some(by) = &d.superseded_by {
-        let _ = write!(s, " by {by}");
+        // `ADR-0010` out of `ADR-0010: Move …`, else the successor's title or id.
+        let name = d.superseded_by_title.as_deref().map_or(by.as_str(), |t| {
+            t.split_once(':')
+                .filter(|(head, _)| head.len() <= 16)
+                .map_or(t, |(head, _)| head)
+        });
+        let _ = write!(s, " by {name}");
         if let Some(since) = &d.since {
             let _ = write!(s, " (since {since})");
         }
@@ -993,6 +1002,7 @@ mod tests {
             superseded_by: None,
             superseded_by_title: None,
             since: None,
+            after_as_of: false,
         };
         assert_eq!(status_line(&label), "status: accepted");
         label.status = crate::memory::Status::Superseded;

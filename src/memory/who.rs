@@ -160,7 +160,8 @@ pub struct RankedPerson {
     pub score: f64,
     /// Passages that count for them.
     pub num_evidence: usize,
-    /// The strongest evidence, best first.
+    /// The strongest evidence of each document that counts for them (the passage that counts
+    /// most there), best first, at most five.
     pub evidence: Vec<Evidence>,
 }
 
@@ -182,7 +183,7 @@ pub struct WhoResponse {
 impl Index {
     /// Rank people by the evidence the index holds on a topic. See the module documentation.
     pub fn who(&self, request: &WhoRequest) -> Result<WhoResponse> {
-        if !(request.half_life_days > 0.0) {
+        if request.half_life_days.is_nan() || request.half_life_days <= 0.0 {
             return Err(Error::invalid_request(
                 "the half-life must be more than 0 days",
             ));
@@ -303,7 +304,7 @@ impl Index {
                     team: person.and_then(|p| p.team.clone()),
                     score: by_document(&evidence),
                     num_evidence: evidence.len(),
-                    evidence: evidence.into_iter().take(SPANS_PER_PERSON).collect(),
+                    evidence: best_per_document(evidence),
                     name,
                 }
             })
@@ -329,6 +330,17 @@ fn by_document(evidence: &[Evidence]) -> f64 {
         *b = b.max(e.score);
     }
     best.values().sum()
+}
+
+/// The strongest evidence of each document (best first, as sorted), at most
+/// [`SPANS_PER_PERSON`] of them.
+fn best_per_document(evidence: Vec<Evidence>) -> Vec<Evidence> {
+    let mut seen: HashSet<String> = HashSet::new();
+    evidence
+        .into_iter()
+        .filter(|e| seen.insert(e.path.clone()))
+        .take(SPANS_PER_PERSON)
+        .collect()
 }
 
 /// The share of the topic's terms that `text` names (0 when the topic has none).
@@ -443,7 +455,7 @@ mod tests {
 
     #[test]
     fn roles_are_ordered_by_weight() {
-        let mut kinds = vec![
+        let mut kinds = [
             EvidenceKind::Said,
             EvidenceKind::Decided,
             EvidenceKind::Mentioned,

@@ -227,14 +227,7 @@ impl Index {
     /// links resolved (read on first use).
     pub fn ledger(&self) -> Result<&Ledger> {
         self.ledger.get_or_try_init(|| {
-            use std::io::Seek;
-            let path = self.dir.join(LEDGER);
-            (&self.ledger_file)
-                .rewind()
-                .map_err(|e| Error::io(&path, e))?;
-            let mut ledger: Ledger =
-                serde_json::from_reader(std::io::BufReader::new(&self.ledger_file))
-                    .map_err(|e| Error::corrupt(&path, format!("cannot read the ledger: {e}")))?;
+            let mut ledger: Ledger = self.read_json(&self.ledger_file, LEDGER)?;
             ledger.index();
             Ok(ledger)
         })
@@ -244,19 +237,26 @@ impl Index {
     /// as that file says) and every person name its documents use (read on first use).
     pub fn people(&self) -> Result<&People> {
         self.people.get_or_try_init(|| {
-            use std::io::Seek;
-            let path = self.dir.join(PEOPLE);
-            (&self.people_file)
-                .rewind()
-                .map_err(|e| Error::io(&path, e))?;
-            let mut people: People =
-                serde_json::from_reader(std::io::BufReader::new(&self.people_file))
-                    .map_err(|e| Error::corrupt(&path, format!("cannot read the people: {e}")))?;
+            let mut people: People = self.read_json(&self.people_file, PEOPLE)?;
             people
                 .index()
-                .map_err(|reason| Error::corrupt(&path, reason))?;
+                .map_err(|reason| Error::corrupt(self.dir.join(PEOPLE), reason))?;
             Ok(people)
         })
+    }
+
+    /// Read the JSON file `name` of this generation, opened with the index as `file`.
+    fn read_json<T: serde::de::DeserializeOwned>(
+        &self,
+        file: &std::fs::File,
+        name: &str,
+    ) -> Result<T> {
+        use std::io::Seek;
+        let path = self.dir.join(name);
+        let mut file = file;
+        file.rewind().map_err(|e| Error::io(&path, e))?;
+        serde_json::from_reader(std::io::BufReader::new(file))
+            .map_err(|e| Error::corrupt(&path, format!("cannot read it: {e}")))
     }
 
     /// The manifest.

@@ -139,7 +139,7 @@ fn adjacent_chunks_merge_into_one_passage() {
     let dir = fixture();
     let index = build(dir.path());
     // A budget that holds every candidate: each chunk found next to another one found joins it.
-    let pack = pack(&index, 3000, PackFormat::Json);
+    let pack = pack(&index, 8000, PackFormat::Json);
     assert_eq!(pack.num_left_out, 0, "{}", pack.rendered);
     let merged = pack
         .passages

@@ -163,15 +163,10 @@ pub fn eval(args: EvalArgs, model_dir: Option<PathBuf>, quiet: bool) -> anyhow::
         .corpus
         .canonicalize()
         .with_context(|| format!("cannot read the corpus at {}", dataset.corpus.display()))?;
-    let index_dir = args.index.clone().unwrap_or_else(|| {
-        let key = format!(
-            "{:x}",
-            sha2::Sha256::digest(corpus.to_string_lossy().as_bytes())
-        );
-        lore::cache_home()
-            .join("eval")
-            .join(format!("{}-{}", dataset.name, &key[..8]))
-    });
+    let index_dir = args
+        .index
+        .clone()
+        .unwrap_or_else(|| default_index_dir(&corpus, &dataset.name));
     let out_dir = args.out.clone().unwrap_or_else(|| {
         let name = match &args.scope {
             Some(s) => format!("{}-{s}", dataset.name),
@@ -179,42 +174,17 @@ pub fn eval(args: EvalArgs, model_dir: Option<PathBuf>, quiet: bool) -> anyhow::
         };
         PathBuf::from("lore-eval").join(name)
     });
+    let built = build_or_reuse(&args, &modes, &corpus, &index_dir, model_dir.clone(), quiet)?;
     let mut err = std::io::stderr().lock();
-
-    if args.no_embed && modes.iter().any(|m| *m != Mode::Lexical) {
-        bail!("--no-embed builds a lexical-only index: evaluate it with --mode lexical");
-    }
-    let build = builder(&index_dir, model_dir.clone(), args.no_embed)
-        .chunk_options(ChunkOptions {
-            max_tokens: args.max_tokens,
-        })
-        // A rebuild starts from nothing, so that its time is a full build's.
-        .reuse_index(!args.rebuild);
-    let inputs = [corpus.clone()];
-    let reused = !args.rebuild && build.is_current(&inputs)?;
-    let (build_seconds, embed_seconds, embedded, from_cache) = if reused {
-        writeln!(err, "reusing the current index at {}", index_dir.display())?;
-        (0.0, 0.0, 0, 0)
-    } else {
-        writeln!(
-            err,
-            "indexing {} into {} (vectors of text embedded before come from the cache)",
-            corpus.display(),
-            index_dir.display()
-        )?;
-        let report = build
-            .progress(progress::reporter(quiet))
-            .build(&inputs)
-            .with_context(|| format!("cannot build the index at {}", index_dir.display()))?;
-        for note in &report.notes {
-            writeln!(err, "note: {note}")?;
-        }
-        (
+    let reused = built.is_none();
+    let (build_seconds, embed_seconds, embedded, from_cache) = match &built {
+        None => (0.0, 0.0, 0, 0),
+        Some(report) => (
             report.seconds,
             report.embed_seconds,
             report.num_embedded,
             report.num_cached,
-        )
+        ),
     };
     let index = open(&index_dir, model_dir)?;
     let manifest = index.manifest().clone();
@@ -399,39 +369,11 @@ fn eval_questions(
     let name = corpus
         .file_name()
         .map_or("corpus".to_string(), |n| n.to_string_lossy().into_owned());
-    let index_dir = args.index.clone().unwrap_or_else(|| {
-        let key = format!(
-            "{:x}",
-            sha2::Sha256::digest(corpus.to_string_lossy().as_bytes())
-        );
-        lore::cache_home()
-            .join("eval")
-            .join(format!("{name}-{}", &key[..8]))
-    });
-    let mut err = std::io::stderr().lock();
-    if args.no_embed && modes.iter().any(|m| *m != Mode::Lexical) {
-        bail!("--no-embed builds a lexical-only index: evaluate it with --mode lexical");
-    }
-    let build = builder(&index_dir, model_dir.clone(), args.no_embed)
-        .chunk_options(ChunkOptions {
-            max_tokens: args.max_tokens,
-        })
-        .reuse_index(!args.rebuild);
-    let inputs = [corpus.clone()];
-    if !args.rebuild && build.is_current(&inputs)? {
-        writeln!(err, "reusing the current index at {}", index_dir.display())?;
-    } else {
-        writeln!(
-            err,
-            "indexing {} into {}",
-            corpus.display(),
-            index_dir.display()
-        )?;
-        build
-            .progress(progress::reporter(quiet))
-            .build(&inputs)
-            .with_context(|| format!("cannot build the index at {}", index_dir.display()))?;
-    }
+    let index_dir = args
+        .index
+        .clone()
+        .unwrap_or_else(|| default_index_dir(&corpus, &name));
+    build_or_reuse(args, modes, &corpus, &index_dir, model_dir.clone(), quiet)?;
     let index = open(&index_dir, model_dir)?;
     let mut reports = BTreeMap::new();
     for mode in modes {
@@ -479,4 +421,56 @@ fn eval_questions(
         started.elapsed().as_secs_f64()
     )?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// The default index of an evaluated corpus: `~/.cache/lore/eval/<name>-<hash of its path>`.
+fn default_index_dir(corpus: &std::path::Path, name: &str) -> PathBuf {
+    let key = format!(
+        "{:x}",
+        sha2::Sha256::digest(corpus.to_string_lossy().as_bytes())
+    );
+    lore::cache_home()
+        .join("eval")
+        .join(format!("{name}-{}", &key[..8]))
+}
+
+/// Build the index of `corpus` for an evaluation, or reuse it when it is current (unless
+/// `--rebuild`): the build report when it was built.
+fn build_or_reuse(
+    args: &EvalArgs,
+    modes: &[Mode],
+    corpus: &std::path::Path,
+    index_dir: &std::path::Path,
+    model_dir: Option<PathBuf>,
+    quiet: bool,
+) -> anyhow::Result<Option<lore::BuildReport>> {
+    let mut err = std::io::stderr().lock();
+    if args.no_embed && modes.iter().any(|m| *m != Mode::Lexical) {
+        bail!("--no-embed builds a lexical-only index: evaluate it with --mode lexical");
+    }
+    let build = builder(index_dir, model_dir, args.no_embed)
+        .chunk_options(ChunkOptions {
+            max_tokens: args.max_tokens,
+        })
+        // A rebuild starts from nothing, so that its time is a full build's.
+        .reuse_index(!args.rebuild);
+    let inputs = [corpus.to_path_buf()];
+    if !args.rebuild && build.is_current(&inputs)? {
+        writeln!(err, "reusing the current index at {}", index_dir.display())?;
+        return Ok(None);
+    }
+    writeln!(
+        err,
+        "indexing {} into {} (vectors of text embedded before come from the cache)",
+        corpus.display(),
+        index_dir.display()
+    )?;
+    let report = build
+        .progress(progress::reporter(quiet))
+        .build(&inputs)
+        .with_context(|| format!("cannot build the index at {}", index_dir.display()))?;
+    for note in &report.notes {
+        writeln!(err, "note: {note}")?;
+    }
+    Ok(Some(report))
 }

@@ -8,10 +8,11 @@ use clap::Args;
 
 use lore::eval::MemoryReport;
 use lore::{
-    Date, DecisionsRequest, EntryKind, Mode, StatusFilter, WhoRequest, DEFAULT_HALF_LIFE_DAYS,
+    Date, DecisionsRequest, EntryKind, Mode, OpenOptions, StatusFilter, WhoRequest,
+    DEFAULT_HALF_LIFE_DAYS,
 };
 
-use super::open;
+use super::open_with;
 
 #[derive(Debug, Args)]
 pub struct DecisionsArgs {
@@ -53,7 +54,12 @@ fn parse_kind(s: &str) -> Result<EntryKind, String> {
 }
 
 pub fn decisions(args: DecisionsArgs, model_dir: Option<PathBuf>) -> anyhow::Result<ExitCode> {
-    let index = open(&args.index, model_dir)?;
+    // One question per process: an exact scan costs less than loading the graph.
+    let index = open_with(
+        &args.index,
+        model_dir,
+        OpenOptions::default().exact_dense(true),
+    )?;
     let answer = index.decisions(&DecisionsRequest {
         query: args.query.clone(),
         as_of: args.as_of,
@@ -62,6 +68,9 @@ pub fn decisions(args: DecisionsArgs, model_dir: Option<PathBuf>) -> anyhow::Res
         limit: args.k,
         mode: args.mode,
     })?;
+    // The process ends soon: tearing down the model session and the index would only delay
+    // the exit, and the operating system reclaims it all at once.
+    std::mem::forget(index);
     let mut out = std::io::stdout().lock();
     if args.json {
         serde_json::to_writer_pretty(&mut out, &answer)?;
@@ -97,12 +106,24 @@ pub fn decisions(args: DecisionsArgs, model_dir: Option<PathBuf>) -> anyhow::Res
             facts.push(format!("by {by}{since}"));
         }
         facts.extend(e.date.clone());
-        if !e.people.is_empty() {
+        if !d.people.is_empty() {
             let role = match e.kind {
                 EntryKind::Decision => "decided by",
                 EntryKind::Action => "owner",
             };
-            facts.push(format!("{role} {}", e.people.join(", ")));
+            let names: Vec<String> = d
+                .people
+                .iter()
+                .zip(&e.people)
+                .map(|(canonical, written)| {
+                    if canonical == written {
+                        canonical.clone()
+                    } else {
+                        format!("{canonical} (as {written})")
+                    }
+                })
+                .collect();
+            facts.push(format!("{role} {}", names.join(", ")));
         }
         if let Some(due) = &e.due {
             facts.push(format!("due {due}"));
@@ -189,7 +210,12 @@ pub struct WhoArgs {
 }
 
 pub fn who(args: WhoArgs, model_dir: Option<PathBuf>) -> anyhow::Result<ExitCode> {
-    let index = open(&args.index, model_dir)?;
+    // One question per process: an exact scan costs less than loading the graph.
+    let index = open_with(
+        &args.index,
+        model_dir,
+        OpenOptions::default().exact_dense(true),
+    )?;
     let answer = index.who(&WhoRequest {
         topic: args.topic.clone(),
         as_of: args.as_of,
@@ -198,6 +224,7 @@ pub fn who(args: WhoArgs, model_dir: Option<PathBuf>) -> anyhow::Result<ExitCode
         mode: args.mode,
         filters: Vec::new(),
     })?;
+    std::mem::forget(index);
     let mut out = std::io::stdout().lock();
     if args.json {
         serde_json::to_writer_pretty(&mut out, &answer)?;

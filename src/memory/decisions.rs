@@ -75,6 +75,9 @@ pub struct DecisionView {
     pub entry: LedgerEntry,
     /// Where it stands at the date.
     pub standing: StatusAt,
+    /// Its deciders or owners by their canonical names (the people file's; as written when it
+    /// does not know them), in the entry's order.
+    pub people: Vec<String>,
     /// Its `supersedes` chain, oldest first (just itself when it has none).
     pub history: Vec<HistoryStep>,
 }
@@ -111,6 +114,7 @@ impl Index {
     /// ```
     pub fn decisions(&self, request: &DecisionsRequest) -> Result<DecisionsResponse> {
         let ledger = self.ledger()?;
+        let people = self.people()?;
         let as_of = request.as_of;
         let mut ids: Vec<String> = Vec::new();
         match request.query.as_deref().map(str::trim) {
@@ -174,6 +178,7 @@ impl Index {
                 })
                 .collect();
             entries.push(DecisionView {
+                people: entry.people.iter().map(|p| people.canonical(p)).collect(),
                 entry: entry.clone(),
                 standing,
                 history,

@@ -230,9 +230,30 @@ impl Index {
             ),
             MAX_PER_DOCUMENT,
         );
+        // Counting line by line (each distinct line once) is exact for tokenizers that split
+        // on whitespace first, as WordPiece does; the final text is counted whole to make sure,
+        // and packed again counting whole texts if the two ever differ.
+        let by_lines = self.fill(request, counter, &candidates, &response, true)?;
+        if counter.count(&by_lines.rendered)? == by_lines.tokens_used {
+            return Ok(by_lines);
+        }
+        self.fill(request, counter, &candidates, &response, false)
+    }
+
+    /// Fill the budget with `candidates` (see [`Index::context`]).
+    fn fill(
+        &self,
+        request: &ContextRequest,
+        counter: &TokenCounter,
+        candidates: &[Candidate],
+        response: &crate::query::SearchResponse,
+        by_lines: bool,
+    ) -> Result<ContextPack> {
         let packer = Packer {
             counter,
             format: request.format,
+            by_lines,
+            lines: std::cell::RefCell::new(std::collections::HashMap::new()),
         };
         let mut pack = ContextPack {
             question: request.question.clone(),
@@ -242,7 +263,7 @@ impl Index {
             mode_used: response.mode_used,
             truncated: false,
             num_left_out: 0,
-            notes: response.notes,
+            notes: response.notes.clone(),
             passages: Vec::new(),
             rendered: String::new(),
         };
@@ -591,9 +612,33 @@ fn diversify(candidates: Vec<Candidate>, max_per_doc: usize) -> Vec<Candidate> {
 struct Packer<'a> {
     counter: &'a TokenCounter,
     format: PackFormat,
+    /// Count a text as the sum of its lines' counts, each distinct line counted once.
+    by_lines: bool,
+    /// Those counts.
+    lines: std::cell::RefCell<std::collections::HashMap<String, usize>>,
 }
 
 impl Packer<'_> {
+    /// The tokens of `text` (see [`Packer::by_lines`]).
+    fn count(&self, text: &str) -> Result<usize> {
+        if !self.by_lines {
+            return self.counter.count(text);
+        }
+        let mut lines = self.lines.borrow_mut();
+        let mut total = 0;
+        for line in text.split('\n').filter(|l| !l.is_empty()) {
+            total += match lines.get(line) {
+                Some(&n) => n,
+                None => {
+                    let n = self.counter.count(line)?;
+                    lines.insert(line.to_string(), n);
+                    n
+                }
+            };
+        }
+        Ok(total)
+    }
+
     fn render(&self, pack: &ContextPack) -> Result<String> {
         Ok(match self.format {
             PackFormat::Md => render_md(pack),
@@ -607,20 +652,20 @@ impl Packer<'_> {
     fn settle(&self, pack: &mut ContextPack) -> Result<Option<String>> {
         pack.truncated = pack.passages.iter().any(|p| p.truncated);
         pack.tokens_used = pack.budget;
-        let total = self.counter.count(&self.render(pack)?)?;
+        let total = self.count(&self.render(pack)?)?;
 
-        let rest = total.saturating_sub(self.counter.count(&pack.budget.to_string())?);
+        let rest = total.saturating_sub(self.count(&pack.budget.to_string())?);
         for own in 1..=8 {
             let n = rest + own;
             if n > pack.budget {
                 break;
             }
-            if self.counter.count(&n.to_string())? != own {
+            if self.count(&n.to_string())? != own {
                 continue;
             }
             pack.tokens_used = n;
             let text = self.render(pack)?;
-            if self.counter.count(&text)? == n {
+            if self.count(&text)? == n {
                 return Ok(Some(text));
             }
         }
@@ -637,7 +682,7 @@ impl Packer<'_> {
                 return Ok(budget);
             }
             // Below the count, nothing fits: jump there, then step.
-            let count = self.counter.count(&self.render(&probe)?)?;
+            let count = self.count(&self.render(&probe)?)?;
             budget = if count > budget { count } else { budget + 1 };
         }
     }

@@ -339,9 +339,11 @@ pub fn print_memory_table(out: &mut impl Write, report: &MemoryReport) -> std::i
     for b in &report.budgets {
         let (exact, cited) = all.context_citations.get(b).copied().unwrap_or((0, 0));
         let max = all.context_max_tokens.get(b).copied().unwrap_or(0);
+        let answered = all.context_question_share.get(b).copied().unwrap_or(0.0);
         writeln!(
             out,
-            "  context at {b} tokens: {exact} of {cited} citations re-read exactly; largest pack {max} tokens"
+            "  context at {b} tokens: {exact} of {cited} citations re-read exactly; largest pack {max} tokens; {:.0}% of questions get a gold quote",
+            100.0 * answered
         )?;
     }
     writeln!(

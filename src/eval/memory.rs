@@ -13,8 +13,9 @@
 //!   [`Index::who`] that are gold, out of `min(3, gold people)` (so one gold person found
 //!   first counts 1);
 //! - **context**: for each budget, the share of gold quotes the packed context
-//!   ([`Index::context`]) contains, and the share of its citations whose byte range re-reads
-//!   from the source file to exactly the cited text with the cited hash.
+//!   ([`Index::context`]) contains, the share of questions whose context holds at least one
+//!   (gold passages are alternatives), and the share of its citations whose byte range
+//!   re-reads from the source file to exactly the cited text with the cited hash.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -89,6 +90,8 @@ pub struct TypeFigures {
     pub who_precision_at_3: Option<f64>,
     /// Per budget: share of gold quotes in the packed context.
     pub context_quote_share: BTreeMap<usize, f64>,
+    /// Per budget: share of questions whose packed context holds at least one gold quote.
+    pub context_question_share: BTreeMap<usize, f64>,
     /// Per budget: citations re-read exactly, of all.
     pub context_citations: BTreeMap<usize, (usize, usize)>,
     /// Per budget: largest number of tokens a pack used.
@@ -277,12 +280,15 @@ fn figures(kind: &str, rows: &[(&Question, &MemoryOutcome)], budgets: &[usize]) 
         .map(|(q, o)| o.who_found as f64 / q.gold_people.len().min(3) as f64)
         .collect();
     let mut context_quote_share = BTreeMap::new();
+    let mut context_question_share = BTreeMap::new();
     let mut context_citations = BTreeMap::new();
     let mut context_max_tokens = BTreeMap::new();
     for (i, &budget) in budgets.iter().enumerate() {
         let (mut found, mut quotes, mut exact, mut cited, mut max_tokens) = (0, 0, 0, 0, 0);
+        let mut answered = 0;
         for (_, o) in rows {
             if let Some(c) = o.context.get(i) {
+                answered += usize::from(c.quotes_found > 0);
                 found += c.quotes_found;
                 quotes += c.quotes;
                 exact += c.citations_exact;
@@ -291,6 +297,7 @@ fn figures(kind: &str, rows: &[(&Question, &MemoryOutcome)], budgets: &[usize]) 
             }
         }
         context_quote_share.insert(budget, found as f64 / quotes.max(1) as f64);
+        context_question_share.insert(budget, answered as f64 / rows.len().max(1) as f64);
         context_citations.insert(budget, (exact, cited));
         context_max_tokens.insert(budget, max_tokens);
     }
@@ -304,6 +311,7 @@ fn figures(kind: &str, rows: &[(&Question, &MemoryOutcome)], budgets: &[usize]) 
         who_questions: who.len(),
         who_precision_at_3: (!who.is_empty()).then(|| who.iter().sum::<f64>() / who.len() as f64),
         context_quote_share,
+        context_question_share,
         context_citations,
         context_max_tokens,
     }

@@ -91,7 +91,9 @@ pub fn extract(doc: &Document) -> Vec<LedgerEntry> {
         return Vec::new();
     };
     let span = first.byte_range.start..last.byte_range.end.max(first.byte_range.start);
-    let lines = LineIndex::new(&doc.source);
+    // Built only when an entry is found: a JSON Lines export shares one source among
+    // thousands of documents, most of which record nothing.
+    let lines = Lines::new(&doc.source);
     if is_record(doc) {
         return vec![record_entry(doc, span, &lines)];
     }
@@ -122,6 +124,33 @@ pub fn extract(doc: &Document) -> Vec<LedgerEntry> {
     }
 }
 
+/// The line numbers of a source, indexed on first use.
+struct Lines<'a> {
+    source: &'a str,
+    index: once_cell::unsync::OnceCell<LineIndex>,
+}
+
+impl<'a> Lines<'a> {
+    fn new(source: &'a str) -> Self {
+        Lines {
+            source,
+            index: once_cell::unsync::OnceCell::new(),
+        }
+    }
+
+    fn index(&self) -> &LineIndex {
+        self.index.get_or_init(|| LineIndex::new(self.source))
+    }
+
+    fn line_of(&self, offset: usize) -> usize {
+        self.index().line_of(offset)
+    }
+
+    fn lines_of(&self, range: &Range<usize>) -> [usize; 2] {
+        self.index().lines_of(range)
+    }
+}
+
 /// True for a decision record: the decision format, or a document whose kind says so.
 fn is_record(doc: &Document) -> bool {
     doc.format == SourceFormat::Decision
@@ -132,7 +161,7 @@ fn is_record(doc: &Document) -> bool {
 // Decision records
 
 /// The one entry of a decision record spanning `span` of its source.
-fn record_entry(doc: &Document, span: Range<usize>, lines: &LineIndex) -> LedgerEntry {
+fn record_entry(doc: &Document, span: Range<usize>, lines: &Lines) -> LedgerEntry {
     // Link reference definitions are no block of their own: read on to the end of the file.
     let sections = record_sections(&doc.source[span.start..]);
     let status_text = sections
@@ -1385,7 +1414,7 @@ fn split_people(text: &str) -> Vec<String> {
 }
 
 /// Builds the entry of a note item spanning `range` of the document's source.
-fn note_entry(doc: &Document, lines: &LineIndex, range: Range<usize>, item: Item) -> LedgerEntry {
+fn note_entry(doc: &Document, lines: &Lines, range: Range<usize>, item: Item) -> LedgerEntry {
     let line = lines.line_of(range.start);
     LedgerEntry {
         id: format!("{}@L{line}", doc.id),
@@ -1409,7 +1438,7 @@ fn note_entry(doc: &Document, lines: &LineIndex, range: Range<usize>, item: Item
 }
 
 /// The entries of a transcript: cues whose text starts with a marker.
-fn transcript_entries(doc: &Document, lines: &LineIndex) -> Vec<LedgerEntry> {
+fn transcript_entries(doc: &Document, lines: &Lines) -> Vec<LedgerEntry> {
     let mut out = Vec::new();
     for block in &doc.blocks {
         let raw = &doc.source[block.byte_range.clone()];

@@ -97,6 +97,12 @@ pub fn extract(doc: &Document) -> Vec<LedgerEntry> {
     if is_record(doc) {
         return vec![record_entry(doc, span, &lines)];
     }
+    // Most documents record no decision or action: a single pass for the words every marker
+    // needs spares them the line-by-line scan (and a JSON record its decoding).
+    let raw = &doc.source[span.clone()];
+    if !might_have_markers(raw) {
+        return Vec::new();
+    }
     match doc.format {
         SourceFormat::Markdown | SourceFormat::Text => {
             let text = &doc.source[span.clone()];
@@ -122,6 +128,35 @@ pub fn extract(doc: &Document) -> Vec<LedgerEntry> {
         SourceFormat::Vtt | SourceFormat::Srt => transcript_entries(doc, &lines),
         SourceFormat::Html | SourceFormat::Decision => Vec::new(),
     }
+}
+
+/// Words at least one of which every marker, marker heading and checkbox holds (ASCII case
+/// aside): a text with none of them records no entry.
+const MARKER_WORDS: &[&str] = &[
+    "decision",
+    "decided",
+    "agreed",
+    "action",
+    "todo",
+    "to do",
+    "to-do",
+    "next step",
+    "follow",
+    "ai:",
+    "[ ]",
+    "[x]",
+];
+
+/// True when `text` holds one of [`MARKER_WORDS`].
+fn might_have_markers(text: &str) -> bool {
+    static WORDS: once_cell::sync::Lazy<aho_corasick::AhoCorasick> =
+        once_cell::sync::Lazy::new(|| {
+            aho_corasick::AhoCorasick::builder()
+                .ascii_case_insensitive(true)
+                .build(MARKER_WORDS)
+                .expect("the marker words make an automaton")
+        });
+    WORDS.is_match(text)
 }
 
 /// The line numbers of a source, indexed on first use.

@@ -650,6 +650,7 @@ impl Packer<'_> {
     /// that rendering, if it fits the budget. The number is a word of its own in both
     /// renderings, so the count is the rest plus that number's own tokens.
     fn settle(&self, pack: &mut ContextPack) -> Result<Option<String>> {
+        let before = pack.tokens_used;
         pack.truncated = pack.passages.iter().any(|p| p.truncated);
         pack.tokens_used = pack.budget;
         let total = self.count(&self.render(pack)?)?;
@@ -669,6 +670,8 @@ impl Packer<'_> {
                 return Ok(Some(text));
             }
         }
+        // What was counted before still stands (callers undo what did not fit).
+        pack.tokens_used = before;
         Ok(None)
     }
 
@@ -712,7 +715,18 @@ impl Packer<'_> {
                 .into_iter()
                 .filter_map(|(_, len)| len)
                 .collect();
-            let (mut lo, mut hi, mut best) = (0, cuts.len(), None);
+            // As in `add`: the shortest cut first, the search only when it fits.
+            let fits = |cut: usize, pack: &mut ContextPack| -> Result<Option<Vec<Piece>>> {
+                let mut kept = run.to_vec();
+                kept.push(piece.cut(cut));
+                pack.passages[j] = joined.passage(j + 1, &kept, true);
+                Ok(self.settle(pack)?.map(|_| kept))
+            };
+            let mut best = match cuts.first() {
+                Some(&shortest) => fits(shortest, pack)?,
+                None => None,
+            };
+            let (mut lo, mut hi) = (1, if best.is_some() { cuts.len() } else { 0 });
             while lo < hi {
                 let mid = (lo + hi) / 2;
                 let mut kept = run.to_vec();
@@ -737,19 +751,38 @@ impl Packer<'_> {
     /// Add the candidate to the pack, whole or cut to fit; false when no cut fits.
     fn add(&self, pack: &mut ContextPack, candidate: &Candidate) -> Result<bool> {
         let number = pack.passages.len() + 1;
+        let may_fit = lower_bound(pack);
         pack.passages
             .push(candidate.passage(number, &candidate.pieces, false));
-        if self.settle(pack)?.is_some() {
+        if may_fit(&candidate.text()) && self.settle(pack)?.is_some() {
             return Ok(true);
         }
         let cuts = candidate.cuts();
+        // When even the shortest cut does not fit, nothing does (one short count, where the
+        // search below would count long texts: once the budget is full, every later candidate
+        // stops here).
+        let Some(&shortest) = cuts.first() else {
+            pack.passages.pop();
+            return Ok(false);
+        };
+        *pack.passages.last_mut().expect("pushed above") =
+            candidate.passage(number, &candidate.cut(shortest), true);
+        if self.settle(pack)?.is_none() {
+            pack.passages.pop();
+            return Ok(false);
+        }
         // The longest cut that fits: the count grows with the text kept.
-        let (mut lo, mut hi) = (0, cuts.len());
-        let mut best = None;
+        let (mut lo, mut hi) = (1, cuts.len());
+        let mut best = Some(0);
         while lo < hi {
             let mid = (lo + hi) / 2;
+            let kept = candidate.cut(cuts[mid]);
+            if !may_fit(&join(&kept)) {
+                hi = mid;
+                continue;
+            }
             *pack.passages.last_mut().expect("pushed above") =
-                candidate.passage(number, &candidate.cut(cuts[mid]), true);
+                candidate.passage(number, &kept, true);
             if self.settle(pack)?.is_some() {
                 best = Some(mid);
                 lo = mid + 1;
@@ -769,6 +802,18 @@ impl Packer<'_> {
             }
         }
     }
+}
+
+/// Tokens the header may shed between two counts (the `left out` line changing or going):
+/// the slack of [`lower_bound`].
+const HEADER_SLACK: usize = 12;
+
+/// A test that passes every text that may fit in `pack` as one more passage, by a lower bound
+/// on its tokens: every word is at least one token, on top of what the pack held at its last
+/// count (less [`HEADER_SLACK`]). It spares counting long texts that cannot fit.
+fn lower_bound(pack: &ContextPack) -> impl Fn(&str) -> bool {
+    let (floor, budget) = (pack.tokens_used.saturating_sub(HEADER_SLACK), pack.budget);
+    move |text: &str| floor + text.split_whitespace().count() <= budget
 }
 
 /// `mm:ss` of a time in milliseconds.

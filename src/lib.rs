@@ -57,11 +57,14 @@
 //! the top (a module uses only those below it):
 //!
 //! ```text
-//! eval          labelled data sets, metrics, runs             → search, index, query
-//! memory/       organizational memory over an index: ledger, pack (token-budgeted context),
-//!               verify (re-read cited sources)           → search, index, query, embed, load, model
+//! eval          labelled data sets, metrics, runs, org-memory questions → memory, search, index, query
+//! memory/       organizational memory over an index: decisions, who, pack (token-budgeted
+//!               context), verify (re-read cited sources), supersede (ranking by the ledger,
+//!               which search calls)                      → search, index, query, embed, load, model
 //! writer/       build and update (write side): builder, edits, records, commit, vectors, digest
-//!                                                              → layout, generation, lexical, vector, embed, chunk, load, context
+//!                                                              → layout, generation, lexical, vector, embed, chunk, load, context, ledger
+//! ledger        memory/{ledger, extract, people}: entries and links, finding them in documents,
+//!               the people file (the part of memory the writer, index and search use) → load, model, date
 //! search        ranking over one open index                   → index, query, fuse, context, snippet, lexical, vector
 //! index         open a generation (read side), lazy dense half → layout, generation, lexical, vector, embed, context
 //! generation    CURRENT + gen-NNNNNN + writer lock            → layout

@@ -8,11 +8,10 @@ use clap::Args;
 
 use lore::eval::MemoryReport;
 use lore::{
-    Date, DecisionsRequest, EntryKind, Mode, OpenOptions, StatusFilter, WhoRequest,
-    DEFAULT_HALF_LIFE_DAYS,
+    Date, DecisionsRequest, EntryKind, Mode, StatusFilter, WhoRequest, DEFAULT_HALF_LIFE_DAYS,
 };
 
-use super::open_with;
+use super::open_for_one_question;
 
 #[derive(Debug, Args)]
 pub struct DecisionsArgs {
@@ -54,12 +53,7 @@ fn parse_kind(s: &str) -> Result<EntryKind, String> {
 }
 
 pub fn decisions(args: DecisionsArgs, model_dir: Option<PathBuf>) -> anyhow::Result<ExitCode> {
-    // One question per process: an exact scan costs less than loading the graph.
-    let index = open_with(
-        &args.index,
-        model_dir,
-        OpenOptions::default().exact_dense(true),
-    )?;
+    let index = open_for_one_question(&args.index, model_dir)?;
     let answer = index.decisions(&DecisionsRequest {
         query: args.query.clone(),
         as_of: args.as_of,
@@ -68,8 +62,6 @@ pub fn decisions(args: DecisionsArgs, model_dir: Option<PathBuf>) -> anyhow::Res
         limit: args.k,
         mode: args.mode,
     })?;
-    // The process ends soon: tearing down the model session and the index would only delay
-    // the exit, and the operating system reclaims it all at once.
     std::mem::forget(index);
     let mut out = std::io::stdout().lock();
     if args.json {
@@ -210,12 +202,7 @@ pub struct WhoArgs {
 }
 
 pub fn who(args: WhoArgs, model_dir: Option<PathBuf>) -> anyhow::Result<ExitCode> {
-    // One question per process: an exact scan costs less than loading the graph.
-    let index = open_with(
-        &args.index,
-        model_dir,
-        OpenOptions::default().exact_dense(true),
-    )?;
+    let index = open_for_one_question(&args.index, model_dir)?;
     let answer = index.who(&WhoRequest {
         topic: args.topic.clone(),
         as_of: args.as_of,

@@ -571,6 +571,14 @@ fn request_from(args: &SearchArgs) -> anyhow::Result<SearchRequest> {
     })
 }
 
+/// Open an index to answer one question and exit: the dense half scans every vector exactly,
+/// which costs less than loading the graph once. Callers end with `std::mem::forget(index)`:
+/// tearing down the model session and the index would only delay the exit, and the operating
+/// system reclaims it all at once.
+fn open_for_one_question(dir: &Path, model_dir: Option<PathBuf>) -> anyhow::Result<Index> {
+    open_with(dir, model_dir, OpenOptions::default().exact_dense(true))
+}
+
 fn open(dir: &Path, model_dir: Option<PathBuf>) -> anyhow::Result<Index> {
     open_with(dir, model_dir, OpenOptions::default())
 }
@@ -589,12 +597,7 @@ fn open_with(
 
 fn search(args: SearchArgs, model_dir: Option<PathBuf>) -> anyhow::Result<ExitCode> {
     let request = request_from(&args)?;
-    // One query per process: an exact scan costs less than loading the graph.
-    let index = open_with(
-        &args.index,
-        model_dir,
-        OpenOptions::default().exact_dense(true),
-    )?;
+    let index = open_for_one_question(&args.index, model_dir)?;
     let response = index.search(&request)?;
     let mut out = std::io::stdout().lock();
     if args.json {
@@ -630,11 +633,7 @@ fn context(args: ContextArgs, model_dir: Option<PathBuf>) -> anyhow::Result<Exit
         num_candidates: args.candidates,
         ..ContextRequest::new(args.question, args.budget)
     };
-    let index = open_with(
-        &args.index,
-        model_dir,
-        OpenOptions::default().exact_dense(true),
-    )?;
+    let index = open_for_one_question(&args.index, model_dir)?;
     let pack = index.context(&request)?;
     let mut out = std::io::stdout().lock();
     out.write_all(pack.rendered.as_bytes())?;

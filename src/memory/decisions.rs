@@ -204,22 +204,7 @@ impl Index {
 
 /// `id` preceded by the entry in force at `as_of` that replaced it, if any.
 fn chain_from(ledger: &Ledger, id: &str, as_of: Option<Date>) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut current = id.to_string();
-    let mut seen = vec![current.clone()];
-    while let Some(next) = ledger
-        .status_at(&current, as_of)
-        .and_then(|s| s.superseded_by)
-    {
-        if seen.contains(&next) {
-            break;
-        }
-        seen.push(next.clone());
-        current = next;
-    }
-    if current != id {
-        out.push(current);
-    }
+    let mut out: Vec<String> = ledger.in_force_successor(id, as_of).into_iter().collect();
     out.push(id.to_string());
     out
 }

@@ -414,6 +414,21 @@ impl Ledger {
         })
     }
 
+    /// The entry in force at `as_of` at the end of `id`'s chain of successors, when `id` was
+    /// superseded by then (cycles are cut).
+    pub fn in_force_successor(&self, id: &str, as_of: Option<Date>) -> Option<String> {
+        let mut current = id.to_string();
+        let mut seen = vec![current.clone()];
+        while let Some(next) = self.status_at(&current, as_of)?.superseded_by {
+            if seen.contains(&next) {
+                break;
+            }
+            seen.push(next.clone());
+            current = next;
+        }
+        (current != id).then_some(current)
+    }
+
     /// The chain of records an entry belongs to through `supersedes` links, oldest first
     /// (the entry alone when it has none). Cycles are cut.
     pub fn history(&self, id: &str) -> Vec<&LedgerEntry> {

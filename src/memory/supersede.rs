@@ -109,20 +109,6 @@ pub(crate) fn entry_for<'a>(
         .copied()
 }
 
-/// The entry in force at `as_of` at the end of `id`'s chain of successors.
-fn in_force_successor(ledger: &Ledger, id: &str, as_of: Option<Date>) -> Option<String> {
-    let mut current = id.to_string();
-    let mut seen = vec![current.clone()];
-    while let Some(next) = ledger.status_at(&current, as_of)?.superseded_by {
-        if seen.contains(&next) {
-            break;
-        }
-        seen.push(next.clone());
-        current = next;
-    }
-    (current != id).then_some(current)
-}
-
 /// The latest predecessor of `id` made by `as_of`, through `supersedes` links.
 fn predecessor_at(ledger: &Ledger, id: &str, as_of: Date) -> Option<String> {
     let mut current = id.to_string();
@@ -151,7 +137,7 @@ fn standing(ledger: &Ledger, entry: &LedgerEntry, as_of: Option<Date>) -> Standi
             };
         }
     }
-    match in_force_successor(ledger, &entry.id, as_of) {
+    match ledger.in_force_successor(&entry.id, as_of) {
         Some(by) => Standing::Replaced { by },
         None => Standing::Current,
     }

@@ -11,6 +11,7 @@ use std::sync::Arc;
 use once_cell::sync::OnceCell;
 use serde::{Deserialize, Serialize};
 
+use crate::access::Principal;
 use crate::context::Neighbours;
 use crate::embed::{resolve_model_dir, Embedder, OnnxEmbedder, TokenCounter};
 use crate::error::{Error, Result};
@@ -401,6 +402,19 @@ impl Index {
         num_before: usize,
         num_after: usize,
     ) -> Result<Option<Neighbourhood>> {
+        self.neighbours_for(chunk_id, num_before, num_after, None)
+    }
+
+    /// [`Index::neighbours`] on behalf of `principal`: `None` when the chunk is not there or
+    /// the principal may not read it (the two look the same), and only neighbours it may read.
+    pub fn neighbours_for(
+        &self,
+        chunk_id: &str,
+        num_before: usize,
+        num_after: usize,
+        principal: Option<&Principal>,
+    ) -> Result<Option<Neighbourhood>> {
+        let _ = principal; // enforced with the access checks of the next commit
         let Some(ord) = self.lexical.ord_of(chunk_id)? else {
             return Ok(None);
         };

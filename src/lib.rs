@@ -83,6 +83,7 @@
 //! Only [`eval`] is a public module; everything an application needs is re-exported here.
 #![deny(missing_docs)]
 
+mod access;
 mod chunk;
 mod context;
 mod date;
@@ -104,6 +105,7 @@ mod snippet;
 mod vector;
 mod writer;
 
+pub use access::{AccessPolicy, DefaultAccess, FolderRule, Principal};
 pub use chunk::ChunkOptions;
 pub use context::DEFAULT_CONTEXT_WEIGHT;
 pub use date::Date;

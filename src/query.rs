@@ -4,6 +4,7 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
+use crate::access::Principal;
 use crate::context::DEFAULT_CONTEXT_WEIGHT;
 use crate::date::Date;
 use crate::error::{Error, Result};
@@ -110,6 +111,11 @@ pub struct SearchRequest {
     /// (`None`: today, every known supersession applied).
     #[serde(default)]
     pub as_of: Option<Date>,
+    /// Who is asking: on an index with access control on, only what this principal may read
+    /// is searched (`None`: the index owner, who sees everything). Never read from a
+    /// serialized request; a server sets it from the caller's credentials.
+    #[serde(skip)]
+    pub principal: Option<Principal>,
 }
 
 impl Default for SearchRequest {
@@ -122,6 +128,7 @@ impl Default for SearchRequest {
             ranking: RankingOptions::default(),
             strict: false,
             as_of: None,
+            principal: None,
         }
     }
 }

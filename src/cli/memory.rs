@@ -37,6 +37,10 @@ pub struct DecisionsArgs {
     /// Retrievers used to match the topic: lexical, dense or hybrid.
     #[arg(long, default_value = "hybrid", value_name = "MODE")]
     mode: Mode,
+    /// Ask on behalf of this user: on an index with access control on, only what USER may
+    /// read is used (see the README's "Access control"). Without it, the index owner's view.
+    #[arg(long = "as", value_name = "USER", env = "LORE_AS")]
+    as_user: Option<String>,
     /// Print as JSON.
     #[arg(long)]
     json: bool,
@@ -61,6 +65,7 @@ pub fn decisions(args: DecisionsArgs, model_dir: Option<PathBuf>) -> anyhow::Res
         kind: args.kind,
         limit: args.k,
         mode: args.mode,
+        principal: args.as_user.as_deref().map(lore::Principal::new),
     })?;
     std::mem::forget(index);
     let mut out = std::io::stdout().lock();
@@ -196,6 +201,10 @@ pub struct WhoArgs {
     /// Retrievers used to find the evidence: lexical, dense or hybrid.
     #[arg(long, default_value = "hybrid", value_name = "MODE")]
     mode: Mode,
+    /// Ask on behalf of this user: on an index with access control on, only what USER may
+    /// read is used (see the README's "Access control"). Without it, the index owner's view.
+    #[arg(long = "as", value_name = "USER", env = "LORE_AS")]
+    as_user: Option<String>,
     /// Print as JSON.
     #[arg(long)]
     json: bool,
@@ -210,6 +219,7 @@ pub fn who(args: WhoArgs, model_dir: Option<PathBuf>) -> anyhow::Result<ExitCode
         half_life_days: args.half_life,
         mode: args.mode,
         filters: Vec::new(),
+        principal: args.as_user.as_deref().map(lore::Principal::new),
     })?;
     std::mem::forget(index);
     let mut out = std::io::stdout().lock();

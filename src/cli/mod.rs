@@ -280,6 +280,10 @@ struct SearchArgs {
     /// decision in force then wins over the one that later replaced it.
     #[arg(long, value_name = "DATE")]
     as_of: Option<Date>,
+    /// Ask on behalf of this user: on an index with access control on, only what USER may
+    /// read is used (see the README's "Access control"). Without it, the index owner's view.
+    #[arg(long = "as", value_name = "USER", env = "LORE_AS")]
+    as_user: Option<String>,
     /// Print the response as JSON (stable: the same query gives the same bytes).
     #[arg(long)]
     json: bool,
@@ -318,6 +322,10 @@ struct ContextArgs {
     /// How many search hits to consider.
     #[arg(long, default_value_t = lore::DEFAULT_NUM_CANDIDATES, value_name = "N")]
     candidates: usize,
+    /// Ask on behalf of this user: on an index with access control on, only what USER may
+    /// read is used (see the README's "Access control"). Without it, the index owner's view.
+    #[arg(long = "as", value_name = "USER", env = "LORE_AS")]
+    as_user: Option<String>,
 }
 
 /// The arguments of the commands that inspect an index (`stats`, `verify`).
@@ -568,6 +576,7 @@ fn request_from(args: &SearchArgs) -> anyhow::Result<SearchRequest> {
         ranking: args.ranking.options(),
         strict: args.strict,
         as_of: args.as_of,
+        principal: args.as_user.as_deref().map(lore::Principal::new),
     })
 }
 
@@ -631,6 +640,7 @@ fn context(args: ContextArgs, model_dir: Option<PathBuf>) -> anyhow::Result<Exit
         filters,
         as_of: args.as_of,
         num_candidates: args.candidates,
+        principal: args.as_user.as_deref().map(lore::Principal::new),
         ..ContextRequest::new(args.question, args.budget)
     };
     let index = open_for_one_question(&args.index, model_dir)?;

@@ -3,6 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::access::Principal;
 use crate::date::Date;
 use crate::error::{Error, Result};
 use crate::index::Index;
@@ -52,6 +53,10 @@ pub struct DecisionsRequest {
     pub limit: usize,
     /// Retrievers used to match `query` (default hybrid).
     pub mode: Mode,
+    /// Who is asking (see [`SearchRequest::principal`]): only entries of documents it may
+    /// read are listed, and histories and links are those of the ledger it can see.
+    #[serde(skip)]
+    pub principal: Option<Principal>,
 }
 
 /// One step of an entry's history chain.
@@ -124,6 +129,7 @@ impl Index {
                     k: 50,
                     mode: request.mode,
                     as_of,
+                    principal: request.principal.clone(),
                     ..SearchRequest::default()
                 })?;
                 for hit in &hits.hits {

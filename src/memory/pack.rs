@@ -43,6 +43,7 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
+use crate::access::Principal;
 use crate::date::Date;
 use crate::embed::{TokenCounter, TokenizerInfo};
 use crate::error::{Error, Result};
@@ -104,6 +105,10 @@ pub struct ContextRequest {
     pub ranking: RankingOptions,
     /// How many search hits are considered.
     pub num_candidates: usize,
+    /// Who is asking (see [`SearchRequest::principal`](crate::SearchRequest::principal)):
+    /// only passages it may read are packed.
+    #[serde(skip)]
+    pub principal: Option<Principal>,
 }
 
 impl ContextRequest {
@@ -118,6 +123,7 @@ impl ContextRequest {
             as_of: None,
             ranking: RankingOptions::default(),
             num_candidates: DEFAULT_NUM_CANDIDATES,
+            principal: None,
         }
     }
 }
@@ -219,6 +225,7 @@ impl Index {
             ranking: request.ranking,
             strict: false,
             as_of: request.as_of,
+            principal: request.principal.clone(),
         })?;
         let candidates = diversify(
             drop_near_duplicates(

@@ -23,6 +23,7 @@ use std::collections::{HashMap, HashSet};
 
 use serde::{Deserialize, Serialize};
 
+use crate::access::Principal;
 use crate::date::Date;
 use crate::error::{Error, Result};
 use crate::index::Index;
@@ -63,6 +64,10 @@ pub struct WhoRequest {
     pub mode: Mode,
     /// Restrict the passages searched.
     pub filters: Vec<Filter>,
+    /// Who is asking (see [`SearchRequest::principal`](crate::SearchRequest::principal)):
+    /// only passages and ledger entries it may read are evidence.
+    #[serde(skip)]
+    pub principal: Option<Principal>,
 }
 
 impl Default for WhoRequest {
@@ -74,6 +79,7 @@ impl Default for WhoRequest {
             half_life_days: DEFAULT_HALF_LIFE_DAYS,
             mode: Mode::Hybrid,
             filters: Vec::new(),
+            principal: None,
         }
     }
 }
@@ -195,6 +201,7 @@ impl Index {
             mode: request.mode,
             filters: request.filters.clone(),
             as_of: request.as_of,
+            principal: request.principal.clone(),
             ..SearchRequest::default()
         })?;
         let ledger = self.ledger()?;

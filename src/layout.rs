@@ -30,7 +30,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, Result};
 
 /// Version of the on-disk layout; an index of another version is refused.
-pub const FORMAT_VERSION: u32 = 4;
+pub const FORMAT_VERSION: u32 = 5;
 
 /// The file naming the current generation.
 pub const CURRENT: &str = "CURRENT";
@@ -59,6 +59,9 @@ pub(crate) const NEIGHBOURS: &str = "neighbours.u32";
 pub(crate) const LEDGER: &str = "ledger.json";
 /// The people file's people and every person name met.
 pub(crate) const PEOPLE: &str = "people.json";
+/// Access control: whether it is on, the policy, each document's readers (see
+/// [`crate::access`]).
+pub(crate) const ACCESS: &str = "access.json";
 
 /// `Some(n)` for a generation directory name `gen-<n>`.
 pub(crate) fn generation_number(name: &str) -> Option<u64> {

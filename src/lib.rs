@@ -100,6 +100,7 @@ mod memory;
 mod model;
 mod progress;
 mod query;
+mod scope;
 mod search;
 mod snippet;
 mod vector;
@@ -128,6 +129,7 @@ pub use query::{
     parse_filter, DecisionLabel, LexicalScoring, Mode, RankingOptions, RetrieverScore, SearchHit,
     SearchRequest, SearchResponse,
 };
+pub use scope::{AccessSummary, Readable};
 pub use search::{RankedChunk, Ranking};
 pub use snippet::Snippet;
 pub use writer::{BuildReport, Changes, IndexBuilder, IndexWriter};

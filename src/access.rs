@@ -1,8 +1,9 @@
 //! Who may read what: principals, readers, and the access policy of an index.
 //!
 //! A document may name its **readers** — users and groups — in its front matter (`readers:`),
-//! in its export's fields (a JSONL record's `readers`, a Slack channel's members), or through a
-//! folder rule of the **access file** (`access.toml` at an export root, or
+//! in its export's fields (a JSONL record's or message's `readers`; a Slack export's
+//! `channels.json` and `groups.json`: a private channel's members, everyone for a public
+//! channel), or through a folder rule of the **access file** (`access.toml` at an export root, or
 //! `lore index --access FILE`):
 //!
 //! ```toml

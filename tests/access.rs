@@ -378,3 +378,75 @@ fn a_broken_access_file_stops_the_build() {
     assert!(err.contains("access.toml"), "{err}");
     assert!(!dir.path().join("index").join("CURRENT").exists());
 }
+
+#[test]
+fn slack_private_channels_and_record_fields_name_readers() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("slack");
+    write(
+        &root,
+        "channels.json",
+        r#"[{"name": "general", "members": ["U1", "U2"]}, {"name": "exec", "is_private": true, "members": ["U1"]}]"#,
+    );
+    write(
+        &root,
+        "groups.json",
+        r#"[{"name": "hr-cases", "members": ["U2"]}]"#,
+    );
+    write(
+        &root,
+        "general/2026-01-05.json",
+        r#"[{"ts": "1767600000.000100", "user": "U2", "text": "Lunch order for the offsite: PELICANWAX"}]"#,
+    );
+    write(
+        &root,
+        "exec/2026-01-05.json",
+        r#"[{"ts": "1767600000.000200", "user": "U1", "text": "Acquisition talks are on: OCELOTDRUM"}]"#,
+    );
+    write(
+        &root,
+        "hr-cases/2026-01-05.json",
+        r#"[{"ts": "1767600000.000300", "user": "U2", "text": "Case notes: HERONMASK"}]"#,
+    );
+    write(
+        &root,
+        "general/2026-01-06.json",
+        r#"[{"ts": "1767686400.000100", "user": "U2", "readers": ["U2"], "text": "Note to self: WALRUSPINE"}]"#,
+    );
+    // People: U1 is ana, U2 is ben (asking by name works through the people file).
+    write(
+        &root,
+        "people.yaml",
+        "- name: Ana Lima\n  aliases: [ana, U1]\n- name: Ben Ode\n  aliases: [ben, U2]\n",
+    );
+    let index_dir = dir.path().join("index");
+    let report = IndexBuilder::new(&index_dir)
+        .without_embeddings()
+        .build(&[root])
+        .unwrap();
+    assert!(report.skipped.is_empty(), "{:?}", report.skipped);
+    let index = Index::open(&index_dir).unwrap();
+    assert!(index.access_control().unwrap());
+    let finds = |user: &str, word: &str| {
+        index
+            .search(&SearchRequest {
+                text: word.into(),
+                mode: Mode::Lexical,
+                principal: Some(Principal::new(user)),
+                ..SearchRequest::default()
+            })
+            .unwrap()
+            .hits
+            .iter()
+            .any(|h| h.text.contains(word))
+    };
+    // A public channel is open to the whole workspace; a private one to its members.
+    assert!(finds("ana", "PELICANWAX"));
+    assert!(finds("ben", "PELICANWAX"));
+    assert!(finds("ana", "OCELOTDRUM"));
+    assert!(!finds("ben", "OCELOTDRUM"));
+    assert!(finds("U2", "HERONMASK"));
+    assert!(!finds("ana", "HERONMASK"));
+    assert!(finds("ben", "WALRUSPINE"));
+    assert!(!finds("ana", "WALRUSPINE"));
+}

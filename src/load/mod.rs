@@ -38,6 +38,7 @@
 pub mod adr;
 pub mod html;
 pub mod jsonl;
+pub(crate) use jsonl::{channel_key, channel_readers};
 pub mod markdown;
 pub mod text;
 pub mod transcript;
@@ -57,6 +58,10 @@ pub(crate) const PEOPLE_FILE_NAMES: &[&str] = &["people.yaml", "people.yml", "pe
 /// The name of the access file at the root of a walked folder (see `crate::access`): read by
 /// the writer, like a people file.
 pub(crate) const ACCESS_FILE_NAME: &str = "access.toml";
+
+/// The files of a Slack export's root that list channels and their members (public channels,
+/// private ones): read by the writer for channel membership, not loaded as messages.
+pub(crate) const SLACK_CHANNEL_FILES: &[&str] = &["channels.json", "groups.json"];
 
 /// Options for loading files.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -214,7 +219,10 @@ fn walk_dir(root: &Path, files: &mut Vec<(PathBuf, String)>, skipped: &mut Vec<S
                     .map(|c| c.as_os_str().to_string_lossy())
                     .collect::<Vec<_>>()
                     .join("/");
-                if PEOPLE_FILE_NAMES.contains(&rel.as_str()) || rel == ACCESS_FILE_NAME {
+                if PEOPLE_FILE_NAMES.contains(&rel.as_str())
+                    || rel == ACCESS_FILE_NAME
+                    || SLACK_CHANNEL_FILES.contains(&rel.as_str())
+                {
                     continue;
                 }
                 let id = match &root_name {

@@ -21,6 +21,7 @@ use crate::layout::{
     FORMAT_VERSION, LEDGER, LEXICAL_DIR, NEIGHBOURS, PEOPLE, SKIPPED, VECTORS,
 };
 use crate::lexical::{LexicalReader, LexicalWriter};
+use crate::load::{channel_key, channel_readers};
 use crate::memory::{find_people_file, Ledger, People};
 use crate::model::{Chunk, Skipped};
 use crate::vector::ExactRows;
@@ -112,6 +113,7 @@ impl IndexWriter {
             Some(path) => AccessPolicy::read(path)?,
             None => AccessPolicy::default(),
         };
+        let channel_readers = channel_readers(&sources)?;
 
         // Everything goes into a new generation, made current only once it is complete. What
         // is final is written at once and dropped, so that it does not add to the peak below.
@@ -132,7 +134,11 @@ impl IndexWriter {
         let mut access = AccessBuilder::new(policy, access_file);
         for file in &files {
             for doc in &file.documents {
-                access.add(&doc.id, doc.readers.as_deref(), &file.id);
+                let members = || {
+                    let channel = channel_key(doc.channel.as_deref()?);
+                    channel_readers.get(&channel).map(Vec::as_slice)
+                };
+                access.add(&doc.id, doc.readers.as_deref().or_else(members), &file.id);
             }
         }
         let access = access.finish();

@@ -34,6 +34,9 @@ pub(super) struct DocRecord {
     /// The readers it names itself (front matter or export field `readers`), if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(super) readers: Option<Vec<String>>,
+    /// The channel of a chat message (its members may read it when the channel is private).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(super) channel: Option<String>,
 }
 
 /// One input as a generation records it (`files.json`): a file, or a problem met while walking
@@ -104,6 +107,10 @@ impl Entry {
             let pieces = chunk_document(&doc, chunk);
             let entries = extract(&doc);
             let readers = own_readers(&doc.metadata);
+            let channel = match doc.format {
+                SourceFormat::Slack => doc.metadata.get("channel").cloned(),
+                _ => None,
+            };
             documents.push(DocRecord {
                 id: doc.id,
                 title: doc.title,
@@ -113,6 +120,7 @@ impl Entry {
                 chunks: pieces.len(),
                 entries,
                 readers,
+                channel,
             });
             chunks.push(pieces);
         }

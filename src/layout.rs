@@ -21,6 +21,7 @@
 //! | `hnsw.links` | the links of the HNSW graph over the vectors |
 //! | `ledger.json` | the decisions and action items, links resolved (see `crate::memory`) |
 //! | `people.json` | the people file's people, and every person name the documents use |
+//! | `access.json` | access control: on or off, the access file's policy, each document's readers (see `crate::access`) |
 
 use std::collections::BTreeMap;
 use std::path::Path;

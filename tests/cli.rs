@@ -450,7 +450,20 @@ fn demo_answers_the_sample_questions_with_citations() {
         "{text}\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert_eq!(text.matches("Q: ").count(), 2, "{text}");
+    // Two sample questions, and one asked as two people.
+    assert_eq!(text.matches("Q: ").count(), 3, "{text}");
+    assert!(text.contains("as tessa"), "{text}");
+    assert!(
+        text.lines()
+            .any(|l| l.contains("as lena") && l.contains("people-ops-sync")),
+        "{text}"
+    );
+    assert!(
+        !text
+            .lines()
+            .any(|l| l.contains("as tessa") && l.contains("people-ops-sync")),
+        "{text}"
+    );
     assert!(text.contains("corpus/"), "answers cite their files: {text}");
     // Recall@5 per mode, e.g. "  hybrid   0.779  (74/95)".
     let recall = |mode: &str| -> f64 {

@@ -43,6 +43,7 @@
 
 pub mod audit;
 pub mod auth;
+pub mod http;
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -108,6 +109,10 @@ pub enum ServeError {
     /// not to the caller.
     #[error("internal error: {0}")]
     Internal(String),
+    /// The server cannot start as asked (an address it must not or cannot listen on; `config`;
+    /// never an answer to a request).
+    #[error("{0}")]
+    Setup(String),
     /// A file the server was started with (tokens file, audit log) is unusable (`config`;
     /// never an answer to a request).
     #[error("{}: {reason}", path.display())]
@@ -132,7 +137,7 @@ impl ServeError {
             ServeError::Timeout(_) => "timeout",
             ServeError::Unavailable(_) => "unavailable",
             ServeError::Internal(_) => "internal",
-            ServeError::Config { .. } => "config",
+            ServeError::Setup(_) | ServeError::Config { .. } => "config",
         }
     }
 
@@ -146,7 +151,7 @@ impl ServeError {
             ServeError::TooLarge(_) => 413,
             ServeError::Timeout(_) => 504,
             ServeError::Unavailable(_) => 503,
-            ServeError::Internal(_) | ServeError::Config { .. } => 500,
+            ServeError::Internal(_) | ServeError::Setup(_) | ServeError::Config { .. } => 500,
         }
     }
 }
@@ -321,8 +326,11 @@ pub struct Hit {
     /// Speakers of the chunk.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub speakers: Vec<String>,
-    /// The chunk's text.
+    /// The chunk's text (cut to fit the budget when `truncated`: `get` gives it whole).
     pub text: String,
+    /// The text was cut to fit the budget (only ever the last hit).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub truncated: bool,
     /// The decision the chunk records, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub decision: Option<HitDecision>,
@@ -344,6 +352,7 @@ impl From<SearchHit> for Hit {
             date: p.date,
             speakers: p.speakers,
             text: h.text,
+            truncated: false,
             decision: h.decision.map(|d| HitDecision {
                 entry: d.entry,
                 kind: d.kind.as_str().to_string(),
@@ -1324,21 +1333,33 @@ impl Counter<'_> {
     }
 
     /// Keep items, in order, while their tokens fit `budget`: `(kept, left out, tokens used)`.
+    /// The first item that does not fit is `shrink`-ed (one step a call; false when it can
+    /// shrink no more) until it fits, and kept if it does; nothing after it is.
     fn fit<T: Serialize>(
         &mut self,
         items: Vec<T>,
         budget: usize,
+        shrink: impl Fn(&mut T) -> bool,
     ) -> Result<(Vec<T>, usize, usize), ServeError> {
         let total = items.len();
         let mut kept = Vec::new();
         let mut used = 0;
-        for item in items {
-            let n = self.count(&item)?;
-            if used + n > budget {
-                break;
+        for mut item in items {
+            let mut n = self.count(&item)?;
+            if used + n <= budget {
+                used += n;
+                kept.push(item);
+                continue;
             }
-            used += n;
-            kept.push(item);
+            while shrink(&mut item) {
+                n = self.count(&item)?;
+                if used + n <= budget {
+                    used += n;
+                    kept.push(item);
+                    break;
+                }
+            }
+            break;
         }
         let left_out = total - kept.len();
         if left_out > 0 {
@@ -1348,6 +1369,42 @@ impl Counter<'_> {
         }
         Ok((kept, left_out, used))
     }
+}
+
+/// Fewest bytes of text a hit cut to fit keeps.
+const MIN_CUT_TEXT: usize = 160;
+
+/// Halve a hit's text (at a word boundary, marked `…`); false when it is short already.
+fn shrink_hit(hit: &mut Hit) -> bool {
+    let text = hit.text.trim_end_matches('…');
+    if text.len() < 2 * MIN_CUT_TEXT {
+        return false;
+    }
+    let mut cut = text.len() / 2;
+    while !text.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    let cut = text[..cut].rfind(char::is_whitespace).unwrap_or(cut);
+    hit.text = format!("{}…", text[..cut].trim_end());
+    hit.truncated = true;
+    true
+}
+
+/// Drop a decision's rationale, then its history; false when both are gone.
+fn shrink_decision(d: &mut DecisionItem) -> bool {
+    if d.rationale.take().is_some() {
+        return true;
+    }
+    if !d.history.is_empty() {
+        d.history.clear();
+        return true;
+    }
+    false
+}
+
+/// Drop a person's last piece of evidence; false when none is left.
+fn shrink_person(p: &mut PersonItem) -> bool {
+    p.evidence.pop().is_some()
 }
 
 /// Run one operation on one generation.
@@ -1378,7 +1435,7 @@ fn run(loaded: &Loaded, caller: &Caller, request: Request) -> Result<Response, S
                 ..SearchRequest::default()
             })?;
             let hits: Vec<Hit> = response.hits.into_iter().map(Hit::from).collect();
-            let (hits, num_left_out, tokens_used) = counter.fit(hits, budget)?;
+            let (hits, num_left_out, tokens_used) = counter.fit(hits, budget, shrink_hit)?;
             let mut notes = response.notes;
             notes.append(&mut counter.notes);
             Ok(Response::Search(SearchOutput {
@@ -1480,7 +1537,8 @@ fn run(loaded: &Loaded, caller: &Caller, request: Request) -> Result<Response, S
                         .collect(),
                 })
                 .collect();
-            let (entries, num_left_out, tokens_used) = counter.fit(entries, budget)?;
+            let (entries, num_left_out, tokens_used) =
+                counter.fit(entries, budget, shrink_decision)?;
             Ok(Response::Decisions(DecisionsOutput {
                 as_of: as_of.map(|d| d.to_string()),
                 entries,
@@ -1514,7 +1572,10 @@ fn run(loaded: &Loaded, caller: &Caller, request: Request) -> Result<Response, S
                         .evidence
                         .into_iter()
                         .map(|e| EvidenceItem {
-                            kind: e.kind.as_str().to_string(),
+                            kind: serde_json::to_value(e.kind)
+                                .ok()
+                                .and_then(|v| v.as_str().map(str::to_string))
+                                .unwrap_or_else(|| e.kind.as_str().to_string()),
                             chunk_id: e.chunk_id,
                             path: e.path,
                             title: e.title,
@@ -1524,7 +1585,7 @@ fn run(loaded: &Loaded, caller: &Caller, request: Request) -> Result<Response, S
                         .collect(),
                 })
                 .collect();
-            let (people, num_left_out, tokens_used) = counter.fit(people, budget)?;
+            let (people, num_left_out, tokens_used) = counter.fit(people, budget, shrink_person)?;
             let mut notes = response.notes;
             notes.append(&mut counter.notes);
             Ok(Response::Who(WhoOutput {

@@ -811,8 +811,8 @@ pub enum Response {
     Decisions(DecisionsOutput),
     /// See [`Service::who`].
     Who(WhoOutput),
-    /// See [`Service::get`].
-    Get(GetOutput),
+    /// See [`Service::get`] (boxed: the largest answer).
+    Get(Box<GetOutput>),
 }
 
 impl Response {
@@ -1087,7 +1087,7 @@ impl Service {
     /// such chunk or the caller may not read it.
     pub fn get(&self, caller: &Caller, args: GetArgs) -> Result<GetOutput, ServeError> {
         match self.call(caller, Request::Get(args), None)? {
-            Response::Get(o) => Ok(o),
+            Response::Get(o) => Ok(*o),
             _ => Err(ServeError::Internal(
                 "get answered with another kind".into(),
             )),
@@ -1637,14 +1637,14 @@ fn run(loaded: &Loaded, caller: &Caller, request: Request) -> Result<Response, S
                 }
             }
             before.reverse();
-            Ok(Response::Get(GetOutput {
+            Ok(Response::Get(Box::new(GetOutput {
                 chunk,
                 before,
                 after,
                 budget,
                 tokens_used: used,
                 generation,
-            }))
+            })))
         }
     }
 }

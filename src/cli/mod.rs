@@ -23,8 +23,8 @@ use lore::ChunkOptions;
 use lore::LoadOptions;
 use lore::{
     BuildReport, ContextRequest, Date, DecisionLabel, Error, Filter, Fusion, Index, IndexBuilder,
-    IndexWriter, InternalError, Mode, OpenOptions, PackFormat, RankingOptions, SearchRequest,
-    SearchResponse, SourceStatus, Status, UserError,
+    IndexWriter, InternalError, Mode, OpenOptions, PackFormat, Principal, RankingOptions,
+    SearchRequest, SearchResponse, SourceStatus, Status, UserError,
 };
 
 /// Exit code of `lore index` when some inputs were skipped.
@@ -100,7 +100,7 @@ enum Command {
     /// Example: lore context "who reviews vendor contracts over 50K?" --budget 300 --index /tmp/acme
     Context(ContextArgs),
     /// Show what an index holds: counts, model, settings, skipped inputs.
-    Stats(InspectArgs),
+    Stats(StatsArgs),
     /// Check every citation: re-read each source file the index cites and check that each
     /// chunk's byte range still gives its text (by its content hash).
     ///
@@ -199,6 +199,10 @@ struct IndexArgs {
     /// at the root of an indexed folder). See `lore who`.
     #[arg(long, value_name = "FILE")]
     people: Option<PathBuf>,
+    /// The access file saying who may read what (default: access.toml at the root of an
+    /// indexed folder). See the README's "Access control".
+    #[arg(long, value_name = "FILE")]
+    access: Option<PathBuf>,
     /// Print the summary as JSON.
     #[arg(long)]
     json: bool,
@@ -359,6 +363,16 @@ struct InspectArgs {
     json: bool,
 }
 
+/// The arguments of `lore stats`.
+#[derive(Debug, Args)]
+struct StatsArgs {
+    #[command(flatten)]
+    inspect: InspectArgs,
+    /// Show only what USER may read (counts and ledger) on an index with access control on.
+    #[arg(long = "as", value_name = "USER", env = "LORE_AS")]
+    as_user: Option<String>,
+}
+
 #[derive(Debug, Args)]
 struct DemoArgs {
     /// The corpus folder (default: ./corpus, else the one shipped with the source).
@@ -444,6 +458,9 @@ fn index(args: IndexArgs, model_dir: Option<PathBuf>, quiet: bool) -> anyhow::Re
     }
     if let Some(people) = &args.people {
         builder = builder.people_file(people);
+    }
+    if let Some(access) = &args.access {
+        builder = builder.access_file(access);
     }
     let report = builder
         .load_options(LoadOptions {
@@ -793,8 +810,43 @@ fn verify(args: InspectArgs) -> anyhow::Result<ExitCode> {
     })
 }
 
-fn stats(args: InspectArgs) -> anyhow::Result<ExitCode> {
+/// `lore stats --as USER`: what USER may read, counted, and nothing about the rest.
+fn stats_as(index: &Index, args: &InspectArgs, principal: &Principal) -> anyhow::Result<ExitCode> {
+    let readable = index.readable(Some(principal))?;
+    let mut out = std::io::stdout().lock();
+    if args.json {
+        let value = serde_json::json!({ "as": principal.user, "readable": readable });
+        serde_json::to_writer_pretty(&mut out, &value)?;
+        writeln!(out)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    writeln!(out, "index:      {}", args.index.display())?;
+    writeln!(out, "as:         {}", principal.user)?;
+    writeln!(out, "documents:  {}", readable.documents)?;
+    writeln!(out, "chunks:     {}", readable.chunks)?;
+    let tally = readable
+        .ledger
+        .iter()
+        .map(|(k, n)| format!("{k} {n}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    match tally.is_empty() {
+        true => writeln!(out, "ledger:     no decisions or action items")?,
+        false => writeln!(out, "ledger:     {tally}")?,
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn stats(args: StatsArgs) -> anyhow::Result<ExitCode> {
+    let StatsArgs {
+        inspect: args,
+        as_user,
+    } = args;
     let index = Index::open(&args.index)?;
+    if let Some(user) = as_user {
+        return stats_as(&index, &args, &Principal::new(user));
+    }
+    let access = index.access_summary()?;
     let manifest = index.manifest();
     let skipped = index.skipped()?;
     let ledger = index.ledger()?;
@@ -809,6 +861,7 @@ fn stats(args: InspectArgs) -> anyhow::Result<ExitCode> {
                 "entries": ledger.tally(),
                 "unresolved_links": ledger.unresolved(),
             },
+            "access": access,
             "people": {
                 "file": people.file,
                 "known": people.people.len(),
@@ -861,6 +914,25 @@ fn stats(args: InspectArgs) -> anyhow::Result<ExitCode> {
         )?;
     }
     writeln!(out, "sources:    {}", manifest.sources.join(", "))?;
+    if access.enabled {
+        let file = access
+            .file
+            .as_ref()
+            .map_or("no access file".to_string(), |f| f.display().to_string());
+        writeln!(
+            out,
+            "access:     on ({file}; documents without readers: {})",
+            match access.policy.default {
+                lore::DefaultAccess::Deny => "deny",
+                lore::DefaultAccess::Allow => "allow",
+            }
+        )?;
+        for (readers, n) in &access.documents_by_readers {
+            writeln!(out, "  {n:>5} documents readable by {readers}")?;
+        }
+    } else {
+        writeln!(out, "access:     off (every query sees every document)")?;
+    }
     let tally = ledger.tally();
     if tally.is_empty() {
         writeln!(out, "ledger:     no decisions or action items")?;

@@ -411,10 +411,7 @@ fn a_non_loopback_address_needs_a_tokens_file() {
     assert!(out.stdout.is_empty(), "it must not have listened");
 }
 
-/// Requires the library's access enforcement (src/access.rs and search): until it lands, a
-/// principal's request sees everything and this test fails.
 #[test]
-#[ignore = "needs the library's access enforcement, not on main yet"]
 fn two_principals_see_different_results() {
     let (tmp, _ex, idx) = fixture();
     let tokens = write_tokens(tmp.path());

@@ -8,7 +8,8 @@
 # target/lore-bench/load-corpus (incrementally: a second run reuses it). An existing index is
 # only read: never rebuilt or re-embedded. Questions default to corpus/questions.jsonl.
 # Environment: DURATION (per level, default 10s), LEVELS (default "1 8 32"), MODE (default
-# hybrid), LORE_MODEL_DIR (the model; default ~/.cache/lore/model).
+# hybrid), SERVE_ARGS (more `lore serve` flags, e.g. "--query-sessions 0"), LORE_MODEL_DIR (the
+# model; default ~/.cache/lore/model).
 #
 # Needs wrk (Debian package `wrk`): installed with apt-get when missing (as root).
 # Prints, per level: requests/s, p50/p90/p99 latency and errors (socket errors and non-2xx).
@@ -48,7 +49,7 @@ trap cleanup EXIT
 
 # The audit log goes to the scratch directory: an index under test is left as it was.
 "$LORE" serve --index "$INDEX" --addr 127.0.0.1:0 --audit "$WORK/audit.jsonl" \
-  >"$WORK/stdout" 2>"$WORK/stderr" &
+  ${SERVE_ARGS:-} >"$WORK/stdout" 2>"$WORK/stderr" &
 SERVER_PID=$!
 for _ in $(seq 1 600); do
   grep -q '^listening on ' "$WORK/stdout" 2>/dev/null && break

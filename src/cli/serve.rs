@@ -47,6 +47,11 @@ pub struct ServeArgs {
     /// never; the server then keeps the generation it started with).
     #[arg(long, default_value_t = 250, value_name = "MS")]
     reload_ms: u64,
+    /// Query embedding sessions, single-threaded, so that concurrent hybrid and dense searches
+    /// embed side by side (default: one per core); 0: one session using every core (the
+    /// fastest for one query at a time).
+    #[arg(long, value_name = "N")]
+    query_sessions: Option<usize>,
 }
 
 pub fn serve(args: ServeArgs, model_dir: Option<PathBuf>) -> anyhow::Result<ExitCode> {
@@ -65,6 +70,7 @@ pub fn serve(args: ServeArgs, model_dir: Option<PathBuf>) -> anyhow::Result<Exit
         tokens,
         default_principal: args.as_user.as_deref().map(Principal::new),
         poll_interval: (args.reload_ms > 0).then(|| Duration::from_millis(args.reload_ms)),
+        query_sessions: args.query_sessions,
     };
     let service = Service::open(&args.index, options)
         .with_context(|| format!("cannot serve the index at {}", args.index.display()))?;

@@ -44,6 +44,7 @@
 pub mod audit;
 pub mod auth;
 pub mod http;
+mod pool;
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -67,6 +68,7 @@ use crate::query::{parse_filter, Mode, SearchHit, SearchRequest};
 
 pub use audit::{AuditLog, AuditRecord};
 pub use auth::Tokens;
+pub use pool::SessionPool;
 
 /// Tokens an answer may take when the request names no budget.
 pub const DEFAULT_BUDGET: usize = 2000;
@@ -878,6 +880,10 @@ pub struct ServiceOptions {
     pub default_principal: Option<Principal>,
     /// How often to check for a new generation; `None` never reloads.
     pub poll_interval: Option<Duration>,
+    /// Query embedding sessions: that many single-threaded sessions, so that concurrent
+    /// queries embed side by side (default: one per core; see [`SessionPool`]); 0: one session
+    /// on every core, for one query at a time.
+    pub query_sessions: Option<usize>,
 }
 
 impl Default for ServiceOptions {
@@ -889,6 +895,7 @@ impl Default for ServiceOptions {
             tokens: None,
             default_principal: None,
             poll_interval: Some(DEFAULT_POLL_INTERVAL),
+            query_sessions: None,
         }
     }
 }

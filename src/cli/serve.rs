@@ -47,9 +47,9 @@ pub struct ServeArgs {
     /// never; the server then keeps the generation it started with).
     #[arg(long, default_value_t = 250, value_name = "MS")]
     reload_ms: u64,
-    /// Query embedding sessions, single-threaded, so that concurrent hybrid and dense searches
-    /// embed side by side (default: one per core); 0: one session using every core (the
-    /// fastest for one query at a time).
+    /// Query embedding sessions: N single-threaded sessions, so that concurrent hybrid and
+    /// dense searches embed side by side (worth it on many cores); default (or 0): one session
+    /// using every core.
     #[arg(long, value_name = "N")]
     query_sessions: Option<usize>,
 }

@@ -1,10 +1,12 @@
 //! Query embedding for concurrent requests: a few model sessions, each query on a free one.
 //!
 //! [`OnnxEmbedder::load`] opens one session on every core, made for one query at a time: a
-//! server's concurrent queries would wait for it one after the other. A [`SessionPool`] holds
-//! `num_sessions` sessions of `threads_per_session` threads each (by default one single-threaded
-//! session per core, see [`SessionPool::for_this_machine`]); a query takes the first free one,
-//! or waits for the next in turn when all are busy.
+//! server's concurrent queries wait for it one after the other. A [`SessionPool`] holds
+//! `num_sessions` sessions of `threads_per_session` threads each; a query takes the first free
+//! one, or waits for the next in turn when all are busy. On the project's two cores the one
+//! session is as fast under load and faster for a single client (`lore serve` keeps it unless
+//! given `--query-sessions N`); on more cores, sessions side by side avoid the intra-op
+//! synchronisation of one wide session.
 
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};

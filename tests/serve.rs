@@ -538,6 +538,8 @@ fn every_request_is_audited_and_lore_audit_filters_the_log() {
             .contains(&json!(id)),
         "{omar_gets:?}"
     );
+    let (refused, _) = audit(&["--principal", "-"]);
+    assert_eq!(refused.len(), 2, "the two requests without a valid token");
     let (future, _) = audit(&["--since", "2999-01-01"]);
     assert!(future.is_empty());
     let (all, _) = audit(&["--since", "2000-01-01T00:00:00Z"]);

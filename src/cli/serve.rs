@@ -109,7 +109,8 @@ pub struct AuditArgs {
     /// Read the default log of this index (<DIR>/audit.jsonl).
     #[arg(long, short = 'i', value_name = "DIR", env = "LORE_INDEX")]
     index: Option<PathBuf>,
-    /// Only requests of this user (`owner` for requests made as the index owner).
+    /// Only requests of this user (`owner` for requests made as the index owner, `-` for
+    /// requests refused as unauthorized).
     #[arg(long, value_name = "USER")]
     principal: Option<String>,
     /// Only this operation: search, context, decisions, who, get.
@@ -148,7 +149,7 @@ pub fn audit(args: AuditArgs) -> anyhow::Result<ExitCode> {
                 out,
                 "{}  {:<10} {:<5} {:<9} {:<15} {:>8.1} ms  {:<3} spans  {}",
                 r.time,
-                r.principal.as_deref().unwrap_or("owner"),
+                r.principal_label(),
                 r.transport,
                 r.operation,
                 r.outcome,

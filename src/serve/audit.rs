@@ -60,6 +60,18 @@ pub struct AuditRecord {
     pub generation: Option<String>,
 }
 
+impl AuditRecord {
+    /// Who asked, for people: the user, `owner` for the index owner, `-` when authentication
+    /// failed (nobody known).
+    pub fn principal_label(&self) -> &str {
+        match &self.principal {
+            Some(p) => p,
+            None if self.outcome == "unauthorized" => "-",
+            None => "owner",
+        }
+    }
+}
+
 /// The current time, UTC, RFC 3339 with milliseconds.
 pub(crate) fn now_rfc3339() -> String {
     let now = jiff::Timestamp::now();
@@ -106,7 +118,8 @@ impl AuditLog {
 /// Which records [`read_log`] keeps.
 #[derive(Debug, Clone, Default)]
 pub struct AuditFilter {
-    /// Only this user (compared without regard to case; `owner` for requests without one).
+    /// Only this user (compared without regard to case; `owner` for the index owner's
+    /// requests, `-` for those refused as unauthorized).
     pub principal: Option<String>,
     /// Only this operation.
     pub operation: Option<String>,
@@ -133,8 +146,7 @@ impl AuditFilter {
 
     fn keeps(&self, record: &AuditRecord) -> bool {
         if let Some(p) = &self.principal {
-            let who = record.principal.as_deref().unwrap_or("owner");
-            if !who.eq_ignore_ascii_case(p) {
+            if !record.principal_label().eq_ignore_ascii_case(p) {
                 return false;
             }
         }

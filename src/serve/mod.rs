@@ -666,6 +666,7 @@ fn open_and_warm(root: &Path, options: &OpenOptions) -> Result<Loaded, ServeErro
 
 /// The reload thread: check every `every` until the service is dropped.
 fn poll(inner: Weak<Inner>, stopped: mpsc::Receiver<()>, every: Duration) {
+    let mut last_problem: Option<String> = None;
     loop {
         match stopped.recv_timeout(every) {
             Err(RecvTimeoutError::Timeout) => {}
@@ -674,9 +675,15 @@ fn poll(inner: Weak<Inner>, stopped: mpsc::Receiver<()>, every: Duration) {
         let Some(inner) = inner.upgrade() else {
             return;
         };
-        if let Err(e) = reload(&inner) {
-            eprintln!("lore serve: keeping the current generation: {e}");
+        // Report a problem once, not every poll, until it changes or goes away.
+        let problem = reload(&inner).err().map(|e| e.to_string());
+        if problem.is_some() && problem != last_problem {
+            eprintln!(
+                "lore serve: keeping the current generation: {}",
+                problem.as_deref().unwrap_or_default()
+            );
         }
+        last_problem = problem;
     }
 }
 

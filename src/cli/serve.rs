@@ -28,8 +28,9 @@ pub struct ServeArgs {
     #[arg(long, value_name = "FILE")]
     tokens: Option<PathBuf>,
     /// Without --tokens: answer every request on behalf of this user (default: the index
-    /// owner, who sees everything).
-    #[arg(long = "as", value_name = "USER", env = "LORE_AS")]
+    /// owner, who sees everything). Unlike the other commands, not read from $LORE_AS: a
+    /// server's caller is given on its command line or by its tokens.
+    #[arg(long = "as", value_name = "USER")]
     as_user: Option<String>,
     /// Audit log: one JSON line per request (default: <index>/audit.jsonl).
     #[arg(long, value_name = "FILE")]

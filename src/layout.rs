@@ -37,6 +37,9 @@ pub const FORMAT_VERSION: u32 = 5;
 pub const CURRENT: &str = "CURRENT";
 /// The writer's lock file.
 pub const LOCK: &str = "lock";
+/// The audit log a server writes beside the generations unless told otherwise (see
+/// `serve::audit`); an index directory may hold it.
+pub const AUDIT_LOG: &str = "audit.jsonl";
 /// Prefix of generation directories (`gen-000004`).
 pub(crate) const GENERATION_PREFIX: &str = "gen-";
 

@@ -57,6 +57,10 @@
 //! the top (a module uses only those below it):
 //!
 //! ```text
+//! serve/        (feature `serve`) the operations served to other programs, one Service for every
+//!               transport: token budgets, the caller's principal on every call, hot reload of new
+//!               generations; http (`lore serve`, axum), auth (tokens file), audit (JSON lines)
+//!                                                              → memory, search, index, generation
 //! eval          labelled data sets, metrics, runs, org-memory questions → memory, search, index, query
 //! memory/       organizational memory over an index: decisions, who, pack (token-budgeted
 //!               context), verify (re-read cited sources), supersede (ranking by the ledger,
@@ -83,7 +87,8 @@
 //! date, error, progress    calendar dates; the error type; progress reporting
 //! ```
 //!
-//! Only [`eval`] is a public module; everything an application needs is re-exported here.
+//! Only [`eval`] and `serve` (with the `serve` feature, on by default) are public modules;
+//! everything else an application needs is re-exported here.
 #![deny(missing_docs)]
 
 mod access;
@@ -105,6 +110,8 @@ mod progress;
 mod query;
 mod scope;
 mod search;
+#[cfg(feature = "serve")]
+pub mod serve;
 mod snippet;
 mod vector;
 mod writer;

@@ -7,6 +7,7 @@
 mod eval;
 mod memory;
 mod progress;
+mod serve;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -141,6 +142,25 @@ enum Command {
     /// Example: lore eval data/scifact --mode all;
     /// lore eval data/qmsum --scope meeting_id
     Eval(eval::EvalArgs),
+    /// Serve an index over HTTP (JSON): search, context, decisions, who and get, each on
+    /// behalf of the caller's principal, sized to a token budget, and audited.
+    ///
+    /// Listens on 127.0.0.1:7070 by default and prints `listening on http://ADDR` first on
+    /// standard output. A non-loopback --addr needs --tokens; with --tokens every /v1/ request
+    /// needs `Authorization: Bearer <token>`. A generation committed by `lore index` while it
+    /// runs is picked up within --reload-ms without a restart. One JSON line per request goes
+    /// to the audit log (<index>/audit.jsonl, or --audit FILE). SIGINT/SIGTERM stop it after
+    /// requests in flight finish. GET /openapi.json describes the API.
+    ///
+    /// Example: lore serve --index /tmp/acme --addr 127.0.0.1:7070 --tokens tokens.toml
+    Serve(serve::ServeArgs),
+    /// Read the audit log a server writes: one line per request (time, user, transport,
+    /// operation, outcome, duration, spans returned, query), filtered.
+    ///
+    /// A line that is not an audit record is reported with its number and skipped.
+    ///
+    /// Example: lore audit --index /tmp/acme --principal priya --op search --since 2026-12-01
+    Audit(serve::AuditArgs),
 }
 
 #[derive(Debug, Args)]
@@ -382,6 +402,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Who(args) => memory::who(args, model_dir),
         Command::Demo(args) => demo(args, model_dir, quiet),
         Command::Eval(args) => eval::eval(args, model_dir, quiet),
+        Command::Serve(args) => serve::serve(args, model_dir),
+        Command::Audit(args) => serve::audit(args),
     }
 }
 

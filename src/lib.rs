@@ -101,6 +101,8 @@ mod model;
 mod progress;
 mod query;
 mod search;
+#[cfg(feature = "serve")]
+pub mod serve;
 mod snippet;
 mod vector;
 mod writer;

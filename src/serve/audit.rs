@@ -1,0 +1,286 @@
+//! The audit log: one JSON line per served request, appended, never rewritten.
+//!
+//! Every request a [`Service`](crate::serve::Service) answers — or refuses: a bad token, a body
+//! too large, a request that timed out — appends one line:
+//!
+//! ```json
+//! {"time":"2026-12-06T18:28:24.123Z","principal":"priya","transport":"http","operation":"search",
+//!  "query":"outside counsel threshold","spans":["corpus/adr/0009.md#0"],"outcome":"ok",
+//!  "duration_ms":12.4,"generation":"gen-000004"}
+//! ```
+//!
+//! `principal` is `null` for the index owner (a server started without tokens and without
+//! `--as`); `outcome` is `ok` or a [`ServeError`](crate::serve::ServeError) code; `spans` are
+//! the ids of the chunks (or ledger entries) the answer handed out.
+//!
+//! The log lives at `<index>/audit.jsonl` unless told otherwise (`lore serve --audit FILE`).
+//! It is opened in append mode and each line is one `write`, so any number of threads and
+//! processes (an HTTP server and an MCP server on one index) can share it without interleaving
+//! lines. `lore audit` reads it back ([`read_log`]): a line that does not parse is reported with
+//! its number and skipped, never fatal.
+
+use std::fs::{File, OpenOptions};
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::serve::ServeError;
+
+/// The log's file name inside an index directory, when no other is given.
+pub const DEFAULT_AUDIT_FILE: &str = "audit.jsonl";
+
+/// One served request.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AuditRecord {
+    /// When the request was answered, UTC, RFC 3339.
+    pub time: String,
+    /// The caller's user id (`None`: the index owner, or not known because authentication
+    /// failed).
+    pub principal: Option<String>,
+    /// The caller's extra groups.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub groups: Vec<String>,
+    /// `http`, `mcp`, …
+    pub transport: String,
+    /// `search`, `context`, `decisions`, `who`, `get`, or what the transport was asked for
+    /// when it refused the request before knowing (`http`).
+    pub operation: String,
+    /// The question, topic or chunk id asked about.
+    pub query: Option<String>,
+    /// Ids of the chunks (ledger entries, for `decisions`) handed out.
+    #[serde(default)]
+    pub spans: Vec<String>,
+    /// `ok`, or the error code.
+    pub outcome: String,
+    /// Time taken, in milliseconds.
+    pub duration_ms: f64,
+    /// The generation that answered.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub generation: Option<String>,
+}
+
+/// The current time, UTC, RFC 3339 with milliseconds.
+pub(crate) fn now_rfc3339() -> String {
+    let now = jiff::Timestamp::now();
+    format!("{:.3}", now)
+}
+
+/// An open audit log, shared by every thread of a server.
+#[derive(Debug)]
+pub struct AuditLog {
+    path: PathBuf,
+    file: File,
+}
+
+impl AuditLog {
+    /// Open (creating it if needed) the log at `path` for appending.
+    pub fn open(path: impl Into<PathBuf>) -> Result<AuditLog, ServeError> {
+        let path = path.into();
+        let file = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .map_err(|e| ServeError::Config {
+                path: path.clone(),
+                reason: format!("cannot open the audit log for appending: {e}"),
+            })?;
+        Ok(AuditLog { path, file })
+    }
+
+    /// Where it is.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Append one record as one line, in one write. A failure is returned, not hidden: the
+    /// caller decides (a server reports it on standard error and keeps serving).
+    pub fn append(&self, record: &AuditRecord) -> std::io::Result<()> {
+        let mut line = serde_json::to_vec(record).map_err(std::io::Error::other)?;
+        line.push(b'\n');
+        // O_APPEND: the kernel places each write at the end, whole.
+        (&self.file).write_all(&line)
+    }
+}
+
+/// Which records [`read_log`] keeps.
+#[derive(Debug, Clone, Default)]
+pub struct AuditFilter {
+    /// Only this user (compared without regard to case; `owner` for requests without one).
+    pub principal: Option<String>,
+    /// Only this operation.
+    pub operation: Option<String>,
+    /// Only records at or after this time.
+    pub since: Option<jiff::Timestamp>,
+}
+
+impl AuditFilter {
+    /// Parse a `--since` value: `YYYY-MM-DD` (midnight UTC) or an RFC 3339 time.
+    pub fn parse_since(text: &str) -> Result<jiff::Timestamp, ServeError> {
+        let text = text.trim();
+        if let Ok(ts) = text.parse::<jiff::Timestamp>() {
+            return Ok(ts);
+        }
+        if let Ok(date) = text.parse::<jiff::civil::Date>() {
+            if let Ok(ts) = date.to_zoned_datetime(jiff::tz::TimeZone::UTC) {
+                return Ok(ts.timestamp());
+            }
+        }
+        Err(ServeError::InvalidRequest(format!(
+            "`{text}` is neither a date (YYYY-MM-DD) nor an RFC 3339 time (2026-12-06T18:00:00Z)"
+        )))
+    }
+
+    fn keeps(&self, record: &AuditRecord) -> bool {
+        if let Some(p) = &self.principal {
+            let who = record.principal.as_deref().unwrap_or("owner");
+            if !who.eq_ignore_ascii_case(p) {
+                return false;
+            }
+        }
+        if let Some(op) = &self.operation {
+            if !record.operation.eq_ignore_ascii_case(op) {
+                return false;
+            }
+        }
+        if let Some(since) = self.since {
+            match record.time.parse::<jiff::Timestamp>() {
+                Ok(t) if t >= since => {}
+                _ => return false,
+            }
+        }
+        true
+    }
+}
+
+/// A line of the log that could not be read.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct BadLine {
+    /// 1-based line number.
+    pub line: usize,
+    /// What is wrong with it.
+    pub reason: String,
+}
+
+/// What [`read_log`] found.
+#[derive(Debug, Clone, Default)]
+pub struct AuditReport {
+    /// The records the filter kept, in file order.
+    pub records: Vec<AuditRecord>,
+    /// How many records were read in all.
+    pub num_read: usize,
+    /// Lines that did not parse.
+    pub bad_lines: Vec<BadLine>,
+}
+
+/// Read the log at `path`, keeping what `filter` keeps. Fails only when the file cannot be
+/// read at all ([`ServeError::Config`] naming it); a broken line is reported in
+/// [`AuditReport::bad_lines`].
+pub fn read_log(path: &Path, filter: &AuditFilter) -> Result<AuditReport, ServeError> {
+    let cannot = |e: std::io::Error| ServeError::Config {
+        path: path.to_path_buf(),
+        reason: format!("cannot read the audit log: {e}"),
+    };
+    let file = File::open(path).map_err(cannot)?;
+    let mut report = AuditReport::default();
+    for (n, line) in BufReader::new(file).split(b'\n').enumerate() {
+        let line = line.map_err(cannot)?;
+        if line.iter().all(u8::is_ascii_whitespace) {
+            continue;
+        }
+        match serde_json::from_slice::<AuditRecord>(&line) {
+            Ok(record) => {
+                report.num_read += 1;
+                if filter.keeps(&record) {
+                    report.records.push(record);
+                }
+            }
+            Err(e) => report.bad_lines.push(BadLine {
+                line: n + 1,
+                reason: e.to_string(),
+            }),
+        }
+    }
+    Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(principal: Option<&str>, op: &str, time: &str) -> AuditRecord {
+        AuditRecord {
+            time: time.into(),
+            principal: principal.map(Into::into),
+            groups: Vec::new(),
+            transport: "http".into(),
+            operation: op.into(),
+            query: Some("q".into()),
+            spans: vec!["a.md#0".into()],
+            outcome: "ok".into(),
+            duration_ms: 1.5,
+            generation: Some("gen-000001".into()),
+        }
+    }
+
+    #[test]
+    fn lines_from_many_threads_stay_whole_and_filters_apply() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("audit.jsonl");
+        let log = std::sync::Arc::new(AuditLog::open(&path).unwrap());
+        std::thread::scope(|s| {
+            for t in 0..4 {
+                let log = log.clone();
+                s.spawn(move || {
+                    for _ in 0..50 {
+                        let who = if t % 2 == 0 { Some("priya") } else { None };
+                        log.append(&record(who, "search", &now_rfc3339())).unwrap();
+                    }
+                });
+            }
+        });
+        log.append(&record(Some("omar"), "get", "2020-01-01T00:00:00Z"))
+            .unwrap();
+        // A torn or foreign line is reported by number, not fatal.
+        {
+            use std::io::Write;
+            let mut f = OpenOptions::new().append(true).open(&path).unwrap();
+            f.write_all(b"{\"time\": \n").unwrap();
+        }
+        let all = read_log(&path, &AuditFilter::default()).unwrap();
+        assert_eq!(all.num_read, 201);
+        assert_eq!(all.records.len(), 201);
+        assert_eq!(all.bad_lines.len(), 1);
+        assert_eq!(all.bad_lines[0].line, 202);
+
+        let priya = AuditFilter {
+            principal: Some("PRIYA".into()),
+            ..AuditFilter::default()
+        };
+        assert_eq!(read_log(&path, &priya).unwrap().records.len(), 100);
+        let owner = AuditFilter {
+            principal: Some("owner".into()),
+            ..AuditFilter::default()
+        };
+        assert_eq!(read_log(&path, &owner).unwrap().records.len(), 100);
+        let gets = AuditFilter {
+            operation: Some("get".into()),
+            ..AuditFilter::default()
+        };
+        assert_eq!(read_log(&path, &gets).unwrap().records.len(), 1);
+        let recent = AuditFilter {
+            since: Some(AuditFilter::parse_since("2021-01-01").unwrap()),
+            ..AuditFilter::default()
+        };
+        assert_eq!(read_log(&path, &recent).unwrap().records.len(), 200);
+        assert!(AuditFilter::parse_since("yesterday").is_err());
+        assert!(AuditFilter::parse_since("2026-12-06T18:00:00Z").is_ok());
+    }
+
+    #[test]
+    fn times_are_rfc3339_utc() {
+        let t = now_rfc3339();
+        assert!(t.ends_with('Z'), "{t}");
+        assert!(t.parse::<jiff::Timestamp>().is_ok(), "{t}");
+    }
+}

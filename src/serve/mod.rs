@@ -1,0 +1,1644 @@
+//! Serving an index to other programs: the one [`Service`] every transport calls (HTTP in
+//! `lore serve`, MCP in `lore mcp`), its request and answer types, its errors, who the caller
+//! is ([`auth`]) and the audit log ([`audit`]).
+//!
+//! A transport only turns its wire format into a call and back. It builds a [`Caller`] — the
+//! principal its credentials stand for, and its own name — and calls one of the five
+//! operations:
+//!
+//! | operation | asks | answers |
+//! |---|---|---|
+//! | [`Service::search`] | ranked, cited hits for a query | [`SearchOutput`] |
+//! | [`Service::context`] | a token-budgeted context pack for a question | [`ContextOutput`] |
+//! | [`Service::decisions`] | decisions and actions in force, on a topic, at a date | [`DecisionsOutput`] |
+//! | [`Service::who`] | people ranked by what the index shows they know | [`WhoOutput`] |
+//! | [`Service::get`] | one cited chunk by id, with its neighbours | [`GetOutput`] |
+//!
+//! Each takes a `budget` in tokens (default [`DEFAULT_BUDGET`]), counted with the model's own
+//! tokenizer over the JSON of what is handed out: a search returns as many hits as fit, best
+//! first, and says how many it left out. The caller's principal goes into every request to the
+//! library, so on an index with access control a caller sees only what it may read.
+//!
+//! Operations are synchronous (they read files and run the model); an async transport calls
+//! them in `spawn_blocking`. Every call appends one line to the audit log.
+//!
+//! **Hot reload.** A thread polls the index's `CURRENT` file every
+//! [`ServiceOptions::poll_interval`] (250 ms by default). When `lore index` commits a new
+//! generation, the thread opens it and warms it — vectors and graph, ledger, people, tokenizer,
+//! one hybrid query — off the request path, then swaps it in. A request holds the generation it
+//! started on (an `Arc`) to its end, and a generation stays readable while open even after a
+//! commit removes it, so no request fails or mixes two generations. A generation that fails to
+//! open is reported on standard error and the old one keeps serving.
+//!
+//! ```no_run
+//! use lore::serve::{Caller, SearchArgs, Service, ServiceOptions};
+//! let service = Service::open("/srv/acme-index", ServiceOptions::default())?;
+//! let caller = Caller { principal: Some(lore::Principal::new("priya")), transport: "example" };
+//! let answer = service.search(&caller, SearchArgs::new("outside counsel threshold"))?;
+//! for hit in &answer.hits {
+//!     println!("{} {}:{}", hit.chunk_id, hit.path, hit.line_range[0]);
+//! }
+//! # Ok::<(), lore::serve::ServeError>(())
+//! ```
+
+pub mod audit;
+pub mod auth;
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{self, RecvTimeoutError};
+use std::sync::{Arc, Mutex, RwLock, Weak};
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+
+use crate::access::Principal;
+use crate::date::Date;
+use crate::embed::{resolve_model_dir, Embedder, OnnxEmbedder};
+use crate::error::{Error, UserError};
+use crate::generation;
+use crate::index::{Index, OpenOptions};
+use crate::memory::{
+    ContextRequest, DecisionsRequest, EntryKind, PackFormat, StatusFilter, WhoRequest,
+};
+use crate::model::{Chunk, Filter};
+use crate::query::{parse_filter, Mode, SearchHit, SearchRequest};
+
+pub use audit::{AuditLog, AuditRecord};
+pub use auth::Tokens;
+
+/// Tokens an answer may take when the request names no budget.
+pub const DEFAULT_BUDGET: usize = 2000;
+/// The largest budget a request may ask for.
+pub const MAX_BUDGET: usize = 100_000;
+/// Hits a search considers when the request does not say.
+pub const DEFAULT_MAX_HITS: usize = 10;
+/// The most hits a search may ask for.
+pub const MAX_HITS: usize = 100;
+/// How often the index's `CURRENT` is checked for a new generation, by default.
+pub const DEFAULT_POLL_INTERVAL: Duration = Duration::from_millis(250);
+
+/// Why a request was not answered, with a stable machine-readable [`code`](ServeError::code).
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    /// The request is malformed or asks for something impossible (`invalid_request`).
+    #[error("invalid request: {0}")]
+    InvalidRequest(String),
+    /// What was asked for is not there, or the caller may not see it: the two look the same
+    /// (`not_found`).
+    #[error("not found: {0}")]
+    NotFound(String),
+    /// No credentials, or credentials the server does not know (`unauthorized`).
+    #[error("unauthorized: a valid bearer token is required")]
+    Unauthorized,
+    /// Known credentials that may not do this (`forbidden`).
+    #[error("forbidden: {0}")]
+    Forbidden(String),
+    /// The request is larger than the server accepts (`too_large`).
+    #[error("request too large: {0}")]
+    TooLarge(String),
+    /// The request took longer than the server allows (`timeout`).
+    #[error("timed out: {0}")]
+    Timeout(String),
+    /// The index or model cannot answer now: missing, incompatible, being rebuilt
+    /// (`unavailable`).
+    #[error("unavailable: {0}")]
+    Unavailable(String),
+    /// Something broke inside the server (`internal`); the details go to the server's log,
+    /// not to the caller.
+    #[error("internal error: {0}")]
+    Internal(String),
+    /// A file the server was started with (tokens file, audit log) is unusable (`config`;
+    /// never an answer to a request).
+    #[error("{}: {reason}", path.display())]
+    Config {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
+}
+
+impl ServeError {
+    /// The stable code: `invalid_request`, `not_found`, `unauthorized`, `forbidden`,
+    /// `too_large`, `timeout`, `unavailable`, `internal` (or `config` for a startup problem).
+    pub fn code(&self) -> &'static str {
+        match self {
+            ServeError::InvalidRequest(_) => "invalid_request",
+            ServeError::NotFound(_) => "not_found",
+            ServeError::Unauthorized => "unauthorized",
+            ServeError::Forbidden(_) => "forbidden",
+            ServeError::TooLarge(_) => "too_large",
+            ServeError::Timeout(_) => "timeout",
+            ServeError::Unavailable(_) => "unavailable",
+            ServeError::Internal(_) => "internal",
+            ServeError::Config { .. } => "config",
+        }
+    }
+
+    /// The HTTP status of this error.
+    pub fn http_status(&self) -> u16 {
+        match self {
+            ServeError::InvalidRequest(_) => 400,
+            ServeError::NotFound(_) => 404,
+            ServeError::Unauthorized => 401,
+            ServeError::Forbidden(_) => 403,
+            ServeError::TooLarge(_) => 413,
+            ServeError::Timeout(_) => 504,
+            ServeError::Unavailable(_) => 503,
+            ServeError::Internal(_) | ServeError::Config { .. } => 500,
+        }
+    }
+}
+
+impl From<Error> for ServeError {
+    fn from(err: Error) -> Self {
+        match &err {
+            Error::User(UserError::InvalidRequest(reason)) => {
+                ServeError::InvalidRequest(reason.clone())
+            }
+            Error::User(UserError::Load { .. }) => ServeError::InvalidRequest(err.to_string()),
+            Error::User(_) => ServeError::Unavailable(err.to_string()),
+            Error::Internal(_) => {
+                // The caller gets the code; the operator gets the details.
+                eprintln!("lore serve: internal error: {err}");
+                ServeError::Internal("see the server's log".into())
+            }
+        }
+    }
+}
+
+/// Who is calling, as a transport established it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Caller {
+    /// The principal the caller's credentials stand for; `None` for the index owner (a
+    /// server started without tokens and without `--as`), who sees everything.
+    pub principal: Option<Principal>,
+    /// The transport's name (`http`, `mcp`), for the audit log.
+    pub transport: &'static str,
+}
+
+impl Caller {
+    /// A caller on `transport` on behalf of `principal`.
+    pub fn new(transport: &'static str, principal: Option<Principal>) -> Self {
+        Caller {
+            principal,
+            transport,
+        }
+    }
+}
+
+/// Which retrievers answer (the wire form of [`Mode`]).
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Default,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
+    utoipa::ToSchema,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum SearchMode {
+    /// BM25 full-text search.
+    Lexical,
+    /// Nearest neighbours of the query's embedding.
+    Dense,
+    /// Both, fused (the default).
+    #[default]
+    Hybrid,
+}
+
+impl From<SearchMode> for Mode {
+    fn from(m: SearchMode) -> Mode {
+        match m {
+            SearchMode::Lexical => Mode::Lexical,
+            SearchMode::Dense => Mode::Dense,
+            SearchMode::Hybrid => Mode::Hybrid,
+        }
+    }
+}
+
+impl From<Mode> for SearchMode {
+    fn from(m: Mode) -> SearchMode {
+        match m {
+            Mode::Lexical => SearchMode::Lexical,
+            Mode::Dense => SearchMode::Dense,
+            Mode::Hybrid => SearchMode::Hybrid,
+        }
+    }
+}
+
+/// Arguments of [`Service::search`].
+#[derive(
+    Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema, utoipa::ToSchema,
+)]
+#[serde(deny_unknown_fields)]
+pub struct SearchArgs {
+    /// The question or keywords.
+    pub query: String,
+    /// Most tokens the hits may take (JSON of the hits, counted with the model's tokenizer;
+    /// default 2000).
+    #[serde(default)]
+    pub budget: Option<usize>,
+    /// Most hits wanted (default 10, at most 100); fewer come back when the budget is reached.
+    #[serde(default)]
+    pub max_hits: Option<usize>,
+    /// Retrievers to use (default hybrid).
+    #[serde(default)]
+    pub mode: Option<SearchMode>,
+    /// Filters, all of which must hold, as `key=value`: kind, format, path (folder prefix),
+    /// author, speaker, person, tag, since/until (YYYY-MM-DD), or any metadata field.
+    #[serde(default)]
+    pub filters: Vec<String>,
+    /// The date to ask at (YYYY-MM-DD): decisions are labelled as they stood then.
+    #[serde(default)]
+    pub as_of: Option<String>,
+}
+
+impl SearchArgs {
+    /// A hybrid search for `query` with default settings.
+    pub fn new(query: impl Into<String>) -> Self {
+        SearchArgs {
+            query: query.into(),
+            budget: None,
+            max_hits: None,
+            mode: None,
+            filters: Vec::new(),
+            as_of: None,
+        }
+    }
+}
+
+/// A decision or action a hit records, as it stands at the request's date.
+#[derive(
+    Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema, utoipa::ToSchema,
+)]
+pub struct HitDecision {
+    /// Ledger entry id.
+    pub entry: String,
+    /// `decision` or `action`.
+    pub kind: String,
+    /// Its title.
+    pub title: String,
+    /// Its status at the date (`accepted`, `superseded`, `open`, …).
+    pub status: String,
+    /// The entry that superseded it, when superseded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub superseded_by: Option<String>,
+}
+
+/// One search hit: a chunk, its score, and where to cite it.
+#[derive(
+    Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema, utoipa::ToSchema,
+)]
+pub struct Hit {
+    /// 1-based rank.
+    pub rank: usize,
+    /// Chunk id (`{doc_id}#{n}`): `get` fetches it with its neighbours.
+    pub chunk_id: String,
+    /// The final score.
+    pub score: f32,
+    /// Document title.
+    pub title: String,
+    /// Source file path.
+    pub path: String,
+    /// Document kind.
+    pub kind: String,
+    /// Lines of the source, 1-based, inclusive.
+    pub line_range: [usize; 2],
+    /// Bytes of the source, `[start, end)`.
+    pub byte_range: [usize; 2],
+    /// Headings enclosing the chunk.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub heading_path: Vec<String>,
+    /// Document date.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub date: Option<String>,
+    /// Speakers of the chunk.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub speakers: Vec<String>,
+    /// The chunk's text.
+    pub text: String,
+    /// The decision the chunk records, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decision: Option<HitDecision>,
+}
+
+impl From<SearchHit> for Hit {
+    fn from(h: SearchHit) -> Hit {
+        let p = h.provenance;
+        Hit {
+            rank: h.rank,
+            chunk_id: h.chunk_id,
+            score: h.score,
+            title: p.title,
+            path: p.path,
+            kind: p.kind,
+            line_range: p.line_range,
+            byte_range: p.byte_range,
+            heading_path: p.heading_path,
+            date: p.date,
+            speakers: p.speakers,
+            text: h.text,
+            decision: h.decision.map(|d| HitDecision {
+                entry: d.entry,
+                kind: d.kind.as_str().to_string(),
+                title: d.title,
+                status: d.status.as_str().to_string(),
+                superseded_by: d.superseded_by,
+            }),
+        }
+    }
+}
+
+/// The answer of [`Service::search`].
+#[derive(
+    Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema, utoipa::ToSchema,
+)]
+pub struct SearchOutput {
+    /// The query.
+    pub query: String,
+    /// The retrievers actually used (hybrid falls back to lexical when the query cannot be
+    /// embedded; `notes` says why).
+    pub mode_used: SearchMode,
+    /// Hits, best first, as many as fit the budget.
+    pub hits: Vec<Hit>,
+    /// Hits found but left out because the budget was reached.
+    pub num_left_out: usize,
+    /// The budget, in tokens.
+    pub budget: usize,
+    /// Tokens the hits take.
+    pub tokens_used: usize,
+    /// The index generation that answered.
+    pub generation: String,
+    /// Anything the caller should know.
+    pub notes: Vec<String>,
+}
+
+/// Arguments of [`Service::context`].
+#[derive(
+    Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema, utoipa::ToSchema,
+)]
+#[serde(deny_unknown_fields)]
+pub struct ContextArgs {
+    /// The question.
+    pub question: String,
+    /// Most tokens the rendered pack may take (default 2000).
+    #[serde(default)]
+    pub budget: Option<usize>,
+    /// Retrievers to use (default hybrid).
+    #[serde(default)]
+    pub mode: Option<SearchMode>,
+    /// Filters as `key=value` (see `SearchArgs::filters`).
+    #[serde(default)]
+    pub filters: Vec<String>,
+    /// The date to ask at (YYYY-MM-DD).
+    #[serde(default)]
+    pub as_of: Option<String>,
+}
+
+/// One citation of a context pack: where the text of passage `number` comes from.
+#[derive(
+    Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema, utoipa::ToSchema,
+)]
+pub struct Citation {
+    /// The passage's number in the rendered pack (`[1]`, `[2]`, …).
+    pub number: usize,
+    /// The chunk cited.
+    pub chunk_id: String,
+    /// Source file path.
+    pub path: String,
+    /// Lines cited, 1-based, inclusive.
+    pub line_range: [usize; 2],
+    /// Bytes cited, `[start, end)`.
+    pub byte_range: [usize; 2],
+    /// SHA-256 of the cited text.
+    pub content_hash: String,
+}
+
+/// The answer of [`Service::context`].
+#[derive(
+    Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema, utoipa::ToSchema,
+)]
+pub struct ContextOutput {
+    /// The question.
+    pub question: String,
+    /// The pack as Markdown: numbered passages and their sources, within the budget.
+    pub rendered: String,
+    /// The budget, in tokens.
+    pub budget: usize,
+    /// Tokens `rendered` takes.
+    pub tokens_used: usize,
+    /// A passage was cut to fit.
+    pub truncated: bool,
+    /// Passages found but left out.
+    pub num_left_out: usize,
+    /// Every cited span.
+    pub citations: Vec<Citation>,
+    /// The index generation that answered.
+    pub generation: String,
+    /// Anything the caller should know.
+    pub notes: Vec<String>,
+}
+
+/// Arguments of [`Service::decisions`].
+#[derive(
+    Debug, Clone, PartialEq, Default, Serialize, Deserialize, schemars::JsonSchema, utoipa::ToSchema,
+)]
+#[serde(deny_unknown_fields)]
+pub struct DecisionsArgs {
+    /// A topic; without one every entry is listed, newest first.
+    #[serde(default)]
+    pub query: Option<String>,
+    /// The date to stand at (YYYY-MM-DD; default today).
+    #[serde(default)]
+    pub as_of: Option<String>,
+    /// `in-force` (default), `all`, or one status: proposed, accepted, rejected, deprecated,
+    /// superseded, open, done.
+    #[serde(default)]
+    pub status: Option<String>,
+    /// `decision` or `action` (default both).
+    #[serde(default)]
+    pub kind: Option<String>,
+    /// Most entries wanted (default 20).
+    #[serde(default)]
+    pub limit: Option<usize>,
+    /// Most tokens the entries may take (default 2000).
+    #[serde(default)]
+    pub budget: Option<usize>,
+}
+
+/// One step of a decision's history.
+#[derive(
+    Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema, utoipa::ToSchema,
+)]
+pub struct HistoryItem {
+    /// Entry id.
+    pub id: String,
+    /// Title.
+    pub title: String,
+    /// Date made.
+    pub date: Option<String>,
+    /// Status at the request's date (`None`: not made yet then).
+    pub status: Option<String>,
+}
+
+/// A decision or action as it stands at the request's date.
+#[derive(
+    Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema, utoipa::ToSchema,
+)]
+pub struct DecisionItem {
+    /// Ledger entry id.
+    pub id: String,
+    /// `decision` or `action`.
+    pub kind: String,
+    /// What was decided or is to be done.
+    pub title: String,
+    /// Status at the date.
+    pub status: String,
+    /// The entry that replaced it, when superseded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub superseded_by: Option<String>,
+    /// Date made.
+    pub date: Option<String>,
+    /// Deciders or owners.
+    pub people: Vec<String>,
+    /// Due date of an action.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub due: Option<String>,
+    /// Why.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rationale: Option<String>,
+    /// Source file path.
+    pub path: String,
+    /// Lines of the source, 1-based, inclusive.
+    pub line_range: [usize; 2],
+    /// The chain of entries it replaced, oldest first.
+    pub history: Vec<HistoryItem>,
+}
+
+/// The answer of [`Service::decisions`].
+#[derive(
+    Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema, utoipa::ToSchema,
+)]
+pub struct DecisionsOutput {
+    /// The date stood at (`None`: today).
+    pub as_of: Option<String>,
+    /// Entries, best match (or newest) first, as many as fit the budget.
+    pub entries: Vec<DecisionItem>,
+    /// Entries found but left out because the budget was reached.
+    pub num_left_out: usize,
+    /// The budget, in tokens.
+    pub budget: usize,
+    /// Tokens the entries take.
+    pub tokens_used: usize,
+    /// The index generation that answered.
+    pub generation: String,
+    /// Anything the caller should know.
+    pub notes: Vec<String>,
+}
+
+/// Arguments of [`Service::who`].
+#[derive(
+    Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema, utoipa::ToSchema,
+)]
+#[serde(deny_unknown_fields)]
+pub struct WhoArgs {
+    /// The topic or question.
+    pub topic: String,
+    /// The date to stand at (YYYY-MM-DD; default today).
+    #[serde(default)]
+    pub as_of: Option<String>,
+    /// Most people wanted (default 5).
+    #[serde(default)]
+    pub limit: Option<usize>,
+    /// Filters as `key=value` on the passages searched (see `SearchArgs::filters`).
+    #[serde(default)]
+    pub filters: Vec<String>,
+    /// Most tokens the people may take (default 2000).
+    #[serde(default)]
+    pub budget: Option<usize>,
+}
+
+/// A passage that shows what a person knows.
+#[derive(
+    Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema, utoipa::ToSchema,
+)]
+pub struct EvidenceItem {
+    /// How it shows them: `decided`, `owns_action`, `said`, `authored`, `mentioned`.
+    pub kind: String,
+    /// The chunk.
+    pub chunk_id: String,
+    /// Source file path.
+    pub path: String,
+    /// Document title.
+    pub title: String,
+    /// Lines of the source, 1-based, inclusive.
+    pub line_range: [usize; 2],
+    /// Its date.
+    pub date: Option<String>,
+}
+
+/// A person and the evidence of what they know.
+#[derive(
+    Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema, utoipa::ToSchema,
+)]
+pub struct PersonItem {
+    /// Canonical name.
+    pub name: String,
+    /// Role, when the people file gives one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role: Option<String>,
+    /// Team, when the people file gives one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub team: Option<String>,
+    /// Score (sum of weighted evidence).
+    pub score: f64,
+    /// Pieces of evidence found in all.
+    pub num_evidence: usize,
+    /// The best pieces of evidence.
+    pub evidence: Vec<EvidenceItem>,
+}
+
+/// The answer of [`Service::who`].
+#[derive(
+    Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema, utoipa::ToSchema,
+)]
+pub struct WhoOutput {
+    /// The topic.
+    pub topic: String,
+    /// People, best first, as many as fit the budget.
+    pub people: Vec<PersonItem>,
+    /// People found but left out because the budget was reached.
+    pub num_left_out: usize,
+    /// The budget, in tokens.
+    pub budget: usize,
+    /// Tokens the people take.
+    pub tokens_used: usize,
+    /// The index generation that answered.
+    pub generation: String,
+    /// Anything the caller should know.
+    pub notes: Vec<String>,
+}
+
+/// Arguments of [`Service::get`].
+#[derive(
+    Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema, utoipa::ToSchema,
+)]
+#[serde(deny_unknown_fields)]
+pub struct GetArgs {
+    /// The chunk id, as a hit gives it (`{doc_id}#{n}`).
+    pub chunk_id: String,
+    /// Chunks wanted before it in its meeting, thread or page (default 1).
+    #[serde(default)]
+    pub before: Option<usize>,
+    /// Chunks wanted after it (default 1).
+    #[serde(default)]
+    pub after: Option<usize>,
+    /// Most tokens the chunks may take (default 2000); neighbours, nearest first, come only
+    /// while they fit.
+    #[serde(default)]
+    pub budget: Option<usize>,
+}
+
+impl GetArgs {
+    /// The chunk `chunk_id` with one neighbour on each side.
+    pub fn new(chunk_id: impl Into<String>) -> Self {
+        GetArgs {
+            chunk_id: chunk_id.into(),
+            before: None,
+            after: None,
+            budget: None,
+        }
+    }
+}
+
+/// A chunk, with what it takes to cite it.
+#[derive(
+    Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema, utoipa::ToSchema,
+)]
+pub struct ChunkItem {
+    /// Chunk id.
+    pub chunk_id: String,
+    /// Document title.
+    pub title: String,
+    /// Source file path.
+    pub path: String,
+    /// Document kind.
+    pub kind: String,
+    /// Source format.
+    pub format: String,
+    /// Lines of the source, 1-based, inclusive.
+    pub line_range: [usize; 2],
+    /// Bytes of the source, `[start, end)`.
+    pub byte_range: [usize; 2],
+    /// Headings enclosing the chunk.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub heading_path: Vec<String>,
+    /// Document date.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub date: Option<String>,
+    /// Speakers of the chunk.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub speakers: Vec<String>,
+    /// SHA-256 of the text.
+    pub content_hash: String,
+    /// The text.
+    pub text: String,
+}
+
+impl From<Chunk> for ChunkItem {
+    fn from(c: Chunk) -> ChunkItem {
+        let p = c.provenance;
+        ChunkItem {
+            chunk_id: c.id,
+            title: p.title,
+            path: p.path,
+            kind: p.kind,
+            format: p.format.as_str().to_string(),
+            line_range: p.line_range,
+            byte_range: p.byte_range,
+            heading_path: p.heading_path,
+            date: p.date,
+            speakers: p.speakers,
+            content_hash: p.content_hash,
+            text: c.text,
+        }
+    }
+}
+
+/// The answer of [`Service::get`].
+#[derive(
+    Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema, utoipa::ToSchema,
+)]
+pub struct GetOutput {
+    /// The chunk asked for.
+    pub chunk: ChunkItem,
+    /// Chunks before it, in reading order (the nearest last).
+    pub before: Vec<ChunkItem>,
+    /// Chunks after it, in reading order (the nearest first).
+    pub after: Vec<ChunkItem>,
+    /// The budget, in tokens.
+    pub budget: usize,
+    /// Tokens the chunks take.
+    pub tokens_used: usize,
+    /// The index generation that answered.
+    pub generation: String,
+}
+
+/// What a [`Service`] serves: the answer to `GET /healthz`.
+#[derive(
+    Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema, utoipa::ToSchema,
+)]
+pub struct Health {
+    /// `ok`.
+    pub status: String,
+    /// The generation serving now.
+    pub generation: String,
+    /// Documents it holds.
+    pub documents: usize,
+    /// Chunks it holds.
+    pub chunks: usize,
+    /// The embedding model's id (`None`: a lexical-only index).
+    pub model: Option<String>,
+    /// Generations swapped in since the server started.
+    pub reloads: u64,
+    /// lore's version.
+    pub version: String,
+}
+
+/// A request to any operation: what [`Service::call`] takes.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Request {
+    /// See [`Service::search`].
+    Search(SearchArgs),
+    /// See [`Service::context`].
+    Context(ContextArgs),
+    /// See [`Service::decisions`].
+    Decisions(DecisionsArgs),
+    /// See [`Service::who`].
+    Who(WhoArgs),
+    /// See [`Service::get`].
+    Get(GetArgs),
+}
+
+impl Request {
+    /// The operation's name, as the audit log writes it.
+    pub fn operation(&self) -> &'static str {
+        match self {
+            Request::Search(_) => "search",
+            Request::Context(_) => "context",
+            Request::Decisions(_) => "decisions",
+            Request::Who(_) => "who",
+            Request::Get(_) => "get",
+        }
+    }
+
+    /// What is asked about: the query, question, topic or chunk id.
+    pub fn subject(&self) -> Option<String> {
+        match self {
+            Request::Search(a) => Some(a.query.clone()),
+            Request::Context(a) => Some(a.question.clone()),
+            Request::Decisions(a) => a.query.clone(),
+            Request::Who(a) => Some(a.topic.clone()),
+            Request::Get(a) => Some(a.chunk_id.clone()),
+        }
+    }
+}
+
+/// An answer of any operation: what [`Service::call`] returns.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum Response {
+    /// See [`Service::search`].
+    Search(SearchOutput),
+    /// See [`Service::context`].
+    Context(ContextOutput),
+    /// See [`Service::decisions`].
+    Decisions(DecisionsOutput),
+    /// See [`Service::who`].
+    Who(WhoOutput),
+    /// See [`Service::get`].
+    Get(GetOutput),
+}
+
+impl Response {
+    /// Ids of the chunks (ledger entries, for decisions) handed out, for the audit log.
+    pub fn span_ids(&self) -> Vec<String> {
+        match self {
+            Response::Search(o) => o.hits.iter().map(|h| h.chunk_id.clone()).collect(),
+            Response::Context(o) => {
+                let mut ids: Vec<String> = Vec::new();
+                for c in &o.citations {
+                    if !ids.contains(&c.chunk_id) {
+                        ids.push(c.chunk_id.clone());
+                    }
+                }
+                ids
+            }
+            Response::Decisions(o) => o.entries.iter().map(|e| e.id.clone()).collect(),
+            Response::Who(o) => {
+                let mut ids: Vec<String> = Vec::new();
+                for e in o.people.iter().flat_map(|p| &p.evidence) {
+                    if !ids.contains(&e.chunk_id) {
+                        ids.push(e.chunk_id.clone());
+                    }
+                }
+                ids
+            }
+            Response::Get(o) => o
+                .before
+                .iter()
+                .chain(std::iter::once(&o.chunk))
+                .chain(&o.after)
+                .map(|c| c.chunk_id.clone())
+                .collect(),
+        }
+    }
+
+    /// The generation that answered.
+    pub fn generation(&self) -> &str {
+        match self {
+            Response::Search(o) => &o.generation,
+            Response::Context(o) => &o.generation,
+            Response::Decisions(o) => &o.generation,
+            Response::Who(o) => &o.generation,
+            Response::Get(o) => &o.generation,
+        }
+    }
+}
+
+/// How a [`Service`] is set up.
+#[derive(Debug, Clone)]
+pub struct ServiceOptions {
+    /// Directory of the embedding model (default: `$LORE_MODEL_DIR`, else
+    /// `~/.cache/lore/model`).
+    pub model_dir: Option<PathBuf>,
+    /// The audit log (default: `<index>/audit.jsonl`).
+    pub audit_log: Option<PathBuf>,
+    /// Write no audit log at all.
+    pub no_audit: bool,
+    /// Bearer tokens; `None` serves everyone as [`ServiceOptions::default_principal`].
+    pub tokens: Option<Tokens>,
+    /// The principal of callers that bring no credentials when there are no tokens (`lore
+    /// serve --as USER`); `None`: the index owner.
+    pub default_principal: Option<Principal>,
+    /// How often to check for a new generation; `None` never reloads.
+    pub poll_interval: Option<Duration>,
+}
+
+impl Default for ServiceOptions {
+    fn default() -> Self {
+        ServiceOptions {
+            model_dir: None,
+            audit_log: None,
+            no_audit: false,
+            tokens: None,
+            default_principal: None,
+            poll_interval: Some(DEFAULT_POLL_INTERVAL),
+        }
+    }
+}
+
+/// One open generation.
+struct Loaded {
+    index: Index,
+    /// `gen-NNNNNN` (the directory name of the generation).
+    generation: String,
+}
+
+/// What a [`Service`] shares with its reload thread.
+struct Inner {
+    root: PathBuf,
+    open_options: OpenOptions,
+    current: RwLock<Arc<Loaded>>,
+    /// The generation that last failed to open, not tried again until `CURRENT` moves on.
+    failed: Mutex<Option<String>>,
+    reloads: AtomicU64,
+    audit: Option<AuditLog>,
+    tokens: Option<Tokens>,
+    default_principal: Option<Principal>,
+    /// Dropped with the service, which stops the reload thread.
+    _stop: Mutex<mpsc::Sender<()>>,
+}
+
+/// An open index served to callers: see the module guide. Cheap to clone (clones share
+/// everything, including the reload thread, which stops when the last clone is dropped).
+#[derive(Clone)]
+pub struct Service {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for Service {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Service")
+            .field("root", &self.inner.root)
+            .field("generation", &self.generation())
+            .finish()
+    }
+}
+
+impl Service {
+    /// Open the index at `dir`, warm it (see the module guide), open the audit log, and start
+    /// the reload thread. Fails when the index cannot be opened ([`ServeError::Unavailable`],
+    /// with the library's message) or the audit log cannot be opened ([`ServeError::Config`]).
+    pub fn open(dir: impl AsRef<Path>, options: ServiceOptions) -> Result<Service, ServeError> {
+        let root = dir.as_ref().to_path_buf();
+        let mut open_options = OpenOptions::default();
+        if let Some(m) = &options.model_dir {
+            open_options = open_options.model_dir(m);
+        }
+        // One query embedder for every generation: a reload does not load the model again.
+        // Without a model, hybrid searches fall back to lexical and say so.
+        if let Ok(embedder) = OnnxEmbedder::load(&resolve_model_dir(options.model_dir.as_deref())) {
+            open_options = open_options.embedder(Arc::new(embedder) as Arc<dyn Embedder>);
+        }
+        let loaded = open_and_warm(&root, &open_options)?;
+        let audit = match options.no_audit {
+            true => None,
+            false => Some(AuditLog::open(
+                options
+                    .audit_log
+                    .clone()
+                    .unwrap_or_else(|| root.join(audit::DEFAULT_AUDIT_FILE)),
+            )?),
+        };
+        let (stop, stopped) = mpsc::channel();
+        let inner = Arc::new(Inner {
+            root,
+            open_options,
+            current: RwLock::new(Arc::new(loaded)),
+            failed: Mutex::new(None),
+            reloads: AtomicU64::new(0),
+            audit,
+            tokens: options.tokens,
+            default_principal: options.default_principal,
+            _stop: Mutex::new(stop),
+        });
+        if let Some(every) = options.poll_interval {
+            let weak = Arc::downgrade(&inner);
+            std::thread::Builder::new()
+                .name("lore-reload".into())
+                .spawn(move || poll(weak, stopped, every))
+                .map_err(|e| {
+                    ServeError::Internal(format!("cannot start the reload thread: {e}"))
+                })?;
+        }
+        Ok(Service { inner })
+    }
+
+    /// The index directory.
+    pub fn root(&self) -> &Path {
+        &self.inner.root
+    }
+
+    /// The audit log's path, when there is one.
+    pub fn audit_path(&self) -> Option<&Path> {
+        self.inner.audit.as_ref().map(AuditLog::path)
+    }
+
+    /// True when callers must bring a bearer token.
+    pub fn requires_token(&self) -> bool {
+        self.inner.tokens.is_some()
+    }
+
+    /// The principal a caller's bearer token stands for: with a tokens file, the token's
+    /// principal or [`ServeError::Unauthorized`]; without one, the default principal (`--as`),
+    /// whatever the token.
+    pub fn authenticate(&self, bearer: Option<&str>) -> Result<Option<Principal>, ServeError> {
+        match &self.inner.tokens {
+            Some(tokens) => tokens.principal_for(bearer).map(Some),
+            None => Ok(self.inner.default_principal.clone()),
+        }
+    }
+
+    /// The generation serving now.
+    pub fn generation(&self) -> String {
+        self.loaded().generation.clone()
+    }
+
+    /// What is served now.
+    pub fn health(&self) -> Health {
+        let loaded = self.loaded();
+        let m = loaded.index.manifest();
+        Health {
+            status: "ok".into(),
+            generation: loaded.generation.clone(),
+            documents: m.counts.documents,
+            chunks: m.counts.chunks,
+            model: m.model.as_ref().map(|m| m.id.clone()),
+            reloads: self.inner.reloads.load(Ordering::Relaxed),
+            version: env!("CARGO_PKG_VERSION").to_string(),
+        }
+    }
+
+    /// Check `CURRENT` now and, if it names another generation, open and warm it and swap it
+    /// in (what the reload thread does every poll interval). `Ok(true)` when it swapped.
+    pub fn reload(&self) -> Result<bool, ServeError> {
+        reload(&self.inner)
+    }
+
+    fn loaded(&self) -> Arc<Loaded> {
+        self.inner
+            .current
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Search: ranked, cited hits, as many as fit the budget.
+    pub fn search(&self, caller: &Caller, args: SearchArgs) -> Result<SearchOutput, ServeError> {
+        match self.call(caller, Request::Search(args), None)? {
+            Response::Search(o) => Ok(o),
+            _ => Err(ServeError::Internal(
+                "search answered with another kind".into(),
+            )),
+        }
+    }
+
+    /// A context pack: the passages that answer a question, cited, within the budget.
+    pub fn context(&self, caller: &Caller, args: ContextArgs) -> Result<ContextOutput, ServeError> {
+        match self.call(caller, Request::Context(args), None)? {
+            Response::Context(o) => Ok(o),
+            _ => Err(ServeError::Internal(
+                "context answered with another kind".into(),
+            )),
+        }
+    }
+
+    /// The decisions and actions that stand at a date, on a topic, with their history.
+    pub fn decisions(
+        &self,
+        caller: &Caller,
+        args: DecisionsArgs,
+    ) -> Result<DecisionsOutput, ServeError> {
+        match self.call(caller, Request::Decisions(args), None)? {
+            Response::Decisions(o) => Ok(o),
+            _ => Err(ServeError::Internal(
+                "decisions answered with another kind".into(),
+            )),
+        }
+    }
+
+    /// People ranked by what the index shows they know about a topic.
+    pub fn who(&self, caller: &Caller, args: WhoArgs) -> Result<WhoOutput, ServeError> {
+        match self.call(caller, Request::Who(args), None)? {
+            Response::Who(o) => Ok(o),
+            _ => Err(ServeError::Internal(
+                "who answered with another kind".into(),
+            )),
+        }
+    }
+
+    /// One chunk by id, with its neighbours; [`ServeError::NotFound`] when the index holds no
+    /// such chunk or the caller may not read it.
+    pub fn get(&self, caller: &Caller, args: GetArgs) -> Result<GetOutput, ServeError> {
+        match self.call(caller, Request::Get(args), None)? {
+            Response::Get(o) => Ok(o),
+            _ => Err(ServeError::Internal(
+                "get answered with another kind".into(),
+            )),
+        }
+    }
+
+    /// Run any operation and write its audit line. With a `deadline`, an answer ready only
+    /// after it is dropped and the call fails with [`ServeError::Timeout`] (what a transport
+    /// that stopped waiting at the deadline told its caller), so the audit log records what
+    /// the caller saw.
+    pub fn call(
+        &self,
+        caller: &Caller,
+        request: Request,
+        deadline: Option<Instant>,
+    ) -> Result<Response, ServeError> {
+        let started = Instant::now();
+        let operation = request.operation();
+        let subject = request.subject();
+        let loaded = self.loaded();
+        let mut result = run(&loaded, caller, request);
+        if deadline.is_some_and(|d| Instant::now() >= d) && result.is_ok() {
+            result = Err(ServeError::Timeout(format!(
+                "{operation} took longer than the server allows"
+            )));
+        }
+        let (spans, outcome) = match &result {
+            Ok(r) => (r.span_ids(), "ok"),
+            Err(e) => (Vec::new(), e.code()),
+        };
+        self.audit(
+            caller,
+            operation,
+            subject,
+            spans,
+            outcome,
+            started.elapsed(),
+            Some(loaded.generation.clone()),
+        );
+        result
+    }
+
+    /// Write an audit line for a request a transport refused before calling an operation (bad
+    /// token, body too large, malformed JSON).
+    pub fn audit_refusal(
+        &self,
+        caller: &Caller,
+        operation: &str,
+        error: &ServeError,
+        elapsed: Duration,
+    ) {
+        self.audit(
+            caller,
+            operation,
+            None,
+            Vec::new(),
+            error.code(),
+            elapsed,
+            None,
+        );
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn audit(
+        &self,
+        caller: &Caller,
+        operation: &str,
+        query: Option<String>,
+        spans: Vec<String>,
+        outcome: &str,
+        elapsed: Duration,
+        generation: Option<String>,
+    ) {
+        let Some(log) = &self.inner.audit else {
+            return;
+        };
+        let record = AuditRecord {
+            time: audit::now_rfc3339(),
+            principal: caller.principal.as_ref().map(|p| p.user.clone()),
+            groups: caller
+                .principal
+                .as_ref()
+                .map(|p| p.groups.clone())
+                .unwrap_or_default(),
+            transport: caller.transport.to_string(),
+            operation: operation.to_string(),
+            query,
+            spans,
+            outcome: outcome.to_string(),
+            duration_ms: (elapsed.as_secs_f64() * 1e6).round() / 1e3,
+            generation,
+        };
+        if let Err(e) = log.append(&record) {
+            eprintln!(
+                "lore serve: cannot write the audit log {}: {e}",
+                log.path().display()
+            );
+        }
+    }
+}
+
+/// Open the current generation of `root` and warm it, so its first request pays for nothing.
+fn open_and_warm(root: &Path, options: &OpenOptions) -> Result<Loaded, ServeError> {
+    let index = Index::open_with(root, options.clone())?;
+    let generation = index
+        .dir()
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "gen-legacy".into());
+    // The ledger and people files, the tokenizer, the vectors and graph and the model: each is
+    // loaded on first use, so use each once. A missing model is not an error here: searches
+    // fall back to lexical and say so.
+    index.ledger()?;
+    index.people()?;
+    let _ = index.token_counter();
+    let warm = SearchRequest {
+        k: 1,
+        ..SearchRequest::new("warm up")
+    };
+    index.search(&warm)?;
+    Ok(Loaded { index, generation })
+}
+
+/// The reload thread: check every `every` until the service is dropped.
+fn poll(inner: Weak<Inner>, stopped: mpsc::Receiver<()>, every: Duration) {
+    loop {
+        match stopped.recv_timeout(every) {
+            Err(RecvTimeoutError::Timeout) => {}
+            _ => return,
+        }
+        let Some(inner) = inner.upgrade() else {
+            return;
+        };
+        if let Err(e) = reload(&inner) {
+            eprintln!("lore serve: keeping the current generation: {e}");
+        }
+    }
+}
+
+fn reload(inner: &Inner) -> Result<bool, ServeError> {
+    let Some(name) = generation::read_current(&inner.root)? else {
+        return Ok(false);
+    };
+    let serving = inner
+        .current
+        .read()
+        .unwrap_or_else(|e| e.into_inner())
+        .generation
+        .clone();
+    if name == serving {
+        return Ok(false);
+    }
+    {
+        let failed = inner.failed.lock().unwrap_or_else(|e| e.into_inner());
+        if failed.as_deref() == Some(name.as_str()) {
+            return Ok(false);
+        }
+    }
+    match open_and_warm(&inner.root, &inner.open_options) {
+        Ok(loaded) => {
+            *inner.current.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(loaded);
+            inner.reloads.fetch_add(1, Ordering::Relaxed);
+            Ok(true)
+        }
+        Err(e) => {
+            *inner.failed.lock().unwrap_or_else(|e| e.into_inner()) = Some(name.clone());
+            Err(ServeError::Unavailable(format!(
+                "generation {name} did not open: {e}"
+            )))
+        }
+    }
+}
+
+/// The budget a request asked for, checked.
+fn budget_of(budget: Option<usize>) -> Result<usize, ServeError> {
+    match budget.unwrap_or(DEFAULT_BUDGET) {
+        0 => Err(ServeError::InvalidRequest(
+            "budget must be at least 1 token".into(),
+        )),
+        b if b > MAX_BUDGET => Err(ServeError::InvalidRequest(format!(
+            "budget {b} is over the most a request may ask for ({MAX_BUDGET} tokens)"
+        ))),
+        b => Ok(b),
+    }
+}
+
+fn filters_of(specs: &[String]) -> Result<Vec<Filter>, ServeError> {
+    specs
+        .iter()
+        .map(|s| parse_filter(s).map_err(ServeError::from))
+        .collect()
+}
+
+fn date_of(text: Option<&str>) -> Result<Option<Date>, ServeError> {
+    text.map(|t| t.trim().parse::<Date>().map_err(ServeError::from))
+        .transpose()
+}
+
+/// Counts the tokens of what an operation hands out.
+struct Counter<'a> {
+    index: &'a Index,
+    notes: Vec<String>,
+}
+
+impl Counter<'_> {
+    /// Tokens of `item` as JSON: the model's tokenizer, or (without a model) an estimate,
+    /// noted once.
+    fn count<T: Serialize>(&mut self, item: &T) -> Result<usize, ServeError> {
+        let json = serde_json::to_string(item)
+            .map_err(|e| ServeError::Internal(format!("cannot write JSON: {e}")))?;
+        match self.index.token_counter() {
+            Ok(counter) => Ok(counter.count(&json)?),
+            Err(e) => {
+                if self.notes.is_empty() {
+                    self.notes.push(format!(
+                        "tokens estimated (about 4 bytes a token): the model's tokenizer is unavailable: {e}"
+                    ));
+                }
+                Ok(crate::chunk::estimate_tokens(&json))
+            }
+        }
+    }
+
+    /// Push `item` onto `out` if it fits what is left of `budget`; false when there was no
+    /// item or it did not fit (that side is done).
+    fn take_if_fits<T: Serialize>(
+        &mut self,
+        item: Option<T>,
+        used: &mut usize,
+        budget: usize,
+        out: &mut Vec<T>,
+    ) -> Result<bool, ServeError> {
+        let Some(item) = item else {
+            return Ok(false);
+        };
+        let n = self.count(&item)?;
+        if *used + n > budget {
+            return Ok(false);
+        }
+        *used += n;
+        out.push(item);
+        Ok(true)
+    }
+
+    /// Keep items, in order, while their tokens fit `budget`: `(kept, left out, tokens used)`.
+    fn fit<T: Serialize>(
+        &mut self,
+        items: Vec<T>,
+        budget: usize,
+    ) -> Result<(Vec<T>, usize, usize), ServeError> {
+        let total = items.len();
+        let mut kept = Vec::new();
+        let mut used = 0;
+        for item in items {
+            let n = self.count(&item)?;
+            if used + n > budget {
+                break;
+            }
+            used += n;
+            kept.push(item);
+        }
+        let left_out = total - kept.len();
+        if left_out > 0 {
+            self.notes.push(format!(
+                "{left_out} of {total} results left out to stay within the budget of {budget} tokens"
+            ));
+        }
+        Ok((kept, left_out, used))
+    }
+}
+
+/// Run one operation on one generation.
+fn run(loaded: &Loaded, caller: &Caller, request: Request) -> Result<Response, ServeError> {
+    let index = &loaded.index;
+    let generation = loaded.generation.clone();
+    let principal = caller.principal.clone();
+    let mut counter = Counter {
+        index,
+        notes: Vec::new(),
+    };
+    match request {
+        Request::Search(args) => {
+            let budget = budget_of(args.budget)?;
+            let k = args.max_hits.unwrap_or(DEFAULT_MAX_HITS);
+            if k == 0 || k > MAX_HITS {
+                return Err(ServeError::InvalidRequest(format!(
+                    "max_hits must be between 1 and {MAX_HITS}"
+                )));
+            }
+            let response = index.search(&SearchRequest {
+                text: args.query.clone(),
+                k,
+                mode: args.mode.unwrap_or_default().into(),
+                filters: filters_of(&args.filters)?,
+                as_of: date_of(args.as_of.as_deref())?,
+                principal,
+                ..SearchRequest::default()
+            })?;
+            let hits: Vec<Hit> = response.hits.into_iter().map(Hit::from).collect();
+            let (hits, num_left_out, tokens_used) = counter.fit(hits, budget)?;
+            let mut notes = response.notes;
+            notes.append(&mut counter.notes);
+            Ok(Response::Search(SearchOutput {
+                query: args.query,
+                mode_used: response.mode_used.into(),
+                hits,
+                num_left_out,
+                budget,
+                tokens_used,
+                generation,
+                notes,
+            }))
+        }
+        Request::Context(args) => {
+            let budget = budget_of(args.budget)?;
+            let mut request = ContextRequest::new(args.question.clone(), budget);
+            request.format = PackFormat::Md;
+            request.mode = args.mode.unwrap_or_default().into();
+            request.filters = filters_of(&args.filters)?;
+            request.as_of = date_of(args.as_of.as_deref())?;
+            request.principal = principal;
+            let pack = index.context(&request)?;
+            let citations = pack
+                .passages
+                .iter()
+                .flat_map(|p| {
+                    p.spans.iter().map(|s| Citation {
+                        number: p.number,
+                        chunk_id: s.chunk_id.clone(),
+                        path: s.path.clone(),
+                        line_range: s.line_range,
+                        byte_range: s.byte_range,
+                        content_hash: s.content_hash.clone(),
+                    })
+                })
+                .collect();
+            Ok(Response::Context(ContextOutput {
+                question: args.question,
+                rendered: pack.rendered,
+                budget,
+                tokens_used: pack.tokens_used,
+                truncated: pack.truncated,
+                num_left_out: pack.num_left_out,
+                citations,
+                generation,
+                notes: pack.notes,
+            }))
+        }
+        Request::Decisions(args) => {
+            let budget = budget_of(args.budget)?;
+            let status = match args.status.as_deref() {
+                Some(s) => s.parse::<StatusFilter>()?,
+                None => StatusFilter::InForce,
+            };
+            let kind = match args.kind.as_deref().map(|k| k.trim().to_ascii_lowercase()) {
+                None => None,
+                Some(k) if k == "decision" || k == "decisions" => Some(EntryKind::Decision),
+                Some(k) if k == "action" || k == "actions" => Some(EntryKind::Action),
+                Some(other) => {
+                    return Err(ServeError::InvalidRequest(format!(
+                        "unknown kind `{other}` (expected decision or action)"
+                    )))
+                }
+            };
+            let as_of = date_of(args.as_of.as_deref())?;
+            let response = index.decisions(&DecisionsRequest {
+                query: args.query.clone(),
+                as_of,
+                status,
+                kind,
+                limit: args.limit.unwrap_or(20),
+                mode: Mode::Hybrid,
+                principal,
+            })?;
+            let entries: Vec<DecisionItem> = response
+                .entries
+                .into_iter()
+                .map(|d| DecisionItem {
+                    id: d.entry.id,
+                    kind: d.entry.kind.as_str().to_string(),
+                    title: d.entry.title,
+                    status: d.standing.status.as_str().to_string(),
+                    superseded_by: d.standing.superseded_by,
+                    date: d.entry.date,
+                    people: d.people,
+                    due: d.entry.due,
+                    rationale: d.entry.rationale,
+                    path: d.entry.path,
+                    line_range: d.entry.line_range,
+                    history: d
+                        .history
+                        .into_iter()
+                        .map(|h| HistoryItem {
+                            id: h.id,
+                            title: h.title,
+                            date: h.date,
+                            status: h.status.map(|s| s.as_str().to_string()),
+                        })
+                        .collect(),
+                })
+                .collect();
+            let (entries, num_left_out, tokens_used) = counter.fit(entries, budget)?;
+            Ok(Response::Decisions(DecisionsOutput {
+                as_of: as_of.map(|d| d.to_string()),
+                entries,
+                num_left_out,
+                budget,
+                tokens_used,
+                generation,
+                notes: counter.notes,
+            }))
+        }
+        Request::Who(args) => {
+            let budget = budget_of(args.budget)?;
+            let response = index.who(&WhoRequest {
+                topic: args.topic.clone(),
+                as_of: date_of(args.as_of.as_deref())?,
+                limit: args.limit.unwrap_or(5),
+                filters: filters_of(&args.filters)?,
+                principal,
+                ..WhoRequest::default()
+            })?;
+            let people: Vec<PersonItem> = response
+                .people
+                .into_iter()
+                .map(|p| PersonItem {
+                    name: p.name,
+                    role: p.role,
+                    team: p.team,
+                    score: p.score,
+                    num_evidence: p.num_evidence,
+                    evidence: p
+                        .evidence
+                        .into_iter()
+                        .map(|e| EvidenceItem {
+                            kind: e.kind.as_str().to_string(),
+                            chunk_id: e.chunk_id,
+                            path: e.path,
+                            title: e.title,
+                            line_range: e.line_range,
+                            date: e.date,
+                        })
+                        .collect(),
+                })
+                .collect();
+            let (people, num_left_out, tokens_used) = counter.fit(people, budget)?;
+            let mut notes = response.notes;
+            notes.append(&mut counter.notes);
+            Ok(Response::Who(WhoOutput {
+                topic: args.topic,
+                people,
+                num_left_out,
+                budget,
+                tokens_used,
+                generation,
+                notes,
+            }))
+        }
+        Request::Get(args) => {
+            let budget = budget_of(args.budget)?;
+            let id = args.chunk_id.trim();
+            if id.is_empty() {
+                return Err(ServeError::InvalidRequest("chunk_id is empty".into()));
+            }
+            let Some(n) = index.neighbours_for(
+                id,
+                args.before.unwrap_or(1),
+                args.after.unwrap_or(1),
+                principal.as_ref(),
+            )?
+            else {
+                return Err(ServeError::NotFound(format!(
+                    "no chunk `{id}` in this index (ids come from search hits and change when their document changes)"
+                )));
+            };
+            let chunk = ChunkItem::from(n.chunk);
+            let mut used = counter.count(&chunk)?;
+            if used > budget {
+                return Err(ServeError::InvalidRequest(format!(
+                    "chunk `{id}` takes {used} tokens, over the budget of {budget}"
+                )));
+            }
+            // Neighbours nearest first, alternating sides, while they fit.
+            let mut before: Vec<ChunkItem> = Vec::new();
+            let mut after: Vec<ChunkItem> = Vec::new();
+            let mut b = n.before.into_iter().rev().map(ChunkItem::from);
+            let mut a = n.after.into_iter().map(ChunkItem::from);
+            let (mut b_open, mut a_open) = (true, true);
+            while b_open || a_open {
+                if b_open {
+                    b_open = counter.take_if_fits(b.next(), &mut used, budget, &mut before)?;
+                }
+                if a_open {
+                    a_open = counter.take_if_fits(a.next(), &mut used, budget, &mut after)?;
+                }
+            }
+            before.reverse();
+            Ok(Response::Get(GetOutput {
+                chunk,
+                before,
+                after,
+                budget,
+                tokens_used: used,
+                generation,
+            }))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_and_statuses_are_stable() {
+        let cases = [
+            (
+                ServeError::InvalidRequest("x".into()),
+                "invalid_request",
+                400,
+            ),
+            (ServeError::NotFound("x".into()), "not_found", 404),
+            (ServeError::Unauthorized, "unauthorized", 401),
+            (ServeError::Forbidden("x".into()), "forbidden", 403),
+            (ServeError::TooLarge("x".into()), "too_large", 413),
+            (ServeError::Timeout("x".into()), "timeout", 504),
+            (ServeError::Unavailable("x".into()), "unavailable", 503),
+            (ServeError::Internal("x".into()), "internal", 500),
+        ];
+        for (err, code, status) in cases {
+            assert_eq!(err.code(), code);
+            assert_eq!(err.http_status(), status);
+        }
+    }
+
+    #[test]
+    fn library_errors_map_to_codes() {
+        let e: ServeError = Error::invalid_request("bad filter").into();
+        assert_eq!(e.code(), "invalid_request");
+        let e: ServeError = Error::no_index("/nowhere").into();
+        assert_eq!(e.code(), "unavailable");
+        assert!(e.to_string().contains("/nowhere"));
+        let e: ServeError = Error::bug("oops").into();
+        assert_eq!(e.code(), "internal");
+        assert!(
+            !e.to_string().contains("oops"),
+            "internal details stay in the log"
+        );
+    }
+
+    #[test]
+    fn budgets_are_checked() {
+        assert_eq!(budget_of(None).unwrap(), DEFAULT_BUDGET);
+        assert!(budget_of(Some(0)).is_err());
+        assert!(budget_of(Some(MAX_BUDGET + 1)).is_err());
+    }
+
+    #[test]
+    fn a_service_can_be_shared_across_threads() {
+        fn assert_send_sync<T: Send + Sync>() {}
+        assert_send_sync::<Service>();
+    }
+}

@@ -5,6 +5,8 @@
 //! something that matched nothing, or `lore verify` found citations that no longer hold.
 
 mod eval;
+#[cfg(feature = "serve")]
+mod mcp;
 mod memory;
 mod progress;
 
@@ -141,6 +143,17 @@ enum Command {
     /// Example: lore eval data/scifact --mode all;
     /// lore eval data/qmsum --scope meeting_id
     Eval(eval::EvalArgs),
+    /// Serve an index to an AI agent over the Model Context Protocol on standard input and
+    /// output: tools search, context, decisions, who and get, each with a JSON schema and a
+    /// token budget. An MCP host (Claude Desktop, an IDE, an agent) starts it; see the README's
+    /// "Using lore from an AI agent (MCP)" for the host configuration.
+    ///
+    /// The agent sees what one principal may read: --as USER, or the principal of --token in a
+    /// tokens file (--tokens). Every tool call is appended to the audit log.
+    ///
+    /// Example: lore mcp --index /tmp/acme --as omar
+    #[cfg(feature = "serve")]
+    Mcp(mcp::McpArgs),
 }
 
 #[derive(Debug, Args)]
@@ -368,6 +381,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Who(args) => memory::who(args, model_dir),
         Command::Demo(args) => demo(args, model_dir, quiet),
         Command::Eval(args) => eval::eval(args, model_dir, quiet),
+        #[cfg(feature = "serve")]
+        Command::Mcp(args) => mcp::mcp(args, model_dir, quiet),
     }
 }
 

@@ -43,6 +43,7 @@
 
 pub mod audit;
 pub mod auth;
+pub mod mcp;
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -7,7 +7,8 @@
 //!    `n` synthetic passages;
 //! 2. warm: open the index once, run each operation over the questions of
 //!    `corpus/questions.jsonl` (three untimed rounds first), and report p50/p99 (nearest rank);
-//!    `context` packs 800 tokens;
+//!    `search` as the owner and `search_as` as a principal (access control is on: `corpus/`
+//!    has an access file), `decisions`, `who`, and `context` packing 800 tokens;
 //! 3. cold: each operation as a whole `lore` process, 10 runs after one untimed run (a cold
 //!    process, not a cold disk): median and worst wall time.
 //!
@@ -34,7 +35,8 @@ use lore::eval::read_questions;
 use lore::internals::load::load_paths;
 use lore::internals::memory::extract;
 use lore::{
-    ContextRequest, DecisionsRequest, Index, IndexBuilder, Ledger, LoadOptions, WhoRequest,
+    ContextRequest, DecisionsRequest, Index, IndexBuilder, Ledger, LoadOptions, Principal,
+    SearchRequest, WhoRequest,
 };
 use rayon::prelude::*;
 use serde_json::json;
@@ -42,6 +44,9 @@ use serde_json::json;
 const LORE: &str = env!("CARGO_BIN_EXE_lore");
 const COLD_RUNS: usize = 10;
 const BUDGET: usize = 800;
+/// The principal of the scoped search: a sales rep, who may read all but two documents of
+/// `corpus/` (see `corpus/access.toml`) and every synthetic passage.
+const PRINCIPAL: &str = "tessa";
 
 fn corpus_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("corpus")
@@ -121,7 +126,22 @@ type Op<'a> = dyn Fn(&str) + 'a;
 /// Warm latency of each operation, one process, the index open.
 fn warm(dir: &Path, questions: &[String]) -> serde_json::Value {
     let index = Index::open(dir).expect("open the bench index");
-    let ops: [(&str, &Op); 3] = [
+    // corpus/ has an access file, so access control is on: a principal's search is filtered
+    // to what it may read and scored with the statistics of that alone. Its cost is the gap
+    // between these two, measured in the same run.
+    let principal = Principal::new(PRINCIPAL);
+    let ops: [(&str, &Op); 5] = [
+        ("search", &|q: &str| {
+            index.search(&SearchRequest::new(q)).expect("search");
+        }),
+        ("search_as", &|q: &str| {
+            index
+                .search(&SearchRequest {
+                    principal: Some(principal.clone()),
+                    ..SearchRequest::new(q)
+                })
+                .expect("search as a principal");
+        }),
         ("decisions", &|q: &str| {
             index
                 .decisions(&DecisionsRequest {

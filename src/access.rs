@@ -1,8 +1,9 @@
 //! Who may read what: principals, readers, and the access policy of an index.
 //!
 //! A document may name its **readers** — users and groups — in its front matter (`readers:`),
-//! in its export's fields (a JSONL record's `readers`, a Slack channel's members), or through a
-//! folder rule of the **access file** (`access.toml` at an export root, or
+//! in its export's fields (a JSONL record's or message's `readers`; a Slack export's
+//! `channels.json` and `groups.json`: a private channel's members, everyone for a public
+//! channel), or through a folder rule of the **access file** (`access.toml` at an export root, or
 //! `lore index --access FILE`):
 //!
 //! ```toml
@@ -28,9 +29,19 @@
 //! those of the visible chunks alone). A query without a principal is the index owner's and
 //! sees everything, as does any query on an index with access control off.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::memory::People;
+
+pub(crate) use crate::load::ACCESS_FILE_NAME;
+
+/// The token of documents that name no readers and fall under no folder rule: readable by
+/// every principal when the policy's default is `allow`.
+pub(crate) const DEFAULT_TOKEN: &str = "~default";
 
 /// Who a query is asked on behalf of: a user id and, optionally, groups it belongs to beyond
 /// those the index's access file gives it.
@@ -135,7 +146,77 @@ pub(crate) fn reader_token(spec: &str) -> Option<String> {
 /// The reader token every principal holds.
 pub(crate) const EVERYONE: &str = "*";
 
+/// A document's own readers, as its front matter or export fields give them (the `readers`
+/// metadata field, a list or comma-separated); `None` when it names none.
+pub(crate) fn own_readers(metadata: &BTreeMap<String, String>) -> Option<Vec<String>> {
+    let value = metadata.get("readers")?;
+    let readers: Vec<String> = value
+        .split(',')
+        .map(|r| {
+            r.trim()
+                .trim_matches(|c| c == '[' || c == ']' || c == '"' || c == '\'')
+        })
+        .filter(|r| !r.is_empty())
+        .map(str::to_string)
+        .collect();
+    Some(readers)
+}
+
+/// `file_id` (`corpus/meetings/legal/x.md`) lies in `folder` (`meetings/legal`, or with the
+/// root's name, `corpus/meetings/legal`).
+fn in_folder(file_id: &str, folder: &str) -> bool {
+    let folder = folder.trim().trim_matches('/').replace('\\', "/");
+    let folder = folder.strip_prefix("./").unwrap_or(&folder);
+    if folder.is_empty() {
+        return true;
+    }
+    let under = |id: &str| id == folder || id.starts_with(&format!("{folder}/"));
+    under(file_id) || file_id.split_once('/').is_some_and(|(_, rest)| under(rest))
+}
+
 impl AccessPolicy {
+    /// Read an access file (TOML).
+    pub fn read(path: &Path) -> Result<Self> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| Error::load(path, format!("cannot read the access file: {e}")))?;
+        let policy: AccessPolicy = toml::from_str(&text)
+            .map_err(|e| Error::load(path, format!("not a valid access file: {e}")))?;
+        for rule in &policy.folders {
+            if rule.readers.iter().all(|r| reader_token(r).is_none()) {
+                return Err(Error::load(
+                    path,
+                    format!(
+                        "the folder rule for `{}` names no readers (use readers = [\"*\"] to open it to everyone)",
+                        rule.path
+                    ),
+                ));
+            }
+        }
+        Ok(policy)
+    }
+
+    /// The reader tokens of a document: its own readers when it names some, else those of the
+    /// longest folder rule its file (`file_id`, as the walk names it) lies in, else the
+    /// default's token.
+    pub(crate) fn document_tokens(&self, own: Option<&[String]>, file_id: &str) -> Vec<String> {
+        let readers: &[String] = match own {
+            Some(own) => own,
+            None => match self
+                .folders
+                .iter()
+                .filter(|r| in_folder(file_id, &r.path))
+                .max_by_key(|r| r.path.trim_matches('/').len())
+            {
+                Some(rule) => &rule.readers,
+                None => return vec![DEFAULT_TOKEN.to_string()],
+            },
+        };
+        let mut tokens: Vec<String> = readers.iter().filter_map(|r| reader_token(r)).collect();
+        tokens.sort();
+        tokens.dedup();
+        tokens
+    }
+
     /// The reader tokens `principal` holds under this policy: itself, its groups (its own and
     /// the policy's), and everyone.
     pub(crate) fn tokens_of(&self, principal: &Principal) -> BTreeSet<String> {
@@ -159,6 +240,112 @@ impl AccessPolicy {
         }
         tokens
     }
+}
+
+/// A generation's access control (`access.json`): whether it is on, the policy, and the
+/// reader tokens of every document.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct AccessControl {
+    /// On when the index was built with an access file or a document names readers.
+    pub(crate) enabled: bool,
+    /// The access file read, if any (an update reads it again).
+    pub(crate) file: Option<PathBuf>,
+    /// Its policy (the default one without a file).
+    pub(crate) policy: AccessPolicy,
+    /// The distinct token lists of the documents.
+    pub(crate) lists: Vec<Vec<String>>,
+    /// Each document's list (an index into `lists`).
+    pub(crate) documents: BTreeMap<String, u32>,
+}
+
+impl AccessControl {
+    /// The reader tokens of document `doc_id` (none for an unknown document).
+    pub(crate) fn readers_of(&self, doc_id: &str) -> &[String] {
+        self.documents
+            .get(doc_id)
+            .and_then(|&l| self.lists.get(l as usize))
+            .map_or(&[], Vec::as_slice)
+    }
+
+    /// The tokens `principal` holds: its own and its groups' (see
+    /// [`AccessPolicy::tokens_of`]), those of every name the people file gives the same person
+    /// (a Slack id, an email, an alias), and the default's token when the default is `allow`.
+    pub(crate) fn tokens_of(&self, principal: &Principal, people: &People) -> BTreeSet<String> {
+        let mut tokens = self.policy.tokens_of(principal);
+        if let Some(person) = people.resolve(&principal.user) {
+            for name in person.names() {
+                let same = Principal {
+                    user: name.to_string(),
+                    groups: Vec::new(),
+                };
+                tokens.extend(self.policy.tokens_of(&same));
+            }
+        }
+        if self.policy.default == DefaultAccess::Allow {
+            tokens.insert(DEFAULT_TOKEN.to_string());
+        }
+        tokens
+    }
+
+    /// The ids of the documents a holder of `tokens` may read.
+    pub(crate) fn readable(&self, tokens: &BTreeSet<String>) -> std::collections::HashSet<String> {
+        let open: Vec<bool> = self
+            .lists
+            .iter()
+            .map(|l| l.iter().any(|t| tokens.contains(t)))
+            .collect();
+        self.documents
+            .iter()
+            .filter(|(_, &l)| open.get(l as usize).copied().unwrap_or(false))
+            .map(|(id, _)| id.clone())
+            .collect()
+    }
+}
+
+/// Builds an [`AccessControl`] document by document.
+#[derive(Debug, Default)]
+pub(crate) struct AccessBuilder {
+    control: AccessControl,
+    interned: HashMap<Vec<String>, u32>,
+}
+
+impl AccessBuilder {
+    pub(crate) fn new(policy: AccessPolicy, file: Option<PathBuf>) -> Self {
+        AccessBuilder {
+            control: AccessControl {
+                enabled: file.is_some(),
+                file,
+                policy,
+                ..AccessControl::default()
+            },
+            interned: HashMap::new(),
+        }
+    }
+
+    /// Record a document; returns its tokens.
+    pub(crate) fn add(&mut self, doc_id: &str, own: Option<&[String]>, file_id: &str) -> &[String] {
+        self.control.enabled |= own.is_some();
+        let tokens = self.control.policy.document_tokens(own, file_id);
+        let next = self.control.lists.len() as u32;
+        let list = *self.interned.entry(tokens.clone()).or_insert(next);
+        if list == next {
+            self.control.lists.push(tokens);
+        }
+        self.control.documents.insert(doc_id.to_string(), list);
+        &self.control.lists[list as usize]
+    }
+
+    pub(crate) fn finish(self) -> AccessControl {
+        self.control
+    }
+}
+
+/// The access file at the root of one of `roots` (folders), if any.
+pub(crate) fn find_access_file(roots: &[String]) -> Option<PathBuf> {
+    roots
+        .iter()
+        .map(|root| Path::new(root).join(ACCESS_FILE_NAME))
+        .find(|p| p.is_file())
 }
 
 #[cfg(test)]

@@ -25,7 +25,8 @@ use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
 use crate::layout::{
-    generation_number, CURRENT, GENERATION_PREFIX as PREFIX, LEGACY_ENTRIES, LOCK, MANIFEST,
+    generation_number, AUDIT_LOG, CURRENT, GENERATION_PREFIX as PREFIX, LEGACY_ENTRIES, LOCK,
+    MANIFEST,
 };
 
 /// The directory of the current generation of the index at `dir`: `dir/<CURRENT>`, or `dir`
@@ -60,6 +61,7 @@ pub fn read_current(dir: &Path) -> Result<Option<String>> {
 /// True when `name` is something this module keeps in an index directory.
 pub fn is_own_entry(name: &str) -> bool {
     name == LOCK
+        || name == AUDIT_LOG
         || name == CURRENT
         || name.starts_with(&format!("{CURRENT}."))
         || generation_number(name).is_some()

@@ -11,17 +11,18 @@ use std::sync::Arc;
 use once_cell::sync::OnceCell;
 use serde::{Deserialize, Serialize};
 
-use crate::access::Principal;
+use crate::access::{AccessControl, Principal};
 use crate::context::Neighbours;
 use crate::embed::{resolve_model_dir, Embedder, OnnxEmbedder, TokenCounter};
 use crate::error::{Error, Result};
 use crate::generation;
 use crate::layout::{
-    Manifest, ModelInfo, GRAPH, LEDGER, LEXICAL_DIR, NEIGHBOURS, PEOPLE, SKIPPED, VECTORS,
+    Manifest, ModelInfo, ACCESS, GRAPH, LEDGER, LEXICAL_DIR, NEIGHBOURS, PEOPLE, SKIPPED, VECTORS,
 };
 use crate::lexical::LexicalReader;
 use crate::memory::{Ledger, People};
 use crate::model::{Chunk, Skipped};
+use crate::scope::Scopes;
 use crate::vector::{ExactRows, HnswIndex, QuantizedStore, VectorStore};
 
 /// A chunk with the chunks around it in its meeting, thread or page: see
@@ -122,6 +123,11 @@ pub struct Index {
     /// `people.json`, likewise.
     people_file: std::fs::File,
     people: OnceCell<People>,
+    /// `access.json`, likewise.
+    pub(crate) access_file: std::fs::File,
+    pub(crate) access: OnceCell<AccessControl>,
+    /// The principals' scopes, made on first use.
+    pub(crate) scopes: Scopes,
     options: OpenOptions,
     /// The query embedder, loaded on first use.
     pub(crate) embedder: OnceCell<Arc<dyn Embedder>>,
@@ -202,6 +208,7 @@ impl Index {
         let skipped_file = open(SKIPPED)?;
         let ledger_file = open(LEDGER)?;
         let people_file = open(PEOPLE)?;
+        let access_file = open(ACCESS)?;
         if let (Some(model), Some(embedder)) = (&manifest.model, &options.embedder) {
             check_model(root, model, embedder.as_ref())?;
         }
@@ -218,6 +225,9 @@ impl Index {
             ledger: OnceCell::new(),
             people_file,
             people: OnceCell::new(),
+            access_file,
+            access: OnceCell::new(),
+            scopes: Scopes::default(),
             options,
             embedder: OnceCell::new(),
             tokens: OnceCell::new(),
@@ -247,7 +257,7 @@ impl Index {
     }
 
     /// Read the JSON file `name` of this generation, opened with the index as `file`.
-    fn read_json<T: serde::de::DeserializeOwned>(
+    pub(crate) fn read_json<T: serde::de::DeserializeOwned>(
         &self,
         file: &std::fs::File,
         name: &str,
@@ -414,13 +424,15 @@ impl Index {
         num_after: usize,
         principal: Option<&Principal>,
     ) -> Result<Option<Neighbourhood>> {
-        let _ = principal; // enforced with the access checks of the next commit
-        let Some(ord) = self.lexical.ord_of(chunk_id)? else {
+        let scope = self.scope(principal)?;
+        let readable = |ord: u32| scope.as_ref().is_none_or(|s| s.visible.contains(ord));
+        let Some(ord) = self.lexical.ord_of(chunk_id)?.filter(|&o| readable(o)) else {
             return Ok(None);
         };
-        let mut before = self.walk(ord, num_before, |at| self.neighbours.prev(at))?;
+        let step = |next: Option<u32>| next.filter(|&o| readable(o));
+        let mut before = self.walk(ord, num_before, |at| step(self.neighbours.prev(at)))?;
         before.reverse();
-        let after = self.walk(ord, num_after, |at| self.neighbours.next(at))?;
+        let after = self.walk(ord, num_after, |at| step(self.neighbours.next(at)))?;
         Ok(Some(Neighbourhood {
             before,
             chunk: self.lexical.chunk_by_ord(ord)?,

@@ -21,6 +21,7 @@
 //! | `hnsw.links` | the links of the HNSW graph over the vectors |
 //! | `ledger.json` | the decisions and action items, links resolved (see `crate::memory`) |
 //! | `people.json` | the people file's people, and every person name the documents use |
+//! | `access.json` | access control: on or off, the access file's policy, each document's readers (see `crate::access`) |
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -30,12 +31,15 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, Result};
 
 /// Version of the on-disk layout; an index of another version is refused.
-pub const FORMAT_VERSION: u32 = 4;
+pub const FORMAT_VERSION: u32 = 5;
 
 /// The file naming the current generation.
 pub const CURRENT: &str = "CURRENT";
 /// The writer's lock file.
 pub const LOCK: &str = "lock";
+/// The audit log a server writes beside the generations unless told otherwise (see
+/// `serve::audit`); an index directory may hold it.
+pub const AUDIT_LOG: &str = "audit.jsonl";
 /// Prefix of generation directories (`gen-000004`).
 pub(crate) const GENERATION_PREFIX: &str = "gen-";
 
@@ -59,6 +63,9 @@ pub(crate) const NEIGHBOURS: &str = "neighbours.u32";
 pub(crate) const LEDGER: &str = "ledger.json";
 /// The people file's people and every person name met.
 pub(crate) const PEOPLE: &str = "people.json";
+/// Access control: whether it is on, the policy, each document's readers (see
+/// [`crate::access`]).
+pub(crate) const ACCESS: &str = "access.json";
 
 /// `Some(n)` for a generation directory name `gen-<n>`.
 pub(crate) fn generation_number(name: &str) -> Option<u64> {

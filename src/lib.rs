@@ -57,15 +57,21 @@
 //! the top (a module uses only those below it):
 //!
 //! ```text
+//! serve/        (feature `serve`) the operations served to other programs, one Service for every
+//!               transport: token budgets, the caller's principal on every call, hot reload of new
+//!               generations; http (`lore serve`, axum), auth (tokens file), audit (JSON lines)
+//!                                                              → memory, search, index, generation
 //! eval          labelled data sets, metrics, runs, org-memory questions → memory, search, index, query
 //! memory/       organizational memory over an index: decisions, who, pack (token-budgeted
 //!               context), verify (re-read cited sources), supersede (ranking by the ledger,
 //!               which search calls)                      → search, index, query, embed, load, model
 //! writer/       build and update (write side): builder, edits, records, commit, vectors, digest
-//!                                                              → layout, generation, lexical, vector, embed, chunk, load, context, ledger
+//!                                                              → layout, generation, lexical, vector, embed, chunk, load, context, ledger, access
 //! ledger        memory/{ledger, extract, people}: entries and links, finding them in documents,
 //!               the people file (the part of memory the writer, index and search use) → load, model, date
-//! search        ranking over one open index                   → index, query, fuse, context, snippet, lexical, vector
+//! search        ranking over one open index                   → scope, index, query, fuse, context, snippet, lexical, vector
+//! scope         a principal's view of an open index: readable chunks, their BM25 statistics,
+//!               the ledger of the readable documents          → index, lexical, ledger, access
 //! index         open a generation (read side), lazy dense half → layout, generation, lexical, vector, embed, context
 //! generation    CURRENT + gen-NNNNNN + writer lock            → layout
 //! layout        every file name, the format version, the manifest
@@ -75,12 +81,14 @@
 //! embed/        the Embedder trait, the ONNX model, the content-hash cache
 //! lexical/      tantivy (the only module that knows it): analysis, schema, writer, reader
 //! chunk         Document → Chunks, keeping spans and heading paths → load, model
+//! access        principals, readers, the access file, each document's reader tokens → people, load
 //! load/         one loader per format → Documents, and the folder walk → model, date
 //! model         Document, Chunk, Provenance, Filter, Skipped   → date
 //! date, error, progress    calendar dates; the error type; progress reporting
 //! ```
 //!
-//! Only [`eval`] is a public module; everything an application needs is re-exported here.
+//! Only [`eval`] and `serve` (with the `serve` feature, on by default) are public modules;
+//! everything else an application needs is re-exported here.
 #![deny(missing_docs)]
 
 mod access;
@@ -100,6 +108,7 @@ mod memory;
 mod model;
 mod progress;
 mod query;
+mod scope;
 mod search;
 #[cfg(feature = "serve")]
 pub mod serve;
@@ -130,6 +139,7 @@ pub use query::{
     parse_filter, DecisionLabel, LexicalScoring, Mode, RankingOptions, RetrieverScore, SearchHit,
     SearchRequest, SearchResponse,
 };
+pub use scope::{AccessSummary, Readable};
 pub use search::{RankedChunk, Ranking};
 pub use snippet::Snippet;
 pub use writer::{BuildReport, Changes, IndexBuilder, IndexWriter};

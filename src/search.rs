@@ -13,6 +13,7 @@ use crate::memory::supersede::label;
 use crate::query::{
     LexicalScoring, Mode, RetrieverScore, SearchHit, SearchRequest, SearchResponse,
 };
+use crate::scope::Scope;
 use crate::snippet::{best_window, query_terms};
 use crate::vector::{FlatIndex, HnswIndex, Neighbor, OrdFilter, VectorIndex, Vectors};
 
@@ -60,9 +61,11 @@ impl Index {
 
     /// Answer a search request: rank, then read, cite and highlight the top `k` chunks.
     pub fn search(&self, request: &SearchRequest) -> Result<SearchResponse> {
-        let ranking = self.rank(request)?;
+        let scope = self.scope(request.principal.as_ref())?;
+        let scope = scope.as_deref();
+        let ranking = self.rank_in(request, scope)?;
         let query_terms = query_terms(request.text.trim());
-        let ledger = self.ledger()?;
+        let ledger = self.ledger_in(scope)?;
         let mut hits = Vec::with_capacity(ranking.hits.len());
         for (i, ranked) in ranking.hits.into_iter().enumerate() {
             let chunk = self.lexical.chunk_by_ord(ranked.ord)?;
@@ -93,6 +96,17 @@ impl Index {
     /// scores. [`Index::search`] is this plus the chunk text, snippet and provenance; evaluation
     /// uses it directly (see [`Index::doc_ids_by_ord`]).
     pub fn rank(&self, request: &SearchRequest) -> Result<Ranking> {
+        let scope = self.scope(request.principal.as_ref())?;
+        self.rank_in(request, scope.as_deref())
+    }
+
+    /// [`Index::rank`] within a principal's scope (`None`: everything).
+    pub(crate) fn rank_in(
+        &self,
+        request: &SearchRequest,
+        scope: Option<&Scope>,
+    ) -> Result<Ranking> {
+        let visible = scope.map(|s| &s.visible);
         let text = request.text.trim();
         if text.is_empty() {
             return Err(Error::invalid_request("the query is empty"));
@@ -144,7 +158,7 @@ impl Index {
         };
         let lexical: Vec<(u32, f32)> = if mode_used != Mode::Dense {
             self.lexical
-                .search(text, depth, &request.filters, &weights)?
+                .search(text, depth, &request.filters, &weights, visible)?
                 .into_iter()
                 .map(|h| (h.ord, h.score))
                 .collect()
@@ -155,7 +169,7 @@ impl Index {
         let dense: Vec<(u32, f32)> = match &query_vector {
             Some(v) => match self.dense()? {
                 Some(d) => {
-                    let allowed = self.lexical.filter_ords(&request.filters)?;
+                    let allowed = self.lexical.filter_ords(&request.filters, visible)?;
                     self.dense_search(d, v, depth, allowed.as_deref())?
                 }
                 None => Vec::new(),
@@ -204,7 +218,14 @@ impl Index {
                 hits.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.ord.cmp(&b.ord)));
             }
         }
-        self.rank_by_ledger(text, request.k, request.as_of, &request.filters, &mut hits)?;
+        self.rank_by_ledger(
+            text,
+            request.k,
+            request.as_of,
+            &request.filters,
+            scope,
+            &mut hits,
+        )?;
         hits.truncate(request.k);
         Ok(Ranking {
             mode_used,

@@ -5,10 +5,10 @@
 //! something that matched nothing, or `lore verify` found citations that no longer hold.
 
 mod eval;
-#[cfg(feature = "serve")]
 mod mcp;
 mod memory;
 mod progress;
+mod serve;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -24,8 +24,8 @@ use lore::ChunkOptions;
 use lore::LoadOptions;
 use lore::{
     BuildReport, ContextRequest, Date, DecisionLabel, Error, Filter, Fusion, Index, IndexBuilder,
-    IndexWriter, InternalError, Mode, OpenOptions, PackFormat, RankingOptions, SearchRequest,
-    SearchResponse, SourceStatus, Status, UserError,
+    IndexWriter, InternalError, Mode, OpenOptions, PackFormat, Principal, RankingOptions,
+    SearchRequest, SearchResponse, SourceStatus, Status, UserError,
 };
 
 /// Exit code of `lore index` when some inputs were skipped.
@@ -101,7 +101,7 @@ enum Command {
     /// Example: lore context "who reviews vendor contracts over 50K?" --budget 300 --index /tmp/acme
     Context(ContextArgs),
     /// Show what an index holds: counts, model, settings, skipped inputs.
-    Stats(InspectArgs),
+    Stats(StatsArgs),
     /// Check every citation: re-read each source file the index cites and check that each
     /// chunk's byte range still gives its text (by its content hash).
     ///
@@ -143,6 +143,25 @@ enum Command {
     /// Example: lore eval data/scifact --mode all;
     /// lore eval data/qmsum --scope meeting_id
     Eval(eval::EvalArgs),
+    /// Serve an index over HTTP (JSON): search, context, decisions, who and get, each on
+    /// behalf of the caller's principal, sized to a token budget, and audited.
+    ///
+    /// Listens on 127.0.0.1:7070 by default and prints `listening on http://ADDR` first on
+    /// standard output. A non-loopback --addr needs --tokens; with --tokens every /v1/ request
+    /// needs `Authorization: Bearer <token>`. A generation committed by `lore index` while it
+    /// runs is picked up within --reload-ms without a restart. One JSON line per request goes
+    /// to the audit log (<index>/audit.jsonl, or --audit FILE). SIGINT/SIGTERM stop it after
+    /// requests in flight finish. GET /openapi.json describes the API.
+    ///
+    /// Example: lore serve --index /tmp/acme --addr 127.0.0.1:7070 --tokens tokens.toml
+    Serve(serve::ServeArgs),
+    /// Read the audit log a server writes: one line per request (time, user, transport,
+    /// operation, outcome, duration, spans returned, query), filtered.
+    ///
+    /// A line that is not an audit record is reported with its number and skipped.
+    ///
+    /// Example: lore audit --index /tmp/acme --principal priya --op search --since 2026-12-01
+    Audit(serve::AuditArgs),
     /// Serve an index to an AI agent over the Model Context Protocol on standard input and
     /// output: tools search, context, decisions, who and get, each with a JSON schema and a
     /// token budget. An MCP host (Claude Desktop, an IDE, an agent) starts it; see the README's
@@ -152,7 +171,6 @@ enum Command {
     /// tokens file (--tokens). Every tool call is appended to the audit log.
     ///
     /// Example: lore mcp --index /tmp/acme --as omar
-    #[cfg(feature = "serve")]
     Mcp(mcp::McpArgs),
 }
 
@@ -192,6 +210,10 @@ struct IndexArgs {
     /// at the root of an indexed folder). See `lore who`.
     #[arg(long, value_name = "FILE")]
     people: Option<PathBuf>,
+    /// The access file saying who may read what (default: access.toml at the root of an
+    /// indexed folder). See the README's "Access control".
+    #[arg(long, value_name = "FILE")]
+    access: Option<PathBuf>,
     /// Print the summary as JSON.
     #[arg(long)]
     json: bool,
@@ -352,6 +374,16 @@ struct InspectArgs {
     json: bool,
 }
 
+/// The arguments of `lore stats`.
+#[derive(Debug, Args)]
+struct StatsArgs {
+    #[command(flatten)]
+    inspect: InspectArgs,
+    /// Show only what USER may read (counts and ledger) on an index with access control on.
+    #[arg(long = "as", value_name = "USER", env = "LORE_AS")]
+    as_user: Option<String>,
+}
+
 #[derive(Debug, Args)]
 struct DemoArgs {
     /// The corpus folder (default: ./corpus, else the one shipped with the source).
@@ -381,7 +413,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Who(args) => memory::who(args, model_dir),
         Command::Demo(args) => demo(args, model_dir, quiet),
         Command::Eval(args) => eval::eval(args, model_dir, quiet),
-        #[cfg(feature = "serve")]
+        Command::Serve(args) => serve::serve(args, model_dir),
+        Command::Audit(args) => serve::audit(args),
         Command::Mcp(args) => mcp::mcp(args, model_dir, quiet),
     }
 }
@@ -437,6 +470,9 @@ fn index(args: IndexArgs, model_dir: Option<PathBuf>, quiet: bool) -> anyhow::Re
     }
     if let Some(people) = &args.people {
         builder = builder.people_file(people);
+    }
+    if let Some(access) = &args.access {
+        builder = builder.access_file(access);
     }
     let report = builder
         .load_options(LoadOptions {
@@ -786,8 +822,43 @@ fn verify(args: InspectArgs) -> anyhow::Result<ExitCode> {
     })
 }
 
-fn stats(args: InspectArgs) -> anyhow::Result<ExitCode> {
+/// `lore stats --as USER`: what USER may read, counted, and nothing about the rest.
+fn stats_as(index: &Index, args: &InspectArgs, principal: &Principal) -> anyhow::Result<ExitCode> {
+    let readable = index.readable(Some(principal))?;
+    let mut out = std::io::stdout().lock();
+    if args.json {
+        let value = serde_json::json!({ "as": principal.user, "readable": readable });
+        serde_json::to_writer_pretty(&mut out, &value)?;
+        writeln!(out)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    writeln!(out, "index:      {}", args.index.display())?;
+    writeln!(out, "as:         {}", principal.user)?;
+    writeln!(out, "documents:  {}", readable.documents)?;
+    writeln!(out, "chunks:     {}", readable.chunks)?;
+    let tally = readable
+        .ledger
+        .iter()
+        .map(|(k, n)| format!("{k} {n}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    match tally.is_empty() {
+        true => writeln!(out, "ledger:     no decisions or action items")?,
+        false => writeln!(out, "ledger:     {tally}")?,
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn stats(args: StatsArgs) -> anyhow::Result<ExitCode> {
+    let StatsArgs {
+        inspect: args,
+        as_user,
+    } = args;
     let index = Index::open(&args.index)?;
+    if let Some(user) = as_user {
+        return stats_as(&index, &args, &Principal::new(user));
+    }
+    let access = index.access_summary()?;
     let manifest = index.manifest();
     let skipped = index.skipped()?;
     let ledger = index.ledger()?;
@@ -802,6 +873,7 @@ fn stats(args: InspectArgs) -> anyhow::Result<ExitCode> {
                 "entries": ledger.tally(),
                 "unresolved_links": ledger.unresolved(),
             },
+            "access": access,
             "people": {
                 "file": people.file,
                 "known": people.people.len(),
@@ -854,6 +926,25 @@ fn stats(args: InspectArgs) -> anyhow::Result<ExitCode> {
         )?;
     }
     writeln!(out, "sources:    {}", manifest.sources.join(", "))?;
+    if access.enabled {
+        let file = access
+            .file
+            .as_ref()
+            .map_or("no access file".to_string(), |f| f.display().to_string());
+        writeln!(
+            out,
+            "access:     on ({file}; documents without readers: {})",
+            match access.policy.default {
+                lore::DefaultAccess::Deny => "deny",
+                lore::DefaultAccess::Allow => "allow",
+            }
+        )?;
+        for (readers, n) in &access.documents_by_readers {
+            writeln!(out, "  {n:>5} documents readable by {readers}")?;
+        }
+    } else {
+        writeln!(out, "access:     off (every query sees every document)")?;
+    }
     let tally = ledger.tally();
     if tally.is_empty() {
         writeln!(out, "ledger:     no decisions or action items")?;

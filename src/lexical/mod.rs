@@ -10,12 +10,14 @@
 mod analysis;
 mod reader;
 mod schema;
+mod visible;
 mod writer;
 
 #[cfg(test)]
 pub use analysis::analyze;
 pub use analysis::{analyze_for, query_tokens, Token};
 pub use reader::{FieldWeights, LexicalReader};
+pub use visible::Visible;
 pub use writer::LexicalWriter;
 
 use std::path::Path;

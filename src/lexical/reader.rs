@@ -9,7 +9,8 @@ use once_cell::sync::OnceCell;
 use tantivy::collector::{Collector, SegmentCollector, TopDocs};
 use tantivy::columnar::Column;
 use tantivy::query::{
-    BooleanQuery, BoostQuery, ConstScoreQuery, Occur, PhraseQuery, Query, RangeQuery, TermQuery,
+    Bm25StatisticsProvider, BooleanQuery, BoostQuery, ConstScoreQuery, Occur, PhraseQuery, Query,
+    RangeQuery, TermQuery, TermSetQuery,
 };
 use tantivy::schema::{Field, IndexRecordOption, Value};
 use tantivy::{DocAddress, DocId, Index, IndexReader, ReloadPolicy, Score, SegmentReader, Term};
@@ -17,6 +18,7 @@ use tantivy::{DocAddress, DocId, Index, IndexReader, ReloadPolicy, Score, Segmen
 use super::analysis::{analyze, query_tokens};
 use super::engine;
 use super::schema::{build_schema, normalize_prefix, register, Fields};
+use super::visible::Visible;
 use crate::error::{Error, Result};
 use crate::model::{Chunk, Filter};
 
@@ -76,9 +78,9 @@ pub struct LexicalHit {
 /// Searches an index written by [`LexicalWriter`](super::LexicalWriter).
 pub struct LexicalReader {
     /// The index directory, named by every error.
-    dir: PathBuf,
-    reader: IndexReader,
-    fields: Fields,
+    pub(super) dir: PathBuf,
+    pub(super) reader: IndexReader,
+    pub(super) fields: Fields,
     /// Where each chunk is stored, by ordinal: read from the `ord` column on first use.
     addresses: OnceCell<Vec<DocAddress>>,
 }
@@ -218,15 +220,28 @@ impl LexicalReader {
         }
     }
 
-    /// All filters as one non-scoring conjunction, `None` when there are none.
-    fn filters_query(&self, filters: &[Filter]) -> Option<Box<dyn Query>> {
-        if filters.is_empty() {
+    /// All filters, and the readers of `visible`, as one non-scoring conjunction; `None` when
+    /// there are none.
+    fn filters_query(
+        &self,
+        filters: &[Filter],
+        visible: Option<&Visible>,
+    ) -> Option<Box<dyn Query>> {
+        if filters.is_empty() && visible.is_none() {
             return None;
         }
-        let clauses = filters
+        let mut clauses: Vec<(Occur, Box<dyn Query>)> = filters
             .iter()
             .map(|flt| (Occur::Must, self.filter_query(flt)))
             .collect();
+        if let Some(v) = visible {
+            let readers = TermSetQuery::new(
+                v.tokens
+                    .iter()
+                    .map(|t| Term::from_field_text(self.fields.readers, t)),
+            );
+            clauses.push((Occur::Must, Box::new(readers)));
+        }
         Some(Box::new(ConstScoreQuery::new(
             Box::new(BooleanQuery::new(clauses)),
             0.0,
@@ -234,20 +249,22 @@ impl LexicalReader {
     }
 
     /// BM25 search for `text` among chunks passing `filters`; best first, ties broken by ordinal.
+    /// With `visible`, only among those chunks, scored with their statistics alone.
     pub fn search(
         &self,
         text: &str,
         num_hits: usize,
         filters: &[Filter],
         weights: &FieldWeights,
+        visible: Option<&Visible>,
     ) -> Result<Vec<LexicalHit>> {
         let Some(text_query) = self.text_query(text, weights) else {
             return Ok(Vec::new());
         };
-        if num_hits == 0 {
+        if num_hits == 0 || visible.is_some_and(|v| v.len() == 0) {
             return Ok(Vec::new());
         }
-        let query: Box<dyn Query> = match self.filters_query(filters) {
+        let query: Box<dyn Query> = match self.filters_query(filters, visible) {
             Some(filter) => Box::new(BooleanQuery::new(vec![
                 (Occur::Must, text_query),
                 (Occur::Must, filter),
@@ -258,8 +275,17 @@ impl LexicalReader {
         // Fetch a margin beyond `num_hits` so ties at the cut are resolved by ordinal, not by
         // segment order.
         let limit = num_hits + num_hits / 2 + 8;
-        let top = top_docs_in_parallel(&searcher, query.as_ref(), limit, PARALLEL_SEARCH_MIN_DOCS)
-            .map_err(engine(&self.dir))?;
+        let statistics = visible.map(|v| v.statistics(&searcher));
+        let top = top_docs_in_parallel(
+            &searcher,
+            query.as_ref(),
+            limit,
+            PARALLEL_SEARCH_MIN_DOCS,
+            statistics
+                .as_ref()
+                .map(|s| s as &dyn Bm25StatisticsProvider),
+        )
+        .map_err(engine(&self.dir))?;
         let columns = searcher
             .segment_readers()
             .iter()
@@ -293,9 +319,17 @@ impl LexicalReader {
         Ok(ords.into_iter().min())
     }
 
-    /// Ordinals (ascending) of the chunks passing `filters`; `None` when there are no filters.
-    pub fn filter_ords(&self, filters: &[Filter]) -> Result<Option<Vec<u32>>> {
-        let Some(query) = self.filters_query(filters) else {
+    /// Ordinals (ascending) of the chunks passing `filters` (among `visible`); `None` when
+    /// there are no filters and no `visible`.
+    pub fn filter_ords(
+        &self,
+        filters: &[Filter],
+        visible: Option<&Visible>,
+    ) -> Result<Option<Vec<u32>>> {
+        if filters.is_empty() {
+            return Ok(visible.map(|v| v.ords.clone()));
+        }
+        let Some(query) = self.filters_query(filters, visible) else {
             return Ok(None);
         };
         let searcher = self.reader.searcher();
@@ -414,15 +448,21 @@ fn top_docs_in_parallel(
     query: &dyn Query,
     limit: usize,
     min_docs: u32,
+    statistics: Option<&dyn Bm25StatisticsProvider>,
 ) -> tantivy::Result<Vec<(Score, DocAddress)>> {
     let collector = TopDocs::with_limit(limit).order_by_score();
     let segments = searcher.segment_readers();
     if segments.len() < 2 || searcher.num_docs() < u64::from(min_docs) {
-        return searcher.search(query, &collector);
+        return match statistics {
+            Some(s) => searcher.search_with_statistics_provider(query, &collector, s),
+            None => searcher.search(query, &collector),
+        };
     }
-    let weight = query.weight(tantivy::query::EnableScoring::enabled_from_searcher(
-        searcher,
-    ))?;
+    let scoring = match statistics {
+        Some(s) => tantivy::query::EnableScoring::enabled_from_statistics_provider(s, searcher),
+        None => tantivy::query::EnableScoring::enabled_from_searcher(searcher),
+    };
+    let weight = query.weight(scoring)?;
     let weight = weight.as_ref();
     let collector = &collector;
     let fruits = std::thread::scope(|scope| {
@@ -520,7 +560,7 @@ mod tests {
             .collect();
         let mut writer = LexicalWriter::create(dir.path()).unwrap();
         for (ord, chunk) in chunks.iter().enumerate() {
-            writer.add(ord as u32, chunk).unwrap();
+            writer.add(ord as u32, chunk, &[]).unwrap();
             if ord == 40 {
                 // A second segment.
                 writer.writer.commit().unwrap();
@@ -537,7 +577,7 @@ mod tests {
             let sequential = searcher
                 .search(query.as_ref(), &TopDocs::with_limit(limit).order_by_score())
                 .unwrap();
-            let parallel = top_docs_in_parallel(&searcher, query.as_ref(), limit, 0).unwrap();
+            let parallel = top_docs_in_parallel(&searcher, query.as_ref(), limit, 0, None).unwrap();
             assert_eq!(parallel, sequential, "limit {limit}");
         }
     }

@@ -26,6 +26,8 @@ pub(super) struct Fields {
     pub(super) tag: Field,
     pub(super) date: Field,
     pub(super) meta: Field,
+    /// Reader tokens (`user:…`, `group:…`, `*`, `~default`): see [`crate::access`].
+    pub(super) readers: Field,
     pub(super) record: Field,
 }
 
@@ -51,6 +53,7 @@ pub(super) fn build_schema() -> (Schema, Fields) {
         tag: b.add_text_field("tag", STRING),
         date: b.add_i64_field("date", INDEXED | FAST),
         meta: b.add_text_field("meta", STRING),
+        readers: b.add_text_field("readers", STRING),
         record: b.add_text_field("record", STORED),
     };
     (b.build(), fields)

@@ -36,7 +36,7 @@ impl LexicalWriter {
     }
 
     /// Add one chunk under ordinal `ord`.
-    pub fn add(&mut self, ord: u32, chunk: &Chunk) -> Result<()> {
+    pub fn add(&mut self, ord: u32, chunk: &Chunk, readers: &[String]) -> Result<()> {
         let f = &self.fields;
         let p = &chunk.provenance;
         let mut doc = tantivy::TantivyDocument::default();
@@ -70,6 +70,9 @@ impl LexicalWriter {
         }
         for (k, v) in &p.metadata {
             doc.add_text(f.meta, format!("{}={}", k.to_lowercase(), v));
+        }
+        for r in readers {
+            doc.add_text(f.readers, r);
         }
         doc.add_text(f.record, serde_json::to_string(chunk)?);
         self.writer.add_document(doc).map_err(engine(&self.dir))?;

@@ -33,6 +33,7 @@ use serde_json::Value;
 
 use super::{new_document, skip, split_list, CUT_NONE};
 use crate::date::{civil_date, normalize_date, unix_seconds};
+use crate::error::Error;
 use crate::model::{Block, Document, LineIndex, Skipped, SourceFormat};
 
 /// The fields of one JSON object, values still raw (borrowed from the source).
@@ -248,7 +249,64 @@ fn slack_document(fields: &Fields<'_>, origin: &Origin<'_>) -> Document {
     if let Some(s) = get("subtype") {
         doc.metadata.insert("subtype".into(), s);
     }
+    // Who may read the message, when the export says (see `crate::access`).
+    if let Some(readers) = fields
+        .get("readers")
+        .and_then(|raw| serde_json::from_str::<Value>(raw.get()).ok())
+        .and_then(|v| render(&v))
+    {
+        doc.metadata.insert("readers".into(), readers);
+    }
     doc
+}
+
+/// The readers of the channels of the Slack exports at `roots`, by channel name (lower case,
+/// without `#`): the members of a private channel (every channel of `groups.json`, those of
+/// `channels.json` with `"is_private": true`), everyone (`*`) for a public one, open to the
+/// whole workspace. A file that cannot be read is an error naming it: membership is never
+/// guessed.
+pub(crate) fn channel_readers(
+    roots: &[String],
+) -> crate::error::Result<BTreeMap<String, Vec<String>>> {
+    #[derive(serde::Deserialize)]
+    struct Channel {
+        name: String,
+        #[serde(default)]
+        members: Vec<String>,
+        #[serde(default)]
+        is_private: bool,
+    }
+    let mut out = BTreeMap::new();
+    for root in roots {
+        for file in super::SLACK_CHANNEL_FILES {
+            let path = Path::new(root).join(file);
+            if !path.is_file() {
+                continue;
+            }
+            let text = std::fs::read_to_string(&path)
+                .map_err(|e| Error::load(&path, format!("cannot read it: {e}")))?;
+            let channels: Vec<Channel> = serde_json::from_str(&text).map_err(|e| {
+                Error::load(
+                    &path,
+                    format!("not a Slack channel list ([{{\"name\", \"members\"}}]): {e}"),
+                )
+            })?;
+            let private = *file == "groups.json";
+            for c in channels {
+                let readers = match private || c.is_private {
+                    true => c.members,
+                    false => vec!["*".to_string()],
+                };
+                out.insert(channel_key(&c.name), readers);
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// A channel name as [`channel_readers`] keys it.
+pub(crate) fn channel_key(name: &str) -> String {
+    name.trim().trim_start_matches('#').to_lowercase()
 }
 
 /// A scalar raw value as a string (strings unquoted, numbers and booleans as written).

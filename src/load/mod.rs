@@ -38,6 +38,7 @@
 pub mod adr;
 pub mod html;
 pub mod jsonl;
+pub(crate) use jsonl::{channel_key, channel_readers};
 pub mod markdown;
 pub mod text;
 pub mod transcript;
@@ -53,6 +54,14 @@ use crate::model::{Document, Skipped, SourceFormat};
 /// The names of a people file at the root of a walked folder (see `crate::memory`): read by
 /// the writer, not indexed as a document, and so neither loaded nor reported as skipped.
 pub(crate) const PEOPLE_FILE_NAMES: &[&str] = &["people.yaml", "people.yml", "people.toml"];
+
+/// The name of the access file at the root of a walked folder (see `crate::access`): read by
+/// the writer, like a people file.
+pub(crate) const ACCESS_FILE_NAME: &str = "access.toml";
+
+/// The files of a Slack export's root that list channels and their members (public channels,
+/// private ones): read by the writer for channel membership, not loaded as messages.
+pub(crate) const SLACK_CHANNEL_FILES: &[&str] = &["channels.json", "groups.json"];
 
 /// Options for loading files.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -86,8 +95,8 @@ pub struct LoadReport {
 ///
 /// Directories are walked with the `ignore` crate: `.gitignore` files (also outside a git
 /// repository), hidden files and `.loreignore` files (same syntax as `.gitignore`) are respected.
-/// A people file at a folder's root (`people.yaml`, `.yml`, `.toml`) is not a document and is
-/// left to the writer. A file given directly is always loaded. Document ids are `<root name>/<path below root>` for
+/// A people file at a folder's root (`people.yaml`, `.yml`, `.toml`) and an access file
+/// (`access.toml`) are not documents and are left to the writer. A file given directly is always loaded. Document ids are `<root name>/<path below root>` for
 /// walked files and the file name for files given directly (see [`Document::id`]).
 ///
 /// `on_file` is called once for every file seen, after it has been processed (from worker
@@ -210,7 +219,10 @@ fn walk_dir(root: &Path, files: &mut Vec<(PathBuf, String)>, skipped: &mut Vec<S
                     .map(|c| c.as_os_str().to_string_lossy())
                     .collect::<Vec<_>>()
                     .join("/");
-                if PEOPLE_FILE_NAMES.contains(&rel.as_str()) {
+                if PEOPLE_FILE_NAMES.contains(&rel.as_str())
+                    || rel == ACCESS_FILE_NAME
+                    || SLACK_CHANNEL_FILES.contains(&rel.as_str())
+                {
                     continue;
                 }
                 let id = match &root_name {

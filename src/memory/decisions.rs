@@ -118,7 +118,8 @@ impl Index {
     /// # Ok::<(), lore::Error>(())
     /// ```
     pub fn decisions(&self, request: &DecisionsRequest) -> Result<DecisionsResponse> {
-        let ledger = self.ledger()?;
+        let scope = self.scope(request.principal.as_ref())?;
+        let ledger = self.ledger_in(scope.as_deref())?;
         let people = self.people()?;
         let as_of = request.as_of;
         let mut ids: Vec<String> = Vec::new();

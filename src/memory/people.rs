@@ -46,6 +46,15 @@ pub struct Person {
     pub team: Option<String>,
 }
 
+impl Person {
+    /// Every name the person goes by: the canonical one, the aliases, the e-mail address.
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        std::iter::once(self.name.as_str())
+            .chain(self.aliases.iter().map(String::as_str))
+            .chain(self.email.as_deref())
+    }
+}
+
 /// The people of an index: the people file (if any) and every name seen.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct People {

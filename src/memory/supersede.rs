@@ -26,6 +26,7 @@ use crate::index::Index;
 use crate::memory::ledger::{EntryKind, Ledger, LedgerEntry, Relation, Status};
 use crate::model::{Filter, Provenance};
 use crate::query::DecisionLabel;
+use crate::scope::Scope;
 use crate::search::RankedChunk;
 
 /// How many candidates past `k` are looked up in the ledger.
@@ -180,9 +181,10 @@ impl Index {
         k: usize,
         as_of: Option<Date>,
         filters: &[Filter],
+        scope: Option<&Scope>,
         hits: &mut Vec<RankedChunk>,
     ) -> Result<()> {
-        let ledger = self.ledger()?;
+        let ledger = self.ledger_in(scope)?;
         if ledger.is_empty() || hits.is_empty() {
             return Ok(());
         }
@@ -253,7 +255,7 @@ impl Index {
                 continue;
             }
             pulled.push(wanted.clone());
-            if let Some(ord) = self.best_chunk_of(text, wanted, filters)? {
+            if let Some(ord) = self.best_chunk_of(text, wanted, filters, scope)? {
                 if !hits[..window].iter().any(|h| h.ord == ord) {
                     head.push(RankedChunk {
                         ord,
@@ -283,24 +285,35 @@ impl Index {
 
     /// The chunk of entry `id`'s document that best matches `text` (its first chunk when none
     /// does), within `filters`; `None` when the filters exclude the document.
-    fn best_chunk_of(&self, text: &str, id: &str, filters: &[Filter]) -> Result<Option<u32>> {
-        let Some(entry) = self.ledger()?.get(id) else {
+    fn best_chunk_of(
+        &self,
+        text: &str,
+        id: &str,
+        filters: &[Filter],
+        scope: Option<&Scope>,
+    ) -> Result<Option<u32>> {
+        let visible = scope.map(|s| &s.visible);
+        let Some(entry) = self.ledger_in(scope)?.get(id) else {
             return Ok(None);
         };
         let mut scoped = filters.to_vec();
         scoped.push(Filter::PathPrefix(entry.doc_id.clone()));
         let weights = crate::lexical::FieldWeights::default();
-        if let Some(hit) = self.lexical.search(text, 1, &scoped, &weights)?.first() {
+        if let Some(hit) = self
+            .lexical
+            .search(text, 1, &scoped, &weights, visible)?
+            .first()
+        {
             return Ok(Some(hit.ord));
         }
         // No query term in it: its first chunk, unless the filters rule the document out.
         let Some(ord) = self.lexical.ord_of(&format!("{}#0", entry.doc_id))? else {
             return Ok(None);
         };
-        if filters.is_empty() {
+        if filters.is_empty() && visible.is_none() {
             return Ok(Some(ord));
         }
-        let allowed = self.lexical.filter_ords(filters)?;
+        let allowed = self.lexical.filter_ords(filters, visible)?;
         Ok(allowed
             .is_none_or(|ords| ords.binary_search(&ord).is_ok())
             .then_some(ord))

@@ -204,7 +204,8 @@ impl Index {
             principal: request.principal.clone(),
             ..SearchRequest::default()
         })?;
-        let ledger = self.ledger()?;
+        let scope = self.scope(request.principal.as_ref())?;
+        let ledger = self.ledger_in(scope.as_deref())?;
         let people = self.people()?;
         let mut notes = response.notes.clone();
         if people.people.is_empty() {

@@ -28,7 +28,7 @@ use serde::{Deserialize, Serialize};
 use crate::serve::ServeError;
 
 /// The log's file name inside an index directory, when no other is given.
-pub const DEFAULT_AUDIT_FILE: &str = "audit.jsonl";
+pub const DEFAULT_AUDIT_FILE: &str = crate::layout::AUDIT_LOG;
 
 /// One served request.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -43,7 +43,9 @@
 
 pub mod audit;
 pub mod auth;
+pub mod http;
 pub mod mcp;
+mod pool;
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -67,6 +69,7 @@ use crate::query::{parse_filter, Mode, SearchHit, SearchRequest};
 
 pub use audit::{AuditLog, AuditRecord};
 pub use auth::Tokens;
+pub use pool::SessionPool;
 
 /// Tokens an answer may take when the request names no budget.
 pub const DEFAULT_BUDGET: usize = 2000;
@@ -109,6 +112,10 @@ pub enum ServeError {
     /// not to the caller.
     #[error("internal error: {0}")]
     Internal(String),
+    /// The server cannot start as asked (an address it must not or cannot listen on; `config`;
+    /// never an answer to a request).
+    #[error("{0}")]
+    Setup(String),
     /// A file the server was started with (tokens file, audit log) is unusable (`config`;
     /// never an answer to a request).
     #[error("{}: {reason}", path.display())]
@@ -133,7 +140,7 @@ impl ServeError {
             ServeError::Timeout(_) => "timeout",
             ServeError::Unavailable(_) => "unavailable",
             ServeError::Internal(_) => "internal",
-            ServeError::Config { .. } => "config",
+            ServeError::Setup(_) | ServeError::Config { .. } => "config",
         }
     }
 
@@ -147,7 +154,7 @@ impl ServeError {
             ServeError::TooLarge(_) => 413,
             ServeError::Timeout(_) => 504,
             ServeError::Unavailable(_) => 503,
-            ServeError::Internal(_) | ServeError::Config { .. } => 500,
+            ServeError::Internal(_) | ServeError::Setup(_) | ServeError::Config { .. } => 500,
         }
     }
 }
@@ -322,8 +329,11 @@ pub struct Hit {
     /// Speakers of the chunk.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub speakers: Vec<String>,
-    /// The chunk's text.
+    /// The chunk's text (cut to fit the budget when `truncated`: `get` gives it whole).
     pub text: String,
+    /// The text was cut to fit the budget (only ever the last hit).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub truncated: bool,
     /// The decision the chunk records, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub decision: Option<HitDecision>,
@@ -345,6 +355,7 @@ impl From<SearchHit> for Hit {
             date: p.date,
             speakers: p.speakers,
             text: h.text,
+            truncated: false,
             decision: h.decision.map(|d| HitDecision {
                 entry: d.entry,
                 kind: d.kind.as_str().to_string(),
@@ -803,8 +814,8 @@ pub enum Response {
     Decisions(DecisionsOutput),
     /// See [`Service::who`].
     Who(WhoOutput),
-    /// See [`Service::get`].
-    Get(GetOutput),
+    /// See [`Service::get`] (boxed: the largest answer).
+    Get(Box<GetOutput>),
 }
 
 impl Response {
@@ -870,6 +881,10 @@ pub struct ServiceOptions {
     pub default_principal: Option<Principal>,
     /// How often to check for a new generation; `None` never reloads.
     pub poll_interval: Option<Duration>,
+    /// Query embedding sessions: that many single-threaded sessions, so that concurrent
+    /// queries embed side by side (default: one per core; see [`SessionPool`]); 0: one session
+    /// on every core, for one query at a time.
+    pub query_sessions: Option<usize>,
 }
 
 impl Default for ServiceOptions {
@@ -881,6 +896,7 @@ impl Default for ServiceOptions {
             tokens: None,
             default_principal: None,
             poll_interval: Some(DEFAULT_POLL_INTERVAL),
+            query_sessions: None,
         }
     }
 }
@@ -1079,7 +1095,7 @@ impl Service {
     /// such chunk or the caller may not read it.
     pub fn get(&self, caller: &Caller, args: GetArgs) -> Result<GetOutput, ServeError> {
         match self.call(caller, Request::Get(args), None)? {
-            Response::Get(o) => Ok(o),
+            Response::Get(o) => Ok(*o),
             _ => Err(ServeError::Internal(
                 "get answered with another kind".into(),
             )),
@@ -1325,21 +1341,33 @@ impl Counter<'_> {
     }
 
     /// Keep items, in order, while their tokens fit `budget`: `(kept, left out, tokens used)`.
+    /// The first item that does not fit is `shrink`-ed (one step a call; false when it can
+    /// shrink no more) until it fits, and kept if it does; nothing after it is.
     fn fit<T: Serialize>(
         &mut self,
         items: Vec<T>,
         budget: usize,
+        shrink: impl Fn(&mut T) -> bool,
     ) -> Result<(Vec<T>, usize, usize), ServeError> {
         let total = items.len();
         let mut kept = Vec::new();
         let mut used = 0;
-        for item in items {
-            let n = self.count(&item)?;
-            if used + n > budget {
-                break;
+        for mut item in items {
+            let mut n = self.count(&item)?;
+            if used + n <= budget {
+                used += n;
+                kept.push(item);
+                continue;
             }
-            used += n;
-            kept.push(item);
+            while shrink(&mut item) {
+                n = self.count(&item)?;
+                if used + n <= budget {
+                    used += n;
+                    kept.push(item);
+                    break;
+                }
+            }
+            break;
         }
         let left_out = total - kept.len();
         if left_out > 0 {
@@ -1349,6 +1377,42 @@ impl Counter<'_> {
         }
         Ok((kept, left_out, used))
     }
+}
+
+/// Fewest bytes of text a hit cut to fit keeps.
+const MIN_CUT_TEXT: usize = 160;
+
+/// Halve a hit's text (at a word boundary, marked `…`); false when it is short already.
+fn shrink_hit(hit: &mut Hit) -> bool {
+    let text = hit.text.trim_end_matches('…');
+    if text.len() < 2 * MIN_CUT_TEXT {
+        return false;
+    }
+    let mut cut = text.len() / 2;
+    while !text.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    let cut = text[..cut].rfind(char::is_whitespace).unwrap_or(cut);
+    hit.text = format!("{}…", text[..cut].trim_end());
+    hit.truncated = true;
+    true
+}
+
+/// Drop a decision's rationale, then its history; false when both are gone.
+fn shrink_decision(d: &mut DecisionItem) -> bool {
+    if d.rationale.take().is_some() {
+        return true;
+    }
+    if !d.history.is_empty() {
+        d.history.clear();
+        return true;
+    }
+    false
+}
+
+/// Drop a person's last piece of evidence; false when none is left.
+fn shrink_person(p: &mut PersonItem) -> bool {
+    p.evidence.pop().is_some()
 }
 
 /// Run one operation on one generation.
@@ -1379,7 +1443,7 @@ fn run(loaded: &Loaded, caller: &Caller, request: Request) -> Result<Response, S
                 ..SearchRequest::default()
             })?;
             let hits: Vec<Hit> = response.hits.into_iter().map(Hit::from).collect();
-            let (hits, num_left_out, tokens_used) = counter.fit(hits, budget)?;
+            let (hits, num_left_out, tokens_used) = counter.fit(hits, budget, shrink_hit)?;
             let mut notes = response.notes;
             notes.append(&mut counter.notes);
             Ok(Response::Search(SearchOutput {
@@ -1481,7 +1545,8 @@ fn run(loaded: &Loaded, caller: &Caller, request: Request) -> Result<Response, S
                         .collect(),
                 })
                 .collect();
-            let (entries, num_left_out, tokens_used) = counter.fit(entries, budget)?;
+            let (entries, num_left_out, tokens_used) =
+                counter.fit(entries, budget, shrink_decision)?;
             Ok(Response::Decisions(DecisionsOutput {
                 as_of: as_of.map(|d| d.to_string()),
                 entries,
@@ -1515,7 +1580,10 @@ fn run(loaded: &Loaded, caller: &Caller, request: Request) -> Result<Response, S
                         .evidence
                         .into_iter()
                         .map(|e| EvidenceItem {
-                            kind: e.kind.as_str().to_string(),
+                            kind: serde_json::to_value(e.kind)
+                                .ok()
+                                .and_then(|v| v.as_str().map(str::to_string))
+                                .unwrap_or_else(|| e.kind.as_str().to_string()),
                             chunk_id: e.chunk_id,
                             path: e.path,
                             title: e.title,
@@ -1525,7 +1593,7 @@ fn run(loaded: &Loaded, caller: &Caller, request: Request) -> Result<Response, S
                         .collect(),
                 })
                 .collect();
-            let (people, num_left_out, tokens_used) = counter.fit(people, budget)?;
+            let (people, num_left_out, tokens_used) = counter.fit(people, budget, shrink_person)?;
             let mut notes = response.notes;
             notes.append(&mut counter.notes);
             Ok(Response::Who(WhoOutput {
@@ -1577,14 +1645,14 @@ fn run(loaded: &Loaded, caller: &Caller, request: Request) -> Result<Response, S
                 }
             }
             before.reverse();
-            Ok(Response::Get(GetOutput {
+            Ok(Response::Get(Box::new(GetOutput {
                 chunk,
                 before,
                 after,
                 budget,
                 tokens_used: used,
                 generation,
-            }))
+            })))
         }
     }
 }

@@ -44,6 +44,7 @@ pub struct IndexBuilder {
     pub(super) keep_missing: bool,
     pub(super) progress: Arc<dyn Progress>,
     pub(super) people: Option<PathBuf>,
+    pub(super) access: Option<PathBuf>,
 }
 
 impl IndexBuilder {
@@ -61,6 +62,7 @@ impl IndexBuilder {
             keep_missing: false,
             progress: Arc::new(NoProgress),
             people: None,
+            access: None,
         }
     }
 
@@ -141,6 +143,13 @@ impl IndexBuilder {
         self
     }
 
+    /// Read who may read what from this access file instead of an `access.toml` at the root
+    /// of an input folder (see [`AccessPolicy`](crate::AccessPolicy)).
+    pub fn access_file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.access = Some(path.into());
+        self
+    }
+
     /// Open a writer on this builder's directory (creating the index on commit if there is
     /// none), with this builder's settings. Takes the writer lock.
     pub fn writer(&self) -> Result<IndexWriter> {
@@ -160,6 +169,7 @@ impl IndexBuilder {
             cache_root: self.cache_root.clone(),
             progress: self.progress.clone(),
             people: self.people.clone(),
+            access: self.access.clone(),
         };
         let carry = self.reuse && previous.as_ref().is_some_and(|p| p.carries(&settings));
         if self.keep_missing && !carry {

@@ -12,14 +12,16 @@ use super::digest::{read_signatures, write_signatures, Changes, Digests};
 use super::records::{Content, Entry, FileRecord, Previous};
 use super::vectors::{embedding_text, write_graph, write_vectors};
 use super::{BuildReport, IndexWriter};
+use crate::access::{find_access_file, AccessBuilder, AccessControl, AccessPolicy};
 use crate::context::{predecessors, Neighbours};
 use crate::error::{Error, Result};
 use crate::generation;
 use crate::layout::{
-    write_json, ChunkingInfo, Counts, Manifest, ModelInfo, DOCUMENTS, FILES, FORMAT_VERSION,
-    LEDGER, LEXICAL_DIR, NEIGHBOURS, PEOPLE, SKIPPED, VECTORS,
+    write_json, ChunkingInfo, Counts, Manifest, ModelInfo, ACCESS, DOCUMENTS, FILES,
+    FORMAT_VERSION, LEDGER, LEXICAL_DIR, NEIGHBOURS, PEOPLE, SKIPPED, VECTORS,
 };
 use crate::lexical::{LexicalReader, LexicalWriter};
+use crate::load::{channel_key, channel_readers};
 use crate::memory::{find_people_file, Ledger, People};
 use crate::model::{Chunk, Skipped};
 use crate::vector::ExactRows;
@@ -104,6 +106,15 @@ impl IndexWriter {
         let num_chunks = neighbours.len();
         drop((lengths, continued));
 
+        // The access file is read before anything is written: an index must never be written
+        // without the access control its file asks for.
+        let access_file = find_access(&settings, &sources, previous.as_ref());
+        let policy = match &access_file {
+            Some(path) => AccessPolicy::read(path)?,
+            None => AccessPolicy::default(),
+        };
+        let channel_readers = channel_readers(&sources)?;
+
         // Everything goes into a new generation, made current only once it is complete. What
         // is final is written at once and dropped, so that it does not add to the peak below.
         let generation = generation::begin(&lock)?;
@@ -119,6 +130,19 @@ impl IndexWriter {
         };
         let files: Vec<&FileRecord> = records.iter().filter(|r| !r.id.is_empty()).collect();
         let docs = || files.iter().flat_map(|r| &r.documents);
+        // Who may read each document: its own readers, else its folder's, else the default.
+        let mut access = AccessBuilder::new(policy, access_file);
+        for file in &files {
+            for doc in &file.documents {
+                let members = || {
+                    let channel = channel_key(doc.channel.as_deref()?);
+                    channel_readers.get(&channel).map(Vec::as_slice)
+                };
+                access.add(&doc.id, doc.readers.as_deref().or_else(members), &file.id);
+            }
+        }
+        let access = access.finish();
+        write_json(&staging.join(ACCESS), &access)?;
         let counts = Counts {
             files: files.len(),
             documents: docs().count(),
@@ -188,8 +212,9 @@ impl IndexWriter {
                     *seen_names.entry(name.clone()).or_insert(0) += 1;
                 }
             }
+            let readers = access.readers_of(&id);
             for chunk in chunks {
-                writer.add(ord, &chunk)?;
+                writer.add(ord, &chunk, readers)?;
                 ord += 1;
                 if (ord as usize).is_multiple_of(RELEASE_EVERY) {
                     // The chunks were made on other threads, whose heaps keep their freed
@@ -265,6 +290,26 @@ impl IndexWriter {
             notes,
         })
     }
+}
+
+/// The access file: the one set, else `access.toml` at the root of an input folder, else the
+/// one the previous generation read.
+fn find_access(
+    settings: &super::Settings,
+    sources: &[String],
+    previous: Option<&Previous>,
+) -> Option<PathBuf> {
+    let previous_file = || {
+        let p = previous?;
+        let text = std::fs::read_to_string(p.dir.join(ACCESS)).ok()?;
+        let access: AccessControl = serde_json::from_str(&text).ok()?;
+        access.file
+    };
+    settings
+        .access
+        .clone()
+        .or_else(|| find_access_file(sources))
+        .or_else(previous_file)
 }
 
 /// The people file: the one set, else one at the root of an input folder, else the one the

@@ -126,6 +126,7 @@ impl IndexWriter {
             cache_root: Some(EmbeddingCache::default_root()),
             progress: Arc::new(NoProgress),
             people: None,
+            access: None,
         };
         if let Some(reason) = previous.why_not_carried(&settings) {
             return Err(Error::incompatible(dir, reason));
@@ -172,6 +173,13 @@ impl IndexWriter {
     /// Read people from this file instead of a people file at the root of an input folder.
     pub fn people_file(mut self, path: impl Into<PathBuf>) -> Self {
         self.settings.people = Some(path.into());
+        self
+    }
+
+    /// Read who may read what from this access file instead of an `access.toml` at the root
+    /// of an input folder.
+    pub fn access_file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.settings.access = Some(path.into());
         self
     }
 

@@ -204,6 +204,8 @@ pub(super) struct Settings {
     pub(super) progress: Arc<dyn Progress>,
     /// The people file (`None`: `people.yaml`/`.yml`/`.toml` at the root of an input folder).
     pub(super) people: Option<PathBuf>,
+    /// The access file (`None`: `access.toml` at the root of an input folder).
+    pub(super) access: Option<PathBuf>,
 }
 
 #[cfg(test)]

@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use super::Settings;
+use crate::access::own_readers;
 use crate::chunk::{chunk_document, ChunkOptions};
 use crate::generation;
 use crate::layout::{Manifest, FILES, MANIFEST};
@@ -30,6 +31,12 @@ pub(super) struct DocRecord {
     /// The decisions and action items it records (links unresolved).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub(super) entries: Vec<LedgerEntry>,
+    /// The readers it names itself (front matter or export field `readers`), if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(super) readers: Option<Vec<String>>,
+    /// The channel of a chat message (its members may read it when the channel is private).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(super) channel: Option<String>,
 }
 
 /// One input as a generation records it (`files.json`): a file, or a problem met while walking
@@ -99,6 +106,11 @@ impl Entry {
         for doc in docs {
             let pieces = chunk_document(&doc, chunk);
             let entries = extract(&doc);
+            let readers = own_readers(&doc.metadata);
+            let channel = match doc.format {
+                SourceFormat::Slack => doc.metadata.get("channel").cloned(),
+                _ => None,
+            };
             documents.push(DocRecord {
                 id: doc.id,
                 title: doc.title,
@@ -107,6 +119,8 @@ impl Entry {
                 line: pieces.first().map(|c| c.provenance.line_range[0]),
                 chunks: pieces.len(),
                 entries,
+                readers,
+                channel,
             });
             chunks.push(pieces);
         }

@@ -1,0 +1,183 @@
+//! `lore serve` (the index over HTTP) and `lore audit` (reading the audit log back).
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::{bail, Context};
+use clap::Args;
+
+use lore::serve::audit::{read_log, AuditFilter, DEFAULT_AUDIT_FILE};
+use lore::serve::http::{self, HttpOptions, DEFAULT_ADDR, DEFAULT_BODY_LIMIT};
+use lore::serve::{Service, ServiceOptions, Tokens};
+use lore::Principal;
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Index directory (default: $LORE_INDEX).
+    #[arg(long, short = 'i', value_name = "DIR", env = "LORE_INDEX")]
+    index: PathBuf,
+    /// Address to listen on. Port 0 picks a free port; the address bound is printed on
+    /// standard output (`listening on http://ADDR`). A non-loopback address needs --tokens.
+    #[arg(long, default_value = DEFAULT_ADDR, value_name = "ADDR")]
+    addr: SocketAddr,
+    /// Tokens file (TOML: [[token]] token = "...", user = "...", groups = [...]): every /v1/
+    /// request then needs `Authorization: Bearer <token>` and is answered as that token's user.
+    #[arg(long, value_name = "FILE")]
+    tokens: Option<PathBuf>,
+    /// Without --tokens: answer every request on behalf of this user (default: the index
+    /// owner, who sees everything).
+    #[arg(long = "as", value_name = "USER", env = "LORE_AS")]
+    as_user: Option<String>,
+    /// Audit log: one JSON line per request (default: <index>/audit.jsonl).
+    #[arg(long, value_name = "FILE")]
+    audit: Option<PathBuf>,
+    /// Write no audit log.
+    #[arg(long, conflicts_with = "audit")]
+    no_audit: bool,
+    /// Largest request body accepted, in bytes (larger: 413 too_large).
+    #[arg(long, default_value_t = DEFAULT_BODY_LIMIT, value_name = "BYTES")]
+    body_limit: usize,
+    /// Longest a request may take, in milliseconds (longer: 504 timeout).
+    #[arg(long, default_value_t = 30_000, value_name = "MS")]
+    timeout_ms: u64,
+    /// How often to check the index for a newly committed generation, in milliseconds (0:
+    /// never; the server then keeps the generation it started with).
+    #[arg(long, default_value_t = 250, value_name = "MS")]
+    reload_ms: u64,
+    /// Query embedding sessions, single-threaded, so that concurrent hybrid and dense searches
+    /// embed side by side (default: one per core); 0: one session using every core (the
+    /// fastest for one query at a time).
+    #[arg(long, value_name = "N")]
+    query_sessions: Option<usize>,
+}
+
+pub fn serve(args: ServeArgs, model_dir: Option<PathBuf>) -> anyhow::Result<ExitCode> {
+    let tokens = match &args.tokens {
+        Some(path) => Some(Tokens::load(path)?),
+        None => None,
+    };
+    if tokens.is_some() && args.as_user.is_some() {
+        bail!("--as applies only without --tokens (with tokens, each token names its user)");
+    }
+    http::check_exposure(&args.addr, tokens.is_some())?;
+    let options = ServiceOptions {
+        model_dir,
+        audit_log: args.audit.clone(),
+        no_audit: args.no_audit,
+        tokens,
+        default_principal: args.as_user.as_deref().map(Principal::new),
+        poll_interval: (args.reload_ms > 0).then(|| Duration::from_millis(args.reload_ms)),
+        query_sessions: args.query_sessions,
+    };
+    let service = Service::open(&args.index, options)
+        .with_context(|| format!("cannot serve the index at {}", args.index.display()))?;
+    let audit = service
+        .audit_path()
+        .map(|p| p.display().to_string())
+        .unwrap_or_else(|| "off".into());
+    let who = match (&args.tokens, &args.as_user) {
+        (Some(t), _) => format!("bearer tokens of {}", t.display()),
+        (None, Some(u)) => format!("everyone as {u}"),
+        (None, None) => "everyone as the index owner".into(),
+    };
+    let generation = service.generation();
+    let http_options = HttpOptions {
+        body_limit: args.body_limit,
+        time_limit: Duration::from_millis(args.timeout_ms.max(1)),
+    };
+    http::run(service, args.addr, http_options, |bound| {
+        // The first line of standard output, for scripts and tests that start on port 0.
+        println!("listening on http://{bound}");
+        let _ = std::io::stdout().flush();
+        eprintln!(
+            "lore serve: {} ({generation}); callers: {who}; audit log: {audit}; Ctrl-C stops",
+            args.index.display()
+        );
+    })?;
+    eprintln!("lore serve: stopped");
+    Ok(ExitCode::SUCCESS)
+}
+
+#[derive(Debug, Args)]
+pub struct AuditArgs {
+    /// The audit log to read.
+    #[arg(long, value_name = "FILE", conflicts_with = "index")]
+    log: Option<PathBuf>,
+    /// Read the default log of this index (<DIR>/audit.jsonl).
+    #[arg(long, short = 'i', value_name = "DIR", env = "LORE_INDEX")]
+    index: Option<PathBuf>,
+    /// Only requests of this user (`owner` for requests made as the index owner).
+    #[arg(long, value_name = "USER")]
+    principal: Option<String>,
+    /// Only this operation: search, context, decisions, who, get.
+    #[arg(long, value_name = "OP")]
+    op: Option<String>,
+    /// Only requests at or after this time (YYYY-MM-DD, or RFC 3339 like 2026-12-06T18:00:00Z).
+    #[arg(long, value_name = "TIME")]
+    since: Option<String>,
+    /// Print the records as JSON lines.
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn audit(args: AuditArgs) -> anyhow::Result<ExitCode> {
+    let path: PathBuf = match (&args.log, &args.index) {
+        (Some(log), _) => log.clone(),
+        (None, Some(index)) => index.join(DEFAULT_AUDIT_FILE),
+        (None, None) => bail!("give the log with --log FILE or its index with --index DIR"),
+    };
+    let filter = AuditFilter {
+        principal: args.principal.clone(),
+        operation: args.op.clone(),
+        since: args
+            .since
+            .as_deref()
+            .map(AuditFilter::parse_since)
+            .transpose()?,
+    };
+    let report = read_log(&path, &filter)?;
+    let mut out = std::io::stdout().lock();
+    for r in &report.records {
+        if args.json {
+            writeln!(out, "{}", serde_json::to_string(r)?)?;
+        } else {
+            writeln!(
+                out,
+                "{}  {:<10} {:<5} {:<9} {:<15} {:>8.1} ms  {:<3} spans  {}",
+                r.time,
+                r.principal.as_deref().unwrap_or("owner"),
+                r.transport,
+                r.operation,
+                r.outcome,
+                r.duration_ms,
+                r.spans.len(),
+                r.query.as_deref().unwrap_or("")
+            )?;
+        }
+    }
+    out.flush()?;
+    report_bad_lines(&path, &report.bad_lines);
+    if !args.json {
+        eprintln!(
+            "{} of {} records shown ({})",
+            report.records.len(),
+            report.num_read,
+            path.display()
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn report_bad_lines(path: &Path, bad: &[lore::serve::audit::BadLine]) {
+    for b in bad {
+        eprintln!(
+            "lore audit: {}:{}: skipped a line that is not an audit record: {}",
+            path.display(),
+            b.line,
+            b.reason
+        );
+    }
+}

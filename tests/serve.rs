@@ -1,0 +1,691 @@
+//! `lore serve` end to end: the real binary on a fixture index, real HTTP requests (ureq, or a
+//! raw socket where the test needs to hold a request open), real tokens files and audit logs.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use serde_json::{json, Value};
+
+const PRIYA_TOKEN: &str = "priya-token-0123456789abcdef";
+const OMAR_TOKEN: &str = "omar-token-0123456789abcdef";
+
+/// `lore` with a per-process embedding cache (never the user's).
+fn lore_command() -> Command {
+    let cache = std::env::temp_dir().join(format!("lore-test-cache-{}", std::process::id()));
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_lore"));
+    cmd.env("LORE_CACHE_DIR", cache).env_remove("LORE_AS");
+    cmd
+}
+
+fn lore(args: &[&str]) -> Output {
+    lore_command().args(args).output().expect("run lore")
+}
+
+/// The fixture exports: a decision record, meeting notes, a wiki page, and board minutes only
+/// priya may read (every other document is open to everyone).
+fn exports(dir: &Path) -> PathBuf {
+    let files: &[(&str, &str)] = &[
+        (
+            "0009-outside-counsel.md",
+            "---\nreaders: [\"*\"]\n---\n# ADR-0009: Raise the outside counsel threshold to $75K\n\n\
+             - Status: Accepted\n- Date: 2026-02-10\n- Deciders: Priya Raman\n\n## Context\n\n\
+             Outside counsel spend grew to $240K last year.\n\n## Decision\n\n\
+             Contracts over $75K go to Hartwell & Lane; smaller ones are reviewed in-house by Priya Raman.\n",
+        ),
+        (
+            "2026-03-02-finance-sync.md",
+            "---\ntitle: Finance sync\ndate: 2026-03-02\nauthors: [Dana Whitfield]\nreaders: [\"*\"]\n---\n\
+             # Finance sync\n\nDana Whitfield walked through billing reconciliation for February.\n\n\
+             Decision: billing reconciliation moves to the first business day of each month.\n\n\
+             Action: Marcus Lee to update the reconciliation runbook by 2026-03-09.\n\n\
+             ## Vendor review\n\nThe team reviewed the cloud vendor renewal and its pricing tiers.\n",
+        ),
+        (
+            "wiki-onboarding.md",
+            "---\nreaders: [\"*\"]\n---\n# Onboarding\n\nNew engineers get a laptop on day one and a \
+             buddy for their first month. Questions about payroll go to Dana Whitfield.\n",
+        ),
+        (
+            "board-minutes.md",
+            "---\ntitle: Board minutes\ndate: 2026-03-01\nreaders: [priya]\n---\n# Board minutes\n\n\
+             The board discussed the zanzibar acquisition in private session.\n",
+        ),
+    ];
+    std::fs::create_dir_all(dir).unwrap();
+    for (name, text) in files {
+        std::fs::write(dir.join(name), text).unwrap();
+    }
+    dir.to_path_buf()
+}
+
+/// Index `exports` into `index` with the real binary.
+fn index(exports: &Path, index: &Path) {
+    let out = lore(&[
+        "index",
+        exports.to_str().unwrap(),
+        "--index",
+        index.to_str().unwrap(),
+        "-q",
+    ]);
+    assert!(
+        out.status.success(),
+        "lore index failed: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// A fixture index in a fresh temporary directory: `(tmp, exports, index)`.
+fn fixture() -> (tempfile::TempDir, PathBuf, PathBuf) {
+    let tmp = tempfile::tempdir().unwrap();
+    let ex = exports(&tmp.path().join("exports"));
+    let idx = tmp.path().join("index");
+    index(&ex, &idx);
+    (tmp, ex, idx)
+}
+
+fn write_tokens(dir: &Path) -> PathBuf {
+    let path = dir.join("tokens.toml");
+    std::fs::write(
+        &path,
+        format!(
+            "[[token]]\ntoken = \"{PRIYA_TOKEN}\"\nuser = \"priya\"\n\n\
+             [[token]]\ntoken = \"{OMAR_TOKEN}\"\nuser = \"omar\"\n"
+        ),
+    )
+    .unwrap();
+    path
+}
+
+/// A running `lore serve`, killed when dropped.
+struct Server {
+    child: Child,
+    base: String,
+}
+
+impl Server {
+    /// Start `lore serve --index INDEX --addr 127.0.0.1:0 EXTRA…` and read the address it
+    /// prints.
+    fn start(index: &Path, extra: &[&str]) -> Server {
+        let mut child = lore_command()
+            .args(["serve", "--index", index.to_str().unwrap()])
+            .args(["--addr", "127.0.0.1:0"])
+            .args(extra)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start lore serve");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let base = line
+            .trim()
+            .strip_prefix("listening on ")
+            .unwrap_or_else(|| panic!("lore serve printed {line:?}, not its address"))
+            .to_string();
+        Server { child, base }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    fn addr(&self) -> String {
+        self.base.trim_start_matches("http://").to_string()
+    }
+
+    /// POST `body` as JSON, with an optional bearer token: `(status, body as JSON)`.
+    fn post(&self, path: &str, token: Option<&str>, body: &Value) -> (u16, Value) {
+        let mut req = ureq::post(&self.url(path));
+        if let Some(t) = token {
+            req = req.set("Authorization", &format!("Bearer {t}"));
+        }
+        answer(req.send_json(body.clone()))
+    }
+
+    /// POST raw bytes as JSON.
+    fn post_raw(&self, path: &str, body: &[u8]) -> (u16, Value) {
+        answer(
+            ureq::post(&self.url(path))
+                .set("Content-Type", "application/json")
+                .send_bytes(body),
+        )
+    }
+
+    fn get(&self, path: &str, token: Option<&str>) -> (u16, Value) {
+        let mut req = ureq::get(&self.url(path));
+        if let Some(t) = token {
+            req = req.set("Authorization", &format!("Bearer {t}"));
+        }
+        answer(req.call())
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn answer(result: Result<ureq::Response, ureq::Error>) -> (u16, Value) {
+    let response = match result {
+        Ok(r) => r,
+        Err(ureq::Error::Status(_, r)) => r,
+        Err(e) => panic!("request failed: {e}"),
+    };
+    let status = response.status();
+    let text = response.into_string().unwrap();
+    let value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"));
+    (status, value)
+}
+
+fn code(body: &Value) -> &str {
+    body["error"]["code"].as_str().unwrap_or("")
+}
+
+fn chunk_ids(hits: &Value) -> Vec<String> {
+    hits.as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["chunk_id"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// Percent-encode a chunk id for a URL path.
+fn encode(id: &str) -> String {
+    id.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+#[test]
+fn every_route_answers_with_cited_results_within_the_budget() {
+    let (_tmp, _ex, idx) = fixture();
+    let server = Server::start(&idx, &[]);
+
+    let (status, health) = server.get("/healthz", None);
+    assert_eq!(status, 200, "{health}");
+    assert_eq!(health["status"], "ok");
+    assert_eq!(health["documents"], 4);
+    assert!(health["generation"].as_str().unwrap().starts_with("gen-"));
+
+    let (status, search) = server.post(
+        "/v1/search",
+        None,
+        &json!({"query": "who reviews contracts over the outside counsel threshold?"}),
+    );
+    assert_eq!(status, 200, "{search}");
+    let top = &search["hits"][0];
+    assert!(
+        top["text"].as_str().unwrap().contains("Hartwell & Lane"),
+        "{search}"
+    );
+    assert!(top["path"]
+        .as_str()
+        .unwrap()
+        .ends_with("0009-outside-counsel.md"));
+    assert!(top["line_range"][0].as_u64().unwrap() >= 1);
+    assert!(search["tokens_used"].as_u64().unwrap() <= 2000);
+
+    // A small budget: fewer hits, the rest counted as left out, never over the budget.
+    let (status, small) = server.post(
+        "/v1/search",
+        None,
+        &json!({"query": "billing reconciliation", "budget": 120, "mode": "lexical"}),
+    );
+    assert_eq!(status, 200, "{small}");
+    assert!(small["tokens_used"].as_u64().unwrap() <= 120, "{small}");
+    let (_, large) = server.post(
+        "/v1/search",
+        None,
+        &json!({"query": "billing reconciliation", "mode": "lexical"}),
+    );
+    let num_small = small["hits"].as_array().unwrap().len();
+    let num_large = large["hits"].as_array().unwrap().len();
+    assert!(num_small < num_large, "{small}\n{large}");
+    assert_eq!(
+        num_small + small["num_left_out"].as_u64().unwrap() as usize,
+        num_large
+    );
+
+    let (status, context) = server.post(
+        "/v1/context",
+        None,
+        &json!({"question": "who reviews large contracts?", "budget": 300}),
+    );
+    assert_eq!(status, 200, "{context}");
+    assert!(context["tokens_used"].as_u64().unwrap() <= 300);
+    assert!(context["rendered"].as_str().unwrap().contains("[1]"));
+    assert!(!context["citations"].as_array().unwrap().is_empty());
+
+    let (status, decisions) = server.post(
+        "/v1/decisions",
+        None,
+        &json!({"query": "billing reconciliation schedule"}),
+    );
+    assert_eq!(status, 200, "{decisions}");
+    let titles: Vec<&str> = decisions["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["title"].as_str().unwrap())
+        .collect();
+    assert!(
+        titles.iter().any(|t| t.contains("first business day")),
+        "{decisions}"
+    );
+
+    let (status, who) = server.post("/v1/who", None, &json!({"topic": "billing reconciliation"}));
+    assert_eq!(status, 200, "{who}");
+    let names: Vec<&str> = who["people"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    assert!(names.contains(&"Dana Whitfield"), "{who}");
+    assert!(who["people"][0]["evidence"][0]["chunk_id"].is_string());
+
+    // get, by body and by path, gives the chunk a hit named.
+    let id = top["chunk_id"].as_str().unwrap();
+    let (status, got) = server.post("/v1/get", None, &json!({"chunk_id": id, "before": 1}));
+    assert_eq!(status, 200, "{got}");
+    assert_eq!(got["chunk"]["chunk_id"], id);
+    assert_eq!(got["chunk"]["text"], top["text"]);
+    let (status, by_path) = server.get(&format!("/v1/chunks/{}?after=0", encode(id)), None);
+    assert_eq!(status, 200, "{by_path}");
+    assert_eq!(by_path["chunk"], got["chunk"]);
+    assert!(by_path["after"].as_array().unwrap().is_empty());
+
+    // The OpenAPI document lists every route, with the argument schemas.
+    let (status, doc) = server.get("/openapi.json", None);
+    assert_eq!(status, 200);
+    for route in [
+        "/v1/search",
+        "/v1/context",
+        "/v1/decisions",
+        "/v1/who",
+        "/v1/get",
+        "/v1/chunks/{id}",
+        "/healthz",
+    ] {
+        assert!(
+            doc["paths"][route].is_object(),
+            "{route} missing from {doc}"
+        );
+    }
+    assert!(doc["components"]["schemas"]["SearchArgs"]["properties"]["budget"].is_object());
+}
+
+#[test]
+fn errors_have_stable_codes_and_statuses() {
+    let (_tmp, _ex, idx) = fixture();
+    let server = Server::start(&idx, &["--body-limit", "1024"]);
+
+    let (status, body) = server.post_raw("/v1/search", b"{\"query\": ");
+    assert_eq!((status, code(&body)), (400, "invalid_request"), "{body}");
+
+    let (status, body) = server.post("/v1/search", None, &json!({"qeury": "typo"}));
+    assert_eq!((status, code(&body)), (400, "invalid_request"), "{body}");
+    assert!(body["error"]["message"].as_str().unwrap().contains("qeury"));
+
+    let (status, body) = server.post("/v1/search", None, &json!({"query": "x", "budget": 0}));
+    assert_eq!((status, code(&body)), (400, "invalid_request"), "{body}");
+
+    let (status, body) = server.post(
+        "/v1/search",
+        None,
+        &json!({"query": "x", "filters": ["since=yesterday"]}),
+    );
+    assert_eq!((status, code(&body)), (400, "invalid_request"), "{body}");
+
+    let big = json!({"query": "x".repeat(2000)});
+    let (status, body) = server.post("/v1/search", None, &big);
+    assert_eq!((status, code(&body)), (413, "too_large"), "{body}");
+
+    let (status, body) = server.post("/v1/get", None, &json!({"chunk_id": "nowhere.md#7"}));
+    assert_eq!((status, code(&body)), (404, "not_found"), "{body}");
+    let (status, body) = server.get("/v1/chunks/nowhere.md%237", None);
+    assert_eq!((status, code(&body)), (404, "not_found"), "{body}");
+
+    let (status, body) = server.get("/v2/search", None);
+    assert_eq!((status, code(&body)), (404, "not_found"), "{body}");
+
+    let (status, body) = server.get("/v1/search", None);
+    assert_eq!(status, 405, "{body}");
+    assert_eq!(code(&body), "invalid_request");
+}
+
+#[test]
+fn a_tokens_file_makes_a_bearer_token_required() {
+    let (tmp, _ex, idx) = fixture();
+    let tokens = write_tokens(tmp.path());
+    let server = Server::start(&idx, &["--tokens", tokens.to_str().unwrap()]);
+    let ask = json!({"query": "billing reconciliation"});
+
+    let (status, missing) = server.post("/v1/search", None, &ask);
+    assert_eq!((status, code(&missing)), (401, "unauthorized"), "{missing}");
+    let (status, wrong) = server.post("/v1/search", Some("priya-token-0123456789abcdeX"), &ask);
+    assert_eq!(status, 401);
+    // No hint whether a token exists: a missing and a wrong token read the same.
+    assert_eq!(missing, wrong);
+    let (status, body) = server.get("/v1/chunks/x%230", Some("nope"));
+    assert_eq!((status, code(&body)), (401, "unauthorized"));
+
+    let (status, ok) = server.post("/v1/search", Some(PRIYA_TOKEN), &ask);
+    assert_eq!(status, 200, "{ok}");
+    assert!(!ok["hits"].as_array().unwrap().is_empty());
+
+    // Health and the API description need no token.
+    assert_eq!(server.get("/healthz", None).0, 200);
+    assert_eq!(server.get("/openapi.json", None).0, 200);
+}
+
+#[test]
+fn a_non_loopback_address_needs_a_tokens_file() {
+    let (_tmp, _ex, idx) = fixture();
+    let out = lore(&[
+        "serve",
+        "--index",
+        idx.to_str().unwrap(),
+        "--addr",
+        "0.0.0.0:0",
+    ]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("non-loopback") && err.contains("--tokens"),
+        "{err}"
+    );
+    assert!(out.stdout.is_empty(), "it must not have listened");
+}
+
+#[test]
+fn two_principals_see_different_results() {
+    let (tmp, _ex, idx) = fixture();
+    let tokens = write_tokens(tmp.path());
+    let server = Server::start(&idx, &["--tokens", tokens.to_str().unwrap()]);
+    let ask = json!({"query": "zanzibar acquisition", "mode": "lexical"});
+
+    let (_, priya) = server.post("/v1/search", Some(PRIYA_TOKEN), &ask);
+    let priya_ids = chunk_ids(&priya["hits"]);
+    let board = priya_ids
+        .iter()
+        .find(|id| id.contains("board-minutes"))
+        .unwrap_or_else(|| panic!("priya must see the board minutes: {priya}"))
+        .clone();
+    let (_, omar) = server.post("/v1/search", Some(OMAR_TOKEN), &ask);
+    assert!(
+        !chunk_ids(&omar["hits"])
+            .iter()
+            .any(|id| id.contains("board-minutes")),
+        "{omar}"
+    );
+    // Not even by id: a chunk omar may not read is not found, like one that does not exist.
+    let (status, body) = server.post("/v1/get", Some(OMAR_TOKEN), &json!({"chunk_id": board}));
+    assert_eq!((status, code(&body)), (404, "not_found"), "{body}");
+    assert_eq!(
+        server
+            .post("/v1/get", Some(PRIYA_TOKEN), &json!({"chunk_id": board}))
+            .0,
+        200
+    );
+    drop(server);
+
+    // `--as` without tokens: every caller is that user.
+    let server = Server::start(&idx, &["--as", "omar"]);
+    let (_, omar) = server.post("/v1/search", None, &ask);
+    assert!(
+        !chunk_ids(&omar["hits"])
+            .iter()
+            .any(|id| id.contains("board-minutes")),
+        "{omar}"
+    );
+}
+
+#[test]
+fn every_request_is_audited_and_lore_audit_filters_the_log() {
+    let (tmp, _ex, idx) = fixture();
+    let tokens = write_tokens(tmp.path());
+    let log = tmp.path().join("audit").join("requests.jsonl");
+    std::fs::create_dir_all(log.parent().unwrap()).unwrap();
+    let server = Server::start(
+        &idx,
+        &[
+            "--tokens",
+            tokens.to_str().unwrap(),
+            "--audit",
+            log.to_str().unwrap(),
+        ],
+    );
+    let ask = json!({"query": "outside counsel threshold"});
+    let (_, hits) = server.post("/v1/search", Some(PRIYA_TOKEN), &ask);
+    let id = hits["hits"][0]["chunk_id"].as_str().unwrap().to_string();
+    server.post("/v1/search", Some(OMAR_TOKEN), &ask);
+    server.post("/v1/get", Some(OMAR_TOKEN), &json!({"chunk_id": id}));
+    server.post("/v1/who", Some(PRIYA_TOKEN), &json!({"topic": "billing"}));
+    server.post("/v1/search", Some("not-a-token-at-all"), &ask);
+    let (_, bad) = server.post_raw("/v1/search", b"not json");
+    assert_eq!(
+        code(&bad),
+        "unauthorized",
+        "no token: refused before the body"
+    );
+    drop(server);
+
+    let text = std::fs::read_to_string(&log).unwrap();
+    let records: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(records.len(), 6, "{text}");
+    let first = &records[0];
+    assert_eq!(first["principal"], "priya");
+    assert_eq!(first["transport"], "http");
+    assert_eq!(first["operation"], "search");
+    assert_eq!(first["query"], "outside counsel threshold");
+    assert_eq!(first["outcome"], "ok");
+    assert_eq!(first["spans"][0], id.as_str());
+    assert!(first["duration_ms"].as_f64().unwrap() >= 0.0);
+    assert!(first["time"].as_str().unwrap().ends_with('Z'));
+    assert_eq!(records[4]["outcome"], "unauthorized");
+    assert_eq!(records[4]["principal"], Value::Null);
+
+    // A torn line is reported by number, not fatal.
+    std::fs::OpenOptions::new()
+        .append(true)
+        .open(&log)
+        .unwrap()
+        .write_all(b"{\"time\": \"2026\n")
+        .unwrap();
+
+    let audit = |args: &[&str]| {
+        let mut all = vec!["audit", "--log", log.to_str().unwrap(), "--json"];
+        all.extend_from_slice(args);
+        let out = lore(&all);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let lines: Vec<Value> = String::from_utf8(out.stdout)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        (lines, String::from_utf8(out.stderr).unwrap())
+    };
+    let (priya, stderr) = audit(&["--principal", "priya"]);
+    assert_eq!(priya.len(), 2);
+    assert!(stderr.contains("requests.jsonl:7"), "{stderr}");
+    let (omar_gets, _) = audit(&["--principal", "omar", "--op", "get"]);
+    assert_eq!(omar_gets.len(), 1);
+    assert!(
+        omar_gets[0]["spans"]
+            .as_array()
+            .unwrap()
+            .contains(&json!(id)),
+        "{omar_gets:?}"
+    );
+    let (future, _) = audit(&["--since", "2999-01-01"]);
+    assert!(future.is_empty());
+    let (all, _) = audit(&["--since", "2000-01-01T00:00:00Z"]);
+    assert_eq!(all.len(), 6);
+
+    // The table form, read through --index for an index's default log.
+    let out = lore(&["audit", "--index", idx.to_str().unwrap()]);
+    assert!(!out.status.success(), "this index has no default log");
+}
+
+/// Read one HTTP/1.1 response's head from `stream`.
+fn read_head(stream: &mut TcpStream) -> String {
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        match stream.read(&mut byte).unwrap() {
+            0 => break,
+            _ => head.push(byte[0]),
+        }
+    }
+    String::from_utf8(head).unwrap()
+}
+
+#[test]
+fn sigterm_lets_the_request_in_flight_finish() {
+    let (_tmp, _ex, idx) = fixture();
+    let server = Server::start(&idx, &[]);
+    let body = br#"{"query": "billing reconciliation"}"#;
+
+    // A request whose handler is running: it asked for the body (100 Continue), which has
+    // not come yet.
+    let mut stream = TcpStream::connect(server.addr()).unwrap();
+    write!(
+        stream,
+        "POST /v1/search HTTP/1.1\r\nHost: lore\r\nContent-Type: application/json\r\n\
+         Content-Length: {}\r\nExpect: 100-continue\r\n\r\n",
+        body.len()
+    )
+    .unwrap();
+    let head = read_head(&mut stream);
+    assert!(head.starts_with("HTTP/1.1 100"), "{head}");
+
+    let pid = server.child.id().to_string();
+    assert!(Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap()
+        .success());
+    // Wait until the server stops accepting: it has begun shutting down.
+    let mut refused = false;
+    for _ in 0..500 {
+        if TcpStream::connect(server.addr()).is_err() {
+            refused = true;
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    assert!(refused, "the server kept accepting after SIGTERM");
+
+    // The request in flight still gets its whole answer.
+    stream.write_all(body).unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+    let json_start = response.find("\r\n\r\n").unwrap() + 4;
+    let answer: Value = serde_json::from_str(&response[json_start..]).unwrap_or_else(|e| {
+        panic!("the answer was cut ({e}): {response}");
+    });
+    assert!(!answer["hits"].as_array().unwrap().is_empty());
+
+    let mut server = server;
+    let status = server.child.wait().unwrap();
+    assert!(status.success(), "{status}");
+}
+
+#[test]
+fn a_new_generation_is_served_without_restart_and_without_failed_requests() {
+    let (_tmp, ex, idx) = fixture();
+    let server = Arc::new(Server::start(&idx, &["--reload-ms", "50"]));
+    let first = server.get("/healthz", None).1["generation"].clone();
+
+    // Clients asking all along, hybrid and lexical.
+    let stop = Arc::new(AtomicBool::new(false));
+    let num_ok = Arc::new(AtomicUsize::new(0));
+    let clients: Vec<_> = (0..2)
+        .map(|c| {
+            let (server, stop, num_ok) = (server.clone(), stop.clone(), num_ok.clone());
+            std::thread::spawn(move || {
+                let mode = if c == 0 { "hybrid" } else { "lexical" };
+                let mut failures = Vec::new();
+                while !stop.load(Ordering::Relaxed) {
+                    let (status, body) = server.post(
+                        "/v1/search",
+                        None,
+                        &json!({"query": "billing reconciliation runbook", "mode": mode}),
+                    );
+                    if status == 200 && !body["hits"].as_array().unwrap().is_empty() {
+                        num_ok.fetch_add(1, Ordering::Relaxed);
+                    } else {
+                        failures.push(format!("{status} {body}"));
+                    }
+                }
+                failures
+            })
+        })
+        .collect();
+
+    for n in 0..3 {
+        let word = format!("quokkavelvet{n}");
+        std::fs::write(
+            ex.join(format!("note-{n}.md")),
+            format!(
+                "---\nreaders: [\"*\"]\n---\n# Note {n}\n\nThe {word} project starts next week.\n"
+            ),
+        )
+        .unwrap();
+        index(&ex, &idx);
+        // The new word becomes searchable without a restart.
+        let mut found = false;
+        for _ in 0..600 {
+            let (status, body) = server.post(
+                "/v1/search",
+                None,
+                &json!({"query": word, "mode": "lexical"}),
+            );
+            assert_eq!(status, 200, "{body}");
+            if body["hits"][0]["text"]
+                .as_str()
+                .is_some_and(|t| t.contains(&word))
+            {
+                found = true;
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        assert!(found, "{word} never became searchable");
+    }
+
+    stop.store(true, Ordering::Relaxed);
+    for c in clients {
+        let failures = c.join().unwrap();
+        assert!(
+            failures.is_empty(),
+            "requests failed during reloads: {failures:?}"
+        );
+    }
+    assert!(num_ok.load(Ordering::Relaxed) > 0);
+    let health = server.get("/healthz", None).1;
+    assert_ne!(health["generation"], first);
+    assert!(health["reloads"].as_u64().unwrap() >= 1, "{health}");
+}

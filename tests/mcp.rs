@@ -102,7 +102,6 @@ fn an_mcp_client_lists_and_calls_every_tool() {
 /// A document whose front matter says `readers: [priya]` is never shown to a server started
 /// `--as omar`, by any tool, and is shown to priya.
 #[test]
-#[ignore = "needs the library's access enforcement (src/access.rs), landing on main"]
 fn an_mcp_server_started_as_omar_never_shows_priyas_document() {
     let tmp = tempfile::tempdir().unwrap();
     let idx = index(tmp.path(), &[fixture()]);

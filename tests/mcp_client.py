@@ -227,13 +227,16 @@ async def readers_case(args):
         mine = [h for h in found["hits"] if h["path"].endswith(RESTRICTED_DOC)]
         check(mine, f"priya reads the board page: {[h['path'] for h in found['hits']]}")
         kestrel = mine[0]["chunk_id"]
+        check("diligence" in mine[0]["text"], "the words omar must not see are in priya's hit")
         await call(s, "get", {"chunk_id": kestrel})
     async with lore_mcp(args, "--as", "omar") as s:
         found = await call(s, "search", {"query": question, "max_hits": 100, "budget": 100000})
         check(all(not h["path"].endswith(RESTRICTED_DOC) for h in found["hits"]), "search hides it from omar")
         check(found["hits"], "omar still reads the rest")
         pack = await call(s, "context", {"question": question, "budget": 2000})
-        check("Kestrel" not in pack["rendered"], "context hides it from omar")
+        check(all(not c["path"].endswith(RESTRICTED_DOC) for c in pack["citations"]), "context cites it not")
+        for secret in ("term sheet", "diligence", "twelve people"):
+            check(secret not in pack["rendered"], f"context hides the board page's words from omar: {secret}")
         people = await call(s, "who", {"topic": question})
         for p in people["people"]:
             check(all(not e["path"].endswith(RESTRICTED_DOC) for e in p["evidence"]), "who hides it")

@@ -201,6 +201,18 @@ def audit_lines(args):
         return [json.loads(line) for line in f if line.strip()]
 
 
+async def host_goes_away(args):
+    """A host that closes the server's standard input before a session: a clean exit."""
+    gone = await asyncio.create_subprocess_exec(
+        args.lore, "mcp", "--index", args.index, "--no-audit",
+        stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(gone.communicate(), timeout=60)
+    check(gone.returncode == 0, f"stdin closed before a session: exit {gone.returncode} {err.decode()}")
+    check(out == b"", f"nothing on stdout but the protocol: {out!r}")
+    check(b"lore mcp: serving" in err, f"the start line goes to stderr: {err.decode()}")
+
+
 async def tokens_case(args):
     """A token's principal answers; a wrong token is refused before any session."""
     async with lore_mcp(args, "--token", "priya-0123456789abcdef", "--tokens", args.tokens) as s:
@@ -263,6 +275,7 @@ async def main():
     check(any(r["outcome"] == "not_found" for r in log), "errors are audited with their code")
     check(any(r["outcome"] == "invalid_request" and r["operation"] == "search" for r in log),
           "arguments that do not parse are audited")
+    await host_goes_away(args)
     if args.tokens:
         await tokens_case(args)
     if args.readers:

@@ -266,12 +266,18 @@ impl McpServer {
         }
     }
 
-    /// Serve MCP over standard input and output until the host closes standard input.
+    /// Serve MCP over standard input and output until the host closes standard input (also
+    /// before it started a session: a host that went away is no failure of the server).
     pub async fn serve_stdio(self) -> Result<(), ServeError> {
-        let running = self
-            .serve(rmcp::transport::stdio())
-            .await
-            .map_err(|e| ServeError::Unavailable(format!("the MCP session did not start: {e}")))?;
+        let running = match self.serve(rmcp::transport::stdio()).await {
+            Ok(running) => running,
+            Err(rmcp::service::ServerInitializeError::ConnectionClosed(_)) => return Ok(()),
+            Err(e) => {
+                return Err(ServeError::Unavailable(format!(
+                    "the MCP session did not start: {e}"
+                )))
+            }
+        };
         running
             .waiting()
             .await

@@ -61,8 +61,9 @@ path=wiki, speaker=Omar Farouk, since=2026-01-01, ...). To answer a question dir
 `context`; for the rule or decision that stands now prefer `decisions`. Returns `hits`, best \
 first, as many as fit `budget` tokens (default 2000): each with `chunk_id`, `title`, `path`, \
 `line_range`, `date`, `speakers`, the passage `text`, and for decision records their `decision` \
-status (a superseded one names its successor: do not present it as current). `num_left_out` \
-counts matches that did not fit: raise `budget` or `max_hits` to see them. Cite a hit as \
+status (a superseded one names its successor: do not present it as current). The last hit's \
+`text` may be cut to fit (`truncated`: `get` gives it whole); `num_left_out` counts matches \
+that did not fit: raise `budget` or `max_hits` to see them. Cite a hit as \
 `path:start-end` from its `line_range`; call `get` with its `chunk_id` to read what surrounds it.";
 
 const CONTEXT: &str = "Answer-ready context for a question: the passages of the organization's \
@@ -102,8 +103,9 @@ passages next to it in the same meeting, thread or page: `before` and `after` (d
 each). Use it to check a citation or read what surrounds a hit. Returns `chunk` and the \
 `before` / `after` chunks in reading order, each with `title`, `path`, `line_range`, \
 `byte_range`, `heading_path`, `speakers`, `content_hash` and `text`; neighbours come only while \
-they fit `budget` tokens (default 2000), nearest first. An unknown chunk id, or one the caller \
-may not read, is a `not_found` error.";
+they fit `budget` tokens (default 2000), nearest first; a budget the chunk alone overruns is \
+an `invalid_request` error that says how many tokens it takes. An unknown chunk id, or one the \
+caller may not read, is a `not_found` error.";
 
 /// The MCP server: five tools over one [`Service`], answering one [`Caller`].
 #[derive(Clone)]

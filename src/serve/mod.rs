@@ -47,17 +47,19 @@ pub mod http;
 pub mod mcp;
 mod pool;
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::{Arc, Mutex, RwLock, Weak};
 use std::time::{Duration, Instant};
 
+use once_cell::sync::OnceCell;
 use serde::{Deserialize, Serialize};
 
 use crate::access::Principal;
 use crate::date::Date;
-use crate::embed::{resolve_model_dir, Embedder, OnnxEmbedder};
+use crate::embed::{resolve_model_dir, Embedder, OnnxEmbedder, TokenCounter};
 use crate::error::{Error, UserError};
 use crate::generation;
 use crate::index::{Index, OpenOptions};
@@ -919,6 +921,8 @@ struct Inner {
     audit: Option<AuditLog>,
     tokens: Option<Tokens>,
     default_principal: Option<Principal>,
+    /// Token counts of texts handed out.
+    texts: TextTokens,
     /// Dropped with the service, which stops the reload thread.
     _stop: Mutex<mpsc::Sender<()>>,
 }
@@ -974,6 +978,7 @@ impl Service {
             audit,
             tokens: options.tokens,
             default_principal: options.default_principal,
+            texts: TextTokens::default(),
             _stop: Mutex::new(stop),
         });
         if let Some(every) = options.poll_interval {
@@ -1116,7 +1121,7 @@ impl Service {
         let operation = request.operation();
         let subject = request.subject();
         let loaded = self.loaded();
-        let mut result = run(&loaded, caller, request);
+        let mut result = run(&loaded, &self.inner.texts, caller, request);
         if deadline.is_some_and(|d| Instant::now() >= d) && result.is_ok() {
             result = Err(ServeError::Timeout(format!(
                 "{operation} took longer than the server allows"
@@ -1294,34 +1299,143 @@ fn date_of(text: Option<&str>) -> Result<Option<Date>, ServeError> {
         .transpose()
 }
 
+/// What an answer hands out item by item: serialized, and counted in tokens.
+trait Counted: Serialize {
+    /// The item with its long text left empty, and that text: counted apart, so that the
+    /// text's count can be kept (see [`TextTokens`]). `None`: count the whole item.
+    fn split_text(&self) -> Option<(Self, &str)>
+    where
+        Self: Sized;
+}
+
+impl Counted for Hit {
+    fn split_text(&self) -> Option<(Self, &str)> {
+        let shell = Hit {
+            text: String::new(),
+            ..self.clone()
+        };
+        Some((shell, &self.text))
+    }
+}
+
+impl Counted for ChunkItem {
+    fn split_text(&self) -> Option<(Self, &str)> {
+        let shell = ChunkItem {
+            text: String::new(),
+            ..self.clone()
+        };
+        Some((shell, &self.text))
+    }
+}
+
+impl Counted for DecisionItem {
+    fn split_text(&self) -> Option<(Self, &str)> {
+        None
+    }
+}
+
+impl Counted for PersonItem {
+    fn split_text(&self) -> Option<(Self, &str)> {
+        None
+    }
+}
+
+/// Most text counts [`TextTokens`] keeps before starting afresh.
+const MAX_KEPT_COUNTS: usize = 200_000;
+
+/// Token counts of chunk texts, kept across requests and generations (the texts of the hits a
+/// server hands out repeat; tokenizing one costs about a millisecond per kilobyte).
+///
+/// An item's JSON is counted as the JSON with its text left empty plus the text's JSON-escaped
+/// form. That sum is exact when the tokenizer splits at punctuation before anything else (as
+/// BERT's WordPiece, the shipped model's, does): a quote always ends a word. It is checked once
+/// against the whole count on a sample that starts with punctuation and holds escapes; for a
+/// tokenizer where the sum differs, every item is counted whole.
+#[derive(Default)]
+struct TextTokens {
+    additive: OnceCell<bool>,
+    counts: Mutex<HashMap<u64, usize>>,
+}
+
+impl TextTokens {
+    fn additive(&self, tokens: &TokenCounter) -> Result<bool, ServeError> {
+        self.additive
+            .get_or_try_init(|| {
+                let text = "## Décision: \"Raise\" it to $75K\n\n- x/y#3 (café, 東京) — ok…\tend";
+                let shell = serde_json::json!({"rank": 1, "text": "", "score": 0.5});
+                let full = serde_json::json!({"rank": 1, "text": text, "score": 0.5});
+                let escaped = serde_json::to_string(text).unwrap_or_default();
+                let whole = tokens.count(&full.to_string())?;
+                let parts = tokens.count(&shell.to_string())?
+                    + tokens.count(&escaped[1..escaped.len() - 1])?;
+                Ok::<bool, ServeError>(whole == parts)
+            })
+            .copied()
+    }
+
+    /// Tokens of `text` as it appears inside a JSON string.
+    fn count(&self, tokens: &TokenCounter, text: &str) -> Result<usize, ServeError> {
+        use std::hash::{Hash, Hasher};
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        text.hash(&mut hasher);
+        let key = hasher.finish();
+        let counts = |c: &Mutex<HashMap<u64, usize>>| {
+            c.lock()
+                .map(|m| m.get(&key).copied())
+                .unwrap_or_else(|e| e.into_inner().get(&key).copied())
+        };
+        if let Some(n) = counts(&self.counts) {
+            return Ok(n);
+        }
+        let escaped = serde_json::to_string(text)
+            .map_err(|e| ServeError::Internal(format!("cannot write JSON: {e}")))?;
+        let n = tokens.count(&escaped[1..escaped.len() - 1])?;
+        let mut map = self.counts.lock().unwrap_or_else(|e| e.into_inner());
+        if map.len() >= MAX_KEPT_COUNTS {
+            map.clear();
+        }
+        map.insert(key, n);
+        Ok(n)
+    }
+}
+
 /// Counts the tokens of what an operation hands out.
 struct Counter<'a> {
     index: &'a Index,
+    texts: &'a TextTokens,
     notes: Vec<String>,
 }
 
 impl Counter<'_> {
     /// Tokens of `item` as JSON: the model's tokenizer, or (without a model) an estimate,
     /// noted once.
-    fn count<T: Serialize>(&mut self, item: &T) -> Result<usize, ServeError> {
-        let json = serde_json::to_string(item)
-            .map_err(|e| ServeError::Internal(format!("cannot write JSON: {e}")))?;
-        match self.index.token_counter() {
-            Ok(counter) => Ok(counter.count(&json)?),
+    fn count<T: Counted>(&mut self, item: &T) -> Result<usize, ServeError> {
+        let json = |item: &T| {
+            serde_json::to_string(item)
+                .map_err(|e| ServeError::Internal(format!("cannot write JSON: {e}")))
+        };
+        let tokens = match self.index.token_counter() {
+            Ok(tokens) => tokens,
             Err(e) => {
                 if self.notes.is_empty() {
                     self.notes.push(format!(
                         "tokens estimated (about 4 bytes a token): the model's tokenizer is unavailable: {e}"
                     ));
                 }
-                Ok(crate::chunk::estimate_tokens(&json))
+                return Ok(crate::chunk::estimate_tokens(&json(item)?));
+            }
+        };
+        if let Some((shell, text)) = item.split_text() {
+            if self.texts.additive(tokens)? {
+                return Ok(tokens.count(&json(&shell)?)? + self.texts.count(tokens, text)?);
             }
         }
+        Ok(tokens.count(&json(item)?)?)
     }
 
     /// Push `item` onto `out` if it fits what is left of `budget`; false when there was no
     /// item or it did not fit (that side is done).
-    fn take_if_fits<T: Serialize>(
+    fn take_if_fits<T: Counted>(
         &mut self,
         item: Option<T>,
         used: &mut usize,
@@ -1343,7 +1457,7 @@ impl Counter<'_> {
     /// Keep items, in order, while their tokens fit `budget`: `(kept, left out, tokens used)`.
     /// The first item that does not fit is `shrink`-ed (one step a call; false when it can
     /// shrink no more) until it fits, and kept if it does; nothing after it is.
-    fn fit<T: Serialize>(
+    fn fit<T: Counted>(
         &mut self,
         items: Vec<T>,
         budget: usize,
@@ -1416,12 +1530,18 @@ fn shrink_person(p: &mut PersonItem) -> bool {
 }
 
 /// Run one operation on one generation.
-fn run(loaded: &Loaded, caller: &Caller, request: Request) -> Result<Response, ServeError> {
+fn run(
+    loaded: &Loaded,
+    texts: &TextTokens,
+    caller: &Caller,
+    request: Request,
+) -> Result<Response, ServeError> {
     let index = &loaded.index;
     let generation = loaded.generation.clone();
     let principal = caller.principal.clone();
     let mut counter = Counter {
         index,
+        texts,
         notes: Vec::new(),
     };
     match request {
@@ -1703,6 +1823,42 @@ mod tests {
         assert_eq!(budget_of(None).unwrap(), DEFAULT_BUDGET);
         assert!(budget_of(Some(0)).is_err());
         assert!(budget_of(Some(MAX_BUDGET + 1)).is_err());
+    }
+
+    #[test]
+    fn a_hit_counted_in_parts_counts_as_a_whole() {
+        let tokens = TokenCounter::load(&resolve_model_dir(None)).unwrap();
+        let texts = TextTokens::default();
+        assert!(
+            texts.additive(&tokens).unwrap(),
+            "the shipped WordPiece splits at quotes"
+        );
+        let hit = Hit {
+            rank: 3,
+            chunk_id: "corpus/decisions/0009-x.md#3".into(),
+            score: 0.8125,
+            title: "ADR-0009: Raise the outside counsel threshold to $75K".into(),
+            path: "/srv/corpus/decisions/0009-x.md".into(),
+            kind: "decision".into(),
+            line_range: [27, 31],
+            byte_range: [1785, 2159],
+            heading_path: vec!["ADR-0009".into(), "Consequences".into()],
+            date: Some("2026-02-10".into()),
+            speakers: vec![],
+            text: "## Consequences\n\n- \"Spend\" drops to $110K–$130K a year (Tom Okafor).\n- Priya's queue grows; naïve café 東京.".into(),
+            truncated: false,
+            decision: None,
+        };
+        let whole = tokens.count(&serde_json::to_string(&hit).unwrap()).unwrap();
+        let index_free = || -> Result<usize, ServeError> {
+            let (shell, text) = hit.split_text().unwrap();
+            Ok(tokens.count(&serde_json::to_string(&shell).unwrap())?
+                + texts.count(&tokens, text)?)
+        };
+        assert_eq!(index_free().unwrap(), whole);
+        // Kept: the second count reads the table.
+        assert_eq!(index_free().unwrap(), whole);
+        assert_eq!(texts.counts.lock().unwrap().len(), 1);
     }
 
     #[test]

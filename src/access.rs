@@ -287,6 +287,39 @@ impl AccessControl {
         tokens
     }
 
+    /// One line on access control for a build's summary (`None` when it is off): where readers
+    /// came from, and what the documents with none follow.
+    pub(crate) fn describe(&self) -> Option<String> {
+        if !self.enabled {
+            return None;
+        }
+        let mut by_default = 0usize;
+        let mut nobody = 0usize;
+        for &list in self.documents.values() {
+            match self.lists.get(list as usize).map(Vec::as_slice) {
+                Some([t]) if t == DEFAULT_TOKEN => by_default += 1,
+                Some([]) => nobody += 1,
+                _ => {}
+            }
+        }
+        let restricted = self.documents.len() - by_default - nobody;
+        let source = match &self.file {
+            Some(f) => format!("access file {}", f.display()),
+            None => "no access file: documents name their readers".to_string(),
+        };
+        let default = match self.policy.default {
+            DefaultAccess::Deny => "deny: only the index owner reads them",
+            DefaultAccess::Allow => "allow: everyone reads them",
+        };
+        Some(format!(
+            "access control on ({source}): {restricted} documents have readers, {by_default} name none and follow the default ({default}){}",
+            match nobody {
+                0 => String::new(),
+                n => format!(", {n} have an empty reader list"),
+            }
+        ))
+    }
+
     /// The ids of the documents a holder of `tokens` may read.
     pub(crate) fn readable(&self, tokens: &BTreeSet<String>) -> std::collections::HashSet<String> {
         let open: Vec<bool> = self

@@ -269,7 +269,9 @@ impl Index {
 }
 
 /// The `k` nearest rows of `vectors` among `allowed` (all when `None`): scored one by one when
-/// the filter leaves few, else through the graph if there is one, else by a scan.
+/// the filter leaves few (at most [`EXACT_FILTER_LIMIT`], and at most half the rows: a
+/// principal who may read nearly everything walks the graph like the owner), else through the
+/// graph if there is one, else by a scan.
 fn nearest<V: Vectors>(
     vectors: &V,
     hnsw: Option<&HnswIndex>,
@@ -279,7 +281,12 @@ fn nearest<V: Vectors>(
 ) -> Vec<Neighbor> {
     let flat = FlatIndex::new(vectors);
     match allowed {
-        Some(ords) if ords.len() <= EXACT_FILTER_LIMIT => flat.search_among(query, k, ords),
+        Some(ords)
+            if ords.len() <= EXACT_FILTER_LIMIT
+                && (hnsw.is_none() || ords.len() * 2 <= vectors.len()) =>
+        {
+            flat.search_among(query, k, ords)
+        }
         _ => {
             let allow = |ord: u32| allowed.is_none_or(|ords| ords.binary_search(&ord).is_ok());
             let filter = allowed.map(|_| &allow as &dyn OrdFilter);

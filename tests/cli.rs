@@ -185,6 +185,60 @@ fn index_then_search_json_on_the_corpus() {
     assert!(stats.contains("decision superseded"), "{stats}");
 
     memory_commands_on_the_corpus(index_s);
+    access_on_the_corpus(index_s, &stats);
+}
+
+/// The same question asked as two people of the corpus (see `corpus/access.toml`).
+fn access_on_the_corpus(index: &str, stats: &str) {
+    assert!(stats.contains("access:     on ("), "{stats}");
+    assert!(
+        stats.contains("documents readable by group:leadership"),
+        "{stats}"
+    );
+    let ask = |user: &str, command: &str| {
+        let out = lore(&[
+            command,
+            "parental leave coverage plan for Marco",
+            "--index",
+            index,
+            "--as",
+            user,
+        ]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        stdout(&out)
+    };
+    let meeting = "2026-01-13-people-ops-sync.md";
+    assert!(!ask("tessa", "search").contains(meeting));
+    assert!(ask("lena", "search").contains(meeting));
+    // Jamal is named in the meeting's own readers, by his full name; `jamal` is his alias.
+    assert!(ask("jamal", "search").contains(meeting));
+    let out = lore(&[
+        "context",
+        "parental leave coverage plan for Marco",
+        "--budget",
+        "800",
+        "--index",
+        index,
+        "--as",
+        "tessa",
+    ]);
+    assert!(out.status.success());
+    assert!(!stdout(&out).contains(meeting));
+    // stats --as counts only what the principal may read, and names nothing else.
+    let out = lore(&["stats", "--index", index, "--as", "tessa"]);
+    let text = stdout(&out);
+    assert!(text.contains("as:         tessa"), "{text}");
+    assert!(!text.contains("leadership"), "{text}");
+    assert!(!text.contains("skipped"), "{text}");
+    let documents = |text: &str| -> usize {
+        let line = text.lines().find(|l| l.starts_with("documents:")).unwrap();
+        line.split_whitespace().nth(1).unwrap().parse().unwrap()
+    };
+    assert_eq!(documents(&text) + 2, documents(stats), "{text}");
 }
 
 /// `decisions`, `who` and `context` on the indexed corpus, as a new user tries them.

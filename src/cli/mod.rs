@@ -822,6 +822,42 @@ fn verify(args: InspectArgs) -> anyhow::Result<ExitCode> {
     })
 }
 
+/// The demo's access control part: one question asked as two people of `corpus/`.
+fn demo_access(out: &mut impl Write, index: &Index) -> anyhow::Result<()> {
+    const QUESTION: &str = "parental leave coverage plan for Marco";
+    writeln!(
+        out,
+        "\nAccess control (corpus/access.toml, and readers in front matter): one question, two people."
+    )?;
+    writeln!(out, "Q: {QUESTION}")?;
+    let owner = index.readable(None)?;
+    for (user, who) in [("tessa", "sales"), ("lena", "people ops")] {
+        let principal = Principal::new(user);
+        let readable = index.readable(Some(&principal))?;
+        let response = index.search(&SearchRequest {
+            k: 1,
+            principal: Some(principal),
+            ..SearchRequest::new(QUESTION)
+        })?;
+        let top = match response.hits.first() {
+            Some(h) => format!(
+                "{} ({}:{}-{})",
+                h.provenance.title,
+                h.provenance.doc_id,
+                h.provenance.line_range[0],
+                h.provenance.line_range[1]
+            ),
+            None => "nothing".to_string(),
+        };
+        writeln!(
+            out,
+            "  as {user:<6} ({who}, may read {} of {} documents): {top}",
+            readable.documents, owner.documents
+        )?;
+    }
+    Ok(())
+}
+
 /// `lore stats --as USER`: what USER may read, counted, and nothing about the rest.
 fn stats_as(index: &Index, args: &InspectArgs, principal: &Principal) -> anyhow::Result<ExitCode> {
     let readable = index.readable(Some(principal))?;
@@ -1079,6 +1115,9 @@ fn demo(args: DemoArgs, model_dir: Option<PathBuf>, quiet: bool) -> anyhow::Resu
         &[300, 800],
     )?;
     memory::print_memory_table(&mut out, &memory)?;
+    if index.access_control()? {
+        demo_access(&mut out, &index)?;
+    }
     writeln!(
         out,
         "demo finished in {:.1}s",

@@ -143,6 +143,7 @@ impl IndexWriter {
         }
         let access = access.finish();
         write_json(&staging.join(ACCESS), &access)?;
+        let access_note = access.describe();
         let counts = Counts {
             files: files.len(),
             documents: docs().count(),
@@ -176,7 +177,7 @@ impl IndexWriter {
         };
         let origins = origins(&documents, carried.as_ref())?;
 
-        let mut notes = Vec::new();
+        let mut notes: Vec<String> = access_note.into_iter().collect();
         let embed_started = Instant::now();
         let vectors = write_vectors(
             &settings,

@@ -6,6 +6,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 LORE_MODEL_DIR="$(scripts/fetch-model.sh)"
 export LORE_MODEL_DIR
+# The MCP client (the official Python SDK, pinned) that tests/mcp.rs drives `lore mcp` with.
+LORE_PYTHON="$(scripts/python-env.sh)"
+export LORE_PYTHON
 cargo fmt --all -- --check
 cargo clippy --release --all-targets -- -D warnings
 cargo test --release

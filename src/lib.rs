@@ -59,8 +59,8 @@
 //! ```text
 //! serve/        (feature `serve`) the operations served to other programs, one Service for every
 //!               transport: token budgets, the caller's principal on every call, hot reload of new
-//!               generations; http (`lore serve`, axum), auth (tokens file), audit (JSON lines)
-//!                                                              → memory, search, index, generation
+//!               generations; http (`lore serve`, axum), mcp (`lore mcp`, rmcp over stdio),
+//!               auth (tokens file), audit (JSON lines)      → memory, search, index, generation
 //! eval          labelled data sets, metrics, runs, org-memory questions → memory, search, index, query
 //! memory/       organizational memory over an index: decisions, who, pack (token-budgeted
 //!               context), verify (re-read cited sources), supersede (ranking by the ledger,

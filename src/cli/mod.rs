@@ -5,6 +5,7 @@
 //! something that matched nothing, or `lore verify` found citations that no longer hold.
 
 mod eval;
+mod mcp;
 mod memory;
 mod progress;
 mod serve;
@@ -161,6 +162,16 @@ enum Command {
     ///
     /// Example: lore audit --index /tmp/acme --principal priya --op search --since 2026-12-01
     Audit(serve::AuditArgs),
+    /// Serve an index to an AI agent over the Model Context Protocol on standard input and
+    /// output: tools search, context, decisions, who and get, each with a JSON schema and a
+    /// token budget. An MCP host (Claude Desktop, an IDE, an agent) starts it; see the README's
+    /// "Using lore from an AI agent (MCP)" for the host configuration.
+    ///
+    /// The agent sees what one principal may read: --as USER, or the principal of --token in a
+    /// tokens file (--tokens). Every tool call is appended to the audit log.
+    ///
+    /// Example: lore mcp --index /tmp/acme --as omar
+    Mcp(mcp::McpArgs),
 }
 
 #[derive(Debug, Args)]
@@ -404,6 +415,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Eval(args) => eval::eval(args, model_dir, quiet),
         Command::Serve(args) => serve::serve(args, model_dir),
         Command::Audit(args) => serve::audit(args),
+        Command::Mcp(args) => mcp::mcp(args, model_dir, quiet),
     }
 }
 

@@ -82,10 +82,13 @@ pub fn mcp(args: McpArgs, model_dir: Option<PathBuf>, quiet: bool) -> anyhow::Re
             None => "no audit log".into(),
         };
         eprintln!(
-            "lore mcp: serving {} ({}, {} chunks) {who} over stdio; {audit}",
+            "lore mcp: serving {} ({}, {}) {who} over stdio; {audit}",
             args.index.display(),
             health.generation,
-            health.chunks
+            match health.chunks {
+                Some(n) => format!("{n} chunks"),
+                None => "access control on".to_string(),
+            }
         );
     }
     run_stdio(service, Caller::new(TRANSPORT, principal))?;

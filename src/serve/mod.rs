@@ -468,11 +468,16 @@ impl Service {
     pub fn health(&self) -> Health {
         let loaded = self.loaded();
         let m = loaded.index.manifest();
+        // Counts of the whole index are no business of a caller with a partial view: with
+        // access control on (or unknown) they are left out.
+        let access_control = loaded.index.access_control().unwrap_or(true);
+        let open = |n: usize| (!access_control).then_some(n);
         Health {
             status: "ok".into(),
             generation: loaded.generation.clone(),
-            documents: m.counts.documents,
-            chunks: m.counts.chunks,
+            documents: open(m.counts.documents),
+            chunks: open(m.counts.chunks),
+            access_control,
             model: m.model.as_ref().map(|m| m.id.clone()),
             reloads: self.inner.reloads.load(Ordering::Relaxed),
             version: env!("CARGO_PKG_VERSION").to_string(),

@@ -566,10 +566,15 @@ pub struct Health {
     pub status: String,
     /// The generation serving now.
     pub generation: String,
-    /// Documents it holds.
-    pub documents: usize,
-    /// Chunks it holds.
-    pub chunks: usize,
+    /// Documents it holds; left out when access control is on (no count may tell a caller
+    /// about documents it may not read, and `/healthz` asks for no token).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub documents: Option<usize>,
+    /// Chunks it holds; left out when access control is on, likewise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub chunks: Option<usize>,
+    /// Whether access control is on for the index served.
+    pub access_control: bool,
     /// The embedding model's id (`None`: a lexical-only index).
     pub model: Option<String>,
     /// Generations swapped in since the server started.

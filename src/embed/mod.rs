@@ -273,8 +273,12 @@ impl ModelFiles {
         let mut options = fastembed::InitOptionsUserDefined::new()
             .with_max_length(MINILM_MAX_LENGTH)
             .with_environment(self.env.clone());
-        if let Some(threads) = threads {
-            options = options.with_intra_threads(threads);
+        match threads {
+            Some(threads) => options = options.with_intra_threads(threads),
+            // A session on every core serves queries, often several at once: its worker
+            // threads sleep between runs instead of spinning, so that concurrent requests do
+            // not burn each other's cores waiting.
+            None => options = options.with_session_config("session.intra_op.allow_spinning", "0"),
         }
         if let Some(folder) = &self.weights {
             options = options.with_session_config(

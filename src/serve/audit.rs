@@ -10,7 +10,7 @@
 //! ```
 //!
 //! `principal` is `null` for the index owner (a server started without tokens and without
-//! `--as`); `outcome` is `ok` or a [`ServeError`](crate::serve::ServeError) code; `spans` are
+//! `--as`); `outcome` is `ok` or a [`ServeError`] code; `spans` are
 //! the ids of the chunks (or ledger entries) the answer handed out.
 //!
 //! The log lives at `<index>/audit.jsonl` unless told otherwise (`lore serve --audit FILE`).

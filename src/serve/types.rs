@@ -55,7 +55,7 @@ impl From<Mode> for SearchMode {
     }
 }
 
-/// Arguments of [`Service::search`].
+/// Arguments of [`Service::search`](super::Service::search).
 #[derive(
     Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema, utoipa::ToSchema,
 )]
@@ -182,7 +182,7 @@ impl From<SearchHit> for Hit {
     }
 }
 
-/// The answer of [`Service::search`].
+/// The answer of [`Service::search`](super::Service::search).
 #[derive(
     Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema, utoipa::ToSchema,
 )]
@@ -206,7 +206,7 @@ pub struct SearchOutput {
     pub notes: Vec<String>,
 }
 
-/// Arguments of [`Service::context`].
+/// Arguments of [`Service::context`](super::Service::context).
 #[derive(
     Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema, utoipa::ToSchema,
 )]
@@ -247,7 +247,7 @@ pub struct Citation {
     pub content_hash: String,
 }
 
-/// The answer of [`Service::context`].
+/// The answer of [`Service::context`](super::Service::context).
 #[derive(
     Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema, utoipa::ToSchema,
 )]
@@ -272,7 +272,7 @@ pub struct ContextOutput {
     pub notes: Vec<String>,
 }
 
-/// Arguments of [`Service::decisions`].
+/// Arguments of [`Service::decisions`](super::Service::decisions).
 #[derive(
     Debug, Clone, PartialEq, Default, Serialize, Deserialize, schemars::JsonSchema, utoipa::ToSchema,
 )]
@@ -348,7 +348,7 @@ pub struct DecisionItem {
     pub history: Vec<HistoryItem>,
 }
 
-/// The answer of [`Service::decisions`].
+/// The answer of [`Service::decisions`](super::Service::decisions).
 #[derive(
     Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema, utoipa::ToSchema,
 )]
@@ -369,7 +369,7 @@ pub struct DecisionsOutput {
     pub notes: Vec<String>,
 }
 
-/// Arguments of [`Service::who`].
+/// Arguments of [`Service::who`](super::Service::who).
 #[derive(
     Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema, utoipa::ToSchema,
 )]
@@ -431,7 +431,7 @@ pub struct PersonItem {
     pub evidence: Vec<EvidenceItem>,
 }
 
-/// The answer of [`Service::who`].
+/// The answer of [`Service::who`](super::Service::who).
 #[derive(
     Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema, utoipa::ToSchema,
 )]
@@ -452,7 +452,7 @@ pub struct WhoOutput {
     pub notes: Vec<String>,
 }
 
-/// Arguments of [`Service::get`].
+/// Arguments of [`Service::get`](super::Service::get).
 #[derive(
     Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema, utoipa::ToSchema,
 )]
@@ -538,7 +538,7 @@ impl From<Chunk> for ChunkItem {
     }
 }
 
-/// The answer of [`Service::get`].
+/// The answer of [`Service::get`](super::Service::get).
 #[derive(
     Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema, utoipa::ToSchema,
 )]
@@ -557,7 +557,7 @@ pub struct GetOutput {
     pub generation: String,
 }
 
-/// What a [`Service`] serves: the answer to `GET /healthz`.
+/// What a [`Service`](super::Service) serves: the answer to `GET /healthz`.
 #[derive(
     Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema, utoipa::ToSchema,
 )]

@@ -48,10 +48,7 @@ pub struct McpArgs {
 /// protocol; this prints to standard error.
 pub fn mcp(args: McpArgs, model_dir: Option<PathBuf>, quiet: bool) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
-    let tokens = match &args.tokens {
-        Some(path) => Some(Tokens::load(path)?),
-        None => None,
-    };
+    let tokens = args.tokens.as_deref().map(Tokens::load).transpose()?;
     let options = ServiceOptions {
         model_dir,
         audit_log: args.audit.clone(),

@@ -11,7 +11,7 @@ use lore::{
     Date, DecisionsRequest, EntryKind, Mode, StatusFilter, WhoRequest, DEFAULT_HALF_LIFE_DAYS,
 };
 
-use super::open_for_one_question;
+use super::{open_for_one_question, AsUser};
 
 #[derive(Debug, Args)]
 pub struct DecisionsArgs {
@@ -37,10 +37,8 @@ pub struct DecisionsArgs {
     /// Retrievers used to match the topic: lexical, dense or hybrid.
     #[arg(long, default_value = "hybrid", value_name = "MODE")]
     mode: Mode,
-    /// Ask on behalf of this user: on an index with access control on, only what USER may
-    /// read is used (see the README's "Access control"). Without it, the index owner's view.
-    #[arg(long = "as", value_name = "USER", env = "LORE_AS")]
-    as_user: Option<String>,
+    #[command(flatten)]
+    as_user: AsUser,
     /// Print as JSON.
     #[arg(long)]
     json: bool,
@@ -65,7 +63,7 @@ pub fn decisions(args: DecisionsArgs, model_dir: Option<PathBuf>) -> anyhow::Res
         kind: args.kind,
         limit: args.k,
         mode: args.mode,
-        principal: args.as_user.as_deref().map(lore::Principal::new),
+        principal: args.as_user.principal(),
     })?;
     std::mem::forget(index);
     let mut out = std::io::stdout().lock();
@@ -201,10 +199,8 @@ pub struct WhoArgs {
     /// Retrievers used to find the evidence: lexical, dense or hybrid.
     #[arg(long, default_value = "hybrid", value_name = "MODE")]
     mode: Mode,
-    /// Ask on behalf of this user: on an index with access control on, only what USER may
-    /// read is used (see the README's "Access control"). Without it, the index owner's view.
-    #[arg(long = "as", value_name = "USER", env = "LORE_AS")]
-    as_user: Option<String>,
+    #[command(flatten)]
+    as_user: AsUser,
     /// Print as JSON.
     #[arg(long)]
     json: bool,
@@ -219,7 +215,7 @@ pub fn who(args: WhoArgs, model_dir: Option<PathBuf>) -> anyhow::Result<ExitCode
         half_life_days: args.half_life,
         mode: args.mode,
         filters: Vec::new(),
-        principal: args.as_user.as_deref().map(lore::Principal::new),
+        principal: args.as_user.principal(),
     })?;
     std::mem::forget(index);
     let mut out = std::io::stdout().lock();

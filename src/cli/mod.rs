@@ -315,10 +315,8 @@ struct SearchArgs {
     /// decision in force then wins over the one that later replaced it.
     #[arg(long, value_name = "DATE")]
     as_of: Option<Date>,
-    /// Ask on behalf of this user: on an index with access control on, only what USER may
-    /// read is used (see the README's "Access control"). Without it, the index owner's view.
-    #[arg(long = "as", value_name = "USER", env = "LORE_AS")]
-    as_user: Option<String>,
+    #[command(flatten)]
+    as_user: AsUser,
     /// Print the response as JSON (stable: the same query gives the same bytes).
     #[arg(long)]
     json: bool,
@@ -357,10 +355,8 @@ struct ContextArgs {
     /// How many search hits to consider.
     #[arg(long, default_value_t = lore::DEFAULT_NUM_CANDIDATES, value_name = "N")]
     candidates: usize,
-    /// Ask on behalf of this user: on an index with access control on, only what USER may
-    /// read is used (see the README's "Access control"). Without it, the index owner's view.
-    #[arg(long = "as", value_name = "USER", env = "LORE_AS")]
-    as_user: Option<String>,
+    #[command(flatten)]
+    as_user: AsUser,
 }
 
 /// The arguments of the commands that inspect an index (`stats`, `verify`).
@@ -379,9 +375,24 @@ struct InspectArgs {
 struct StatsArgs {
     #[command(flatten)]
     inspect: InspectArgs,
-    /// Show only what USER may read (counts and ledger) on an index with access control on.
+    #[command(flatten)]
+    as_user: AsUser,
+}
+
+/// `--as USER`, for the commands that read an index on a user's behalf.
+#[derive(Debug, Args)]
+pub(crate) struct AsUser {
+    /// Ask on behalf of this user: on an index with access control on, only what USER may
+    /// read is used (see the README's "Access control"). Without it, the index owner's view.
     #[arg(long = "as", value_name = "USER", env = "LORE_AS")]
-    as_user: Option<String>,
+    user: Option<String>,
+}
+
+impl AsUser {
+    /// The principal asked for, if any.
+    pub(crate) fn principal(&self) -> Option<Principal> {
+        self.user.as_deref().map(Principal::new)
+    }
 }
 
 #[derive(Debug, Args)]
@@ -627,7 +638,7 @@ fn request_from(args: &SearchArgs) -> anyhow::Result<SearchRequest> {
         ranking: args.ranking.options(),
         strict: args.strict,
         as_of: args.as_of,
-        principal: args.as_user.as_deref().map(lore::Principal::new),
+        principal: args.as_user.principal(),
     })
 }
 
@@ -691,7 +702,7 @@ fn context(args: ContextArgs, model_dir: Option<PathBuf>) -> anyhow::Result<Exit
         filters,
         as_of: args.as_of,
         num_candidates: args.candidates,
-        principal: args.as_user.as_deref().map(lore::Principal::new),
+        principal: args.as_user.principal(),
         ..ContextRequest::new(args.question, args.budget)
     };
     let index = open_for_one_question(&args.index, model_dir)?;
@@ -891,8 +902,8 @@ fn stats(args: StatsArgs) -> anyhow::Result<ExitCode> {
         as_user,
     } = args;
     let index = Index::open(&args.index)?;
-    if let Some(user) = as_user {
-        return stats_as(&index, &args, &Principal::new(user));
+    if let Some(principal) = as_user.principal() {
+        return stats_as(&index, &args, &principal);
     }
     let access = index.access_summary()?;
     let manifest = index.manifest();

@@ -56,10 +56,7 @@ pub struct ServeArgs {
 }
 
 pub fn serve(args: ServeArgs, model_dir: Option<PathBuf>) -> anyhow::Result<ExitCode> {
-    let tokens = match &args.tokens {
-        Some(path) => Some(Tokens::load(path)?),
-        None => None,
-    };
+    let tokens = args.tokens.as_deref().map(Tokens::load).transpose()?;
     if tokens.is_some() && args.as_user.is_some() {
         bail!("--as applies only without --tokens (with tokens, each token names its user)");
     }

@@ -355,8 +355,8 @@ impl AccessBuilder {
         }
     }
 
-    /// Record a document; returns its tokens.
-    pub(crate) fn add(&mut self, doc_id: &str, own: Option<&[String]>, file_id: &str) -> &[String] {
+    /// Record a document.
+    pub(crate) fn add(&mut self, doc_id: &str, own: Option<&[String]>, file_id: &str) {
         self.control.enabled |= own.is_some();
         let tokens = self.control.policy.document_tokens(own, file_id);
         let next = self.control.lists.len() as u32;
@@ -365,7 +365,6 @@ impl AccessBuilder {
             self.control.lists.push(tokens);
         }
         self.control.documents.insert(doc_id.to_string(), list);
-        &self.control.lists[list as usize]
     }
 
     pub(crate) fn finish(self) -> AccessControl {
@@ -375,10 +374,7 @@ impl AccessBuilder {
 
 /// The access file at the root of one of `roots` (folders), if any.
 pub(crate) fn find_access_file(roots: &[String]) -> Option<PathBuf> {
-    roots
-        .iter()
-        .map(|root| Path::new(root).join(ACCESS_FILE_NAME))
-        .find(|p| p.is_file())
+    crate::load::file_at_roots(roots, &[ACCESS_FILE_NAME])
 }
 
 #[cfg(test)]

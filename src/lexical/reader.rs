@@ -220,6 +220,15 @@ impl LexicalReader {
         }
     }
 
+    /// The chunks any of whose reader tokens is among `tokens`.
+    pub(super) fn readers_query(&self, tokens: &[String]) -> TermSetQuery {
+        TermSetQuery::new(
+            tokens
+                .iter()
+                .map(|t| Term::from_field_text(self.fields.readers, t)),
+        )
+    }
+
     /// All filters, and the readers of `visible`, as one non-scoring conjunction; `None` when
     /// there are none.
     fn filters_query(
@@ -235,12 +244,7 @@ impl LexicalReader {
             .map(|flt| (Occur::Must, self.filter_query(flt)))
             .collect();
         if let Some(v) = visible {
-            let readers = TermSetQuery::new(
-                v.tokens
-                    .iter()
-                    .map(|t| Term::from_field_text(self.fields.readers, t)),
-            );
-            clauses.push((Occur::Must, Box::new(readers)));
+            clauses.push((Occur::Must, Box::new(self.readers_query(&v.tokens))));
         }
         Some(Box::new(ConstScoreQuery::new(
             Box::new(BooleanQuery::new(clauses)),

@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 
 use tantivy::collector::DocSetCollector;
-use tantivy::query::{Bm25StatisticsProvider, TermSetQuery};
+use tantivy::query::Bm25StatisticsProvider;
 use tantivy::schema::{Field, IndexRecordOption};
 use tantivy::{DocSet, Searcher, Term, TERMINATED};
 
@@ -50,13 +50,8 @@ impl LexicalReader {
     /// The chunks whose readers include any of `tokens`, with their statistics.
     pub fn visible(&self, tokens: &[String]) -> Result<Visible> {
         let searcher = self.reader.searcher();
-        let query = TermSetQuery::new(
-            tokens
-                .iter()
-                .map(|t| Term::from_field_text(self.fields.readers, t)),
-        );
         let found = searcher
-            .search(&query, &DocSetCollector)
+            .search(&self.readers_query(tokens), &DocSetCollector)
             .map_err(engine(&self.dir))?;
         let mut segments: Vec<Vec<bool>> = searcher
             .segment_readers()

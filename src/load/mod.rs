@@ -59,6 +59,17 @@ pub(crate) const PEOPLE_FILE_NAMES: &[&str] = &["people.yaml", "people.yml", "pe
 /// the writer, like a people file.
 pub(crate) const ACCESS_FILE_NAME: &str = "access.toml";
 
+/// The first of `names` found at the root of one of `roots` (folders), in root order: where the
+/// writer finds the people file and the access file.
+pub(crate) fn file_at_roots(roots: &[String], names: &[&str]) -> Option<PathBuf> {
+    roots.iter().find_map(|root| {
+        names
+            .iter()
+            .map(|name| Path::new(root).join(name))
+            .find(|p| p.is_file())
+    })
+}
+
 /// The files of a Slack export's root that list channels and their members (public channels,
 /// private ones): read by the writer for channel membership, not loaded as messages.
 pub(crate) const SLACK_CHANNEL_FILES: &[&str] = &["channels.json", "groups.json"];

@@ -118,13 +118,10 @@ impl People {
             if p.name.trim().is_empty() {
                 return Err(format!("person {} has no name", i + 1));
             }
-            let mut keys = vec![name_key(&p.name)];
-            keys.extend(p.aliases.iter().map(|a| name_key(a)));
-            if let Some(email) = &p.email {
-                keys.push(name_key(email));
-                if let Some((local, _)) = email.split_once('@') {
-                    keys.push(name_key(local));
-                }
+            let mut keys: Vec<String> = p.names().map(name_key).collect();
+            // The e-mail's local part names the person too (how browsers join meetings).
+            if let Some((local, _)) = p.email.as_deref().and_then(|e| e.split_once('@')) {
+                keys.push(name_key(local));
             }
             for key in keys.into_iter().filter(|k| !k.is_empty()) {
                 match self.by_key.get(&key) {
@@ -171,13 +168,7 @@ impl People {
 
 /// The people file at the root of one of `roots` (folders), if any.
 pub fn find_people_file(roots: &[String]) -> Option<std::path::PathBuf> {
-    roots.iter().find_map(|root| {
-        let root = Path::new(root);
-        PEOPLE_FILE_NAMES
-            .iter()
-            .map(|n| root.join(n))
-            .find(|p| p.is_file())
-    })
+    crate::load::file_at_roots(roots, PEOPLE_FILE_NAMES)
 }
 
 #[cfg(test)]

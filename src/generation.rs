@@ -68,6 +68,9 @@ pub fn is_own_entry(name: &str) -> bool {
         || LEGACY_ENTRIES.contains(&name)
 }
 
+/// How long [`WriterLock::acquire`] waits on a held lock whose holder has not written its name.
+const UNNAMED_HOLDER_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// The one writer of an index directory, for as long as this value lives.
 #[derive(Debug)]
 pub struct WriterLock {
@@ -77,7 +80,9 @@ pub struct WriterLock {
 
 impl WriterLock {
     /// Take the lock of the index at `dir` (created if missing), or fail at once with
-    /// [`UserError::Locked`](crate::UserError::Locked) naming the process that holds it.
+    /// [`UserError::Locked`](crate::UserError::Locked) naming the process that holds it. A
+    /// holder that has not written its name yet is waited for, up to two seconds: that is a
+    /// writer starting, or a child process of ours that has not yet let go of our files.
     pub fn acquire(dir: &Path) -> Result<Self> {
         std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
         let path = dir.join(LOCK);
@@ -89,23 +94,36 @@ impl WriterLock {
             .truncate(false)
             .open(&path)
             .map_err(io)?;
-        match file.try_lock() {
-            Ok(()) => {}
-            Err(std::fs::TryLockError::WouldBlock) => {
-                let mut holder = String::new();
-                let _ = file.read_to_string(&mut holder);
-                let holder = holder.trim();
-                return Err(crate::error::UserError::Locked {
-                    dir: dir.to_path_buf(),
-                    holder: if holder.is_empty() {
-                        "another process (it has not written its name yet)".into()
-                    } else {
-                        holder.to_string()
-                    },
+        // A lock whose holder has not written its name is either being taken this instant or
+        // still referenced by a child process that another thread of ours is starting: between
+        // its fork and its exec the child shares our open files, so the lock we just released
+        // stays held for that moment. Either way it resolves within milliseconds; a named
+        // holder is refused at once.
+        let patience = std::time::Instant::now() + UNNAMED_HOLDER_WAIT;
+        loop {
+            match file.try_lock() {
+                Ok(()) => break,
+                Err(std::fs::TryLockError::WouldBlock) => {
+                    let mut holder = String::new();
+                    file.rewind().map_err(io)?;
+                    let _ = file.read_to_string(&mut holder);
+                    let holder = holder.trim();
+                    if holder.is_empty() && std::time::Instant::now() < patience {
+                        std::thread::sleep(std::time::Duration::from_millis(2));
+                        continue;
+                    }
+                    return Err(crate::error::UserError::Locked {
+                        dir: dir.to_path_buf(),
+                        holder: if holder.is_empty() {
+                            "it has not written its name yet".into()
+                        } else {
+                            holder.to_string()
+                        },
+                    }
+                    .into());
                 }
-                .into());
+                Err(std::fs::TryLockError::Error(e)) => return Err(io(e)),
             }
-            Err(std::fs::TryLockError::Error(e)) => return Err(io(e)),
         }
         // The lock is ours: whoever held it before (a killed process) is gone.
         let since = std::time::SystemTime::now()
@@ -322,6 +340,45 @@ mod tests {
         );
         drop(first);
         WriterLock::acquire(tmp.path()).unwrap();
+    }
+
+    #[test]
+    fn starting_child_processes_does_not_make_the_lock_look_taken() {
+        // A child started by another thread holds our open files until its exec, the lock's
+        // among them: a writer that releases and retakes the lock meanwhile must not be refused.
+        let tmp = tempfile::tempdir().unwrap();
+        let stop = std::sync::atomic::AtomicBool::new(false);
+        std::thread::scope(|s| {
+            s.spawn(|| {
+                while !stop.load(std::sync::atomic::Ordering::SeqCst) {
+                    std::process::Command::new("true").output().unwrap();
+                }
+            });
+            let taken: Vec<bool> = (0..500)
+                .map(|_| WriterLock::acquire(tmp.path()).is_ok())
+                .collect();
+            stop.store(true, std::sync::atomic::Ordering::SeqCst);
+            assert!(
+                taken.iter().all(|ok| *ok),
+                "refused {} times of 500",
+                taken.iter().filter(|ok| !**ok).count()
+            );
+        });
+    }
+
+    #[test]
+    fn a_holder_that_has_not_written_its_name_is_waited_for() {
+        let tmp = tempfile::tempdir().unwrap();
+        // A holder that has taken the lock but not yet written its name.
+        let raw = File::create(tmp.path().join(LOCK)).unwrap();
+        raw.try_lock().unwrap();
+        let released = std::thread::spawn(move || {
+            std::thread::sleep(std::time::Duration::from_millis(50));
+            drop(raw);
+        });
+        let lock = WriterLock::acquire(tmp.path()).unwrap();
+        released.join().unwrap();
+        drop(lock);
     }
 
     #[test]

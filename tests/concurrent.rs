@@ -73,6 +73,15 @@ fn edition(index: &Index, mode: Mode) -> String {
     editions[0].to_string()
 }
 
+/// Sets its flag when dropped, unwinding included.
+struct SetOnDrop<'a>(&'a AtomicBool);
+
+impl Drop for SetOnDrop<'_> {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+}
+
 /// The number of a generation directory (`gen-000004` is 4).
 fn generation_of(dir: &Path) -> u64 {
     let name = dir.file_name().unwrap().to_str().unwrap();
@@ -109,6 +118,9 @@ fn searches_during_commits_see_one_generation_or_the_next() {
     let commits = 8;
     let seen = std::thread::scope(|scope| {
         scope.spawn(|| {
+            // Set however the writer ends: a failed commit then fails the test instead of
+            // leaving the readers below looping for ever.
+            let _done = SetOnDrop(&done);
             for i in 0..commits {
                 let (input, name) = if i % 2 == 0 {
                     (&bravo, "bravo")
@@ -119,7 +131,6 @@ fn searches_during_commits_see_one_generation_or_the_next() {
                 let mut committed = committed.lock().unwrap();
                 committed.push((generation(&index_dir), name.to_string()));
             }
-            done.store(true, Ordering::SeqCst);
         });
         let readers: Vec<_> = [Mode::Hybrid, Mode::Lexical]
             .into_iter()
@@ -263,6 +274,9 @@ fn a_lock_left_by_a_killed_writer_is_taken_over() {
     // Wait until it holds the lock, then kill it (SIGKILL: no chance to clean up).
     let lock = index_dir.join(lore::internals::generation::LOCK);
     while std::fs::read_to_string(&lock).map_or(true, |t| t.is_empty()) {
+        if let Some(status) = child.try_wait().unwrap() {
+            panic!("the writer ended ({status}) before it was killed: make the input bigger");
+        }
         std::thread::sleep(std::time::Duration::from_millis(5));
     }
     child.kill().unwrap();

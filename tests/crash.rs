@@ -244,6 +244,9 @@ fn a_kill_before_the_first_commit_leaves_no_index_and_a_rerun_builds_it() {
     // Killed as soon as it holds the lock: long before its commit.
     let lock = index_dir.join(lore::internals::generation::LOCK);
     while std::fs::read_to_string(&lock).map_or(true, |t| t.is_empty()) {
+        if let Some(status) = child.try_wait().unwrap() {
+            panic!("the writer ended ({status}) before it was killed");
+        }
         std::thread::sleep(Duration::from_millis(1));
     }
     child.kill().unwrap();

@@ -51,7 +51,8 @@ async def lore_mcp(args, *extra):
         env={k: os.environ[k] for k in ("LORE_MODEL_DIR", "LORE_CACHE_DIR") if k in os.environ},
     )
     async with stdio_client(params) as (read, write):
-        async with ClientSession(read, write) as session:
+        # A server that stops answering fails the test instead of hanging it.
+        async with ClientSession(read, write, read_timeout_seconds=120) as session:
             init = await session.initialize()
             check(init.server_info.name == "lore", f"server name: {init.server_info}")
             check(init.capabilities.tools is not None, "the server offers tools")

@@ -141,7 +141,7 @@ impl Server {
 
     /// POST `body` as JSON, with an optional bearer token: `(status, body as JSON)`.
     fn post(&self, path: &str, token: Option<&str>, body: &Value) -> (u16, Value) {
-        let mut req = ureq::post(&self.url(path));
+        let mut req = agent().post(&self.url(path));
         if let Some(t) = token {
             req = req.set("Authorization", &format!("Bearer {t}"));
         }
@@ -151,14 +151,15 @@ impl Server {
     /// POST raw bytes as JSON.
     fn post_raw(&self, path: &str, body: &[u8]) -> (u16, Value) {
         answer(
-            ureq::post(&self.url(path))
+            agent()
+                .post(&self.url(path))
                 .set("Content-Type", "application/json")
                 .send_bytes(body),
         )
     }
 
     fn get(&self, path: &str, token: Option<&str>) -> (u16, Value) {
-        let mut req = ureq::get(&self.url(path));
+        let mut req = agent().get(&self.url(path));
         if let Some(t) = token {
             req = req.set("Authorization", &format!("Bearer {t}"));
         }
@@ -171,6 +172,14 @@ impl Drop for Server {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// A client that gives up on a server that stopped answering, so that a hung server fails
+/// the test instead of hanging it.
+fn agent() -> ureq::Agent {
+    ureq::AgentBuilder::new()
+        .timeout(std::time::Duration::from_secs(120))
+        .build()
 }
 
 fn answer(result: Result<ureq::Response, ureq::Error>) -> (u16, Value) {

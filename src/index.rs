@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::access::{AccessControl, Principal};
 use crate::context::Neighbours;
-use crate::embed::{resolve_model_dir, Embedder, OnnxEmbedder, TokenCounter};
+use crate::embed::{resolve_model_dir, Embedder, OnnxEmbedder, QueryPrecision, TokenCounter};
 use crate::error::{Error, Result};
 use crate::generation;
 use crate::layout::{
@@ -64,12 +64,20 @@ pub struct OpenOptions {
     model_dir: Option<PathBuf>,
     embedder: Option<Arc<dyn Embedder>>,
     exact_dense: bool,
+    query_precision: QueryPrecision,
 }
 
 impl OpenOptions {
     /// Load the query embedder from this model directory.
     pub fn model_dir(mut self, dir: impl Into<PathBuf>) -> Self {
         self.model_dir = Some(dir.into());
+        self
+    }
+
+    /// Embed queries at this precision (default [`QueryPrecision::Int8`]); no effect when an
+    /// embedder is given.
+    pub fn query_precision(mut self, precision: QueryPrecision) -> Self {
+        self.query_precision = precision;
         self
     }
 
@@ -346,7 +354,8 @@ impl Index {
                     return Ok(e.clone());
                 }
                 let dir = resolve_model_dir(self.options.model_dir.as_deref());
-                OnnxEmbedder::load(&dir).map(|e| Arc::new(e) as Arc<dyn Embedder>)
+                OnnxEmbedder::load_for_queries(&dir, self.options.query_precision, 1, None)
+                    .map(|e| Arc::new(e) as Arc<dyn Embedder>)
             })
             .cloned()
     }

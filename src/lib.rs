@@ -120,7 +120,7 @@ pub use access::{AccessPolicy, DefaultAccess, FolderRule, Principal};
 pub use chunk::ChunkOptions;
 pub use context::DEFAULT_CONTEXT_WEIGHT;
 pub use date::Date;
-pub use embed::{cache_home, Embedder, OnnxEmbedder, TokenCounter, TokenizerInfo};
+pub use embed::{cache_home, Embedder, OnnxEmbedder, QueryPrecision, TokenCounter, TokenizerInfo};
 pub use error::{Error, InternalError, Result, UserError};
 pub use fuse::{Fusion, DEFAULT_LEXICAL_WEIGHT, DEFAULT_RRF_K};
 pub use index::{Index, Neighbourhood, OpenOptions};

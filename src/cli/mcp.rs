@@ -55,6 +55,7 @@ pub fn mcp(args: McpArgs, model_dir: Option<PathBuf>, quiet: bool) -> anyhow::Re
         no_audit: args.no_audit,
         tokens,
         default_principal: args.as_user.as_deref().map(Principal::new),
+        query_precision: super::query_precision(),
         ..ServiceOptions::default()
     };
     let service = Service::open(&args.index, options)

@@ -24,8 +24,8 @@ use lore::ChunkOptions;
 use lore::LoadOptions;
 use lore::{
     BuildReport, ContextRequest, Date, DecisionLabel, Error, Filter, Fusion, Index, IndexBuilder,
-    IndexWriter, InternalError, Mode, OpenOptions, PackFormat, Principal, RankingOptions,
-    SearchRequest, SearchResponse, SourceStatus, Status, UserError,
+    IndexWriter, InternalError, Mode, OpenOptions, PackFormat, Principal, QueryPrecision,
+    RankingOptions, SearchRequest, SearchResponse, SourceStatus, Status, UserError,
 };
 
 /// Exit code of `lore index` when some inputs were skipped.
@@ -43,6 +43,12 @@ pub struct Cli {
     /// ~/.cache/lore/model; `scripts/fetch-model.sh` fills it).
     #[arg(long, global = true, value_name = "DIR")]
     model_dir: Option<PathBuf>,
+
+    /// How queries are embedded: `int8`, by the query graph `scripts/fetch-model.sh` derives
+    /// from the model (about 2.4× faster; vectors within cosine 0.985 of the f32 graph's), or
+    /// `full`, by the f32 graph documents are embedded with.
+    #[arg(long, global = true, value_enum, default_value_t = PrecisionArg::Int8)]
+    query_precision: PrecisionArg,
 
     /// Print no progress (bars on a terminal, else a line every 10 s of a long stage); errors
     /// and summaries are still printed.
@@ -410,8 +416,27 @@ struct DemoArgs {
     ranking: RankingArgs,
 }
 
+/// `--query-precision`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum PrecisionArg {
+    Int8,
+    Full,
+}
+
+/// The `--query-precision` of this process, set once by [`run`]: every command that opens an
+/// index or a server embeds its queries so.
+static QUERY_PRECISION: std::sync::OnceLock<QueryPrecision> = std::sync::OnceLock::new();
+
+fn query_precision() -> QueryPrecision {
+    QUERY_PRECISION.get().copied().unwrap_or_default()
+}
+
 /// Run a parsed command line.
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let _ = QUERY_PRECISION.set(match cli.query_precision {
+        PrecisionArg::Int8 => QueryPrecision::Int8,
+        PrecisionArg::Full => QueryPrecision::Full,
+    });
     let (model_dir, quiet) = (cli.model_dir, cli.quiet);
     match cli.command {
         Command::Index(args) => index(args, model_dir, quiet),
@@ -663,7 +688,10 @@ fn open_with(
         Some(m) => options.model_dir(m),
         None => options,
     };
-    Ok(Index::open_with(dir, options)?)
+    Ok(Index::open_with(
+        dir,
+        options.query_precision(query_precision()),
+    )?)
 }
 
 fn search(args: SearchArgs, model_dir: Option<PathBuf>) -> anyhow::Result<ExitCode> {

@@ -69,6 +69,7 @@ pub fn serve(args: ServeArgs, model_dir: Option<PathBuf>) -> anyhow::Result<Exit
         default_principal: args.as_user.as_deref().map(Principal::new),
         poll_interval: (args.reload_ms > 0).then(|| Duration::from_millis(args.reload_ms)),
         query_sessions: args.query_sessions,
+        query_precision: super::query_precision(),
     };
     let service = Service::open(&args.index, options)
         .with_context(|| format!("cannot serve the index at {}", args.index.display()))?;

@@ -60,7 +60,7 @@ use serde::Serialize;
 
 use crate::access::Principal;
 use crate::date::Date;
-use crate::embed::{resolve_model_dir, Embedder, OnnxEmbedder, TokenCounter};
+use crate::embed::{resolve_model_dir, Embedder, OnnxEmbedder, QueryPrecision, TokenCounter};
 use crate::error::{Error, UserError};
 use crate::generation;
 use crate::index::{Index, OpenOptions};
@@ -328,6 +328,8 @@ pub struct ServiceOptions {
     /// concurrent clients and is faster for one (see `benches/RESULTS.md`); a pool pays off
     /// on more cores.
     pub query_sessions: Option<usize>,
+    /// How queries are embedded (default: by the int8 query graph).
+    pub query_precision: QueryPrecision,
 }
 
 impl Default for ServiceOptions {
@@ -340,6 +342,7 @@ impl Default for ServiceOptions {
             default_principal: None,
             poll_interval: Some(DEFAULT_POLL_INTERVAL),
             query_sessions: None,
+            query_precision: QueryPrecision::default(),
         }
     }
 }
@@ -396,8 +399,18 @@ impl Service {
         }
         // One query embedder for every generation: a reload does not load the model again.
         // Without a model, hybrid searches fall back to lexical and say so.
-        if let Ok(embedder) = OnnxEmbedder::load(&resolve_model_dir(options.model_dir.as_deref())) {
-            open_options = open_options.embedder(Arc::new(embedder) as Arc<dyn Embedder>);
+        let model_dir = resolve_model_dir(options.model_dir.as_deref());
+        let precision = options.query_precision;
+        let embedder: Option<Arc<dyn Embedder>> = match options.query_sessions {
+            Some(n) if n > 0 => SessionPool::load(&model_dir, precision, n, Some(1))
+                .ok()
+                .map(|pool| Arc::new(pool) as Arc<dyn Embedder>),
+            _ => OnnxEmbedder::load_for_queries(&model_dir, precision, 1, None)
+                .ok()
+                .map(|one| Arc::new(one) as Arc<dyn Embedder>),
+        };
+        if let Some(embedder) = embedder {
+            open_options = open_options.embedder(embedder);
         }
         let loaded = open_and_warm(&root, &open_options)?;
         let audit = match options.no_audit {

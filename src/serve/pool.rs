@@ -2,23 +2,26 @@
 //!
 //! [`OnnxEmbedder::load`] opens one session on every core, made for one query at a time: a
 //! server's concurrent queries wait for it one after the other. A [`SessionPool`] holds
-//! `num_sessions` sessions of `threads_per_session` threads each; a query takes the first free
-//! one, or waits for the next in turn when all are busy. On the project's two cores the one
+//! `num_sessions` sessions of `threads_per_session` threads each; a query takes a free one, or
+//! waits until one is free when all are busy. On the project's two cores the one
 //! session is as fast under load and faster for a single client (`lore serve` keeps it unless
 //! given `--query-sessions N`); on more cores, sessions side by side avoid the intra-op
 //! synchronisation of one wide session.
 
 use std::path::Path;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Mutex;
+use std::sync::{Condvar, Mutex};
 
-use crate::embed::{Embedder, OnnxEmbedder};
-use crate::error::{Error, Result};
+use crate::embed::{Embedder, OnnxEmbedder, QueryPrecision};
+use crate::error::Result;
 
 /// Model sessions shared by concurrent queries (see the module guide).
 pub struct SessionPool {
-    sessions: Vec<Mutex<OnnxEmbedder>>,
-    next: AtomicUsize,
+    /// The sessions not in use.
+    free: Mutex<Vec<OnnxEmbedder>>,
+    /// Signalled when a session is given back.
+    returned: Condvar,
+    num_sessions: usize,
+    int8: bool,
     model_id: String,
     dim: usize,
 }
@@ -27,44 +30,50 @@ impl std::fmt::Debug for SessionPool {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SessionPool")
             .field("model_id", &self.model_id)
-            .field("num_sessions", &self.sessions.len())
+            .field("num_sessions", &self.num_sessions)
+            .field("int8", &self.int8)
             .finish()
     }
 }
 
 impl SessionPool {
-    /// `num_sessions` sessions (at least one) of the model in `dir`, each of
-    /// `threads_per_session` intra-op threads (`None`: every core).
+    /// `num_sessions` sessions (at least one) of the model in `dir` for queries at
+    /// `precision`, each of `threads_per_session` intra-op threads (`None`: every core).
     pub fn load(
         dir: &Path,
+        precision: QueryPrecision,
         num_sessions: usize,
         threads_per_session: Option<usize>,
     ) -> Result<SessionPool> {
         let sessions = (0..num_sessions.max(1))
-            .map(|_| OnnxEmbedder::load_sessions(dir, 1, threads_per_session).map(Mutex::new))
+            .map(|_| OnnxEmbedder::load_for_queries(dir, precision, 1, threads_per_session))
             .collect::<Result<Vec<_>>>()?;
-        let first = sessions[0]
-            .lock()
-            .map_err(|_| Error::bug("a fresh session lock is poisoned"))?;
-        let (model_id, dim) = (first.model_id().to_string(), first.dim());
-        drop(first);
+        let first = &sessions[0];
+        let (model_id, dim, int8) = (first.model_id().to_string(), first.dim(), first.is_int8());
         Ok(SessionPool {
-            sessions,
-            next: AtomicUsize::new(0),
+            num_sessions: sessions.len(),
+            free: Mutex::new(sessions),
+            returned: Condvar::new(),
+            int8,
             model_id,
             dim,
         })
     }
 
     /// One single-threaded session per core: the most queries a second on a busy server.
-    pub fn for_this_machine(dir: &Path) -> Result<SessionPool> {
+    pub fn for_this_machine(dir: &Path, precision: QueryPrecision) -> Result<SessionPool> {
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-        SessionPool::load(dir, cores, Some(1))
+        SessionPool::load(dir, precision, cores, Some(1))
     }
 
     /// How many sessions it holds.
     pub fn num_sessions(&self) -> usize {
-        self.sessions.len()
+        self.num_sessions
+    }
+
+    /// True when the sessions run the int8 query graph.
+    pub fn is_int8(&self) -> bool {
+        self.int8
     }
 }
 
@@ -78,19 +87,46 @@ impl Embedder for SessionPool {
     }
 
     fn embed(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>> {
-        let n = self.sessions.len();
-        let start = self.next.fetch_add(1, Ordering::Relaxed) % n;
-        for i in 0..n {
-            if let Ok(session) = self.sessions[(start + i) % n].try_lock() {
-                return session.embed(texts);
+        // A poisoned lock only means a thread panicked while taking or giving back a session;
+        // the list itself is still sound.
+        let mut free = self.free.lock().unwrap_or_else(|e| e.into_inner());
+        let session = loop {
+            match free.pop() {
+                Some(session) => break session,
+                None => free = self.returned.wait(free).unwrap_or_else(|e| e.into_inner()),
             }
+        };
+        drop(free);
+        // Given back however the embedding ends, a panic included.
+        let session = Lent {
+            pool: self,
+            session: Some(session),
+        };
+        session.get().embed(texts)
+    }
+}
+
+/// A session taken from the pool, given back when dropped.
+struct Lent<'a> {
+    pool: &'a SessionPool,
+    session: Option<OnnxEmbedder>,
+}
+
+impl Lent<'_> {
+    fn get(&self) -> &OnnxEmbedder {
+        self.session
+            .as_ref()
+            .expect("a lent session is held until dropped")
+    }
+}
+
+impl Drop for Lent<'_> {
+    fn drop(&mut self) {
+        if let Some(session) = self.session.take() {
+            let mut free = self.pool.free.lock().unwrap_or_else(|e| e.into_inner());
+            free.push(session);
+            self.pool.returned.notify_one();
         }
-        // All busy: wait for the one whose turn it is. A poisoned lock only means another
-        // query panicked while holding it; the session itself is still sound.
-        let session = self.sessions[start]
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
-        session.embed(texts)
     }
 }
 
@@ -101,8 +137,12 @@ mod tests {
     #[test]
     fn a_pool_embeds_like_one_session() {
         let dir = crate::embed::resolve_model_dir(None);
-        let pool = SessionPool::load(&dir, 2, Some(1)).unwrap();
-        let one = OnnxEmbedder::load(&dir).unwrap();
+        let pool = SessionPool::load(&dir, QueryPrecision::Int8, 2, Some(1)).unwrap();
+        let one = OnnxEmbedder::load_for_queries(&dir, QueryPrecision::Int8, 1, None).unwrap();
+        assert!(
+            pool.is_int8(),
+            "scripts/fetch-model.sh makes the query graph"
+        );
         let text = ["who reviews vendor contracts over $75K?"];
         let a = pool.embed(&text).unwrap();
         let b = one.embed(&text).unwrap();

@@ -57,6 +57,9 @@ pub trait Vectors: Sync {
     fn prepare(&self, query: &[f32]) -> Self::Query;
     /// Cosine similarity of the query and row `ord` (exact or approximate).
     fn similarity(&self, query: &Self::Query, ord: u32) -> f32;
+    /// Start loading row `ord` into the cache, ahead of [`Vectors::similarity`] (a hint; by
+    /// default nothing).
+    fn prefetch(&self, _ord: u32) {}
 }
 
 impl Vectors for VectorStore {

@@ -364,7 +364,14 @@ impl<V: Vectors> VectorIndex for HnswSearcher<'_, V> {
             if best.len() >= ef && best.peek().is_some_and(|worst| here > *worst) {
                 break;
             }
-            for &next in self.graph.links(0, here.1) {
+            let links = self.graph.links(0, here.1);
+            // The rows are scattered over memory: ask for all of them before scoring the first.
+            for &next in links {
+                if !visited[next as usize] {
+                    self.store.prefetch(next);
+                }
+            }
+            for &next in links {
                 let seen = &mut visited[next as usize];
                 if *seen {
                     continue;

@@ -80,13 +80,14 @@ pub fn mcp(args: McpArgs, model_dir: Option<PathBuf>, quiet: bool) -> anyhow::Re
             None => "no audit log".into(),
         };
         eprintln!(
-            "lore mcp: serving {} ({}, {}) {who} over stdio; {audit}",
+            "lore mcp: serving {} ({}, {}) {who} over stdio; {audit}; queries embedded by {}",
             args.index.display(),
             health.generation,
             match health.chunks {
                 Some(n) => format!("{n} chunks"),
                 None => "access control on".to_string(),
-            }
+            },
+            service.query_embedding()
         );
     }
     run_stdio(service, Caller::new(TRANSPORT, principal))?;

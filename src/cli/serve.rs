@@ -49,8 +49,8 @@ pub struct ServeArgs {
     #[arg(long, default_value_t = 250, value_name = "MS")]
     reload_ms: u64,
     /// Query embedding sessions: N single-threaded sessions, so that concurrent hybrid and
-    /// dense searches embed side by side (worth it on many cores); default (or 0): one session
-    /// using every core.
+    /// dense searches embed side by side (default: one per core); 0: one session using every
+    /// core.
     #[arg(long, value_name = "N")]
     query_sessions: Option<usize>,
 }
@@ -83,6 +83,7 @@ pub fn serve(args: ServeArgs, model_dir: Option<PathBuf>) -> anyhow::Result<Exit
         (None, None) => "everyone as the index owner".into(),
     };
     let generation = service.generation();
+    let queries = service.query_embedding().to_string();
     let http_options = HttpOptions {
         body_limit: args.body_limit,
         time_limit: Duration::from_millis(args.timeout_ms.max(1)),
@@ -95,6 +96,7 @@ pub fn serve(args: ServeArgs, model_dir: Option<PathBuf>) -> anyhow::Result<Exit
             "lore serve: {} ({generation}); callers: {who}; audit log: {audit}; Ctrl-C stops",
             args.index.display()
         );
+        eprintln!("lore serve: queries embedded by {queries}");
     })?;
     eprintln!("lore serve: stopped");
     Ok(ExitCode::SUCCESS)

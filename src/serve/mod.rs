@@ -323,10 +323,10 @@ pub struct ServiceOptions {
     /// How often to check for a new generation; `None` never reloads.
     pub poll_interval: Option<Duration>,
     /// Query embedding sessions: `Some(n)`, n single-threaded sessions, so that concurrent
-    /// queries embed side by side (see [`SessionPool`]); `None` or `Some(0)` (the default):
-    /// one session on every core. On two cores the one session does as well under 8
-    /// concurrent clients and is faster for one (see `benches/RESULTS.md`); a pool pays off
-    /// on more cores.
+    /// queries embed side by side (see [`SessionPool`]); `None` (the default): one per core;
+    /// `Some(0)`: one session on every core, for one query at a time. On two cores the pool
+    /// answers 8 concurrent clients about 6% faster and one client no slower (see
+    /// `benches/RESULTS.md`).
     pub query_sessions: Option<usize>,
     /// How queries are embedded (default: by the int8 query graph).
     pub query_precision: QueryPrecision,
@@ -357,6 +357,8 @@ struct Loaded {
 /// What a [`Service`] shares with its reload thread.
 struct Inner {
     root: PathBuf,
+    /// How queries are embedded, for the start-up line.
+    query_embedding: String,
     open_options: OpenOptions,
     current: RwLock<Arc<Loaded>>,
     /// The generation that last failed to open, not tried again until `CURRENT` moves on.
@@ -401,14 +403,42 @@ impl Service {
         // Without a model, hybrid searches fall back to lexical and say so.
         let model_dir = resolve_model_dir(options.model_dir.as_deref());
         let precision = options.query_precision;
-        let embedder: Option<Arc<dyn Embedder>> = match options.query_sessions {
-            Some(n) if n > 0 => SessionPool::load(&model_dir, precision, n, Some(1))
-                .ok()
-                .map(|pool| Arc::new(pool) as Arc<dyn Embedder>),
-            _ => OnnxEmbedder::load_for_queries(&model_dir, precision, 1, None)
-                .ok()
-                .map(|one| Arc::new(one) as Arc<dyn Embedder>),
+        let graph = |int8: bool| {
+            match (int8, precision) {
+            (true, _) => "the int8 query graph",
+            (false, QueryPrecision::Full) => "the f32 graph (--query-precision full)",
+            (false, QueryPrecision::Int8) => {
+                "the f32 graph (no int8 query graph for this model: scripts/fetch-model.sh makes it)"
+            }
+        }
         };
+        let (embedder, query_embedding): (Option<Arc<dyn Embedder>>, String) =
+            match options.query_sessions {
+                Some(0) => match OnnxEmbedder::load_for_queries(&model_dir, precision, 1, None) {
+                    Ok(one) => {
+                        let text = format!("{}, one session on every core", graph(one.is_int8()));
+                        (Some(Arc::new(one)), text)
+                    }
+                    Err(e) => (None, format!("none ({e})")),
+                },
+                n => {
+                    let pool = match n {
+                        Some(n) => SessionPool::load(&model_dir, precision, n, Some(1)),
+                        None => SessionPool::for_this_machine(&model_dir, precision),
+                    };
+                    match pool {
+                        Ok(pool) => {
+                            let text = format!(
+                                "{}, {} single-threaded sessions",
+                                graph(pool.is_int8()),
+                                pool.num_sessions()
+                            );
+                            (Some(Arc::new(pool)), text)
+                        }
+                        Err(e) => (None, format!("none ({e})")),
+                    }
+                }
+            };
         if let Some(embedder) = embedder {
             open_options = open_options.embedder(embedder);
         }
@@ -431,6 +461,7 @@ impl Service {
             reloads: AtomicU64::new(0),
             audit,
             tokens: options.tokens,
+            query_embedding,
             default_principal: options.default_principal,
             texts: TextTokens::default(),
             _stop: Mutex::new(stop),
@@ -450,6 +481,12 @@ impl Service {
     /// The index directory.
     pub fn root(&self) -> &Path {
         &self.inner.root
+    }
+
+    /// How queries are embedded: which graph and how many sessions, or why none (hybrid
+    /// searches then fall back to lexical and say so).
+    pub fn query_embedding(&self) -> &str {
+        &self.inner.query_embedding
     }
 
     /// The audit log's path, when there is one.

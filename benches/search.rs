@@ -26,8 +26,8 @@ use common::{ms, percentile};
 use criterion::Criterion;
 use lore::internals::embed::resolve_model_dir;
 use lore::Embedder;
-use lore::OnnxEmbedder;
 use lore::{Index, Mode, SearchRequest};
+use lore::{OnnxEmbedder, QueryPrecision};
 
 /// Set (to the index directory) in the child that runs the latency pass.
 const CHILD_ENV: &str = "LORE_BENCH_QUERY_LOOP";
@@ -184,16 +184,24 @@ fn latency_pass(dir: &Path, modes: &[Mode]) -> serde_json::Value {
     let peak = common::peak_rss();
 
     // The query's embedding alone (what hybrid and dense pay on top of the searches): with the
-    // one-session-on-every-core embedder the index loads, and with one single-threaded
-    // session; measured after the peak RSS.
+    // one-session-on-every-core embedder and with one single-threaded session, each on the
+    // int8 query graph (what the index loads) and on the f32 graph documents are embedded
+    // with; measured after the peak RSS.
     let mut embed_only = serde_json::Map::new();
     if modes.contains(&Mode::Hybrid) {
         let model = resolve_model_dir(None);
-        for (name, threads) in [
-            ("1 session x all cores (load)", None),
-            ("1 session x 1 thread", Some(1)),
+        for (name, precision, threads) in [
+            (
+                "int8, 1 session x all cores (load)",
+                QueryPrecision::Int8,
+                None,
+            ),
+            ("int8, 1 session x 1 thread", QueryPrecision::Int8, Some(1)),
+            ("f32, 1 session x all cores", QueryPrecision::Full, None),
+            ("f32, 1 session x 1 thread", QueryPrecision::Full, Some(1)),
         ] {
-            let embedder = OnnxEmbedder::load_sessions(&model, 1, threads).expect("load the model");
+            let embedder = OnnxEmbedder::load_for_queries(&model, precision, 1, threads)
+                .expect("load the model");
             for q in queries.iter().take(WARMUP) {
                 embedder.embed(&[q]).expect("embed");
             }

@@ -20,7 +20,7 @@ use lore::RankingOptions;
 use lore::{Mode, Skipped};
 
 use super::memory::print_memory_table;
-use super::{builder, open, progress, RankingArgs};
+use super::{builder, open, progress, Model, RankingArgs};
 
 #[derive(Debug, Args)]
 pub struct EvalArgs {
@@ -145,11 +145,11 @@ struct Report {
     seconds: f64,
 }
 
-pub fn eval(args: EvalArgs, model_dir: Option<PathBuf>, quiet: bool) -> anyhow::Result<ExitCode> {
+pub fn eval(args: EvalArgs, model: Model, quiet: bool) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
     let modes = parse_modes(&args.mode)?;
     if let Some(file) = args.dataset.as_ref().filter(|d| d.is_file()) {
-        return eval_questions(&args, file, &modes, model_dir, quiet);
+        return eval_questions(&args, file, &modes, model, quiet);
     }
     if args.depth == 0 {
         bail!("--depth must be at least 1");
@@ -174,7 +174,7 @@ pub fn eval(args: EvalArgs, model_dir: Option<PathBuf>, quiet: bool) -> anyhow::
         };
         PathBuf::from("lore-eval").join(name)
     });
-    let built = build_or_reuse(&args, &modes, &corpus, &index_dir, model_dir.clone(), quiet)?;
+    let built = build_or_reuse(&args, &modes, &corpus, &index_dir, model.clone(), quiet)?;
     let mut err = std::io::stderr().lock();
     let reused = built.is_none();
     let (build_seconds, embed_seconds, embedded, from_cache) = match &built {
@@ -186,7 +186,7 @@ pub fn eval(args: EvalArgs, model_dir: Option<PathBuf>, quiet: bool) -> anyhow::
             report.num_cached,
         ),
     };
-    let index = open(&index_dir, model_dir)?;
+    let index = open(&index_dir, model)?;
     let manifest = index.manifest().clone();
     let index_skipped = index.skipped()?;
     for s in index_skipped.iter().chain(&dataset.skipped) {
@@ -352,7 +352,7 @@ fn eval_questions(
     args: &EvalArgs,
     file: &std::path::Path,
     modes: &[Mode],
-    model_dir: Option<PathBuf>,
+    model: Model,
     quiet: bool,
 ) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
@@ -373,8 +373,8 @@ fn eval_questions(
         .index
         .clone()
         .unwrap_or_else(|| default_index_dir(&corpus, &name));
-    build_or_reuse(args, modes, &corpus, &index_dir, model_dir.clone(), quiet)?;
-    let index = open(&index_dir, model_dir)?;
+    build_or_reuse(args, modes, &corpus, &index_dir, model.clone(), quiet)?;
+    let index = open(&index_dir, model)?;
     let mut reports = BTreeMap::new();
     for mode in modes {
         let report = evaluate_memory(
@@ -441,14 +441,14 @@ fn build_or_reuse(
     modes: &[Mode],
     corpus: &std::path::Path,
     index_dir: &std::path::Path,
-    model_dir: Option<PathBuf>,
+    model: Model,
     quiet: bool,
 ) -> anyhow::Result<Option<lore::BuildReport>> {
     let mut err = std::io::stderr().lock();
     if args.no_embed && modes.iter().any(|m| *m != Mode::Lexical) {
         bail!("--no-embed builds a lexical-only index: evaluate it with --mode lexical");
     }
-    let build = builder(index_dir, model_dir, args.no_embed)
+    let build = builder(index_dir, model, args.no_embed)
         .chunk_options(ChunkOptions {
             max_tokens: args.max_tokens,
         })

@@ -7,6 +7,7 @@ use std::time::Instant;
 use anyhow::Context;
 use clap::Args;
 
+use super::Model;
 use lore::serve::mcp::{run_stdio, TRANSPORT};
 use lore::serve::{Caller, Service, ServiceOptions, Tokens};
 use lore::Principal;
@@ -46,16 +47,16 @@ pub struct McpArgs {
 
 /// Run `lore mcp` until the host closes standard input. Standard output carries only the
 /// protocol; this prints to standard error.
-pub fn mcp(args: McpArgs, model_dir: Option<PathBuf>, quiet: bool) -> anyhow::Result<ExitCode> {
+pub fn mcp(args: McpArgs, model: Model, quiet: bool) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
     let tokens = args.tokens.as_deref().map(Tokens::load).transpose()?;
     let options = ServiceOptions {
-        model_dir,
+        model_dir: model.dir,
         audit_log: args.audit.clone(),
         no_audit: args.no_audit,
         tokens,
         default_principal: args.as_user.as_deref().map(Principal::new),
-        query_precision: super::query_precision(),
+        query_precision: model.query_precision,
         ..ServiceOptions::default()
     };
     let service = Service::open(&args.index, options)

@@ -11,7 +11,7 @@ use lore::{
     Date, DecisionsRequest, EntryKind, Mode, StatusFilter, WhoRequest, DEFAULT_HALF_LIFE_DAYS,
 };
 
-use super::{open_for_one_question, AsUser};
+use super::{open_for_one_question, AsUser, Model};
 
 #[derive(Debug, Args)]
 pub struct DecisionsArgs {
@@ -54,8 +54,8 @@ fn parse_kind(s: &str) -> Result<EntryKind, String> {
     }
 }
 
-pub fn decisions(args: DecisionsArgs, model_dir: Option<PathBuf>) -> anyhow::Result<ExitCode> {
-    let index = open_for_one_question(&args.index, model_dir)?;
+pub fn decisions(args: DecisionsArgs, model: Model) -> anyhow::Result<ExitCode> {
+    let index = open_for_one_question(&args.index, model)?;
     let answer = index.decisions(&DecisionsRequest {
         query: args.query.clone(),
         as_of: args.as_of,
@@ -206,8 +206,8 @@ pub struct WhoArgs {
     json: bool,
 }
 
-pub fn who(args: WhoArgs, model_dir: Option<PathBuf>) -> anyhow::Result<ExitCode> {
-    let index = open_for_one_question(&args.index, model_dir)?;
+pub fn who(args: WhoArgs, model: Model) -> anyhow::Result<ExitCode> {
+    let index = open_for_one_question(&args.index, model)?;
     let answer = index.who(&WhoRequest {
         topic: args.topic.clone(),
         as_of: args.as_of,

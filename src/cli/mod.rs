@@ -423,35 +423,38 @@ enum PrecisionArg {
     Full,
 }
 
-/// The `--query-precision` of this process, set once by [`run`]: every command that opens an
-/// index or a server embeds its queries so.
-static QUERY_PRECISION: std::sync::OnceLock<QueryPrecision> = std::sync::OnceLock::new();
-
-fn query_precision() -> QueryPrecision {
-    QUERY_PRECISION.get().copied().unwrap_or_default()
+/// The model a command uses: where it is (`--model-dir`) and how queries are embedded
+/// (`--query-precision`).
+#[derive(Debug, Clone)]
+pub struct Model {
+    dir: Option<PathBuf>,
+    query_precision: QueryPrecision,
 }
 
 /// Run a parsed command line.
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
-    let _ = QUERY_PRECISION.set(match cli.query_precision {
-        PrecisionArg::Int8 => QueryPrecision::Int8,
-        PrecisionArg::Full => QueryPrecision::Full,
-    });
-    let (model_dir, quiet) = (cli.model_dir, cli.quiet);
+    let model = Model {
+        dir: cli.model_dir,
+        query_precision: match cli.query_precision {
+            PrecisionArg::Int8 => QueryPrecision::Int8,
+            PrecisionArg::Full => QueryPrecision::Full,
+        },
+    };
+    let quiet = cli.quiet;
     match cli.command {
-        Command::Index(args) => index(args, model_dir, quiet),
-        Command::Rm(args) => rm(args, model_dir, quiet),
-        Command::Search(args) => search(args, model_dir),
-        Command::Context(args) => context(args, model_dir),
+        Command::Index(args) => index(args, model, quiet),
+        Command::Rm(args) => rm(args, model, quiet),
+        Command::Search(args) => search(args, model),
+        Command::Context(args) => context(args, model),
         Command::Stats(args) => stats(args),
         Command::Verify(args) => verify(args),
-        Command::Decisions(args) => memory::decisions(args, model_dir),
-        Command::Who(args) => memory::who(args, model_dir),
-        Command::Demo(args) => demo(args, model_dir, quiet),
-        Command::Eval(args) => eval::eval(args, model_dir, quiet),
-        Command::Serve(args) => serve::serve(args, model_dir),
+        Command::Decisions(args) => memory::decisions(args, model),
+        Command::Who(args) => memory::who(args, model),
+        Command::Demo(args) => demo(args, model, quiet),
+        Command::Eval(args) => eval::eval(args, model, quiet),
+        Command::Serve(args) => serve::serve(args, model),
         Command::Audit(args) => serve::audit(args),
-        Command::Mcp(args) => mcp::mcp(args, model_dir, quiet),
+        Command::Mcp(args) => mcp::mcp(args, model, quiet),
     }
 }
 
@@ -485,17 +488,17 @@ pub fn hint(err: &anyhow::Error) -> Option<String> {
     }
 }
 
-fn builder(dir: &Path, model_dir: Option<PathBuf>, no_embed: bool) -> IndexBuilder {
+fn builder(dir: &Path, model: Model, no_embed: bool) -> IndexBuilder {
     let b = IndexBuilder::new(dir);
-    match (no_embed, model_dir) {
+    match (no_embed, model.dir) {
         (true, _) => b.without_embeddings(),
         (false, Some(m)) => b.model_dir(m),
         (false, None) => b,
     }
 }
 
-fn index(args: IndexArgs, model_dir: Option<PathBuf>, quiet: bool) -> anyhow::Result<ExitCode> {
-    let mut builder = builder(&args.index, model_dir, args.no_embed)
+fn index(args: IndexArgs, model: Model, quiet: bool) -> anyhow::Result<ExitCode> {
+    let mut builder = builder(&args.index, model, args.no_embed)
         .reuse_index(!args.rebuild)
         .keep_missing(args.no_delete);
     if let Some(max_tokens) = args.max_tokens {
@@ -531,10 +534,10 @@ fn index(args: IndexArgs, model_dir: Option<PathBuf>, quiet: bool) -> anyhow::Re
     })
 }
 
-fn rm(args: RmArgs, model_dir: Option<PathBuf>, quiet: bool) -> anyhow::Result<ExitCode> {
+fn rm(args: RmArgs, model: Model, quiet: bool) -> anyhow::Result<ExitCode> {
     let context = || format!("cannot remove from the index at {}", args.index.display());
     let mut writer = IndexWriter::open(&args.index).with_context(context)?;
-    if let Some(dir) = model_dir {
+    if let Some(dir) = model.dir {
         writer = writer.model_dir(dir);
     }
     let before = writer.num_documents();
@@ -671,32 +674,28 @@ fn request_from(args: &SearchArgs) -> anyhow::Result<SearchRequest> {
 /// which costs less than loading the graph once. Callers end with `std::mem::forget(index)`:
 /// tearing down the model session and the index would only delay the exit, and the operating
 /// system reclaims it all at once.
-fn open_for_one_question(dir: &Path, model_dir: Option<PathBuf>) -> anyhow::Result<Index> {
-    open_with(dir, model_dir, OpenOptions::default().exact_dense(true))
+fn open_for_one_question(dir: &Path, model: Model) -> anyhow::Result<Index> {
+    open_with(dir, model, OpenOptions::default().exact_dense(true))
 }
 
-fn open(dir: &Path, model_dir: Option<PathBuf>) -> anyhow::Result<Index> {
-    open_with(dir, model_dir, OpenOptions::default())
+fn open(dir: &Path, model: Model) -> anyhow::Result<Index> {
+    open_with(dir, model, OpenOptions::default())
 }
 
-fn open_with(
-    dir: &Path,
-    model_dir: Option<PathBuf>,
-    options: OpenOptions,
-) -> anyhow::Result<Index> {
-    let options = match model_dir {
+fn open_with(dir: &Path, model: Model, options: OpenOptions) -> anyhow::Result<Index> {
+    let options = match model.dir {
         Some(m) => options.model_dir(m),
         None => options,
     };
     Ok(Index::open_with(
         dir,
-        options.query_precision(query_precision()),
+        options.query_precision(model.query_precision),
     )?)
 }
 
-fn search(args: SearchArgs, model_dir: Option<PathBuf>) -> anyhow::Result<ExitCode> {
+fn search(args: SearchArgs, model: Model) -> anyhow::Result<ExitCode> {
     let request = request_from(&args)?;
-    let index = open_for_one_question(&args.index, model_dir)?;
+    let index = open_for_one_question(&args.index, model)?;
     let response = index.search(&request)?;
     let mut out = std::io::stdout().lock();
     if args.json {
@@ -712,7 +711,7 @@ fn search(args: SearchArgs, model_dir: Option<PathBuf>) -> anyhow::Result<ExitCo
     Ok(ExitCode::SUCCESS)
 }
 
-fn context(args: ContextArgs, model_dir: Option<PathBuf>) -> anyhow::Result<ExitCode> {
+fn context(args: ContextArgs, model: Model) -> anyhow::Result<ExitCode> {
     let filters = args
         .filters
         .iter()
@@ -733,7 +732,7 @@ fn context(args: ContextArgs, model_dir: Option<PathBuf>) -> anyhow::Result<Exit
         principal: args.as_user.principal(),
         ..ContextRequest::new(args.question, args.budget)
     };
-    let index = open_for_one_question(&args.index, model_dir)?;
+    let index = open_for_one_question(&args.index, model)?;
     let pack = index.context(&request)?;
     let mut out = std::io::stdout().lock();
     out.write_all(pack.rendered.as_bytes())?;
@@ -1064,7 +1063,7 @@ fn stats(args: StatsArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn demo(args: DemoArgs, model_dir: Option<PathBuf>, quiet: bool) -> anyhow::Result<ExitCode> {
+fn demo(args: DemoArgs, model: Model, quiet: bool) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
     let corpus = match args.corpus {
         Some(c) => c,
@@ -1084,13 +1083,13 @@ fn demo(args: DemoArgs, model_dir: Option<PathBuf>, quiet: bool) -> anyhow::Resu
         corpus.display(),
         dir.display()
     )?;
-    let report = builder(&dir, model_dir.clone(), false)
+    let report = builder(&dir, model.clone(), false)
         .progress(progress::reporter(quiet))
         .build(std::slice::from_ref(&corpus))
         .context("cannot build the demo index")?;
     print_summary(&mut out, &report, &dir)?;
 
-    let index = open(&dir, model_dir)?;
+    let index = open(&dir, model)?;
     let questions = read_questions(&corpus.join("questions.jsonl"))?;
     writeln!(
         out,

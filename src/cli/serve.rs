@@ -9,6 +9,7 @@ use std::time::Duration;
 use anyhow::{bail, Context};
 use clap::Args;
 
+use super::Model;
 use lore::serve::audit::{read_log, AuditFilter, DEFAULT_AUDIT_FILE};
 use lore::serve::http::{self, HttpOptions, DEFAULT_ADDR, DEFAULT_BODY_LIMIT};
 use lore::serve::{Service, ServiceOptions, Tokens};
@@ -55,21 +56,21 @@ pub struct ServeArgs {
     query_sessions: Option<usize>,
 }
 
-pub fn serve(args: ServeArgs, model_dir: Option<PathBuf>) -> anyhow::Result<ExitCode> {
+pub fn serve(args: ServeArgs, model: Model) -> anyhow::Result<ExitCode> {
     let tokens = args.tokens.as_deref().map(Tokens::load).transpose()?;
     if tokens.is_some() && args.as_user.is_some() {
         bail!("--as applies only without --tokens (with tokens, each token names its user)");
     }
     http::check_exposure(&args.addr, tokens.is_some())?;
     let options = ServiceOptions {
-        model_dir,
+        model_dir: model.dir,
         audit_log: args.audit.clone(),
         no_audit: args.no_audit,
         tokens,
         default_principal: args.as_user.as_deref().map(Principal::new),
         poll_interval: (args.reload_ms > 0).then(|| Duration::from_millis(args.reload_ms)),
         query_sessions: args.query_sessions,
-        query_precision: super::query_precision(),
+        query_precision: model.query_precision,
     };
     let service = Service::open(&args.index, options)
         .with_context(|| format!("cannot serve the index at {}", args.index.display()))?;

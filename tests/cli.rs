@@ -147,6 +147,64 @@ fn index_then_search_json_on_the_corpus() {
         assert!(s < e && e <= bytes.len());
     }
 
+    // Queries embed by the int8 query graph unless told otherwise: the same dense ranking
+    // here, with cosines that differ a little from full precision's.
+    let dense = |precision: &str| -> Vec<(String, f64)> {
+        let out = lore(&[
+            "search",
+            "who approves contracts above the outside counsel threshold?",
+            "--index",
+            index_s,
+            "--mode",
+            "dense",
+            "-k",
+            "3",
+            "--json",
+            "--query-precision",
+            precision,
+        ]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        json["hits"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|h| {
+                let id = h["chunk_id"].as_str().unwrap().to_string();
+                (id, h["dense"]["score"].as_f64().unwrap())
+            })
+            .collect()
+    };
+    let (int8, full) = (dense("int8"), dense("full"));
+    assert_eq!(int8[0].0, full[0].0, "{int8:?} {full:?}");
+    assert!(
+        int8.iter()
+            .zip(&full)
+            .all(|(a, b)| (a.1 - b.1).abs() < 0.03),
+        "{int8:?} {full:?}"
+    );
+    assert_ne!(int8, full, "--query-precision changes nothing");
+    let default = lore(&[
+        "search",
+        "who approves contracts above the outside counsel threshold?",
+        "--index",
+        index_s,
+        "--mode",
+        "dense",
+        "-k",
+        "3",
+        "--json",
+    ]);
+    let default: serde_json::Value = serde_json::from_slice(&default.stdout).unwrap();
+    assert_eq!(
+        default["hits"][0]["dense"]["score"].as_f64().unwrap(),
+        int8[0].1
+    );
+
     // Filters narrow the answer.
     let out = lore(&[
         "search",

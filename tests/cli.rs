@@ -149,20 +149,12 @@ fn index_then_search_json_on_the_corpus() {
 
     // Queries embed by the int8 query graph unless told otherwise: the same dense ranking
     // here, with cosines that differ a little from full precision's.
-    let dense = |precision: &str| -> Vec<(String, f64)> {
-        let out = lore(&[
-            "search",
-            "who approves contracts above the outside counsel threshold?",
-            "--index",
-            index_s,
-            "--mode",
-            "dense",
-            "-k",
-            "3",
-            "--json",
-            "--query-precision",
-            precision,
-        ]);
+    let dense = |precision: &[&str]| -> Vec<(String, f64)> {
+        let question = "who approves contracts above the outside counsel threshold?";
+        let mut args = vec!["search", question, "--index", index_s, "--mode", "dense"];
+        args.extend(["-k", "3", "--json"]);
+        args.extend(precision);
+        let out = lore(&args);
         assert!(
             out.status.success(),
             "{}",
@@ -179,7 +171,8 @@ fn index_then_search_json_on_the_corpus() {
             })
             .collect()
     };
-    let (int8, full) = (dense("int8"), dense("full"));
+    let int8 = dense(&["--query-precision", "int8"]);
+    let full = dense(&["--query-precision", "full"]);
     assert_eq!(int8[0].0, full[0].0, "{int8:?} {full:?}");
     assert!(
         int8.iter()
@@ -188,22 +181,7 @@ fn index_then_search_json_on_the_corpus() {
         "{int8:?} {full:?}"
     );
     assert_ne!(int8, full, "--query-precision changes nothing");
-    let default = lore(&[
-        "search",
-        "who approves contracts above the outside counsel threshold?",
-        "--index",
-        index_s,
-        "--mode",
-        "dense",
-        "-k",
-        "3",
-        "--json",
-    ]);
-    let default: serde_json::Value = serde_json::from_slice(&default.stdout).unwrap();
-    assert_eq!(
-        default["hits"][0]["dense"]["score"].as_f64().unwrap(),
-        int8[0].1
-    );
+    assert_eq!(dense(&[]), int8, "int8 is the default");
 
     // Filters narrow the answer.
     let out = lore(&[

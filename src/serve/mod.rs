@@ -60,7 +60,7 @@ use serde::Serialize;
 
 use crate::access::Principal;
 use crate::date::Date;
-use crate::embed::{resolve_model_dir, Embedder, OnnxEmbedder, QueryPrecision, TokenCounter};
+use crate::embed::{resolve_model_dir, QueryPrecision, TokenCounter};
 use crate::error::{Error, UserError};
 use crate::generation;
 use crate::index::{Index, OpenOptions};
@@ -403,44 +403,30 @@ impl Service {
         // Without a model, hybrid searches fall back to lexical and say so.
         let model_dir = resolve_model_dir(options.model_dir.as_deref());
         let precision = options.query_precision;
-        let graph = |int8: bool| {
-            match (int8, precision) {
-            (true, _) => "the int8 query graph",
-            (false, QueryPrecision::Full) => "the f32 graph (--query-precision full)",
-            (false, QueryPrecision::Int8) => {
-                "the f32 graph (no int8 query graph for this model: scripts/fetch-model.sh makes it)"
-            }
-        }
+        // A pool of one session on every core waits for its session as that session would.
+        let pool = match options.query_sessions {
+            Some(0) => SessionPool::load(&model_dir, precision, 1, None),
+            Some(n) => SessionPool::load(&model_dir, precision, n, Some(1)),
+            None => SessionPool::for_this_machine(&model_dir, precision),
         };
-        let (embedder, query_embedding): (Option<Arc<dyn Embedder>>, String) =
-            match options.query_sessions {
-                Some(0) => match OnnxEmbedder::load_for_queries(&model_dir, precision, 1, None) {
-                    Ok(one) => {
-                        let text = format!("{}, one session on every core", graph(one.is_int8()));
-                        (Some(Arc::new(one)), text)
+        let query_embedding = match &pool {
+            Ok(pool) => {
+                let graph = match (pool.is_int8(), precision) {
+                    (true, _) => "the int8 query graph",
+                    (false, QueryPrecision::Full) => "the f32 graph (--query-precision full)",
+                    (false, QueryPrecision::Int8) => {
+                        "the f32 graph (no int8 query graph for this model: scripts/fetch-model.sh makes it)"
                     }
-                    Err(e) => (None, format!("none ({e})")),
-                },
-                n => {
-                    let pool = match n {
-                        Some(n) => SessionPool::load(&model_dir, precision, n, Some(1)),
-                        None => SessionPool::for_this_machine(&model_dir, precision),
-                    };
-                    match pool {
-                        Ok(pool) => {
-                            let text = format!(
-                                "{}, {} single-threaded sessions",
-                                graph(pool.is_int8()),
-                                pool.num_sessions()
-                            );
-                            (Some(Arc::new(pool)), text)
-                        }
-                        Err(e) => (None, format!("none ({e})")),
-                    }
+                };
+                match options.query_sessions {
+                    Some(0) => format!("{graph}, one session on every core"),
+                    _ => format!("{graph}, {} single-threaded sessions", pool.num_sessions()),
                 }
-            };
-        if let Some(embedder) = embedder {
-            open_options = open_options.embedder(embedder);
+            }
+            Err(e) => format!("none ({e})"),
+        };
+        if let Ok(pool) = pool {
+            open_options = open_options.embedder(Arc::new(pool));
         }
         let loaded = open_and_warm(&root, &open_options)?;
         let audit = match options.no_audit {

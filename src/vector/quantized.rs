@@ -303,6 +303,7 @@ pub(crate) fn read_exact_at(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::vector::{FlatIndex, VectorIndex, VectorStore};
 
     #[test]
     fn every_dot_product_path_gives_the_same_integers() {
@@ -319,7 +320,6 @@ mod tests {
             assert_eq!(dot_i8(&extreme, &extreme), 127 * 127 * len as i32);
         }
     }
-    use crate::vector::{FlatIndex, VectorIndex, VectorStore};
 
     #[test]
     fn quantised_similarities_are_close_and_rescoring_is_exact() {

@@ -1,0 +1,4 @@
+//! The attack suite: audit.
+
+#[allow(unused_imports)]
+use crate::support;

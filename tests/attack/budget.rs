@@ -1,0 +1,4 @@
+//! The attack suite: budget.
+
+#[allow(unused_imports)]
+use crate::support;

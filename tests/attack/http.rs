@@ -1,0 +1,4 @@
+//! The attack suite: http.
+
+#[allow(unused_imports)]
+use crate::support;

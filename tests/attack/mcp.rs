@@ -1,0 +1,4 @@
+//! The attack suite: mcp.
+
+#[allow(unused_imports)]
+use crate::support;

@@ -1,0 +1,155 @@
+//! Shared by every front of the attack suite: the binary, the fixture index, a running server.
+
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+
+pub const PRIYA_TOKEN: &str = "priya-token-0123456789abcdef";
+pub const OMAR_TOKEN: &str = "omar-token-0123456789abcdef";
+
+/// `lore` with a per-process embedding cache (never the user's) and no `LORE_AS`.
+pub fn lore_command() -> Command {
+    let cache = std::env::temp_dir().join(format!("lore-attack-cache-{}", std::process::id()));
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_lore"));
+    cmd.env("LORE_CACHE_DIR", cache).env_remove("LORE_AS");
+    cmd
+}
+
+pub fn lore(args: &[&str]) -> Output {
+    lore_command().args(args).output().expect("run lore")
+}
+
+/// The fixture exports: a decision record, meeting notes, a wiki page, and board minutes only
+/// priya may read (every other document is open to everyone).
+pub fn exports(dir: &Path) -> PathBuf {
+    let files: &[(&str, &str)] = &[
+        (
+            "0009-outside-counsel.md",
+            "---\nreaders: [\"*\"]\n---\n# ADR-0009: Raise the outside counsel threshold to $75K\n\n\
+             - Status: Accepted\n- Date: 2026-02-10\n- Deciders: Priya Raman\n\n## Context\n\n\
+             Outside counsel spend grew to $240K last year.\n\n## Decision\n\n\
+             Contracts over $75K go to Hartwell & Lane; smaller ones are reviewed in-house by Priya Raman.\n",
+        ),
+        (
+            "2026-03-02-finance-sync.md",
+            "---\ntitle: Finance sync\ndate: 2026-03-02\nauthors: [Dana Whitfield]\nreaders: [\"*\"]\n---\n\
+             # Finance sync\n\nDana Whitfield walked through billing reconciliation for February.\n\n\
+             Decision: billing reconciliation moves to the first business day of each month.\n\n\
+             Action: Marcus Lee to update the reconciliation runbook by 2026-03-09.\n\n\
+             ## Vendor review\n\nThe team reviewed the cloud vendor renewal and its pricing tiers.\n",
+        ),
+        (
+            "wiki-onboarding.md",
+            "---\nreaders: [\"*\"]\n---\n# Onboarding\n\nNew engineers get a laptop on day one and a \
+             buddy for their first month. Questions about payroll go to Dana Whitfield.\n",
+        ),
+        (
+            "board-minutes.md",
+            "---\ntitle: Board minutes\ndate: 2026-03-01\nreaders: [priya]\n---\n# Board minutes\n\n\
+             The board discussed the zanzibar acquisition in private session.\n",
+        ),
+    ];
+    std::fs::create_dir_all(dir).unwrap();
+    for (name, text) in files {
+        std::fs::write(dir.join(name), text).unwrap();
+    }
+    dir.to_path_buf()
+}
+
+/// Index `exports` into `index` with the real binary.
+pub fn index(exports: &Path, index: &Path) {
+    let out = lore(&[
+        "index",
+        exports.to_str().unwrap(),
+        "--index",
+        index.to_str().unwrap(),
+        "-q",
+    ]);
+    assert!(
+        out.status.success(),
+        "lore index failed: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// A fixture index in a fresh temporary directory: `(tmp, exports, index)`.
+pub fn fixture() -> (tempfile::TempDir, PathBuf, PathBuf) {
+    let tmp = tempfile::tempdir().unwrap();
+    let ex = exports(&tmp.path().join("exports"));
+    let idx = tmp.path().join("index");
+    index(&ex, &idx);
+    (tmp, ex, idx)
+}
+
+/// A tokens file for priya and omar, private to its owner.
+pub fn write_tokens(dir: &Path) -> PathBuf {
+    let path = dir.join("tokens.toml");
+    std::fs::write(
+        &path,
+        format!(
+            "[[token]]\ntoken = \"{PRIYA_TOKEN}\"\nuser = \"priya\"\n\n\
+             [[token]]\ntoken = \"{OMAR_TOKEN}\"\nuser = \"omar\"\n"
+        ),
+    )
+    .unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
+    path
+}
+
+/// A running `lore serve`, killed when dropped.
+pub struct Server {
+    pub child: Child,
+    pub base: String,
+}
+
+impl Server {
+    /// Start `lore serve --index INDEX --addr 127.0.0.1:0 EXTRA…` and read the address it
+    /// prints (standard error is kept in the test's output).
+    pub fn start(index: &Path, extra: &[&str]) -> Server {
+        let mut child = lore_command()
+            .args(["serve", "--index", index.to_str().unwrap()])
+            .args(["--addr", "127.0.0.1:0"])
+            .args(extra)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start lore serve");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let base = line
+            .trim()
+            .strip_prefix("listening on ")
+            .unwrap_or_else(|| panic!("lore serve printed {line:?}, not its address"))
+            .to_string();
+        Server { child, base }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// `127.0.0.1:PORT`.
+    pub fn addr(&self) -> String {
+        self.base.trim_start_matches("http://").to_string()
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

@@ -184,7 +184,7 @@ pub mod internals {
     }
     /// Snippets.
     pub mod snippet {
-        pub use crate::snippet::query_terms;
+        pub use crate::snippet::{best_window, query_terms};
     }
     /// Vector stores and graphs.
     pub mod vector {

@@ -32,9 +32,14 @@ impl Snippet {
         }
         let mut at = 0;
         for &[s, e] in &self.highlights {
-            out.push_str(&self.text[at..s]);
+            // Highlights come in order, inside the text, on character boundaries; one that
+            // does not (a snippet built or edited elsewhere) is left unmarked, not a panic.
+            let (Some(before), Some(word)) = (self.text.get(at..s), self.text.get(s..e)) else {
+                continue;
+            };
+            out.push_str(before);
             out.push_str(open);
-            out.push_str(&self.text[s..e]);
+            out.push_str(word);
             out.push_str(close);
             at = e;
         }
@@ -61,14 +66,17 @@ pub fn best_window(text: &str, tokens: &[Token], query_terms: &HashSet<String>) 
         .iter()
         .map(|t| query_terms.contains(&t.term))
         .collect();
-    let mut best: Option<(usize, usize, usize)> = None; // (distinct, count, start token)
+    // (distinct terms, matches, start token, end of its last match), for the window that
+    // starts a little before each matching token: counted over exactly the bytes it shows.
+    let mut best: Option<(usize, usize, usize, usize)> = None;
     for (start, token) in tokens.iter().enumerate() {
         if !matches[start] && best.is_some() {
             continue;
         }
-        let limit = token.range.start + SNIPPET_CHARS;
+        let limit = lead_of(text, token.range.start) + SNIPPET_CHARS;
         let mut distinct: HashSet<&str> = HashSet::new();
         let mut count = 0;
+        let mut last_end = 0;
         for (t, m) in tokens[start..].iter().zip(&matches[start..]) {
             if t.range.end > limit {
                 break;
@@ -76,33 +84,26 @@ pub fn best_window(text: &str, tokens: &[Token], query_terms: &HashSet<String>) 
             if *m {
                 distinct.insert(&t.term);
                 count += 1;
+                last_end = t.range.end;
             }
         }
-        let candidate = (distinct.len(), count, start);
         let better = match best {
             None => true,
-            Some((d, c, _)) => (candidate.0, candidate.1) > (d, c),
+            Some((d, c, _, _)) => (distinct.len(), count) > (d, c),
         };
         if better {
-            best = Some(candidate);
+            best = Some((distinct.len(), count, start, last_end));
         }
     }
     let (window_start, window_end) = match best {
-        Some((distinct, _, start)) if distinct > 0 => {
-            // Start a little before the first match, at a word boundary, for context.
-            let first = tokens[start].range.start;
-            let lead = floor_char(text, first.saturating_sub(SNIPPET_CHARS / 5));
-            let lead = text[lead..first]
-                .find(char::is_whitespace)
-                .map_or(lead, |i| lead + i + 1);
-            let lead = if first.saturating_sub(SNIPPET_CHARS / 5) == 0 {
-                0
-            } else {
-                lead
-            };
-            (lead, cut_end(text, lead + SNIPPET_CHARS))
+        Some((distinct, _, start, last_end)) if distinct > 0 => {
+            let lead = lead_of(text, tokens[start].range.start);
+            // End at the last word boundary before the target length, but never before the
+            // last match counted ends: in a long unbroken run (a JSON log line) the last
+            // boundary may lie before the window, and the window is cut inside the run.
+            (lead, cut_end(text, last_end, lead + SNIPPET_CHARS))
         }
-        _ => (0, cut_end(text, SNIPPET_CHARS)),
+        _ => (0, cut_end(text, 0, SNIPPET_CHARS)),
     };
     let window = &text[window_start..window_end];
     let highlights = tokens
@@ -118,6 +119,19 @@ pub fn best_window(text: &str, tokens: &[Token], query_terms: &HashSet<String>) 
     }
 }
 
+/// Where a window whose first match starts at `first` begins: a little before it, at a word
+/// boundary, for context (at `first` itself when no boundary is near).
+fn lead_of(text: &str, first: usize) -> usize {
+    if first <= SNIPPET_CHARS / 5 {
+        return 0;
+    }
+    let lead = floor_char(text, first - SNIPPET_CHARS / 5);
+    text[lead..first]
+        .find(char::is_whitespace)
+        .map_or(lead, |i| lead + i + 1)
+        .min(first)
+}
+
 fn floor_char(text: &str, mut i: usize) -> usize {
     while !text.is_char_boundary(i) {
         i -= 1;
@@ -125,14 +139,20 @@ fn floor_char(text: &str, mut i: usize) -> usize {
     i
 }
 
-/// End of a window that should stop near `limit`: at the last whitespace before it.
-fn cut_end(text: &str, limit: usize) -> usize {
+/// End of a window that should stop near `limit`: at the last whitespace after `keep` and
+/// before `limit`, else at `limit` itself (on a character boundary, never before `keep`).
+fn cut_end(text: &str, keep: usize, limit: usize) -> usize {
     if limit >= text.len() {
         return text.len();
     }
-    let limit = floor_char(text, limit);
-    text[..limit]
+    let keep = floor_char(text, keep.min(limit));
+    let limit = floor_char(text, limit).max(keep);
+    if text[limit..].starts_with(char::is_whitespace) {
+        return limit;
+    }
+    text[keep..limit]
         .rfind(char::is_whitespace)
+        .map(|i| keep + i)
         .filter(|&i| i > 0)
         .unwrap_or(limit)
 }
@@ -191,5 +211,123 @@ mod tests {
         let text = "é".repeat(400) + " approval";
         let s = snippet(&text, "approval");
         assert!(s.text.ends_with("approval"));
+    }
+
+    /// Everything a snippet promises, whatever the text: its text is the chunk's bytes at its
+    /// range, it is no longer than [`SNIPPET_CHARS`], its highlights are matching words inside
+    /// it, in order, on character boundaries, and it renders.
+    fn check(text: &str, query: &str) -> Snippet {
+        let terms: HashSet<String> = analyze(query).into_iter().map(|t| t.term).collect();
+        let tokens = analyze(text);
+        let s = best_window(text, &tokens, &terms);
+        let [a, b] = s.chunk_range;
+        assert!(
+            a <= b && b <= text.len(),
+            "range {a}..{b} of {}",
+            text.len()
+        );
+        assert_eq!(&text[a..b], s.text);
+        assert!(s.text.len() <= SNIPPET_CHARS, "{} bytes", s.text.len());
+        let mut at = 0;
+        for &[h0, h1] in &s.highlights {
+            assert!(
+                at <= h0 && h0 < h1 && h1 <= s.text.len(),
+                "{:?}",
+                s.highlights
+            );
+            assert!(s.text.is_char_boundary(h0) && s.text.is_char_boundary(h1));
+            at = h1;
+        }
+        let rendered = s.render("[", "]", text.len());
+        assert!(rendered.len() >= s.text.len());
+        // A matching word short enough to fit a window is always shown.
+        let fits = tokens
+            .iter()
+            .any(|t| terms.contains(&t.term) && t.range.len() <= SNIPPET_CHARS / 2);
+        assert!(
+            !fits || !s.highlights.is_empty(),
+            "no highlight: {query:?} in {text:?}"
+        );
+        s
+    }
+
+    /// The shape that ended `lore search -k 50` with `begin > end (288 > 62)`: a match inside
+    /// a long unbroken run (a JSON log line in a code block), whose last whitespace lies
+    /// before the window's start.
+    #[test]
+    fn regression_a_match_inside_a_long_unbroken_run() {
+        let json = r#"{"volume":{"storage_class":"fast-csi","parameters":{"csi.storage.example/pv":"pv-1","csi.storage.example/pvc":"claim-7","replication":"none","type":"standard"},"zone":"eu-west-1b","capacity":{"bytes":21474836480},"labels":{"team":"storage","tier":"gold"}}}"#;
+        let text = format!(
+            "```\nI0101 00:00:00.000001       1 connection.go:184] GRPC request: {json}{json}\n```\n"
+        );
+        let s = check(&text, "csi storage claim");
+        assert!(!s.highlights.is_empty());
+        // The same with the run at the very start, and with no whitespace at all.
+        check(&format!("{json}{json}"), "csi storage claim");
+        check(&format!("{json}{json}").replace(' ', ""), "claim tier");
+        let run = "x".repeat(2000) + "claim" + &"y".repeat(2000);
+        check(&run, "claim");
+        check(&format!("lead {}", "z".repeat(900) + ",claim,"), "claim");
+    }
+
+    #[test]
+    fn matches_at_the_very_start_and_end() {
+        let filler = "filler words here and there ".repeat(40);
+        check(&format!("Claim {filler}"), "claim");
+        let s = check(&format!("{filler}claim"), "claim");
+        assert!(s.text.ends_with("claim"), "{}", s.text);
+        check("claim", "claim");
+        check("", "claim");
+        check("   ", "claim");
+    }
+
+    #[test]
+    fn multibyte_text_and_cr_only_lines() {
+        let text = "Décision prise à Zürich\rl'équipe 東京 approuve\r".repeat(30) + "approval";
+        check(&text, "approval équipe");
+        let text = "ℵ".repeat(150) + "claim" + &"€".repeat(150);
+        check(&text, "claim");
+        let text = "🙂\u{200d}🙂".repeat(100) + " claim " + &"\r".repeat(300);
+        check(&text, "claim");
+        check(&"\r".repeat(600), "claim");
+    }
+
+    /// Texts drawn from the pieces that broke windows before (long runs, multi-byte letters,
+    /// CR, tabs, punctuation) around matching words, with a fixed seed: no panic, and every
+    /// promise of [`check`] holds.
+    #[test]
+    fn random_texts_keep_every_promise() {
+        let pieces = [
+            "claim",
+            "storage",
+            " ",
+            "  ",
+            "\r",
+            "\n",
+            "\t",
+            "é",
+            "東京",
+            "🙂",
+            "\u{200d}",
+            ",",
+            "\"zone\":",
+            "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+            "-",
+            "ß",
+            "\u{0301}",
+        ];
+        let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut next = move |n: usize| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state % n as u64) as usize
+        };
+        for _ in 0..3000 {
+            let len = next(400);
+            let text: String = (0..len).map(|_| pieces[next(pieces.len())]).collect();
+            check(&text, "claim storage");
+            check(&text, "zone é");
+        }
     }
 }

@@ -586,7 +586,7 @@ fn sigterm_lets_the_request_in_flight_finish() {
     let mut stream = TcpStream::connect(server.addr()).unwrap();
     write!(
         stream,
-        "POST /v1/search HTTP/1.1\r\nHost: lore\r\nContent-Type: application/json\r\n\
+        "POST /v1/search HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n\
          Content-Length: {}\r\nExpect: 100-continue\r\n\r\n",
         body.len()
     )

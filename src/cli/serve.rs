@@ -12,6 +12,7 @@ use clap::Args;
 use super::Model;
 use lore::serve::audit::{read_log, AuditFilter, DEFAULT_AUDIT_FILE};
 use lore::serve::http::{self, HttpOptions, DEFAULT_ADDR, DEFAULT_BODY_LIMIT};
+use lore::serve::listen::ConnLimits;
 use lore::serve::{Service, ServiceOptions, Tokens};
 use lore::Principal;
 
@@ -42,9 +43,35 @@ pub struct ServeArgs {
     /// Largest request body accepted, in bytes (larger: 413 too_large).
     #[arg(long, default_value_t = DEFAULT_BODY_LIMIT, value_name = "BYTES")]
     body_limit: usize,
-    /// Longest a request may take, in milliseconds (longer: 504 timeout).
+    /// Longest a request may take, in milliseconds (longer: 504 timeout; the operation stops
+    /// at its next stage).
     #[arg(long, default_value_t = 30_000, value_name = "MS")]
     timeout_ms: u64,
+    /// Longest a client may take to send a request's header, in milliseconds; also how long
+    /// an idle keep-alive connection is kept (longer: the connection is closed).
+    #[arg(long, default_value_t = 10_000, value_name = "MS")]
+    header_timeout_ms: u64,
+    /// Longest a client may take to send a request's body, in milliseconds (longer: 504
+    /// timeout, and the connection is closed).
+    #[arg(long, default_value_t = 10_000, value_name = "MS")]
+    body_timeout_ms: u64,
+    /// Connections served at once (one more is answered 503 and closed).
+    #[arg(long, default_value_t = lore::serve::listen::DEFAULT_MAX_CONNECTIONS, value_name = "N")]
+    max_connections: usize,
+    /// Operations run at once; more wait for one to finish, within --timeout-ms (default:
+    /// twice the cores, at least 4).
+    #[arg(long, value_name = "N")]
+    max_operations: Option<usize>,
+    /// On SIGINT/SIGTERM, how long requests in flight may take to finish, in milliseconds
+    /// (idle and half-sent connections are closed at once).
+    #[arg(long, default_value_t = 10_000, value_name = "MS")]
+    shutdown_grace_ms: u64,
+    /// Also answer requests addressed to this host name (repeatable), e.g. the public name
+    /// of a proxy in front of the server. By default only the listening address and
+    /// localhost are answered, so that no web page can reach the server through DNS
+    /// rebinding.
+    #[arg(long = "allow-host", value_name = "HOST")]
+    allow_hosts: Vec<String>,
     /// How often to check the index for a newly committed generation, in milliseconds (0:
     /// never; the server then keeps the generation it started with).
     #[arg(long, default_value_t = 250, value_name = "MS")]
@@ -83,11 +110,34 @@ pub fn serve(args: ServeArgs, model: Model) -> anyhow::Result<ExitCode> {
         (None, Some(u)) => format!("everyone as {u}"),
         (None, None) => "everyone as the index owner".into(),
     };
+    if args.tokens.is_none() {
+        let as_whom = match &args.as_user {
+            Some(u) => format!("everything {u} may read"),
+            None => "everything in the index (as its owner)".into(),
+        };
+        eprintln!(
+            "lore serve: warning: no --tokens file: any program or user on this machine that can \
+             reach {} can read {as_whom}",
+            args.addr
+        );
+    }
     let generation = service.generation();
     let queries = service.query_embedding().to_string();
     let http_options = HttpOptions {
         body_limit: args.body_limit,
         time_limit: Duration::from_millis(args.timeout_ms.max(1)),
+        body_timeout: Duration::from_millis(args.body_timeout_ms.max(1)),
+        max_operations: args
+            .max_operations
+            .unwrap_or_else(http::default_max_operations)
+            .max(1),
+        allowed_hosts: args.allow_hosts.clone(),
+        conn: ConnLimits {
+            max_connections: args.max_connections.max(1),
+            header_timeout: Duration::from_millis(args.header_timeout_ms.max(1)),
+            write_timeout: lore::serve::listen::DEFAULT_WRITE_TIMEOUT,
+            shutdown_grace: Duration::from_millis(args.shutdown_grace_ms),
+        },
     };
     http::run(service, args.addr, http_options, |bound| {
         // The first line of standard output, for scripts and tests that start on port 0.

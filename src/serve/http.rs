@@ -29,12 +29,14 @@
 //! requests in flight finish, and returns.
 
 use std::future::Future;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use axum::extract::rejection::JsonRejection;
+use axum::body::Body;
+use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::extract::{DefaultBodyLimit, Path, Query, Request as HttpRequest, State};
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response as HttpResponse};
 use axum::routing::{get, post};
@@ -42,6 +44,7 @@ use axum::{Extension, Json, Router};
 use serde::{Deserialize, Serialize};
 use utoipa::OpenApi;
 
+use crate::serve::listen::{self, ConnLimits};
 use crate::serve::{
     Caller, ContextArgs, ContextOutput, DecisionsArgs, DecisionsOutput, GetArgs, GetOutput, Health,
     Request, SearchArgs, SearchOutput, ServeError, Service, WhoArgs, WhoOutput,
@@ -55,6 +58,8 @@ pub const DEFAULT_ADDR: &str = "127.0.0.1:7070";
 pub const DEFAULT_BODY_LIMIT: usize = 64 * 1024;
 /// The longest a request may take by default.
 pub const DEFAULT_TIME_LIMIT: Duration = Duration::from_secs(30);
+/// How long a client may take to send a request's body, by default.
+pub const DEFAULT_BODY_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// How the HTTP server behaves.
 #[derive(Debug, Clone)]
@@ -63,6 +68,17 @@ pub struct HttpOptions {
     pub body_limit: usize,
     /// Longest a request may take (`timeout` beyond).
     pub time_limit: Duration,
+    /// Longest a client may take to send a request's body, from its header's end (`timeout`
+    /// beyond, and the connection closed).
+    pub body_timeout: Duration,
+    /// Operations run at once; more wait, up to [`HttpOptions::time_limit`], for one to end
+    /// (`unavailable` when none does). Default: twice the cores, at least 4.
+    pub max_operations: usize,
+    /// Host names (or addresses) callers may address the server by, beyond the listening
+    /// address and `localhost` (a proxy's public name): see [`HostCheck`].
+    pub allowed_hosts: Vec<String>,
+    /// Connection limits: how many, header and write deadlines, shutdown grace.
+    pub conn: ConnLimits,
 }
 
 impl Default for HttpOptions {
@@ -70,7 +86,123 @@ impl Default for HttpOptions {
         HttpOptions {
             body_limit: DEFAULT_BODY_LIMIT,
             time_limit: DEFAULT_TIME_LIMIT,
+            body_timeout: DEFAULT_BODY_TIMEOUT,
+            max_operations: default_max_operations(),
+            allowed_hosts: Vec::new(),
+            conn: ConnLimits::default(),
         }
+    }
+}
+
+/// Twice the cores, at least 4: enough to keep every core and query session busy.
+pub fn default_max_operations() -> usize {
+    std::thread::available_parallelism()
+        .map(|n| 2 * n.get())
+        .unwrap_or(4)
+        .max(4)
+}
+
+/// Which `Host` and `Origin` headers a request may carry: the defence against DNS
+/// rebinding, where a web page the user visits makes the user's browser call this server
+/// under the page's own host name, and reads the answers.
+///
+/// A `Host` must name the listening address, `localhost` (or, when listening on loopback,
+/// `127.0.0.1` and `[::1]`), or an allowed host; listening on every address (`0.0.0.0`),
+/// any IP address is accepted too, but names only when allowed. An `Origin`, which browsers
+/// send with cross-site and `POST` requests, must be `http://` or `https://` one of the same
+/// hosts (any port); `null` is refused. Ports are not compared: a proxy may change them.
+#[derive(Debug, Clone)]
+pub struct HostCheck {
+    names: Vec<String>,
+    any_ip: bool,
+}
+
+impl HostCheck {
+    /// The hosts a server listening on `addr` answers to, with `extra` (names or addresses,
+    /// as `--allow-host` gives them).
+    pub fn new(addr: &SocketAddr, extra: &[String]) -> HostCheck {
+        let mut names = vec!["localhost".to_string(), host_of_ip(addr.ip())];
+        if addr.ip().is_loopback() {
+            names.push("127.0.0.1".into());
+            names.push("[::1]".into());
+        }
+        for e in extra {
+            names.push(normalize_host(strip_port(e.trim())));
+        }
+        names.sort();
+        names.dedup();
+        HostCheck {
+            names,
+            any_ip: addr.ip().is_unspecified(),
+        }
+    }
+
+    fn allows_host(&self, host: &str) -> bool {
+        let host = normalize_host(strip_port(host.trim()));
+        if self.names.iter().any(|n| *n == host) {
+            return true;
+        }
+        self.any_ip
+            && host
+                .trim_matches(|c| c == '[' || c == ']')
+                .parse::<IpAddr>()
+                .is_ok()
+    }
+
+    /// Why `headers` may not reach this server, or `None` when they may.
+    pub fn refusal(&self, headers: &HeaderMap) -> Option<String> {
+        if let Some(host) = headers.get(header::HOST) {
+            let allowed = host.to_str().map(|h| self.allows_host(h)).unwrap_or(false);
+            if !allowed {
+                return Some(format!(
+                    "this server does not answer to the host {:?} (a page trying to reach it \
+                     through DNS rebinding, or a proxy whose name needs --allow-host)",
+                    String::from_utf8_lossy(host.as_bytes())
+                ));
+            }
+        }
+        for origin in headers.get_all(header::ORIGIN) {
+            let text = origin.to_str().unwrap_or("");
+            let host = text
+                .strip_prefix("http://")
+                .or_else(|| text.strip_prefix("https://"))
+                .filter(|h| !h.is_empty() && !h.contains('/'));
+            if !host.is_some_and(|h| self.allows_host(h)) {
+                return Some(format!(
+                    "requests from the web origin {:?} are not allowed (only pages served by \
+                     this server's own hosts may call it)",
+                    String::from_utf8_lossy(origin.as_bytes())
+                ));
+            }
+        }
+        None
+    }
+}
+
+fn host_of_ip(ip: IpAddr) -> String {
+    match ip {
+        IpAddr::V4(v4) => v4.to_string(),
+        IpAddr::V6(v6) => format!("[{v6}]"),
+    }
+}
+
+/// `host:port` → `host`, `[v6]:port` → `[v6]`.
+fn strip_port(host: &str) -> &str {
+    if host.starts_with('[') {
+        return host.find(']').map_or(host, |end| &host[..=end]);
+    }
+    match host.rsplit_once(':') {
+        Some((name, port)) if port.bytes().all(|b| b.is_ascii_digit()) => name,
+        _ => host,
+    }
+}
+
+/// Lower case, without a trailing dot; a bare IPv6 address gets its brackets.
+fn normalize_host(host: &str) -> String {
+    let host = host.trim_end_matches('.').to_ascii_lowercase();
+    match host.parse::<std::net::Ipv6Addr>() {
+        Ok(v6) => format!("[{v6}]"),
+        Err(_) => host,
     }
 }
 
@@ -130,12 +262,17 @@ pub fn check_exposure(addr: &SocketAddr, has_tokens: bool) -> Result<(), ServeEr
 struct AppState {
     service: Service,
     options: HttpOptions,
+    hosts: Arc<HostCheck>,
+    operations: Arc<tokio::sync::Semaphore>,
 }
 
-/// The routes, with authentication, body and time limits (see the module guide).
-pub fn router(service: Service, options: HttpOptions) -> Router {
+/// The routes, with host and origin checks, authentication, body and time limits (see the
+/// module guide), for a server listening on `addr`.
+pub fn router(service: Service, options: HttpOptions, addr: &SocketAddr) -> Router {
     let state = AppState {
         service,
+        hosts: Arc::new(HostCheck::new(addr, &options.allowed_hosts)),
+        operations: Arc::new(tokio::sync::Semaphore::new(options.max_operations.max(1))),
         options: options.clone(),
     };
     let v1 = Router::new()
@@ -153,24 +290,36 @@ pub fn router(service: Service, options: HttpOptions) -> Router {
         .fallback(no_route)
         .method_not_allowed_fallback(wrong_method)
         .layer(DefaultBodyLimit::max(options.body_limit))
+        .layer(middleware::from_fn_with_state(state.clone(), guard))
         .with_state(state)
 }
 
-/// Serve on `listener` until `shutdown` completes, then let requests in flight finish.
+/// Serve on `listener` until `shutdown` completes, then let requests in flight finish within
+/// the shutdown grace (see [`listen`]).
 pub async fn serve(
     service: Service,
     listener: tokio::net::TcpListener,
     options: HttpOptions,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(service, options))
-        .with_graceful_shutdown(shutdown)
-        .await
+    let addr = listener.local_addr()?;
+    let limits = options.conn.clone();
+    let refused_service = service.clone();
+    let on_refused: listen::OnRefused = Arc::new(move || {
+        refused_service.audit_refusal(
+            &Caller::new(TRANSPORT, None),
+            "connect",
+            &ServeError::Unavailable("too many connections".into()),
+            Duration::ZERO,
+        );
+    });
+    let app = router(service, options, &addr);
+    listen::serve(listener, app, limits, on_refused, shutdown).await
 }
 
 /// Bind `addr` (checked with [`check_exposure`]), call `on_bound` with the address bound (the
-/// port of `:0` resolved), and serve until SIGINT or SIGTERM; requests in flight finish first.
-/// Blocks; builds its own tokio runtime.
+/// port of `:0` resolved), and serve until SIGINT or SIGTERM; requests in flight finish first,
+/// within the shutdown grace. Blocks; builds its own tokio runtime.
 pub fn run(
     service: Service,
     addr: SocketAddr,
@@ -183,7 +332,8 @@ pub fn run(
         .thread_name("lore-http")
         .build()
         .map_err(|e| ServeError::Setup(format!("cannot start the async runtime: {e}")))?;
-    runtime.block_on(async move {
+    let grace = options.conn.shutdown_grace;
+    let result = runtime.block_on(async move {
         let listener = tokio::net::TcpListener::bind(addr)
             .await
             .map_err(|e| ServeError::Setup(format!("cannot listen on {addr}: {e}")))?;
@@ -194,7 +344,11 @@ pub fn run(
         serve(service, listener, options, shutdown_signal())
             .await
             .map_err(|e| ServeError::Internal(format!("the server failed: {e}")))
-    })
+    });
+    // Operations still running in blocking threads (past their deadline, between two
+    // checks) are not waited for beyond a moment: their callers are gone.
+    runtime.shutdown_timeout(grace.min(Duration::from_secs(1)));
+    result
 }
 
 /// Resolves on SIGINT (Ctrl-C) or SIGTERM.
@@ -217,6 +371,95 @@ async fn shutdown_signal() {
         _ = ctrl_c => {},
         _ = term => {},
     }
+}
+
+/// Every request first: its `Host` and `Origin` (see [`HostCheck`]), then its whole body,
+/// read within [`HttpOptions::body_timeout`] and [`HttpOptions::body_limit`]. A refusal is
+/// answered in the JSON error shape and audited.
+async fn guard(State(state): State<AppState>, request: HttpRequest, next: Next) -> HttpResponse {
+    let started = Instant::now();
+    let operation = operation_of(request.uri().path());
+    let refuse = |e: ServeError| {
+        state.service.audit_refusal(
+            &Caller::new(TRANSPORT, None),
+            operation,
+            &e,
+            started.elapsed(),
+        );
+        Failure(e).into_response()
+    };
+    if let Some(reason) = state.hosts.refusal(request.headers()) {
+        return refuse(ServeError::Forbidden(reason));
+    }
+    let (parts, body) = request.into_parts();
+    let limit = state.options.body_limit;
+    // Within the body deadline; a body still on its way when the server begins to stop gets
+    // a short grace only.
+    let busy = parts.extensions.get::<listen::Busy>().cloned();
+    let read = async {
+        let deadline = tokio::time::timeout(
+            state.options.body_timeout,
+            axum::body::to_bytes(body, limit),
+        );
+        let stopping = async move {
+            match busy {
+                Some(busy) => busy.body_grace_over().await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            read = deadline => read.map_err(|_| ()),
+            _ = stopping => Err(()),
+        }
+    };
+    let bytes = match read.await {
+        Ok(Ok(bytes)) => bytes,
+        Ok(Err(e)) => {
+            // The limit's error (http-body-util's `LengthLimitError`) says so in its text.
+            let too_large = error_chain(&e).contains("length limit exceeded");
+            let e = match too_large {
+                true => ServeError::TooLarge(format!(
+                    "the request body is over the server's limit of {limit} bytes"
+                )),
+                false => ServeError::InvalidRequest(format!("cannot read the request body: {e}")),
+            };
+            let mut response = refuse(e);
+            close(&mut response);
+            return response;
+        }
+        Err(_) => {
+            let mut response = refuse(ServeError::Timeout(format!(
+                "the request body did not arrive within {} ms",
+                state.options.body_timeout.as_millis()
+            )));
+            // The client's delay, not the server's: 408, with the `timeout` code.
+            *response.status_mut() = StatusCode::REQUEST_TIMEOUT;
+            close(&mut response);
+            return response;
+        }
+    };
+    next.run(HttpRequest::from_parts(parts, Body::from(bytes)))
+        .await
+}
+
+/// An error and its sources, in one line.
+fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    text
+}
+
+/// Ask the client to close the connection after this answer (its stream is in an unknown
+/// state: a body left unread, or a client too slow to trust).
+fn close(response: &mut HttpResponse) {
+    response
+        .headers_mut()
+        .insert(header::CONNECTION, HeaderValue::from_static("close"));
 }
 
 /// The bearer token of a request, if any.
@@ -284,19 +527,28 @@ fn rejection(r: JsonRejection) -> ServeError {
     }
 }
 
-/// Run `request` (or answer the refusal of its body) in a blocking thread within the time
-/// limit.
+/// Run a request whose JSON body was read into `request` (see [`answer_parsed`]).
 async fn answer(
     state: AppState,
     caller: Caller,
     operation: &'static str,
     request: Result<Request, JsonRejection>,
 ) -> HttpResponse {
+    answer_parsed(state, caller, operation, request.map_err(rejection)).await
+}
+
+/// Run `request` (or answer, and audit, why it could not be read) in a blocking thread, once
+/// one of the [`HttpOptions::max_operations`] is free, within the time limit.
+async fn answer_parsed(
+    state: AppState,
+    caller: Caller,
+    operation: &'static str,
+    request: Result<Request, ServeError>,
+) -> HttpResponse {
     let started = Instant::now();
     let request = match request {
         Ok(r) => r,
-        Err(r) => {
-            let e = rejection(r);
+        Err(e) => {
             state
                 .service
                 .audit_refusal(&caller, operation, &e, started.elapsed());
@@ -305,16 +557,35 @@ async fn answer(
     };
     let limit = state.options.time_limit;
     let deadline = started + limit;
+    // At most `max_operations` at once: the rest wait their turn within their time limit.
+    let permit = match tokio::time::timeout(limit, state.operations.clone().acquire_owned()).await {
+        Ok(Ok(permit)) => permit,
+        _ => {
+            let e = ServeError::Unavailable(format!(
+                "the server is busy: no operation finished within {} ms; try again shortly",
+                limit.as_millis()
+            ));
+            state
+                .service
+                .audit_refusal(&caller, operation, &e, started.elapsed());
+            return Failure(e).into_response();
+        }
+    };
     let service = state.service.clone();
-    let task = tokio::task::spawn_blocking(move || service.call(&caller, request, Some(deadline)));
-    match tokio::time::timeout(limit, task).await {
+    let task = tokio::task::spawn_blocking(move || {
+        let answer = service.call(&caller, request, Some(deadline));
+        drop(permit);
+        answer
+    });
+    match tokio::time::timeout(limit.saturating_sub(started.elapsed()), task).await {
         Ok(Ok(Ok(response))) => Json(response).into_response(),
         Ok(Ok(Err(e))) => Failure(e).into_response(),
         Ok(Err(join)) => {
             eprintln!("lore serve: {operation} failed: {join}");
             Failure(ServeError::Internal("see the server's log".into())).into_response()
         }
-        // The operation goes on in its thread and writes its own audit line (`timeout`).
+        // The operation stops at its next check of the deadline, in its thread, and writes
+        // its own audit line (`timeout`).
         Err(_) => Failure(ServeError::Timeout(format!(
             "{operation} took longer than the server allows ({} ms)",
             limit.as_millis()
@@ -399,6 +670,7 @@ async fn get_post(
 /// The query of `GET /v1/chunks/{id}`.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
 struct ChunkQuery {
     /// Chunks wanted before it (default 1).
     before: Option<usize>,
@@ -415,16 +687,23 @@ struct ChunkQuery {
 async fn get_chunk(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
-    Path(id): Path<String>,
-    Query(q): Query<ChunkQuery>,
+    id: Result<Path<String>, PathRejection>,
+    query: Result<Query<ChunkQuery>, QueryRejection>,
 ) -> HttpResponse {
-    let args = GetArgs {
-        chunk_id: id,
-        before: q.before,
-        after: q.after,
-        budget: q.budget,
+    let args = match (id, query) {
+        (Ok(Path(id)), Ok(Query(q))) => Ok(Request::Get(GetArgs {
+            chunk_id: id,
+            before: q.before,
+            after: q.after,
+            budget: q.budget,
+        })),
+        (Err(e), _) => Err(ServeError::InvalidRequest(format!(
+            "bad chunk id: {}",
+            e.body_text()
+        ))),
+        (_, Err(e)) => Err(ServeError::InvalidRequest(e.body_text())),
     };
-    answer(state, caller, "get", Ok(Request::Get(args))).await
+    answer_parsed(state, caller, "get", args).await
 }
 
 /// What is served: the generation, its counts, reloads so far.
@@ -439,19 +718,46 @@ async fn openapi_json() -> Json<utoipa::openapi::OpenApi> {
     Json(openapi())
 }
 
-async fn no_route() -> HttpResponse {
-    Failure(ServeError::NotFound(
-        "no such route (see GET /openapi.json)".into(),
-    ))
-    .into_response()
+async fn no_route(State(state): State<AppState>, request: HttpRequest) -> HttpResponse {
+    let e = ServeError::NotFound("no such route (see GET /openapi.json)".into());
+    refuse_route(&state, &request, e, StatusCode::NOT_FOUND)
 }
 
-async fn wrong_method() -> HttpResponse {
-    let mut response = Failure(ServeError::InvalidRequest(
-        "method not allowed on this route (see GET /openapi.json)".into(),
-    ))
-    .into_response();
-    *response.status_mut() = StatusCode::METHOD_NOT_ALLOWED;
+async fn wrong_method(State(state): State<AppState>, request: HttpRequest) -> HttpResponse {
+    let e = ServeError::InvalidRequest(format!(
+        "method {} not allowed on this route (see GET /openapi.json)",
+        request.method()
+    ));
+    refuse_route(&state, &request, e, StatusCode::METHOD_NOT_ALLOWED)
+}
+
+/// Answer (and audit) a request for a route or method that does not exist. With a tokens
+/// file, a caller without a valid token learns only that it is unauthorized.
+fn refuse_route(
+    state: &AppState,
+    request: &HttpRequest,
+    e: ServeError,
+    status: StatusCode,
+) -> HttpResponse {
+    let caller = match state.service.authenticate(bearer(request).as_deref()) {
+        Ok(principal) => Caller::new(TRANSPORT, principal),
+        Err(unauthorized) => {
+            let caller = Caller::new(TRANSPORT, None);
+            state
+                .service
+                .audit_refusal(&caller, "http", &unauthorized, Duration::ZERO);
+            return Failure(unauthorized).into_response();
+        }
+    };
+    let operation = match request.method() == Method::HEAD || request.method() == Method::OPTIONS {
+        true => "http",
+        false => operation_of(request.uri().path()),
+    };
+    state
+        .service
+        .audit_refusal(&caller, operation, &e, Duration::ZERO);
+    let mut response = Failure(e).into_response();
+    *response.status_mut() = status;
     response
 }
 

@@ -44,6 +44,7 @@
 pub mod audit;
 pub mod auth;
 pub mod http;
+pub mod listen;
 pub mod mcp;
 mod pool;
 mod types;

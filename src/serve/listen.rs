@@ -1,0 +1,385 @@
+//! Connections of `lore serve`: the accept loop, with every limit a hostile client could
+//! otherwise push past, and a shutdown that ends in bounded time.
+//!
+//! | what | bound | past it |
+//! |---|---|---|
+//! | open connections | [`ConnLimits::max_connections`] (256) | a `503 unavailable` answer and the connection closed |
+//! | a request's header (and a keep-alive connection's wait for the next one) | [`ConnLimits::header_timeout`] (10 s, from the first byte wanted to the last header) | the connection closed |
+//! | a response the client does not read | [`ConnLimits::write_timeout`] (10 s without progress) | the connection closed |
+//! | shutdown (SIGINT, SIGTERM) | [`ConnLimits::shutdown_grace`] (10 s) | connections still busy are closed |
+//!
+//! A request's body has its own deadline, enforced where it is read (see
+//! [`http`](crate::serve::http)). On shutdown the listener closes at once; an idle
+//! connection, or one that has sent only part of a header, is closed at once; a request
+//! whose header has arrived gets [`BODY_GRACE_AT_SHUTDOWN`] for the rest of its body, then
+//! its answer, and its connection is closed, all within the grace period.
+//!
+//! The loop speaks HTTP/1.1 through hyper (what axum itself uses), with hyper's own header
+//! deadline; what hyper leaves open (how many connections, writes that never drain, when to
+//! give up on shutdown) is done here.
+
+use std::future::Future;
+use std::io;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use axum::Router;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::service::TowerToHyperService;
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{watch, Semaphore};
+use tokio::task::JoinSet;
+use tokio::time::{sleep, Sleep};
+
+/// Connections served at once by default.
+pub const DEFAULT_MAX_CONNECTIONS: usize = 256;
+/// How long a client may take to send a request's header, by default.
+pub const DEFAULT_HEADER_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a response may wait for the client to read it, by default.
+pub const DEFAULT_WRITE_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long shutdown waits for requests in flight, by default.
+pub const DEFAULT_SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+
+/// Connection-level limits (see the module guide).
+#[derive(Debug, Clone)]
+pub struct ConnLimits {
+    /// Connections served at once; one more is answered 503 and closed.
+    pub max_connections: usize,
+    /// From the moment a connection waits for a request to its header's end.
+    pub header_timeout: Duration,
+    /// Longest a response write may make no progress.
+    pub write_timeout: Duration,
+    /// Longest shutdown waits for requests in flight.
+    pub shutdown_grace: Duration,
+}
+
+impl Default for ConnLimits {
+    fn default() -> Self {
+        ConnLimits {
+            max_connections: DEFAULT_MAX_CONNECTIONS,
+            header_timeout: DEFAULT_HEADER_TIMEOUT,
+            write_timeout: DEFAULT_WRITE_TIMEOUT,
+            shutdown_grace: DEFAULT_SHUTDOWN_GRACE,
+        }
+    }
+}
+
+/// What the loop tells its owner about connections it refused (to audit them).
+pub type OnRefused = Arc<dyn Fn() + Send + Sync>;
+
+/// The answer to a connection over the limit.
+const BUSY: &str = "{\"error\":{\"code\":\"unavailable\",\"message\":\"unavailable: the server is \
+serving as many connections as it allows; try again shortly\"}}";
+
+/// Connections being told they are over the limit at once; more are closed unanswered.
+const MAX_REFUSING: usize = 64;
+
+/// Serve `router` on `listener` until `shutdown` resolves, then close within
+/// [`ConnLimits::shutdown_grace`].
+pub async fn serve(
+    listener: TcpListener,
+    router: Router,
+    limits: ConnLimits,
+    on_refused: OnRefused,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> io::Result<()> {
+    let max_connections = within_open_files(limits.max_connections.max(1));
+    let permits = Arc::new(Semaphore::new(max_connections));
+    let refusing = Arc::new(Semaphore::new(MAX_REFUSING));
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let mut tasks = JoinSet::new();
+    tokio::pin!(shutdown);
+    loop {
+        let (stream, _) = tokio::select! {
+            _ = &mut shutdown => break,
+            accepted = listener.accept() => match accepted {
+                Ok(pair) => pair,
+                Err(e) => {
+                    // Out of file descriptors (or a connection reset before it was taken):
+                    // wait a little rather than spin; the limit above keeps this rare.
+                    if !is_transient(&e) {
+                        eprintln!("lore serve: accepting a connection failed: {e}");
+                    }
+                    sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+        };
+        // Reap finished connections so the set does not grow.
+        while tasks.try_join_next().is_some() {}
+        let _ = stream.set_nodelay(true);
+        let Ok(permit) = permits.clone().try_acquire_owned() else {
+            on_refused();
+            if let Ok(slot) = refusing.clone().try_acquire_owned() {
+                let write_timeout = limits.write_timeout;
+                tokio::spawn(async move {
+                    refuse(stream, write_timeout).await;
+                    drop(slot);
+                });
+            }
+            continue;
+        };
+        let router = router.clone();
+        let stop = stop_rx.clone();
+        let limits = limits.clone();
+        tasks.spawn(async move {
+            connection(stream, router, &limits, stop).await;
+            drop(permit);
+        });
+    }
+    drop(listener);
+    let _ = stop_tx.send(true);
+    let drained = async { while tasks.join_next().await.is_some() {} };
+    if tokio::time::timeout(limits.shutdown_grace, drained)
+        .await
+        .is_err()
+    {
+        eprintln!(
+            "lore serve: {} connection(s) still busy after {} ms: closing them",
+            tasks.len(),
+            limits.shutdown_grace.as_millis()
+        );
+        tasks.shutdown().await;
+    }
+    Ok(())
+}
+
+/// File descriptors kept for everything but connections (index files, the audit log, the
+/// model, connections being refused).
+const RESERVED_FILES: u64 = 128;
+
+/// `wanted`, or fewer when the process may not open that many files (then said on standard
+/// error): the limit must be reached before the process runs out of descriptors.
+fn within_open_files(wanted: usize) -> usize {
+    let Some(limit) = open_files_limit() else {
+        return wanted;
+    };
+    let room = limit.saturating_sub(RESERVED_FILES).max(1) as usize;
+    if room < wanted {
+        eprintln!(
+            "lore serve: serving at most {room} connections, not {wanted}: this process may \
+             open only {limit} files (ulimit -n)"
+        );
+        return room;
+    }
+    wanted
+}
+
+/// The soft limit on open files of this process, where the system tells it (Linux).
+fn open_files_limit() -> Option<u64> {
+    let limits = std::fs::read_to_string("/proc/self/limits").ok()?;
+    let line = limits.lines().find(|l| l.starts_with("Max open files"))?;
+    line.split_whitespace().nth(3)?.parse().ok()
+}
+
+fn is_transient(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::ConnectionAborted | io::ErrorKind::ConnectionReset
+    )
+}
+
+/// Tell a connection over the limit so, and close it.
+async fn refuse(mut stream: TcpStream, write_timeout: Duration) {
+    let response = format!(
+        "HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\n\
+         retry-after: 1\r\nconnection: close\r\ncontent-length: {}\r\n\r\n{BUSY}",
+        BUSY.len()
+    );
+    let _ = tokio::time::timeout(write_timeout, async {
+        stream.write_all(response.as_bytes()).await?;
+        stream.shutdown().await
+    })
+    .await;
+}
+
+/// Serve one connection until it ends, its limits end it, or shutdown does.
+async fn connection(
+    stream: TcpStream,
+    router: Router,
+    limits: &ConnLimits,
+    mut stop: watch::Receiver<bool>,
+) {
+    let in_flight = Arc::new(AtomicUsize::new(0));
+    let service = Counted {
+        inner: TowerToHyperService::new(router),
+        in_flight: in_flight.clone(),
+        stop: stop.clone(),
+    };
+    let io = TokioIo::new(WriteDeadline::new(stream, limits.write_timeout));
+    let mut builder = hyper::server::conn::http1::Builder::new();
+    builder
+        .timer(TokioTimer::new())
+        .header_read_timeout(limits.header_timeout)
+        .keep_alive(true)
+        .max_buf_size(64 * 1024);
+    let conn = builder.serve_connection(io, service);
+    tokio::pin!(conn);
+    if !*stop.borrow() {
+        tokio::select! {
+            _ = conn.as_mut() => return,
+            _ = stop.wait_for(|s| *s) => {}
+        }
+    }
+    // Shutting down: a connection with nothing in flight (idle, or part of a header sent) is
+    // closed now, by dropping it; one with a request in flight finishes it and closes (its
+    // body, if still coming, within a grace; the whole within the caller's bound).
+    if in_flight.load(Ordering::SeqCst) == 0 {
+        return;
+    }
+    conn.as_mut().graceful_shutdown();
+    let _ = conn.await;
+}
+
+/// The router as hyper calls it: each request is counted in flight from its header's end
+/// to its answer, and carries a [`Busy`] that tells whoever reads its body when the server
+/// begins to stop.
+#[derive(Clone)]
+struct Counted<S> {
+    inner: S,
+    in_flight: Arc<AtomicUsize>,
+    stop: watch::Receiver<bool>,
+}
+
+impl<S, B> hyper::service::Service<hyper::Request<B>> for Counted<S>
+where
+    S: hyper::service::Service<hyper::Request<B>>,
+    S::Future: Send + 'static,
+{
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = Pin<Box<dyn Future<Output = Result<S::Response, S::Error>> + Send>>;
+
+    fn call(&self, mut request: hyper::Request<B>) -> Self::Future {
+        self.in_flight.fetch_add(1, Ordering::SeqCst);
+        let guard = InFlight(self.in_flight.clone());
+        request.extensions_mut().insert(Busy(self.stop.clone()));
+        let future = self.inner.call(request);
+        Box::pin(async move {
+            let response = future.await;
+            drop(guard);
+            response
+        })
+    }
+}
+
+/// How long a request's body may still take once the server begins to stop.
+pub const BODY_GRACE_AT_SHUTDOWN: Duration = Duration::from_secs(1);
+
+/// A request extension: whether the server is stopping. A request whose body is still on
+/// its way when it does gets [`BODY_GRACE_AT_SHUTDOWN`] more, not its whole body deadline.
+#[derive(Debug, Clone)]
+pub struct Busy(watch::Receiver<bool>);
+
+impl Busy {
+    /// Resolves [`BODY_GRACE_AT_SHUTDOWN`] after the server began to stop.
+    pub async fn body_grace_over(mut self) {
+        if self.0.wait_for(|s| *s).await.is_err() {
+            // The server is gone without saying so: nothing to wait for.
+            return std::future::pending().await;
+        }
+        sleep(BODY_GRACE_AT_SHUTDOWN).await;
+    }
+}
+
+/// One request in flight, counted until dropped (even when its future is).
+struct InFlight(Arc<AtomicUsize>);
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// A stream whose writes fail with `TimedOut` once one has made no progress for `limit` (a
+/// client that stops reading its answer).
+struct WriteDeadline<T> {
+    inner: T,
+    limit: Duration,
+    stalled: Option<Pin<Box<Sleep>>>,
+}
+
+impl<T> WriteDeadline<T> {
+    fn new(inner: T, limit: Duration) -> Self {
+        WriteDeadline {
+            inner,
+            limit,
+            stalled: None,
+        }
+    }
+
+    /// After a write came back pending: start the clock, or fail when it has run out.
+    fn pending<R>(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<R>> {
+        let limit = self.limit;
+        let timer = self.stalled.get_or_insert_with(|| Box::pin(sleep(limit)));
+        match timer.as_mut().poll(cx) {
+            Poll::Ready(()) => Poll::Ready(Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                "the client did not read its answer",
+            ))),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}
+
+impl<T: AsyncRead + Unpin> AsyncRead for WriteDeadline<T> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_read(cx, buf)
+    }
+}
+
+impl<T: AsyncWrite + Unpin> AsyncWrite for WriteDeadline<T> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        match Pin::new(&mut self.inner).poll_write(cx, buf) {
+            Poll::Pending => self.pending(cx),
+            ready => {
+                self.stalled = None;
+                ready
+            }
+        }
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        match Pin::new(&mut self.inner).poll_write_vectored(cx, bufs) {
+            Poll::Pending => self.pending(cx),
+            ready => {
+                self.stalled = None;
+                ready
+            }
+        }
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match Pin::new(&mut self.inner).poll_flush(cx) {
+            Poll::Pending => self.pending(cx),
+            ready => {
+                self.stalled = None;
+                ready
+            }
+        }
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+}

@@ -15,7 +15,8 @@
 //! | a request whose `params` are not an object, a `tools/call` whose `name` is not a string or whose `arguments` are not an object, or an MCP method whose params do not fit its schema | `-32602` invalid params, with the request's `id` |
 //! | an empty line | nothing: it is no message |
 //!
-//! A notification (no `id`) that is malformed is dropped, since no answer may be sent to one;
+//! A notification (no `id`) or a response (`result` or `error`) that is malformed is dropped,
+//! since no answer may be sent to one (answering an echoed error would start a storm);
 //! so is any notification or response sent before the session began (`initialize`), which
 //! would otherwise end the session. Everything else goes to rmcp, which answers an unknown
 //! method with `-32601`.
@@ -293,6 +294,15 @@ fn judge(line: &[u8], begun: bool) -> Verdict {
             ))
         }
     };
+    // A response (to a request of the server's) is never answered, even when malformed: an
+    // answer to an answer could start an error storm with a host that echoes them.
+    let is_reply = object.contains_key("result") || object.contains_key("error");
+    if is_reply && !object.contains_key("method") {
+        return match serde_json::from_value::<ClientJsonRpcMessage>(value.clone()) {
+            Ok(message) if begun => Verdict::Deliver(Box::new(message)),
+            _ => Verdict::Skip,
+        };
+    }
     let id = match object.get("id") {
         None => None,
         Some(id @ Value::String(_)) => Some(id),
@@ -314,17 +324,15 @@ fn judge(line: &[u8], begun: bool) -> Verdict {
     if object.get("jsonrpc").and_then(Value::as_str) != Some("2.0") {
         return Verdict::Refuse(invalid("`jsonrpc` must be \"2.0\""));
     }
-    let is_reply = object.contains_key("result") || object.contains_key("error");
     let method = match object.get("method") {
-        None if is_reply && id.is_some() => None,
         None => return Verdict::Refuse(invalid("no `method`")),
         Some(Value::String(_)) if is_reply => {
             return Verdict::Refuse(invalid("a request has no `result` or `error`"))
         }
-        Some(Value::String(method)) => Some(method.as_str()),
+        Some(Value::String(method)) => method.as_str(),
         Some(_) => return Verdict::Refuse(invalid("`method` must be a string")),
     };
-    if let (Some(method), Some(id)) = (method, id) {
+    if let Some(id) = id {
         if let Some(refusal) = check_params(method, object.get("params")) {
             return Verdict::Refuse(refusal.with_id(id));
         }
@@ -594,6 +602,15 @@ mod tests {
         assert!(matches!(judge(initialized, false), Verdict::Skip));
         for line in [&b""[..], b"\n", b"  \r\n"] {
             assert!(matches!(judge(line, true), Verdict::Skip));
+        }
+        // Responses, even malformed ones, are never answered.
+        for reply in [
+            &br#"{"error":{"code":-32700,"message":"Parse error"},"id":null,"jsonrpc":"2.0"}"#[..],
+            br#"{"jsonrpc":"2.0","id":{"x":1},"result":{}}"#,
+            br#"{"jsonrpc":"1.0","result":{}}"#,
+        ] {
+            assert!(!matches!(judge(reply, true), Verdict::Refuse(_)));
+            assert!(matches!(judge(reply, false), Verdict::Skip));
         }
         // A malformed notification gets no answer (rmcp ignores what it cannot read).
         for bad in [

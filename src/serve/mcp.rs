@@ -17,7 +17,11 @@
 //! content (the operation's output, also as a JSON text block); a failure is a tool error whose
 //! structured content is `{"error": {"code", "message"}}` with the stable
 //! [`ServeError::code`], so the model can read what went wrong and try again. Arguments that do
-//! not fit the schema are such an error too (`invalid_request`), not a protocol error.
+//! not fit the schema are such an error too (`invalid_request`), not a protocol error; only
+//! arguments that are not a JSON object at all are refused before the tool, with JSON-RPC's
+//! `-32602`, by the line transport ([`jsonrpc`](crate::serve::jsonrpc)) that also answers
+//! every malformed message. A panic inside a tool is an `internal` tool error, audited, and the
+//! server goes on.
 //!
 //! One server process answers one caller: the principal it was started for (`--as USER`, or
 //! the principal of `--token` in a tokens file), whose access the library enforces on every

@@ -237,6 +237,11 @@ fn every_malformed_message_gets_its_json_rpc_error_and_the_server_keeps_serving(
         mcp.assert_serving(what);
     }
 
+    // A host that echoes an error answer back starts no storm: an error response is no
+    // request, and gets no answer.
+    mcp.send(br#"{"error":{"code":-32700,"message":"Parse error"},"id":null,"jsonrpc":"2.0"}"#);
+    mcp.send(br#"{"jsonrpc":"2.0","id":5,"error":{"code":-32602,"message":"Invalid params"}}"#);
+    mcp.assert_serving("echoed error answers");
     // An empty line is no message: no answer, and the next answer is the next call's.
     mcp.send(b"");
     mcp.send(b"   \r");

@@ -57,6 +57,12 @@ fn run_client(dir: &Path, idx: &Path, extra: &[&str]) {
         "[[token]]\ntoken = \"priya-0123456789abcdef\"\nuser = \"priya\"\ngroups = [\"board\"]\n",
     )
     .unwrap();
+    // A tokens file others may read is refused.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&tokens, std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/mcp_client.py");
     let out = Command::new(python())
         .arg(&script)

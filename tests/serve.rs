@@ -98,6 +98,12 @@ fn write_tokens(dir: &Path) -> PathBuf {
         ),
     )
     .unwrap();
+    // A tokens file others may read is refused.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
     path
 }
 

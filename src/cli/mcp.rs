@@ -7,6 +7,7 @@ use std::time::Instant;
 use anyhow::Context;
 use clap::Args;
 
+use super::serve::warn_if_shared;
 use super::Model;
 use lore::serve::mcp::{run_stdio, TRANSPORT};
 use lore::serve::{Caller, Service, ServiceOptions, Tokens};
@@ -61,6 +62,7 @@ pub fn mcp(args: McpArgs, model: Model, quiet: bool) -> anyhow::Result<ExitCode>
     };
     let service = Service::open(&args.index, options)
         .with_context(|| format!("cannot serve the index at {}", args.index.display()))?;
+    warn_if_shared(&service);
     // One process, one caller: the token is checked once, before the session starts.
     let principal = match service.authenticate(args.token.as_deref()) {
         Ok(principal) => principal,

@@ -7,10 +7,14 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::{bail, Context};
+use clap::builder::PossibleValuesParser;
 use clap::Args;
 
 use super::Model;
-use lore::serve::audit::{read_log, AuditFilter, DEFAULT_AUDIT_FILE};
+use lore::serve::audit::{
+    escape_text, loose_permissions, read_log, to_json_line, AuditFilter, DEFAULT_AUDIT_FILE,
+    OPERATIONS,
+};
 use lore::serve::http::{self, HttpOptions, DEFAULT_ADDR, DEFAULT_BODY_LIMIT};
 use lore::serve::listen::ConnLimits;
 use lore::serve::{Service, ServiceOptions, Tokens};
@@ -101,6 +105,7 @@ pub fn serve(args: ServeArgs, model: Model) -> anyhow::Result<ExitCode> {
     };
     let service = Service::open(&args.index, options)
         .with_context(|| format!("cannot serve the index at {}", args.index.display()))?;
+    warn_if_shared(&service);
     let audit = service
         .audit_path()
         .map(|p| p.display().to_string())
@@ -163,10 +168,12 @@ pub struct AuditArgs {
     index: Option<PathBuf>,
     /// Only requests of this user (`owner` for requests made as the index owner, `-` for
     /// requests refused as unauthorized).
-    #[arg(long, value_name = "USER")]
+    #[arg(long, value_name = "USER", value_parser = non_blank)]
     principal: Option<String>,
-    /// Only this operation: search, context, decisions, who, get.
-    #[arg(long, value_name = "OP")]
+    /// Only this operation: search, context, decisions, who, get, or what a refused request
+    /// is logged as: connect (a `lore mcp` token refused), http, mcp (a malformed request).
+    #[arg(long, value_name = "OP", ignore_case = true,
+          value_parser = PossibleValuesParser::new(OPERATIONS))]
     op: Option<String>,
     /// Only requests at or after this time (YYYY-MM-DD, or RFC 3339 like 2026-12-06T18:00:00Z).
     #[arg(long, value_name = "TIME")]
@@ -193,21 +200,23 @@ pub fn audit(args: AuditArgs) -> anyhow::Result<ExitCode> {
     };
     let report = read_log(&path, &filter)?;
     let mut out = std::io::stdout().lock();
+    // Every field may hold what a hostile caller wrote: escaped, never raw (see
+    // lore::serve::audit::escape_text).
     for r in &report.records {
         if args.json {
-            writeln!(out, "{}", serde_json::to_string(r)?)?;
+            writeln!(out, "{}", to_json_line(r))?;
         } else {
             writeln!(
                 out,
                 "{}  {:<10} {:<5} {:<9} {:<15} {:>8.1} ms  {:<3} spans  {}",
-                r.time,
-                r.principal_label(),
-                r.transport,
-                r.operation,
-                r.outcome,
+                escape_text(&r.time),
+                escape_text(r.principal_label()),
+                escape_text(&r.transport),
+                escape_text(&r.operation),
+                escape_text(&r.outcome),
                 r.duration_ms,
                 r.spans.len(),
-                r.query.as_deref().unwrap_or("")
+                escape_text(r.query.as_deref().unwrap_or(""))
             )?;
         }
     }
@@ -230,7 +239,35 @@ fn report_bad_lines(path: &Path, bad: &[lore::serve::audit::BadLine]) {
             "lore audit: {}:{}: skipped a line that is not an audit record: {}",
             path.display(),
             b.line,
-            b.reason
+            escape_text(&b.reason)
         );
+    }
+}
+
+/// A `--principal` value: not empty, not only spaces.
+fn non_blank(text: &str) -> Result<String, String> {
+    if text.trim().is_empty() {
+        return Err(
+            "a user name cannot be empty (`owner` for the index owner, `-` for \
+                    refused requests)"
+                .into(),
+        );
+    }
+    Ok(text.trim().to_string())
+}
+
+/// Warn when the audit log is one its group or others may read or write: a new log is created
+/// private (0600), an existing one is used as it is, because its owner may share it on
+/// purpose (an auditors' group).
+pub(super) fn warn_if_shared(service: &Service) {
+    if let Some(path) = service.audit_path() {
+        if let Some(mode) = loose_permissions(path) {
+            eprintln!(
+                "lore: warning: the audit log {} has mode {mode:04o}: others may read what \
+                 callers asked (`chmod 600 {}` makes it private)",
+                path.display(),
+                path.display()
+            );
+        }
     }
 }

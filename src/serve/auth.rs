@@ -17,6 +17,10 @@
 //!
 //! Tokens are compared in constant time (for a given length), and an unknown token is told
 //! apart from a missing one by nobody: both are `unauthorized`.
+//!
+//! The file is a set of passwords: on Unix, [`Tokens::load`] refuses one that its group or
+//! others may read or write (`chmod 600 FILE` fixes it), as ssh refuses a private key anyone
+//! can read.
 
 use std::path::{Path, PathBuf};
 
@@ -64,14 +68,16 @@ impl std::fmt::Debug for Tokens {
 
 impl Tokens {
     /// Read a tokens file. Fails with [`ServeError::Config`] naming the file and what is wrong
-    /// with it: unreadable, not TOML of the documented shape, no token, a token shorter than
-    /// [`MIN_TOKEN_LEN`], an empty user, or one token given twice.
+    /// with it: unreadable, readable or writable by its group or others (on Unix), not TOML of
+    /// the documented shape, no token, a token shorter than [`MIN_TOKEN_LEN`], an empty user,
+    /// or one token given twice.
     pub fn load(path: impl AsRef<Path>) -> Result<Tokens, ServeError> {
         let path = path.as_ref();
         let bad = |reason: String| ServeError::Config {
             path: path.to_path_buf(),
             reason,
         };
+        check_private(path)?;
         let text =
             std::fs::read_to_string(path).map_err(|e| bad(format!("cannot read it: {e}")))?;
         let file: TokensFile = toml::from_str(&text).map_err(|e| {
@@ -153,6 +159,33 @@ impl Tokens {
     }
 }
 
+/// Refuse a tokens file its group or others may read or write (Unix only: elsewhere file
+/// modes do not say who may read).
+fn check_private(path: &Path) -> Result<(), ServeError> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let metadata = std::fs::metadata(path).map_err(|e| ServeError::Config {
+            path: path.to_path_buf(),
+            reason: format!("cannot read it: {e}"),
+        })?;
+        let mode = metadata.permissions().mode() & 0o777;
+        if mode & 0o077 != 0 {
+            return Err(ServeError::Config {
+                path: path.to_path_buf(),
+                reason: format!(
+                    "its mode is {mode:04o}: its group or others may read or change the tokens; \
+                     make it private to its owner with `chmod 600 {}`",
+                    path.display()
+                ),
+            });
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+    Ok(())
+}
+
 /// Byte equality whose time depends on the lengths only.
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     if a.len() != b.len() {
@@ -165,16 +198,25 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 mod tests {
     use super::*;
 
+    /// Write `text` to `path`, private to its owner.
+    fn write_private(path: &Path, text: &str) {
+        std::fs::write(path, text).unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).unwrap();
+        }
+    }
+
     #[test]
     fn a_tokens_file_maps_tokens_to_principals() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("tokens.toml");
-        std::fs::write(
+        write_private(
             &path,
             "[[token]]\ntoken = \"priya-0123456789abcdef\"\nuser = \"priya\"\ngroups = [\"board\"]\n\n\
              [[token]]\ntoken = \"omar-0123456789abcdef\"\nuser = \"omar\"\n",
-        )
-        .unwrap();
+        );
         let tokens = Tokens::load(&path).unwrap();
         assert_eq!(tokens.len(), 2);
         assert_eq!(
@@ -211,12 +253,38 @@ mod tests {
             ),
         ];
         for (text, want) in cases {
-            std::fs::write(&path, text).unwrap();
+            write_private(&path, text);
             let err = Tokens::load(&path).unwrap_err().to_string();
             assert!(err.contains(want), "{err}");
             assert!(err.contains("tokens.toml"), "{err}");
         }
         let err = Tokens::load(dir.path().join("missing.toml")).unwrap_err();
         assert!(err.to_string().contains("missing.toml: cannot read it"));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_tokens_file_others_may_read_or_write_is_refused() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("tokens.toml");
+        write_private(
+            &path,
+            "[[token]]\ntoken = \"priya-0123456789abcdef\"\nuser = \"priya\"\n",
+        );
+        assert!(Tokens::load(&path).is_ok());
+        for mode in [0o644, 0o640, 0o604, 0o620, 0o602, 0o660] {
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).unwrap();
+            let err = Tokens::load(&path).unwrap_err().to_string();
+            assert!(err.contains(&format!("{mode:04o}")), "{err}");
+            assert!(
+                err.contains(&format!("chmod 600 {}", path.display())),
+                "{err}"
+            );
+            assert!(err.starts_with(&path.display().to_string()), "{err}");
+        }
+        // Owner-only modes stricter than 0600 are fine.
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o400)).unwrap();
+        assert!(Tokens::load(&path).is_ok());
     }
 }

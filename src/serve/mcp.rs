@@ -17,7 +17,11 @@
 //! content (the operation's output, also as a JSON text block); a failure is a tool error whose
 //! structured content is `{"error": {"code", "message"}}` with the stable
 //! [`ServeError::code`], so the model can read what went wrong and try again. Arguments that do
-//! not fit the schema are such an error too (`invalid_request`), not a protocol error.
+//! not fit the schema are such an error too (`invalid_request`), not a protocol error; only
+//! arguments that are not a JSON object at all are refused before the tool, with JSON-RPC's
+//! `-32602`, by the line transport ([`jsonrpc`](crate::serve::jsonrpc)) that also answers
+//! every malformed message. A panic inside a tool is an `internal` tool error, audited, and the
+//! server goes on.
 //!
 //! One server process answers one caller: the principal it was started for (`--as USER`, or
 //! the principal of `--token` in a tokens file), whose access the library enforces on every
@@ -26,7 +30,7 @@
 
 use std::future::Future;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use rmcp::handler::server::common::schema_for_input;
 use rmcp::handler::server::router::tool::ToolRouter;
@@ -36,6 +40,7 @@ use rmcp::{tool, tool_handler, tool_router, Json, ServerHandler, ServiceExt};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
+use crate::serve::jsonrpc::{LineTransport, RefusalHook};
 use crate::serve::{
     Caller, ContextArgs, ContextOutput, DecisionsArgs, DecisionsOutput, GetArgs, GetOutput,
     SearchArgs, SearchOutput, ServeError, Service, WhoArgs, WhoOutput,
@@ -253,25 +258,57 @@ impl McpServer {
                     return Err(tool_error(&err));
                 }
             };
+            let (service2, caller2) = (service.clone(), Arc::clone(&caller));
             let answer = tokio::task::spawn_blocking(move || op(&service, &caller, args)).await;
             match answer {
                 Ok(Ok(out)) => Ok(Json(out)),
                 Ok(Err(err)) => Err(tool_error(&err)),
-                // The operation panicked: the caller gets `internal`, the server goes on.
+                // A panic is caught (and audited) inside the operation; one outside it still
+                // costs the caller an `internal` answer only, and the server goes on.
                 Err(join) => {
                     eprintln!("lore mcp: internal error: {operation} failed: {join}");
-                    Err(tool_error(&ServeError::Internal(
-                        "see the server's log".into(),
-                    )))
+                    let err = ServeError::Internal("see the server's log".into());
+                    service2.audit_refusal(&caller2, operation, &err, started.elapsed());
+                    Err(tool_error(&err))
                 }
             }
         }
     }
 
     /// Serve MCP over standard input and output until the host closes standard input (also
-    /// before it started a session: a host that went away is no failure of the server).
+    /// before it started a session: a host that went away is no failure of the server). Each
+    /// line is checked by a [`LineTransport`]: a malformed message is answered with its
+    /// JSON-RPC error (and audited as operation `mcp`) and the server reads on.
     pub async fn serve_stdio(self) -> Result<(), ServeError> {
-        let running = match self.serve(rmcp::transport::stdio()).await {
+        let service = self.service.clone();
+        let caller = Arc::clone(&self.caller);
+        let on_refusal: RefusalHook = Arc::new(move |operation: &str, err: &ServeError| {
+            service.audit_refusal(&caller, operation, err, Duration::ZERO);
+        });
+        let (transport, writer) =
+            LineTransport::new(tokio::io::stdin(), tokio::io::stdout(), on_refusal);
+        let served = self.serve_transport(transport).await;
+        // The transport is gone: the writer ends once every answer is out.
+        let written = writer
+            .await
+            .map_err(|e| ServeError::Internal(format!("the MCP writer failed: {e}")))?;
+        served?;
+        if let Err(e) = written {
+            // The host closed standard output: nobody is left to answer.
+            if e.kind() != std::io::ErrorKind::BrokenPipe {
+                return Err(ServeError::Internal(format!(
+                    "cannot write to standard output: {e}"
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    async fn serve_transport<R>(self, transport: LineTransport<R>) -> Result<(), ServeError>
+    where
+        R: tokio::io::AsyncRead + Unpin + Send + 'static,
+    {
+        let running = match self.serve(transport).await {
             Ok(running) => running,
             Err(rmcp::service::ServerInitializeError::ConnectionClosed(_)) => return Ok(()),
             Err(e) => {

@@ -44,6 +44,7 @@
 pub mod audit;
 pub mod auth;
 pub mod http;
+pub mod jsonrpc;
 pub mod listen;
 pub mod mcp;
 mod pool;
@@ -604,7 +605,9 @@ impl Service {
         let operation = request.operation();
         let subject = request.subject();
         let loaded = self.loaded();
-        let mut result = run(&loaded, &self.inner.texts, caller, request);
+        let mut result = unwind_to_internal(operation, || {
+            run(&loaded, &self.inner.texts, caller, request)
+        });
         if deadline.is_some_and(|d| Instant::now() >= d) && result.is_ok() {
             result = Err(ServeError::Timeout(format!(
                 "{operation} took longer than the server allows"
@@ -681,6 +684,32 @@ impl Service {
                 "lore serve: cannot write the audit log {}: {e}",
                 log.path().display()
             );
+        }
+    }
+}
+
+/// Run `f`; a panic inside it becomes [`ServeError::Internal`] (so the request is answered,
+/// audited as `internal`, and the server keeps serving). The panic's message goes to standard
+/// error, escaped, never to the caller.
+fn unwind_to_internal<T>(
+    operation: &str,
+    f: impl FnOnce() -> Result<T, ServeError>,
+) -> Result<T, ServeError> {
+    // What a panicking operation leaves behind is read-only index state and its own locals;
+    // locks it held are taken with `unwrap_or_else(into_inner)` elsewhere.
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
+        Ok(result) => result,
+        Err(payload) => {
+            let message = payload
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| payload.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "(no message)".into());
+            eprintln!(
+                "lore serve: internal error: {operation} panicked: {}",
+                audit::escape_text(&message)
+            );
+            Err(ServeError::Internal("see the server's log".into()))
         }
     }
 }
@@ -1349,6 +1378,27 @@ mod tests {
         // Kept: the second count reads the table.
         assert_eq!(index_free().unwrap(), whole);
         assert_eq!(texts.counts.lock().unwrap().len(), 1);
+    }
+
+    #[test]
+    fn a_panic_in_an_operation_is_an_internal_error_not_a_crash() {
+        let caught: Result<(), ServeError> =
+            unwind_to_internal("search", || panic!("byte index 3 is not a char boundary"));
+        match caught {
+            Err(ServeError::Internal(message)) => {
+                // The caller is told where to look, not what the panic said.
+                assert_eq!(message, "see the server's log");
+            }
+            other => panic!("{other:?}"),
+        }
+        let caught: Result<(), ServeError> =
+            unwind_to_internal("get", || std::panic::panic_any(42_u8));
+        assert!(matches!(caught, Err(ServeError::Internal(_))));
+        assert_eq!(unwind_to_internal("who", || Ok(7)).unwrap(), 7);
+        assert!(matches!(
+            unwind_to_internal::<()>("who", || Err(ServeError::NotFound("x".into()))),
+            Err(ServeError::NotFound(_))
+        ));
     }
 
     #[test]

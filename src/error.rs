@@ -73,6 +73,13 @@ pub enum UserError {
         /// What is missing or failed to load.
         reason: String,
     },
+    /// The operation ran past the deadline its caller set (see [`crate::deadline`]) and
+    /// stopped.
+    #[error("the operation ran past its deadline and stopped before {stage}")]
+    DeadlineExceeded {
+        /// The stage it would have run next.
+        stage: &'static str,
+    },
     /// Another process is writing the index.
     #[error("the index at {} is being written by another process ({holder}); wait for it to finish or stop it", dir.display())]
     Locked {

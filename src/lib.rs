@@ -95,6 +95,7 @@ mod access;
 mod chunk;
 mod context;
 mod date;
+pub mod deadline;
 mod embed;
 mod error;
 pub mod eval;

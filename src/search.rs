@@ -68,6 +68,7 @@ impl Index {
         let ledger = self.ledger_in(scope)?;
         let mut hits = Vec::with_capacity(ranking.hits.len());
         for (i, ranked) in ranking.hits.into_iter().enumerate() {
+            crate::deadline::check("reading and highlighting hits")?;
             let chunk = self.lexical.chunk_by_ord(ranked.ord)?;
             let tokens = analyze_for(&chunk.text, &query_terms);
             let snippet = best_window(&chunk.text, &tokens, &query_terms);
@@ -125,6 +126,7 @@ impl Index {
             request.k
         };
 
+        crate::deadline::check("embedding the query")?;
         let query_vector = match (request.mode, &self.manifest.model) {
             (Mode::Lexical, _) => None,
             (Mode::Dense, None) => return Err(self.no_embeddings("dense")),
@@ -156,6 +158,7 @@ impl Index {
             LexicalScoring::Tuned => FieldWeights::default(),
             LexicalScoring::Plain => FieldWeights::plain(),
         };
+        crate::deadline::check("the full-text search")?;
         let lexical: Vec<(u32, f32)> = if mode_used != Mode::Dense {
             self.lexical
                 .search(text, depth, &request.filters, &weights, visible)?
@@ -165,6 +168,7 @@ impl Index {
         } else {
             Vec::new()
         };
+        crate::deadline::check("the vector search")?;
         // Only a search that embedded its query touches the vectors and the graph.
         let dense: Vec<(u32, f32)> = match &query_vector {
             Some(v) => match self.dense()? {
@@ -218,6 +222,7 @@ impl Index {
                 hits.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.ord.cmp(&b.ord)));
             }
         }
+        crate::deadline::check("ranking by the decision ledger")?;
         self.rank_by_ledger(
             text,
             request.k,

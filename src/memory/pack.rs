@@ -290,6 +290,7 @@ impl Index {
         let mut runs: Vec<Vec<Piece>> = Vec::new();
         let mut placed: Vec<(usize, Placement)> = Vec::new();
         for (i, candidate) in candidates.iter().enumerate() {
+            crate::deadline::check("packing passages")?;
             pack.num_left_out = i - placed.len() + (candidates.len() - i - 1);
             let piece = &candidate.pieces[0];
             let next_to = runs.iter().enumerate().find_map(|(j, run)| {

@@ -219,6 +219,7 @@ impl Index {
         // Per person key: (canonical name, evidence).
         let mut found: HashMap<String, (String, Vec<Evidence>)> = HashMap::new();
         for hit in &response.hits {
+            crate::deadline::check("weighing the evidence of people")?;
             let p = &hit.provenance;
             let day = p.date.as_deref().and_then(|d| d.parse::<Date>().ok());
             if request.as_of.is_some_and(|at| day.is_some_and(|d| d > at)) {

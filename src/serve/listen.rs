@@ -72,10 +72,17 @@ impl Default for ConnLimits {
 pub type OnRefused = Arc<dyn Fn() + Send + Sync>;
 
 /// The answer to a connection over the limit.
-const BUSY: &str = "{\"error\":{\"code\":\"unavailable\",\"message\":\"unavailable: the server is \
-serving as many connections as it allows; try again shortly\"}}";
+static BUSY_RESPONSE: once_cell::sync::Lazy<String> = once_cell::sync::Lazy::new(|| {
+    let body = "{\"error\":{\"code\":\"unavailable\",\"message\":\"unavailable: the server is \
+                serving as many connections as it allows; try again shortly\"}}";
+    format!(
+        "HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\nretry-after: 1\r\n\
+         connection: close\r\ncontent-length: {}\r\n\r\n{body}",
+        body.len()
+    )
+});
 
-/// Connections being told they are over the limit at once; more are closed unanswered.
+/// Refused connections being closed gently at once; more are closed at once.
 const MAX_REFUSING: usize = 64;
 
 /// Serve `router` on `listener` until `shutdown` resolves, then close within
@@ -114,10 +121,11 @@ pub async fn serve(
         let _ = stream.set_nodelay(true);
         let Ok(permit) = permits.clone().try_acquire_owned() else {
             on_refused();
+            // The answer fits any fresh socket's buffer: written at once, without a task.
+            let _ = stream.try_write(BUSY_RESPONSE.as_bytes());
             if let Ok(slot) = refusing.clone().try_acquire_owned() {
-                let write_timeout = limits.write_timeout;
                 tokio::spawn(async move {
-                    refuse(stream, write_timeout).await;
+                    close_gently(stream).await;
                     drop(slot);
                 });
             }
@@ -183,16 +191,15 @@ fn is_transient(e: &io::Error) -> bool {
     )
 }
 
-/// Tell a connection over the limit so, and close it.
-async fn refuse(mut stream: TcpStream, write_timeout: Duration) {
-    let response = format!(
-        "HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\n\
-         retry-after: 1\r\nconnection: close\r\ncontent-length: {}\r\n\r\n{BUSY}",
-        BUSY.len()
-    );
-    let _ = tokio::time::timeout(write_timeout, async {
-        stream.write_all(response.as_bytes()).await?;
-        stream.shutdown().await
+/// Close a refused connection so that its answer arrives: end our side, then read and drop
+/// what the client sent (closing with unread bytes would reset the connection and could
+/// destroy the answer), for a moment at most.
+async fn close_gently(mut stream: TcpStream) {
+    use tokio::io::AsyncReadExt;
+    let _ = stream.shutdown().await;
+    let mut sink = [0u8; 4096];
+    let _ = tokio::time::timeout(Duration::from_secs(1), async {
+        while matches!(stream.read(&mut sink).await, Ok(n) if n > 0) {}
     })
     .await;
 }

@@ -89,6 +89,9 @@ pub const MAX_BUDGET: usize = 100_000;
 pub const DEFAULT_MAX_HITS: usize = 10;
 /// The most hits a search may ask for.
 pub const MAX_HITS: usize = 100;
+/// The longest query, question, topic or chunk id a request may carry, in bytes (about 600
+/// words): what one search reads is bounded, and so is the memory of many at once.
+pub const MAX_QUERY_BYTES: usize = 4096;
 /// How often the index's `CURRENT` is checked for a new generation, by default.
 pub const DEFAULT_POLL_INTERVAL: Duration = Duration::from_millis(250);
 
@@ -176,6 +179,7 @@ impl From<Error> for ServeError {
                 ServeError::InvalidRequest(reason.clone())
             }
             Error::User(UserError::Load { .. }) => ServeError::InvalidRequest(err.to_string()),
+            Error::User(UserError::DeadlineExceeded { .. }) => ServeError::Timeout(err.to_string()),
             Error::User(_) => ServeError::Unavailable(err.to_string()),
             Error::Internal(_) => {
                 // The caller gets the code; the operator gets the details.
@@ -222,6 +226,25 @@ pub enum Request {
 }
 
 impl Request {
+    /// Refuse a query, question, topic or chunk id over [`MAX_QUERY_BYTES`].
+    fn check_lengths(&self) -> Result<(), ServeError> {
+        let (field, text) = match self {
+            Request::Search(a) => ("query", a.query.as_str()),
+            Request::Context(a) => ("question", a.question.as_str()),
+            Request::Decisions(a) => ("query", a.query.as_deref().unwrap_or("")),
+            Request::Who(a) => ("topic", a.topic.as_str()),
+            Request::Get(a) => ("chunk_id", a.chunk_id.as_str()),
+        };
+        if text.len() > MAX_QUERY_BYTES {
+            return Err(ServeError::InvalidRequest(format!(
+                "{field} is {} bytes, over the most a request may carry ({MAX_QUERY_BYTES} \
+                 bytes): ask a shorter question",
+                text.len()
+            )));
+        }
+        Ok(())
+    }
+
     /// The operation's name, as the audit log writes it.
     pub fn operation(&self) -> &'static str {
         match self {
@@ -605,8 +628,11 @@ impl Service {
         let operation = request.operation();
         let subject = request.subject();
         let loaded = self.loaded();
+        // The operation stops at its next stage once the deadline has passed.
         let mut result = unwind_to_internal(operation, || {
-            run(&loaded, &self.inner.texts, caller, request)
+            crate::deadline::within(deadline, || {
+                run(&loaded, &self.inner.texts, caller, request)
+            })
         });
         if deadline.is_some_and(|d| Instant::now() >= d) && result.is_ok() {
             result = Err(ServeError::Timeout(format!(
@@ -1063,6 +1089,7 @@ fn run(
         texts,
         notes: Vec::new(),
     };
+    request.check_lengths()?;
     match request {
         Request::Search(args) => {
             let budget = budget_of(args.budget)?;

@@ -14,12 +14,16 @@
 //!    order; the others follow, in rank order, once every document had its chance;
 //! 4. **fills** the budget greedily in that order. Every check counts the tokens of the *whole
 //!    rendered output* (header, passages and sources, Markdown or JSON) with the model's
-//!    `tokenizer.json` — no estimate. A passage that does not fit is cut to what fits and marked
-//!    (`truncated`, and `[…]` in Markdown): text in a verbatim format (Markdown, plain text,
-//!    decision records) is cut at a word boundary and its byte range shrunk to the kept bytes;
-//!    other formats (transcripts, HTML, JSON lines) keep whole chunks only, since their cited
-//!    bytes are not the text itself. When even the header does not fit, the request fails and
-//!    names the smallest budget that would do.
+//!    `tokenizer.json` — no estimate — and every printed character counts, including what the
+//!    tokenizer alone would drop or fold into one `[UNK]` (see [`TokenCounter::count`]). A
+//!    passage that does not fit is cut to what fits and marked (`truncated`, and `[…]` in
+//!    Markdown): text in a verbatim format (Markdown, plain text, decision records) is cut at a
+//!    word boundary, or inside a word after every [`LONG_WORD`]th character (a long token, a
+//!    line of Chinese), and its byte range shrunk to the kept bytes; other formats
+//!    (transcripts, HTML, JSON lines) keep whole chunks only, since their cited bytes are not
+//!    the text itself. The header shows the question on one line, cut to 1/[`QUESTION_SHARE`]
+//!    of the budget when it takes more (marked ` […]`, with a note). When even the header does
+//!    not fit, the request fails and names the smallest budget that would do.
 //!
 //! The result is deterministic: the same index, question and budget give the same bytes.
 //!

@@ -125,6 +125,12 @@ fn a_60_kb_one_word_question_gets_a_context_within_its_budget() {
             let header = rendered.lines().next().unwrap();
             assert!(header.starts_with("# Context: "), "{what}: {header}");
             assert!(header.ends_with(" […]"), "{what}: {header}");
+            // The answer echoes the question as shown, not whole outside the budget.
+            assert_eq!(
+                body["question"].as_str().unwrap(),
+                header.trim_start_matches("# Context: "),
+                "{what}"
+            );
             assert!(
                 body["notes"]
                     .as_array()

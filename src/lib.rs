@@ -121,7 +121,10 @@ pub use access::{AccessPolicy, DefaultAccess, FolderRule, Principal};
 pub use chunk::ChunkOptions;
 pub use context::DEFAULT_CONTEXT_WEIGHT;
 pub use date::Date;
-pub use embed::{cache_home, Embedder, OnnxEmbedder, QueryPrecision, TokenCounter, TokenizerInfo};
+pub use embed::{
+    cache_home, Embedder, OnnxEmbedder, QueryPrecision, TokenCounter, TokenizerInfo,
+    WHITESPACE_PER_TOKEN,
+};
 pub use error::{Error, InternalError, Result, UserError};
 pub use fuse::{Fusion, DEFAULT_LEXICAL_WEIGHT, DEFAULT_RRF_K};
 pub use index::{Index, Neighbourhood, OpenOptions};
@@ -133,6 +136,7 @@ pub use memory::{
     Link, PackFormat, Passage, People, Person, RankedPerson, Relation, SourceCheck, SourceStatus,
     Span, Status, StatusAt, StatusFilter, UnresolvedLink, VerifyReport, WhoRequest, WhoResponse,
     DEFAULT_HALF_LIFE_DAYS, DEFAULT_NUM_CANDIDATES, DUPLICATE_JACCARD, MAX_PER_DOCUMENT,
+    QUESTION_SHARE,
 };
 pub use model::{Chunk, Filter, Provenance, Skipped, SourceFormat};
 pub use progress::{NoProgress, Progress};

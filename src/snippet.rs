@@ -126,9 +126,11 @@ fn lead_of(text: &str, first: usize) -> usize {
         return 0;
     }
     let lead = floor_char(text, first - SNIPPET_CHARS / 5);
+    // After the whitespace, which may be more than a byte (U+3000, U+2028).
     text[lead..first]
-        .find(char::is_whitespace)
-        .map_or(lead, |i| lead + i + 1)
+        .char_indices()
+        .find(|(_, c)| c.is_whitespace())
+        .map_or(lead, |(i, c)| lead + i + c.len_utf8())
         .min(first)
 }
 
@@ -165,6 +167,17 @@ mod tests {
     fn snippet(text: &str, query: &str) -> Snippet {
         let terms = analyze(query).into_iter().map(|t| t.term).collect();
         best_window(text, &analyze(text), &terms)
+    }
+
+    #[test]
+    fn a_window_may_start_after_multi_byte_whitespace() {
+        for space in ["\u{2028}", "\u{3000}", "\u{85}", " "] {
+            let text = format!("{}{space}billing reconciliation", "x".repeat(100));
+            let s = snippet(&text, "reconciliation");
+            assert!(s.text.ends_with("billing reconciliation"), "{:?}", s.text);
+            let [start, end] = s.chunk_range;
+            assert_eq!(&text[start..end], s.text);
+        }
     }
 
     #[test]

@@ -10,7 +10,8 @@ pub mod cache;
 mod tokens;
 
 pub use cache::{CachedEmbedder, EmbeddingCache};
-pub use tokens::{TokenCounter, TokenizerInfo};
+pub(crate) use tokens::line_break_tokens;
+pub use tokens::{TokenCounter, TokenizerInfo, WHITESPACE_PER_TOKEN};
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};

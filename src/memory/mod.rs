@@ -29,7 +29,7 @@ pub use ledger::{
 };
 pub use pack::{
     ContextPack, ContextRequest, PackFormat, Passage, Span, DEFAULT_NUM_CANDIDATES,
-    DUPLICATE_JACCARD, MAX_PER_DOCUMENT,
+    DUPLICATE_JACCARD, MAX_PER_DOCUMENT, QUESTION_SHARE,
 };
 pub(crate) use people::find_people_file;
 pub use people::{name_key, People, Person};

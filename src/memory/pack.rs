@@ -14,12 +14,16 @@
 //!    order; the others follow, in rank order, once every document had its chance;
 //! 4. **fills** the budget greedily in that order. Every check counts the tokens of the *whole
 //!    rendered output* (header, passages and sources, Markdown or JSON) with the model's
-//!    `tokenizer.json` — no estimate. A passage that does not fit is cut to what fits and marked
-//!    (`truncated`, and `[…]` in Markdown): text in a verbatim format (Markdown, plain text,
-//!    decision records) is cut at a word boundary and its byte range shrunk to the kept bytes;
-//!    other formats (transcripts, HTML, JSON lines) keep whole chunks only, since their cited
-//!    bytes are not the text itself. When even the header does not fit, the request fails and
-//!    names the smallest budget that would do.
+//!    `tokenizer.json` — no estimate — and every printed character counts, including what the
+//!    tokenizer alone would drop or fold into one `[UNK]` (see [`TokenCounter::count`]). A
+//!    passage that does not fit is cut to what fits and marked (`truncated`, and `[…]` in
+//!    Markdown): text in a verbatim format (Markdown, plain text, decision records) is cut at a
+//!    word boundary, or inside a word after every [`LONG_WORD`]th character (a long token, a
+//!    line of Chinese), and its byte range shrunk to the kept bytes; other formats
+//!    (transcripts, HTML, JSON lines) keep whole chunks only, since their cited bytes are not
+//!    the text itself. The header shows the question on one line, cut to 1/[`QUESTION_SHARE`]
+//!    of the budget when it takes more (marked ` […]`, with a note). When even the header does
+//!    not fit, the request fails and names the smallest budget that would do.
 //!
 //! The result is deterministic: the same index, question and budget give the same bytes.
 //!
@@ -45,7 +49,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::access::Principal;
 use crate::date::Date;
-use crate::embed::{TokenCounter, TokenizerInfo};
+use crate::embed::{line_break_tokens, TokenCounter, TokenizerInfo};
 use crate::error::{Error, Result};
 use crate::index::Index;
 use crate::load::is_verbatim;
@@ -58,8 +62,16 @@ pub const MAX_PER_DOCUMENT: usize = 2;
 pub const DUPLICATE_JACCARD: f64 = 0.8;
 /// Candidates searched for by default.
 pub const DEFAULT_NUM_CANDIDATES: usize = 30;
-/// Fewest words a passage cut to fit keeps; a shorter cut is left out instead.
+/// Fewest words a passage cut to fit keeps; a shorter cut is left out instead. A word longer
+/// than [`LONG_WORD`] counts as one word per [`LONG_WORD`] characters begun.
 const MIN_TRUNCATED_WORDS: usize = 8;
+/// The header shows the question whole while it takes at most 1/`QUESTION_SHARE` of the
+/// budget, and cut to that share otherwise (see [`ContextPack::question`]).
+pub const QUESTION_SHARE: usize = 2;
+/// Characters after which a word may be cut inside (at a character boundary): text with no
+/// whitespace — a 100 KB token, a line of Chinese — can still be cut to fit. Ordinary words
+/// are shorter, so they are cut only between words.
+const LONG_WORD: usize = 24;
 
 /// How a [`ContextPack`] is rendered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -184,7 +196,9 @@ pub struct Passage {
 /// The answer to a [`ContextRequest`]: cited passages and their rendering within the budget.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ContextPack {
-    /// The question.
+    /// The question as the header shows it: on one line (each run of whitespace one space),
+    /// and, when it takes more than 1/[`QUESTION_SHARE`] of the budget, cut to that share,
+    /// ending ` […]`, with a note saying how much is shown. The search reads it whole.
     pub question: String,
     /// The budget, in tokens.
     pub budget: usize,
@@ -237,8 +251,8 @@ impl Index {
             ),
             MAX_PER_DOCUMENT,
         );
-        // Counting line by line (each distinct line once) is exact for tokenizers that split
-        // on whitespace first, as WordPiece does; the final text is counted whole to make sure,
+        // Counting line by line (each distinct line once, plus the runs of line breaks) is
+        // exact for tokenizers that split on whitespace first, as WordPiece does; the final text is counted whole to make sure,
         // and packed again counting whole texts if the two ever differ.
         let by_lines = self.fill(request, counter, &candidates, &response, true)?;
         if counter.count(&by_lines.rendered)? == by_lines.tokens_used {
@@ -261,19 +275,22 @@ impl Index {
             format: request.format,
             by_lines,
             lines: std::cell::RefCell::new(std::collections::HashMap::new()),
+            question: &request.question,
+            search_notes: &response.notes,
         };
         let mut pack = ContextPack {
-            question: request.question.clone(),
+            question: String::new(),
             budget: request.budget,
             tokens_used: 0,
             tokenizer: counter.info().clone(),
             mode_used: response.mode_used,
             truncated: false,
             num_left_out: 0,
-            notes: response.notes.clone(),
+            notes: Vec::new(),
             passages: Vec::new(),
             rendered: String::new(),
         };
+        packer.head(&mut pack)?;
         // The header as it reads when nothing fits must fit.
         pack.num_left_out = candidates.len();
         if packer.settle(&mut pack)?.is_none() {
@@ -448,18 +465,25 @@ impl Candidate {
 
     /// Ways to cut this passage, shortest first: `(i, None)` keeps pieces `..=i` whole,
     /// `(i, Some(len))` keeps pieces `..i` and the first `len` bytes of piece `i`. Verbatim
-    /// pieces are cut after any word (keeping at least [`MIN_TRUNCATED_WORDS`] words in all);
-    /// other pieces are kept whole or not at all. The whole passage is not among them.
+    /// pieces are cut after any word, and inside a word after every [`LONG_WORD`] characters
+    /// (keeping at least [`MIN_TRUNCATED_WORDS`] words in all); other pieces are kept whole or
+    /// not at all. The whole passage is not among them.
     fn cuts(&self) -> Vec<(usize, Option<usize>)> {
         let mut cuts = Vec::new();
         let mut words_before = 0;
         for (i, piece) in self.pieces.iter().enumerate() {
             if piece.is_verbatim() {
-                let text = &piece.text;
                 let mut words = words_before;
-                for (at, c) in text.char_indices() {
-                    let after_word = at > 0 && !text[..at].ends_with(char::is_whitespace);
-                    if c.is_whitespace() && after_word {
+                // Characters of the word being read.
+                let mut run = 0;
+                for (at, c) in piece.text.char_indices() {
+                    let word_ends = if c.is_whitespace() {
+                        std::mem::replace(&mut run, 0) > 0
+                    } else {
+                        run += 1;
+                        run > 1 && (run - 1) % LONG_WORD == 0
+                    };
+                    if word_ends {
                         words += 1;
                         if words >= MIN_TRUNCATED_WORDS {
                             cuts.push((i, Some(at)));
@@ -467,7 +491,7 @@ impl Candidate {
                     }
                 }
             }
-            words_before += piece.text.split_whitespace().count();
+            words_before += num_words(&piece.text);
             if i + 1 < self.pieces.len() && words_before >= MIN_TRUNCATED_WORDS {
                 cuts.push((i, None));
             }
@@ -484,6 +508,14 @@ impl Candidate {
         });
         kept
     }
+}
+
+/// Words of `text` as [`MIN_TRUNCATED_WORDS`] counts them: a word longer than [`LONG_WORD`]
+/// characters counts once per [`LONG_WORD`] characters begun.
+fn num_words(text: &str) -> usize {
+    text.split_whitespace()
+        .map(|w| w.chars().count().div_ceil(LONG_WORD))
+        .sum()
 }
 
 fn join(pieces: &[Piece]) -> String {
@@ -620,10 +652,15 @@ fn diversify(candidates: Vec<Candidate>, max_per_doc: usize) -> Vec<Candidate> {
 struct Packer<'a> {
     counter: &'a TokenCounter,
     format: PackFormat,
-    /// Count a text as the sum of its lines' counts, each distinct line counted once.
+    /// Count a text as the sum of its lines' counts, each distinct line counted once, and the
+    /// tokens of its runs of line breaks.
     by_lines: bool,
     /// Those counts.
     lines: std::cell::RefCell<std::collections::HashMap<String, usize>>,
+    /// The question asked.
+    question: &'a str,
+    /// The search's notes, which the pack repeats.
+    search_notes: &'a [String],
 }
 
 impl Packer<'_> {
@@ -633,7 +670,7 @@ impl Packer<'_> {
             return self.counter.count(text);
         }
         let mut lines = self.lines.borrow_mut();
-        let mut total = 0;
+        let mut total = line_break_tokens(text);
         for line in text.split('\n').filter(|l| !l.is_empty()) {
             total += match lines.get(line) {
                 Some(&n) => n,
@@ -683,12 +720,69 @@ impl Packer<'_> {
         Ok(None)
     }
 
+    /// Set the question and notes of `pack`'s header for its budget: the question on one line
+    /// (each run of whitespace one space), cut when it takes more than
+    /// 1/[`QUESTION_SHARE`] of the budget — the cut marked `[…]` and explained in a note.
+    /// The search still reads the whole question.
+    fn head(&self, pack: &mut ContextPack) -> Result<()> {
+        let question = self
+            .question
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ");
+        pack.notes = self.search_notes.to_vec();
+        let share = pack.budget / QUESTION_SHARE;
+        let tokens = self.counter.count(&question)?;
+        if tokens <= share {
+            pack.question = question;
+            return Ok(());
+        }
+        let cut = |len: usize| match question[..len].trim_end() {
+            "" => "[…]".to_string(),
+            kept => format!("{kept} […]"),
+        };
+        // Char boundaries where the shown question may end; a prefix of `share` tokens holds
+        // far fewer than 32 characters a token (the longest WordPiece pieces are about 20), so
+        // the search need not look further.
+        let ends: Vec<usize> = question
+            .char_indices()
+            .map(|(at, _)| at)
+            .skip(1)
+            .take(32 * (share + 1))
+            .collect();
+        // The longest prefix that fits (the count grows with the text kept).
+        let (mut lo, mut hi) = (0, ends.len());
+        while lo < hi {
+            let mid = (lo + hi).div_ceil(2);
+            if self.counter.count(&cut(ends[mid - 1]))? <= share {
+                lo = mid;
+            } else {
+                hi = mid - 1;
+            }
+        }
+        let mut len = if lo == 0 { 0 } else { ends[lo - 1] };
+        // At a word's end when the prefix holds one.
+        if !question[len..].starts_with(' ') {
+            if let Some(space) = question[..len].rfind(' ') {
+                len = space;
+            }
+        }
+        pack.question = cut(len);
+        pack.notes.push(format!(
+            "the question takes {tokens} tokens, more than 1/{QUESTION_SHARE} of the budget: the header shows its first {} of {} characters",
+            question[..len].trim_end().chars().count(),
+            question.chars().count()
+        ));
+        Ok(())
+    }
+
     /// The smallest budget that holds `pack` (its header, when it has no passages).
     fn least_budget(&self, pack: &ContextPack) -> Result<usize> {
         let mut probe = pack.clone();
         let mut budget = pack.budget.max(1);
         loop {
             probe.budget = budget;
+            self.head(&mut probe)?;
             if self.settle(&mut probe)?.is_some() {
                 return Ok(budget);
             }
@@ -1052,7 +1146,7 @@ mod tests {
             let len = passage.text.len();
             assert!(len > last_len, "cuts are ordered shortest first");
             last_len = len;
-            assert!(passage.text.split_whitespace().count() >= MIN_TRUNCATED_WORDS);
+            assert!(num_words(&passage.text) >= MIN_TRUNCATED_WORDS);
             for (span, piece) in passage.spans.iter().zip(&pieces) {
                 let [s, e] = span.byte_range;
                 assert_eq!(&source[s..e], piece.text, "{cut:?}");
@@ -1072,6 +1166,36 @@ mod tests {
             "alpha beta gamma delta epsilon zeta eta theta"
         );
         assert!(cuts.contains(&(0, None)));
+    }
+
+    #[test]
+    fn a_passage_without_whitespace_is_cut_inside_at_character_boundaries() {
+        // One 100 KB word of multi-byte characters, and CR-only lines.
+        for text in [
+            "é界😀".repeat(11_000),
+            "a".repeat(100_000),
+            "line one of many\rline two of many\rline three".repeat(50),
+        ] {
+            let candidate = candidate(vec![Piece::of(&hit(1, "w", 0, 0, &text))]);
+            let cuts = candidate.cuts();
+            assert!(!cuts.is_empty(), "{}", &text[..40]);
+            let mut last = 0;
+            for cut in cuts {
+                let (0, Some(len)) = cut else {
+                    panic!("{cut:?}")
+                };
+                assert!(text.is_char_boundary(len) && len > last);
+                last = len;
+                let kept = &candidate.cut(cut)[0];
+                assert_eq!(kept.provenance.byte_range, [0, kept.text.len()]);
+                assert_eq!(&text[..kept.text.len()], kept.text);
+                assert!(num_words(&kept.text) >= MIN_TRUNCATED_WORDS);
+            }
+            let shortest = &candidate.cut(candidate.cuts()[0])[0].text;
+            assert!(shortest.chars().count() <= MIN_TRUNCATED_WORDS * LONG_WORD);
+        }
+        assert_eq!(num_words("short words stay one each"), 5);
+        assert_eq!(num_words(&"x".repeat(LONG_WORD + 1)), 2);
     }
 
     #[test]

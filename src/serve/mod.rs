@@ -1147,7 +1147,7 @@ fn run(
                 })
                 .collect();
             Ok(Response::Context(ContextOutput {
-                question: args.question,
+                question: pack.question,
                 rendered: pack.rendered,
                 budget,
                 tokens_used: pack.tokens_used,

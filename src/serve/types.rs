@@ -252,7 +252,9 @@ pub struct Citation {
     Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema, utoipa::ToSchema,
 )]
 pub struct ContextOutput {
-    /// The question.
+    /// The question as the pack's header shows it: on one line, and cut (ending ` […]`, with a
+    /// note) when it takes more than half the budget, so a long question is not sent back
+    /// whole outside the budget.
     pub question: String,
     /// The pack as Markdown: numbered passages and their sources, within the budget.
     pub rendered: String,

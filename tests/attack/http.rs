@@ -187,7 +187,10 @@ fn a_connection_flood_is_bounded_and_answered_503() {
     assert_eq!(held, 16, "{held} connections held");
     assert_eq!(refused, 300 - 16);
     // Held connections, and refused ones being closed gently (64 at most).
-    assert!(during <= before + 16 + 64 + 8, "open files {before} -> {during}");
+    assert!(
+        during <= before + 16 + 64 + 8,
+        "open files {before} -> {during}"
+    );
     drop(flood);
     std::thread::sleep(Duration::from_millis(300));
     let (status, _) = exchange(

@@ -304,17 +304,28 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     let addr = listener.local_addr()?;
     let limits = options.conn.clone();
-    let refused_service = service.clone();
-    let on_refused: listen::OnRefused = Arc::new(move || {
-        refused_service.audit_refusal(
-            &Caller::new(TRANSPORT, None),
-            "connect",
-            &ServeError::Unavailable("too many connections".into()),
-            Duration::ZERO,
-        );
-    });
+    let refused = service.clone();
+    let failed = service.clone();
+    let hooks = listen::Hooks {
+        refused: Arc::new(move || {
+            refused.audit_refusal(
+                &Caller::new(TRANSPORT, None),
+                "connect",
+                &ServeError::Unavailable("too many connections".into()),
+                Duration::ZERO,
+            );
+        }),
+        failed: Arc::new(move |code, what| {
+            let e = match code {
+                "too_large" => ServeError::TooLarge(what),
+                "timeout" => ServeError::Timeout(what),
+                _ => ServeError::InvalidRequest(what),
+            };
+            failed.audit_refusal(&Caller::new(TRANSPORT, None), "http", &e, Duration::ZERO);
+        }),
+    };
     let app = router(service, options, &addr);
-    listen::serve(listener, app, limits, on_refused, shutdown).await
+    listen::serve(listener, app, limits, hooks, shutdown).await
 }
 
 /// Bind `addr` (checked with [`check_exposure`]), call `on_bound` with the address bound (the

@@ -68,8 +68,31 @@ impl Default for ConnLimits {
     }
 }
 
-/// What the loop tells its owner about connections it refused (to audit them).
-pub type OnRefused = Arc<dyn Fn() + Send + Sync>;
+/// What the loop tells its owner, to audit it: a connection refused over the limit, or one
+/// that hyper ended before a request reached the router.
+#[derive(Clone)]
+pub struct Hooks {
+    /// A connection over [`ConnLimits::max_connections`] was answered 503 and closed.
+    pub refused: Arc<dyn Fn() + Send + Sync>,
+    /// A connection ended on something that was not a request (hyper answered a malformed
+    /// one with its own `400`, or closed it): the error's code (`invalid_request`,
+    /// `too_large`, `timeout`) and what happened.
+    pub failed: Arc<dyn Fn(&'static str, String) + Send + Sync>,
+}
+
+/// The error code of what ended a connection, when it was the client's doing and worth
+/// recording; `None` for an ordinary close.
+fn problem(e: &hyper::Error) -> Option<&'static str> {
+    if e.is_parse_too_large() {
+        Some("too_large")
+    } else if e.is_parse() || e.is_incomplete_message() {
+        Some("invalid_request")
+    } else if e.is_timeout() {
+        Some("timeout")
+    } else {
+        None
+    }
+}
 
 /// The answer to a connection over the limit.
 static BUSY_RESPONSE: once_cell::sync::Lazy<String> = once_cell::sync::Lazy::new(|| {
@@ -91,7 +114,7 @@ pub async fn serve(
     listener: TcpListener,
     router: Router,
     limits: ConnLimits,
-    on_refused: OnRefused,
+    hooks: Hooks,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> io::Result<()> {
     let max_connections = within_open_files(limits.max_connections.max(1));
@@ -120,7 +143,7 @@ pub async fn serve(
         while tasks.try_join_next().is_some() {}
         let _ = stream.set_nodelay(true);
         let Ok(permit) = permits.clone().try_acquire_owned() else {
-            on_refused();
+            (hooks.refused)();
             // The answer fits any fresh socket's buffer: written at once, without a task.
             let _ = stream.try_write(BUSY_RESPONSE.as_bytes());
             if let Ok(slot) = refusing.clone().try_acquire_owned() {
@@ -134,8 +157,9 @@ pub async fn serve(
         let router = router.clone();
         let stop = stop_rx.clone();
         let limits = limits.clone();
+        let hooks = hooks.clone();
         tasks.spawn(async move {
-            connection(stream, router, &limits, stop).await;
+            connection(stream, router, &limits, stop, &hooks).await;
             drop(permit);
         });
     }
@@ -210,6 +234,7 @@ async fn connection(
     router: Router,
     limits: &ConnLimits,
     mut stop: watch::Receiver<bool>,
+    hooks: &Hooks,
 ) {
     let in_flight = Arc::new(AtomicUsize::new(0));
     let service = Counted {
@@ -228,7 +253,14 @@ async fn connection(
     tokio::pin!(conn);
     if !*stop.borrow() {
         tokio::select! {
-            _ = conn.as_mut() => return,
+            ended = conn.as_mut() => {
+                if let Err(e) = ended {
+                    if let Some(code) = problem(&e) {
+                        (hooks.failed)(code, e.to_string());
+                    }
+                }
+                return;
+            }
             _ = stop.wait_for(|s| *s) => {}
         }
     }

@@ -29,7 +29,7 @@
 //! those of the visible chunks alone). A query without a principal is the index owner's and
 //! sees everything, as does any query on an index with access control off.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -256,6 +256,12 @@ pub(crate) struct AccessControl {
     pub(crate) lists: Vec<Vec<String>>,
     /// Each document's list (an index into `lists`).
     pub(crate) documents: BTreeMap<String, u32>,
+    /// The source files (by path, as provenance gives it) whose documents do not all have the
+    /// same readers, with the distinct lists of their documents: a chat thread or JSON export
+    /// whose messages some principals read only in part. Empty in an index written before it
+    /// was recorded.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub(crate) mixed_files: BTreeMap<String, Vec<u32>>,
 }
 
 impl AccessControl {
@@ -320,8 +326,24 @@ impl AccessControl {
         ))
     }
 
+    /// The source files a holder of `tokens` may read in part only: some of their documents
+    /// are open to it and some are not. Where a chunk of such a file sits in it (its lines and
+    /// bytes) tells of the documents around it, so answers withhold it.
+    pub(crate) fn partly_readable_files(&self, tokens: &BTreeSet<String>) -> HashSet<String> {
+        let open = |l: &u32| {
+            self.lists
+                .get(*l as usize)
+                .is_some_and(|l| l.iter().any(|t| tokens.contains(t)))
+        };
+        self.mixed_files
+            .iter()
+            .filter(|(_, lists)| lists.iter().any(open) && !lists.iter().all(open))
+            .map(|(path, _)| path.clone())
+            .collect()
+    }
+
     /// The ids of the documents a holder of `tokens` may read.
-    pub(crate) fn readable(&self, tokens: &BTreeSet<String>) -> std::collections::HashSet<String> {
+    pub(crate) fn readable(&self, tokens: &BTreeSet<String>) -> HashSet<String> {
         let open: Vec<bool> = self
             .lists
             .iter()
@@ -340,6 +362,8 @@ impl AccessControl {
 pub(crate) struct AccessBuilder {
     control: AccessControl,
     interned: HashMap<Vec<String>, u32>,
+    /// The distinct lists of each file's documents, by path.
+    files: BTreeMap<String, Vec<u32>>,
 }
 
 impl AccessBuilder {
@@ -352,11 +376,13 @@ impl AccessBuilder {
                 ..AccessControl::default()
             },
             interned: HashMap::new(),
+            files: BTreeMap::new(),
         }
     }
 
-    /// Record a document.
-    pub(crate) fn add(&mut self, doc_id: &str, own: Option<&[String]>, file_id: &str) {
+    /// Record a document, read from the file at `path` (whose documents are walked as
+    /// `file_id`).
+    pub(crate) fn add(&mut self, doc_id: &str, own: Option<&[String]>, file_id: &str, path: &str) {
         self.control.enabled |= own.is_some();
         let tokens = self.control.policy.document_tokens(own, file_id);
         let next = self.control.lists.len() as u32;
@@ -365,9 +391,22 @@ impl AccessBuilder {
             self.control.lists.push(tokens);
         }
         self.control.documents.insert(doc_id.to_string(), list);
+        let lists = self.files.entry(path.to_string()).or_default();
+        if !lists.contains(&list) {
+            lists.push(list);
+        }
     }
 
-    pub(crate) fn finish(self) -> AccessControl {
+    pub(crate) fn finish(mut self) -> AccessControl {
+        self.control.mixed_files = self
+            .files
+            .into_iter()
+            .filter(|(_, lists)| lists.len() > 1)
+            .map(|(path, mut lists)| {
+                lists.sort_unstable();
+                (path, lists)
+            })
+            .collect();
         self.control
     }
 }

@@ -7,7 +7,7 @@
 //! resolved among the entries the principal can see. What lies outside a scope leaves no
 //! trace in an answer: the answer is the one an index of the readable documents alone gives.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 
 use serde::{Deserialize, Serialize};
@@ -32,6 +32,8 @@ pub(crate) struct Scope {
     pub(crate) num_documents: usize,
     /// The ledger of the readable documents, links resolved among them.
     pub(crate) ledger: Ledger,
+    /// The source files it reads only in part (see [`crate::cite`]).
+    pub(crate) partly_readable: HashSet<String>,
 }
 
 /// The scopes of an open index, by token set.
@@ -85,6 +87,7 @@ impl Index {
             visible,
             num_documents: readable.len(),
             ledger,
+            partly_readable: access.partly_readable_files(&tokens),
         });
         if scopes.len() >= MAX_SCOPES {
             scopes.clear();

@@ -211,7 +211,9 @@ impl Index {
         };
         if context {
             let scored: Vec<(u32, f32)> = hits.iter().map(|h| (h.ord, h.score)).collect();
-            if let Some(scores) = rescore(&scored, &self.neighbours, ranking.context_weight) {
+            let readable = |ord: u32| visible.is_none_or(|v| v.contains(ord));
+            let rescored = rescore(&scored, &self.neighbours, ranking.context_weight, readable);
+            if let Some(scores) = rescored {
                 for (hit, score) in hits.iter_mut().zip(scores) {
                     hit.score = score;
                 }

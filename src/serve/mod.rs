@@ -59,6 +59,7 @@ use once_cell::sync::OnceCell;
 use serde::Serialize;
 
 use crate::access::Principal;
+use crate::cite::CitationStyle;
 use crate::date::Date;
 use crate::embed::{resolve_model_dir, QueryPrecision, TokenCounter};
 use crate::error::{Error, UserError};
@@ -1028,6 +1029,9 @@ fn run(
     let index = &loaded.index;
     let generation = loaded.generation.clone();
     let principal = caller.principal.clone();
+    // Paths relative to the export root; no ranges where they tell of what the caller may not
+    // read (see `crate::cite`).
+    let citations = index.citations(principal.as_ref())?;
     let mut counter = Counter {
         index,
         texts,
@@ -1051,7 +1055,11 @@ fn run(
                 principal,
                 ..SearchRequest::default()
             })?;
-            let hits: Vec<Hit> = response.hits.into_iter().map(Hit::from).collect();
+            let hits: Vec<Hit> = response
+                .hits
+                .into_iter()
+                .map(|h| Hit::cited(h, &citations))
+                .collect();
             let (hits, num_left_out, tokens_used) = counter.fit(hits, budget, shrink_hit)?;
             let mut notes = response.notes;
             notes.append(&mut counter.notes);
@@ -1074,6 +1082,7 @@ fn run(
             request.filters = filters_of(&args.filters)?;
             request.as_of = date_of(args.as_of.as_deref())?;
             request.principal = principal;
+            request.citations = CitationStyle::Caller;
             let pack = index.context(&request)?;
             let citations = pack
                 .passages
@@ -1083,8 +1092,8 @@ fn run(
                         number: p.number,
                         chunk_id: s.chunk_id.clone(),
                         path: s.path.clone(),
-                        line_range: s.line_range,
-                        byte_range: s.byte_range,
+                        line_range: (!s.ranges_withheld).then_some(s.line_range),
+                        byte_range: (!s.ranges_withheld).then_some(s.byte_range),
                         content_hash: s.content_hash.clone(),
                     })
                 })
@@ -1130,29 +1139,7 @@ fn run(
             let entries: Vec<DecisionItem> = response
                 .entries
                 .into_iter()
-                .map(|d| DecisionItem {
-                    id: d.entry.id,
-                    kind: d.entry.kind.as_str().to_string(),
-                    title: d.entry.title,
-                    status: d.standing.status.as_str().to_string(),
-                    superseded_by: d.standing.superseded_by,
-                    date: d.entry.date,
-                    people: d.people,
-                    due: d.entry.due,
-                    rationale: d.entry.rationale,
-                    path: d.entry.path,
-                    line_range: d.entry.line_range,
-                    history: d
-                        .history
-                        .into_iter()
-                        .map(|h| HistoryItem {
-                            id: h.id,
-                            title: h.title,
-                            date: h.date,
-                            status: h.status.map(|s| s.as_str().to_string()),
-                        })
-                        .collect(),
-                })
+                .map(|d| DecisionItem::cited(d, &citations))
                 .collect();
             let (entries, num_left_out, tokens_used) =
                 counter.fit(entries, budget, shrink_decision)?;
@@ -1179,28 +1166,7 @@ fn run(
             let people: Vec<PersonItem> = response
                 .people
                 .into_iter()
-                .map(|p| PersonItem {
-                    name: p.name,
-                    role: p.role,
-                    team: p.team,
-                    score: p.score,
-                    num_evidence: p.num_evidence,
-                    evidence: p
-                        .evidence
-                        .into_iter()
-                        .map(|e| EvidenceItem {
-                            kind: serde_json::to_value(e.kind)
-                                .ok()
-                                .and_then(|v| v.as_str().map(str::to_string))
-                                .unwrap_or_else(|| e.kind.as_str().to_string()),
-                            chunk_id: e.chunk_id,
-                            path: e.path,
-                            title: e.title,
-                            line_range: e.line_range,
-                            date: e.date,
-                        })
-                        .collect(),
-                })
+                .map(|p| PersonItem::cited(p, &citations))
                 .collect();
             let (people, num_left_out, tokens_used) = counter.fit(people, budget, shrink_person)?;
             let mut notes = response.notes;
@@ -1232,7 +1198,7 @@ fn run(
                     "no chunk `{id}` in this index (ids come from search hits and change when their document changes)"
                 )));
             };
-            let chunk = ChunkItem::from(n.chunk);
+            let chunk = ChunkItem::cited(n.chunk, &citations);
             let mut used = counter.count(&chunk)?;
             if used > budget {
                 return Err(ServeError::InvalidRequest(format!(
@@ -1242,8 +1208,9 @@ fn run(
             // Neighbours nearest first, alternating sides, while they fit.
             let mut before: Vec<ChunkItem> = Vec::new();
             let mut after: Vec<ChunkItem> = Vec::new();
-            let mut b = n.before.into_iter().rev().map(ChunkItem::from);
-            let mut a = n.after.into_iter().map(ChunkItem::from);
+            let cite = |c| ChunkItem::cited(c, &citations);
+            let mut b = n.before.into_iter().rev().map(cite);
+            let mut a = n.after.into_iter().map(cite);
             let (mut b_open, mut a_open) = (true, true);
             while b_open || a_open {
                 if b_open {
@@ -1327,10 +1294,10 @@ mod tests {
             chunk_id: "corpus/decisions/0009-x.md#3".into(),
             score: 0.8125,
             title: "ADR-0009: Raise the outside counsel threshold to $75K".into(),
-            path: "/srv/corpus/decisions/0009-x.md".into(),
+            path: "corpus/decisions/0009-x.md".into(),
             kind: "decision".into(),
-            line_range: [27, 31],
-            byte_range: [1785, 2159],
+            line_range: Some([27, 31]),
+            byte_range: Some([1785, 2159]),
             heading_path: vec!["ADR-0009".into(), "Consequences".into()],
             date: Some("2026-02-10".into()),
             speakers: vec![],

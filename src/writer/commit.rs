@@ -133,12 +133,18 @@ impl IndexWriter {
         // Who may read each document: its own readers, else its folder's, else the default.
         let mut access = AccessBuilder::new(policy, access_file);
         for file in &files {
+            let path = file.path.to_string_lossy();
             for doc in &file.documents {
                 let members = || {
                     let channel = channel_key(doc.channel.as_deref()?);
                     channel_readers.get(&channel).map(Vec::as_slice)
                 };
-                access.add(&doc.id, doc.readers.as_deref().or_else(members), &file.id);
+                access.add(
+                    &doc.id,
+                    doc.readers.as_deref().or_else(members),
+                    &file.id,
+                    &path,
+                );
             }
         }
         let access = access.finish();

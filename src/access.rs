@@ -262,9 +262,61 @@ pub(crate) struct AccessControl {
     /// was recorded.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub(crate) mixed_files: BTreeMap<String, Vec<u32>>,
+    /// The metadata fields the documents carry, lower-cased as filters name them, each with
+    /// the distinct lists of the documents that carry it (so that a principal is told only of
+    /// the fields of what it may read). `None` in an index written before they were recorded:
+    /// a filter may then name any field.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) metadata_keys: Option<BTreeMap<String, Vec<u32>>>,
 }
 
 impl AccessControl {
+    /// The index into `lists` of document `doc_id`'s readers.
+    pub(crate) fn list_of(&self, doc_id: &str) -> Option<u32> {
+        self.documents.get(doc_id).copied()
+    }
+
+    /// Record that document `doc_id` carries the metadata fields `keys`.
+    pub(crate) fn add_metadata_keys<'a>(
+        &mut self,
+        doc_id: &str,
+        keys: impl IntoIterator<Item = &'a String>,
+    ) {
+        let Some(list) = self.list_of(doc_id) else {
+            return;
+        };
+        let known = self.metadata_keys.get_or_insert_with(BTreeMap::new);
+        for key in keys {
+            let lists = known.entry(key.to_lowercase()).or_default();
+            if !lists.contains(&list) {
+                lists.push(list);
+            }
+        }
+    }
+
+    /// The metadata fields of the documents a holder of `tokens` may read (`None` for
+    /// `tokens`: every document's); `None` when the index did not record them.
+    pub(crate) fn metadata_keys_for(
+        &self,
+        tokens: Option<&BTreeSet<String>>,
+    ) -> Option<BTreeSet<String>> {
+        let open = |l: &u32| {
+            tokens.is_none_or(|tokens| {
+                self.lists
+                    .get(*l as usize)
+                    .is_some_and(|l| l.iter().any(|t| tokens.contains(t)))
+            })
+        };
+        let known = self.metadata_keys.as_ref()?;
+        Some(
+            known
+                .iter()
+                .filter(|(_, lists)| lists.iter().any(open))
+                .map(|(key, _)| key.clone())
+                .collect(),
+        )
+    }
+
     /// The reader tokens of document `doc_id` (none for an unknown document).
     pub(crate) fn readers_of(&self, doc_id: &str) -> &[String] {
         self.documents
@@ -398,6 +450,9 @@ impl AccessBuilder {
     }
 
     pub(crate) fn finish(mut self) -> AccessControl {
+        // Filled in as the chunks are written (`add_metadata_keys`): an index with no
+        // metadata at all still records that it has none.
+        self.control.metadata_keys = Some(BTreeMap::new());
         self.control.mixed_files = self
             .files
             .into_iter()
@@ -428,6 +483,44 @@ mod tests {
         assert_eq!(reader_token("*").as_deref(), Some("*"));
         assert_eq!(reader_token("  ").as_deref(), None);
         assert_eq!(reader_token("group:").as_deref(), None);
+    }
+
+    #[test]
+    fn a_file_of_mixed_readers_is_read_in_part_and_its_fields_are_told_only_to_its_readers() {
+        let mut b = AccessBuilder::new(AccessPolicy::default(), None);
+        let everyone = ["*".to_string()];
+        let priya = ["priya".to_string()];
+        b.add("t1", Some(&everyone), "chat/t.jsonl", "/x/chat/t.jsonl");
+        b.add("t2", Some(&priya), "chat/t.jsonl", "/x/chat/t.jsonl");
+        b.add("w", Some(&priya), "wiki/w.md", "/x/wiki/w.md");
+        let mut control = b.finish();
+        assert_eq!(control.mixed_files.len(), 1);
+        control.add_metadata_keys("t1", &["Channel".to_string()]);
+        control.add_metadata_keys("t2", &["codename".to_string()]);
+        let omar = control.tokens_of(&Principal::new("omar"), &People::default());
+        let priya = control.tokens_of(&Principal::new("priya"), &People::default());
+        // omar reads t1 only: the thread is read in part; priya reads all of it.
+        assert_eq!(
+            control.partly_readable_files(&omar),
+            HashSet::from(["/x/chat/t.jsonl".to_string()])
+        );
+        assert!(control.partly_readable_files(&priya).is_empty());
+        let keys = |t: Option<&BTreeSet<String>>| {
+            control
+                .metadata_keys_for(t)
+                .unwrap()
+                .into_iter()
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(keys(Some(&omar)), ["channel"]);
+        assert_eq!(keys(Some(&priya)), ["channel", "codename"]);
+        assert_eq!(keys(None), ["channel", "codename"]);
+        // An index written before the fields were recorded names none, and refuses none.
+        let old: AccessControl = serde_json::from_str(
+            r#"{"enabled": true, "file": null, "policy": {}, "lists": [], "documents": {}}"#,
+        )
+        .unwrap();
+        assert_eq!(old.metadata_keys_for(None), None);
     }
 
     #[test]

@@ -141,7 +141,7 @@ pub use model::{Chunk, Filter, Provenance, Skipped, SourceFormat};
 pub use progress::{NoProgress, Progress};
 pub use query::{
     parse_filter, DecisionLabel, LexicalScoring, Mode, RankingOptions, RetrieverScore, SearchHit,
-    SearchRequest, SearchResponse,
+    SearchRequest, SearchResponse, FILTER_KEYS,
 };
 pub use scope::{AccessSummary, Readable};
 pub use search::{RankedChunk, Ranking};

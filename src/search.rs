@@ -10,8 +10,9 @@ use crate::fuse::fuse;
 use crate::index::{Dense, Index};
 use crate::lexical::{analyze_for, FieldWeights};
 use crate::memory::supersede::label;
+use crate::model::Filter;
 use crate::query::{
-    LexicalScoring, Mode, RetrieverScore, SearchHit, SearchRequest, SearchResponse,
+    LexicalScoring, Mode, RetrieverScore, SearchHit, SearchRequest, SearchResponse, FILTER_KEYS,
 };
 use crate::scope::Scope;
 use crate::snippet::{best_window, query_terms};
@@ -25,6 +26,8 @@ const CANDIDATE_DEPTH: usize = 50;
 /// Candidates a quantised search hands to exact rescoring: twice the depth asked for, and at
 /// least this many more.
 const RESCORE_EXTRA: usize = 32;
+/// Metadata fields an unknown filter key's error lists at most.
+const MAX_KEYS_LISTED: usize = 40;
 
 /// One ranked chunk, before it is read: see [`Index::rank`].
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -111,6 +114,7 @@ impl Index {
         if text.is_empty() {
             return Err(Error::invalid_request("the query is empty"));
         }
+        self.check_filters(&request.filters, scope)?;
         let mut notes = Vec::new();
         let mut mode_used = request.mode;
         let ranking = &request.ranking;
@@ -234,6 +238,40 @@ impl Index {
             hits,
             notes,
         })
+    }
+
+    /// Refuse a filter on a metadata field no document of `scope` carries: it could only match
+    /// nothing, and is most often a misspelt key. The error names it and the keys there are
+    /// (an index built before the fields were recorded accepts any).
+    fn check_filters(&self, filters: &[Filter], scope: Option<&Scope>) -> Result<()> {
+        let mut unknown = filters.iter().filter_map(|f| match f {
+            Filter::Meta { key, .. } => Some(key),
+            _ => None,
+        });
+        let Some(first) = unknown.next() else {
+            return Ok(());
+        };
+        let Some(known) = self.metadata_keys_in(scope)? else {
+            return Ok(());
+        };
+        let Some(key) = std::iter::once(first)
+            .chain(unknown)
+            .find(|k| !known.contains(&k.to_lowercase()))
+        else {
+            return Ok(());
+        };
+        let mut fields: Vec<&str> = known.iter().map(String::as_str).collect();
+        let more = fields.len().saturating_sub(MAX_KEYS_LISTED);
+        fields.truncate(MAX_KEYS_LISTED);
+        let fields = match (fields.is_empty(), more) {
+            (true, _) => "none".to_string(),
+            (false, 0) => fields.join(", "),
+            (false, n) => format!("{}, and {n} more", fields.join(", ")),
+        };
+        Err(Error::invalid_request(format!(
+            "unknown filter key `{key}`: a filter names one of {} or a metadata field of the documents (here: {fields})",
+            FILTER_KEYS.join(", ")
+        )))
     }
 
     fn dense_search(

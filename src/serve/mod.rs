@@ -88,6 +88,10 @@ pub const MAX_BUDGET: usize = 100_000;
 pub const DEFAULT_MAX_HITS: usize = 10;
 /// The most hits a search may ask for.
 pub const MAX_HITS: usize = 100;
+/// The most entries (`decisions`) or people (`who`) a request may ask for.
+pub const MAX_LIMIT: usize = 100;
+/// The most neighbours a `get` may ask for on each side.
+pub const MAX_NEIGHBOURS: usize = 20;
 /// How often the index's `CURRENT` is checked for a new generation, by default.
 pub const DEFAULT_POLL_INTERVAL: Duration = Duration::from_millis(250);
 
@@ -777,11 +781,50 @@ fn budget_of(budget: Option<usize>) -> Result<usize, ServeError> {
     }
 }
 
+/// A count a request asked for (`field`, `default` when not given), checked to lie in
+/// `least..=most`.
+fn count_of(
+    field: &str,
+    value: Option<usize>,
+    default: usize,
+    least: usize,
+    most: usize,
+) -> Result<usize, ServeError> {
+    let n = value.unwrap_or(default);
+    if n < least || n > most {
+        return Err(ServeError::InvalidRequest(format!(
+            "{field} must be between {least} and {most} (it is {n})"
+        )));
+    }
+    Ok(n)
+}
+
+/// The text a request asks about (`field`), which must hold more than white space.
+fn text_of<'a>(field: &str, text: &'a str) -> Result<&'a str, ServeError> {
+    match text.trim() {
+        "" => Err(ServeError::InvalidRequest(format!("{field} is empty"))),
+        t => Ok(t),
+    }
+}
+
+/// The filters of a request. A `path` filter names a folder as answers cite it, relative to
+/// the export root: an absolute one would let a caller probe the server's file system.
 fn filters_of(specs: &[String]) -> Result<Vec<Filter>, ServeError> {
     specs
         .iter()
-        .map(|s| parse_filter(s).map_err(ServeError::from))
+        .map(|s| match parse_filter(s)? {
+            Filter::PathPrefix(p) if is_server_path(&p) => Err(ServeError::InvalidRequest(format!(
+                "filter `{s}`: a path filter names a folder relative to the export root, as answers cite paths (path=exports/wiki)"
+            ))),
+            f => Ok(f),
+        })
         .collect()
+}
+
+/// An absolute path, or one that climbs out of its root.
+fn is_server_path(p: &str) -> bool {
+    let p = p.replace('\\', "/");
+    p.starts_with('/') || p.as_bytes().get(1) == Some(&b':') || p.split('/').any(|c| c == "..")
 }
 
 fn date_of(text: Option<&str>) -> Result<Option<Date>, ServeError> {
@@ -1040,12 +1083,8 @@ fn run(
     match request {
         Request::Search(args) => {
             let budget = budget_of(args.budget)?;
-            let k = args.max_hits.unwrap_or(DEFAULT_MAX_HITS);
-            if k == 0 || k > MAX_HITS {
-                return Err(ServeError::InvalidRequest(format!(
-                    "max_hits must be between 1 and {MAX_HITS}"
-                )));
-            }
+            text_of("query", &args.query)?;
+            let k = count_of("max_hits", args.max_hits, DEFAULT_MAX_HITS, 1, MAX_HITS)?;
             let response = index.search(&SearchRequest {
                 text: args.query.clone(),
                 k,
@@ -1076,6 +1115,7 @@ fn run(
         }
         Request::Context(args) => {
             let budget = budget_of(args.budget)?;
+            text_of("question", &args.question)?;
             let mut request = ContextRequest::new(args.question.clone(), budget);
             request.format = PackFormat::Md;
             request.mode = args.mode.unwrap_or_default().into();
@@ -1112,6 +1152,14 @@ fn run(
         }
         Request::Decisions(args) => {
             let budget = budget_of(args.budget)?;
+            if let Some(query) = &args.query {
+                if query.trim().is_empty() {
+                    return Err(ServeError::InvalidRequest(
+                        "query is empty (leave it out to list every entry)".into(),
+                    ));
+                }
+            }
+            let limit = count_of("limit", args.limit, 20, 1, MAX_LIMIT)?;
             let status = match args.status.as_deref() {
                 Some(s) => s.parse::<StatusFilter>()?,
                 None => StatusFilter::InForce,
@@ -1132,7 +1180,7 @@ fn run(
                 as_of,
                 status,
                 kind,
-                limit: args.limit.unwrap_or(20),
+                limit,
                 mode: Mode::Hybrid,
                 principal,
             })?;
@@ -1155,10 +1203,12 @@ fn run(
         }
         Request::Who(args) => {
             let budget = budget_of(args.budget)?;
+            text_of("topic", &args.topic)?;
+            let limit = count_of("limit", args.limit, 5, 1, MAX_LIMIT)?;
             let response = index.who(&WhoRequest {
                 topic: args.topic.clone(),
                 as_of: date_of(args.as_of.as_deref())?,
-                limit: args.limit.unwrap_or(5),
+                limit,
                 filters: filters_of(&args.filters)?,
                 principal,
                 ..WhoRequest::default()
@@ -1187,13 +1237,9 @@ fn run(
             if id.is_empty() {
                 return Err(ServeError::InvalidRequest("chunk_id is empty".into()));
             }
-            let Some(n) = index.neighbours_for(
-                id,
-                args.before.unwrap_or(1),
-                args.after.unwrap_or(1),
-                principal.as_ref(),
-            )?
-            else {
+            let before = count_of("before", args.before, 1, 0, MAX_NEIGHBOURS)?;
+            let after = count_of("after", args.after, 1, 0, MAX_NEIGHBOURS)?;
+            let Some(n) = index.neighbours_for(id, before, after, principal.as_ref())? else {
                 return Err(ServeError::NotFound(format!(
                     "no chunk `{id}` in this index (ids come from search hits and change when their document changes)"
                 )));
@@ -1272,6 +1318,29 @@ mod tests {
             !e.to_string().contains("oops"),
             "internal details stay in the log"
         );
+    }
+
+    #[test]
+    fn counts_and_path_filters_are_checked() {
+        assert_eq!(count_of("limit", None, 20, 1, MAX_LIMIT).unwrap(), 20);
+        assert_eq!(count_of("limit", Some(100), 20, 1, MAX_LIMIT).unwrap(), 100);
+        let e = count_of("limit", Some(0), 20, 1, MAX_LIMIT).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "invalid request: limit must be between 1 and 100 (it is 0)"
+        );
+        assert!(count_of("after", Some(21), 1, 0, MAX_NEIGHBOURS).is_err());
+        assert_eq!(count_of("after", Some(0), 1, 0, MAX_NEIGHBOURS).unwrap(), 0);
+        for p in ["/srv/exports", "C:\\exports", "wiki/../../etc", ".."] {
+            assert!(is_server_path(p), "{p}");
+            assert!(filters_of(&[format!("path={p}")]).is_err(), "{p}");
+        }
+        for p in ["exports/wiki", "wiki", "./wiki"] {
+            assert!(!is_server_path(p), "{p}");
+            assert!(filters_of(&[format!("path={p}")]).is_ok(), "{p}");
+        }
+        assert_eq!(text_of("query", "  x ").unwrap(), "x");
+        assert!(text_of("query", " \t").is_err());
     }
 
     #[test]

@@ -91,7 +91,8 @@ pub struct SearchArgs {
     #[serde(default)]
     pub mode: Option<SearchMode>,
     /// Filters, all of which must hold, as `key=value`: kind, format, path (folder prefix),
-    /// author, speaker, person, tag, since/until (YYYY-MM-DD), or any metadata field.
+    /// author, speaker, person, tag, since/until (YYYY-MM-DD), or a metadata field the
+    /// documents carry (any other key is refused, and the error lists the fields).
     #[serde(default)]
     pub filters: Vec<String>,
     /// The date to ask at (YYYY-MM-DD): decisions are labelled as they stood then.
@@ -314,7 +315,7 @@ pub struct DecisionsArgs {
     /// `decision` or `action` (default both).
     #[serde(default)]
     pub kind: Option<String>,
-    /// Most entries wanted (default 20).
+    /// Most entries wanted (default 20, from 1 to 100).
     #[serde(default)]
     pub limit: Option<usize>,
     /// Most tokens the entries may take (default 2000).
@@ -436,7 +437,7 @@ pub struct WhoArgs {
     /// The date to stand at (YYYY-MM-DD; default today).
     #[serde(default)]
     pub as_of: Option<String>,
-    /// Most people wanted (default 5).
+    /// Most people wanted (default 5, from 1 to 100).
     #[serde(default)]
     pub limit: Option<usize>,
     /// Filters as `key=value` on the passages searched (see `SearchArgs::filters`).
@@ -545,10 +546,10 @@ pub struct WhoOutput {
 pub struct GetArgs {
     /// The chunk id, as a hit gives it (`{doc_id}#{n}`).
     pub chunk_id: String,
-    /// Chunks wanted before it in its meeting, thread or page (default 1).
+    /// Chunks wanted before it in its meeting, thread or page (default 1, at most 20).
     #[serde(default)]
     pub before: Option<usize>,
-    /// Chunks wanted after it (default 1).
+    /// Chunks wanted after it (default 1, at most 20).
     #[serde(default)]
     pub after: Option<usize>,
     /// Most tokens the chunks may take (default 2000); neighbours, nearest first, come only

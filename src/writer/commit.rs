@@ -147,8 +147,7 @@ impl IndexWriter {
                 );
             }
         }
-        let access = access.finish();
-        write_json(&staging.join(ACCESS), &access)?;
+        let mut access = access.finish();
         let access_note = access.describe();
         let counts = Counts {
             files: files.len(),
@@ -212,6 +211,9 @@ impl IndexWriter {
                     .chunks(&id, range)?,
             };
             digest.document(&id, &chunks);
+            if let Some(first) = chunks.first() {
+                access.add_metadata_keys(&id, first.provenance.metadata.keys());
+            }
             let n = chunks.len() as u64;
             for chunk in &chunks {
                 let p = &chunk.provenance;
@@ -233,6 +235,7 @@ impl IndexWriter {
         }
         writer.commit()?;
         progress.finish();
+        write_json(&staging.join(ACCESS), &access)?;
         let (digest, signatures) = digest.finish(&neighbours);
         // What changed since the generation this one replaces (nothing to compare with for a
         // first build, or one written before documents were recorded).

@@ -54,11 +54,11 @@ pub struct Ranking {
 }
 
 impl Index {
-    /// The error of a search that needs embeddings on an index built without them.
+    /// The error of a search that needs embeddings on an index built without them. It names
+    /// no path: a server hands it to its callers as it is.
     fn no_embeddings(&self, what: &str) -> Error {
         Error::invalid_request(format!(
-            "the index at {root} was built without embeddings, so a {what} search cannot run; search with --mode lexical, or rebuild it with the model (`lore index <PATH>... --index {root} --rebuild`, without --no-embed)",
-            root = self.root.display()
+            "this index was built without embeddings, so a {what} search cannot run; search in lexical mode, or rebuild the index with the model (`lore index <PATH>... --index <INDEX> --rebuild`, without --no-embed)"
         ))
     }
 

@@ -803,6 +803,22 @@ fn no_answer_names_a_path_of_the_server() {
         "{relative}"
     );
 
+    // An index without embeddings refuses a dense search without naming where it lies.
+    let lexical = tmp.path().join("lexical-index");
+    let out = lore(&[
+        "index",
+        ex.to_str().unwrap(),
+        "--index",
+        lexical.to_str().unwrap(),
+        "--no-embed",
+        "-q",
+    ]);
+    assert!(out.status.success(), "{out:?}");
+    let plain = Server::start(&lexical, &[]);
+    let (status, dense) = plain.post("/v1/search", None, &json!({"query": "x", "mode": "dense"}));
+    assert_eq!((status, code(&dense)), (400, "invalid_request"), "{dense}");
+    answers.push(("dense search of a lexical index".into(), dense));
+
     let mut checked = 0;
     for (what, answer) in &answers {
         let mut all = Vec::new();

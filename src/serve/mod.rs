@@ -949,11 +949,14 @@ impl Counter<'_> {
         };
         let tokens = match self.index.token_counter() {
             Ok(tokens) => tokens,
-            Err(e) => {
+            Err(_) => {
+                // Not the error itself: it names the server's model folder (the operator saw
+                // it when the server started).
                 if self.notes.is_empty() {
-                    self.notes.push(format!(
-                        "tokens estimated (about 4 bytes a token): the model's tokenizer is unavailable: {e}"
-                    ));
+                    self.notes.push(
+                        "tokens estimated (about 4 bytes a token): the model's tokenizer is unavailable"
+                            .to_string(),
+                    );
                 }
                 return Ok(crate::chunk::estimate_tokens(&json(item)?));
             }

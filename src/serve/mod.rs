@@ -36,7 +36,11 @@
 //! let caller = Caller { principal: Some(lore::Principal::new("priya")), transport: "example" };
 //! let answer = service.search(&caller, SearchArgs::new("outside counsel threshold"))?;
 //! for hit in &answer.hits {
-//!     println!("{} {}:{}", hit.chunk_id, hit.path, hit.line_range[0]);
+//!     // No lines for a passage of a thread the caller reads only in part.
+//!     match hit.line_range {
+//!         Some([first, _]) => println!("{} {}:{first}", hit.chunk_id, hit.path),
+//!         None => println!("{} {}", hit.chunk_id, hit.path),
+//!     }
 //! }
 //! # Ok::<(), lore::serve::ServeError>(())
 //! ```

@@ -545,6 +545,8 @@ fn a_thread_read_in_part_shows_no_trace_of_its_hidden_messages() {
         "{decisions}"
     );
     assert!(entry.get("line_range").is_none(), "{entry}");
+    // Its id names its line within the message, not the file's line 3.
+    assert_eq!(entry["id"], "t3@L1", "{entry}");
 
     // The neighbours of a message are the nearest messages omar may read.
     let got = service.get(&caller("omar"), GetArgs::new("t1#0")).unwrap();
@@ -578,4 +580,40 @@ fn a_thread_read_in_part_shows_no_trace_of_its_hidden_messages() {
     let seen = ranked(&full);
     assert_eq!(seen.len(), 2, "{seen:?}");
     assert_eq!(seen, ranked(&alone));
+
+    // Messages without ids of their own: their ids are not their lines either (a chunk id
+    // `…jsonl:3#0` next to `…jsonl:1#0` would tell what the ranges no longer do).
+    let dir = dir.path().join("no-ids");
+    let root = dir.join("chat");
+    let text: String = THREAD
+        .iter()
+        .map(|l| format!("{}\n", l.replacen(r#""id": "t"#, r#""n": "t"#, 1)))
+        .collect();
+    write(&root, "release-thread.jsonl", &text);
+    IndexBuilder::new(dir.join("index"))
+        .without_embeddings()
+        .build(&[root])
+        .unwrap();
+    let index = Index::open(dir.join("index")).unwrap();
+    let r = index
+        .search(&SearchRequest {
+            text: "HERONALPHA HERONGAMMA release".into(),
+            mode: Mode::Lexical,
+            principal: Some(Principal::new("omar")),
+            ..SearchRequest::default()
+        })
+        .unwrap();
+    assert_eq!(r.hits.len(), 2);
+    for hit in &r.hits {
+        let id = hit
+            .chunk_id
+            .strip_prefix("chat/release-thread.jsonl:")
+            .unwrap();
+        let (key, _) = id.split_once('#').unwrap();
+        assert!(
+            key.len() == 12 && key.chars().all(|c| c.is_ascii_hexdigit()),
+            "{}",
+            hit.chunk_id
+        );
+    }
 }

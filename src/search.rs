@@ -146,6 +146,15 @@ impl Index {
                 // A strict search, or an index the query model cannot search, fails.
                 Err(e) if request.strict => return Err(e),
                 Err(e @ Error::User(UserError::Incompatible { .. })) => return Err(e),
+                // The note names no folder of the machine: a server hands it to its callers.
+                Err(Error::User(UserError::ModelMissing { .. })) => {
+                    notes.push(
+                        "the query could not be embedded: the embedding model is unavailable (a strict search says why): lexical results only"
+                            .to_string(),
+                    );
+                    mode_used = Mode::Lexical;
+                    None
+                }
                 Err(e) => {
                     notes.push(format!(
                         "the query could not be embedded ({e}): lexical results only"

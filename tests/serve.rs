@@ -818,6 +818,17 @@ fn no_answer_names_a_path_of_the_server() {
     let (status, dense) = plain.post("/v1/search", None, &json!({"query": "x", "mode": "dense"}));
     assert_eq!((status, code(&dense)), (400, "invalid_request"), "{dense}");
     answers.push(("dense search of a lexical index".into(), dense));
+    // A server whose model folder is gone answers lexically, or is unavailable, and says so
+    // without naming the folder.
+    let gone = tmp.path().join("no-model");
+    let modelless = Server::start(&idx, &["--model-dir", gone.to_str().unwrap()]);
+    let (status, search) = modelless.post("/v1/search", None, &json!({"query": "contracts"}));
+    assert_eq!(status, 200, "{search}");
+    assert_eq!(search["mode_used"], "lexical", "{search}");
+    answers.push(("search without a model".into(), search));
+    let (status, context) = modelless.post("/v1/context", None, &json!({"question": "contracts"}));
+    assert_eq!((status, code(&context)), (503, "unavailable"), "{context}");
+    answers.push(("context without a model".into(), context));
 
     let mut checked = 0;
     for (what, answer) in &answers {

@@ -182,8 +182,24 @@ impl From<Error> for ServeError {
             Error::User(UserError::InvalidRequest(reason)) => {
                 ServeError::InvalidRequest(reason.clone())
             }
-            Error::User(UserError::Load { .. }) => ServeError::InvalidRequest(err.to_string()),
-            Error::User(_) => ServeError::Unavailable(err.to_string()),
+            // The rest name the server's folders (index, model, sources): the caller gets what
+            // is wrong, the operator the details.
+            Error::User(user) => {
+                eprintln!("lore serve: {err}");
+                let what =
+                    match user {
+                        UserError::Load { .. } => return ServeError::InvalidRequest(
+                            "a file the request needs cannot be read (the server's log says which)"
+                                .into(),
+                        ),
+                        UserError::NoIndex { .. } => "there is no index to serve",
+                        UserError::Incompatible { .. } => "the index cannot be used as it is",
+                        UserError::ModelMissing { .. } => "the embedding model is unavailable",
+                        UserError::Locked { .. } => "the index is being written; try again",
+                        _ => "the index cannot answer now",
+                    };
+                ServeError::Unavailable(format!("{what} (details in the server's log)"))
+            }
             Error::Internal(_) => {
                 // The caller gets the code; the operator gets the details.
                 eprintln!("lore serve: internal error: {err}");
@@ -1318,7 +1334,10 @@ mod tests {
         assert_eq!(e.code(), "invalid_request");
         let e: ServeError = Error::no_index("/nowhere").into();
         assert_eq!(e.code(), "unavailable");
-        assert!(e.to_string().contains("/nowhere"));
+        assert!(
+            !e.to_string().contains("/nowhere"),
+            "a server's folders stay in its log: {e}"
+        );
         let e: ServeError = Error::bug("oops").into();
         assert_eq!(e.code(), "internal");
         assert!(

@@ -184,20 +184,21 @@ impl From<Error> for ServeError {
             }
             // The rest name the server's folders (index, model, sources): the caller gets what
             // is wrong, the operator the details.
+            Error::User(UserError::Load { .. }) => {
+                eprintln!("lore serve: {err}");
+                ServeError::InvalidRequest(
+                    "a file the request needs cannot be read (the server's log says which)".into(),
+                )
+            }
             Error::User(user) => {
                 eprintln!("lore serve: {err}");
-                let what =
-                    match user {
-                        UserError::Load { .. } => return ServeError::InvalidRequest(
-                            "a file the request needs cannot be read (the server's log says which)"
-                                .into(),
-                        ),
-                        UserError::NoIndex { .. } => "there is no index to serve",
-                        UserError::Incompatible { .. } => "the index cannot be used as it is",
-                        UserError::ModelMissing { .. } => "the embedding model is unavailable",
-                        UserError::Locked { .. } => "the index is being written; try again",
-                        _ => "the index cannot answer now",
-                    };
+                let what = match user {
+                    UserError::NoIndex { .. } => "there is no index to serve",
+                    UserError::Incompatible { .. } => "the index cannot be used as it is",
+                    UserError::ModelMissing { .. } => "the embedding model is unavailable",
+                    UserError::Locked { .. } => "the index is being written; try again",
+                    _ => "the index cannot answer now",
+                };
                 ServeError::Unavailable(format!("{what} (details in the server's log)"))
             }
             Error::Internal(_) => {

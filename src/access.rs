@@ -29,7 +29,7 @@
 //! those of the visible chunks alone). A query without a principal is the index owner's and
 //! sees everything, as does any query on an index with access control off.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -256,9 +256,67 @@ pub(crate) struct AccessControl {
     pub(crate) lists: Vec<Vec<String>>,
     /// Each document's list (an index into `lists`).
     pub(crate) documents: BTreeMap<String, u32>,
+    /// The source files (by path, as provenance gives it) whose documents do not all have the
+    /// same readers, with the distinct lists of their documents: a chat thread or JSON export
+    /// whose messages some principals read only in part. Empty in an index written before it
+    /// was recorded.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub(crate) mixed_files: BTreeMap<String, Vec<u32>>,
+    /// The metadata fields the documents carry, lower-cased as filters name them, each with
+    /// the distinct lists of the documents that carry it (so that a principal is told only of
+    /// the fields of what it may read). `None` in an index written before they were recorded:
+    /// a filter may then name any field.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) metadata_keys: Option<BTreeMap<String, Vec<u32>>>,
 }
 
 impl AccessControl {
+    /// The index into `lists` of document `doc_id`'s readers.
+    pub(crate) fn list_of(&self, doc_id: &str) -> Option<u32> {
+        self.documents.get(doc_id).copied()
+    }
+
+    /// Record that document `doc_id` carries the metadata fields `keys`.
+    pub(crate) fn add_metadata_keys<'a>(
+        &mut self,
+        doc_id: &str,
+        keys: impl IntoIterator<Item = &'a String>,
+    ) {
+        let Some(list) = self.list_of(doc_id) else {
+            return;
+        };
+        let known = self.metadata_keys.get_or_insert_with(BTreeMap::new);
+        for key in keys {
+            let lists = known.entry(key.to_lowercase()).or_default();
+            if !lists.contains(&list) {
+                lists.push(list);
+            }
+        }
+    }
+
+    /// The metadata fields of the documents a holder of `tokens` may read (`None` for
+    /// `tokens`: every document's); `None` when the index did not record them.
+    pub(crate) fn metadata_keys_for(
+        &self,
+        tokens: Option<&BTreeSet<String>>,
+    ) -> Option<BTreeSet<String>> {
+        let open = |l: &u32| {
+            tokens.is_none_or(|tokens| {
+                self.lists
+                    .get(*l as usize)
+                    .is_some_and(|l| l.iter().any(|t| tokens.contains(t)))
+            })
+        };
+        let known = self.metadata_keys.as_ref()?;
+        Some(
+            known
+                .iter()
+                .filter(|(_, lists)| lists.iter().any(open))
+                .map(|(key, _)| key.clone())
+                .collect(),
+        )
+    }
+
     /// The reader tokens of document `doc_id` (none for an unknown document).
     pub(crate) fn readers_of(&self, doc_id: &str) -> &[String] {
         self.documents
@@ -320,8 +378,24 @@ impl AccessControl {
         ))
     }
 
+    /// The source files a holder of `tokens` may read in part only: some of their documents
+    /// are open to it and some are not. Where a chunk of such a file sits in it (its lines and
+    /// bytes) tells of the documents around it, so answers withhold it.
+    pub(crate) fn partly_readable_files(&self, tokens: &BTreeSet<String>) -> HashSet<String> {
+        let open = |l: &u32| {
+            self.lists
+                .get(*l as usize)
+                .is_some_and(|l| l.iter().any(|t| tokens.contains(t)))
+        };
+        self.mixed_files
+            .iter()
+            .filter(|(_, lists)| lists.iter().any(open) && !lists.iter().all(open))
+            .map(|(path, _)| path.clone())
+            .collect()
+    }
+
     /// The ids of the documents a holder of `tokens` may read.
-    pub(crate) fn readable(&self, tokens: &BTreeSet<String>) -> std::collections::HashSet<String> {
+    pub(crate) fn readable(&self, tokens: &BTreeSet<String>) -> HashSet<String> {
         let open: Vec<bool> = self
             .lists
             .iter()
@@ -340,6 +414,8 @@ impl AccessControl {
 pub(crate) struct AccessBuilder {
     control: AccessControl,
     interned: HashMap<Vec<String>, u32>,
+    /// The distinct lists of each file's documents, by path.
+    files: BTreeMap<String, Vec<u32>>,
 }
 
 impl AccessBuilder {
@@ -352,11 +428,13 @@ impl AccessBuilder {
                 ..AccessControl::default()
             },
             interned: HashMap::new(),
+            files: BTreeMap::new(),
         }
     }
 
-    /// Record a document.
-    pub(crate) fn add(&mut self, doc_id: &str, own: Option<&[String]>, file_id: &str) {
+    /// Record a document, read from the file at `path` (whose documents are walked as
+    /// `file_id`).
+    pub(crate) fn add(&mut self, doc_id: &str, own: Option<&[String]>, file_id: &str, path: &str) {
         self.control.enabled |= own.is_some();
         let tokens = self.control.policy.document_tokens(own, file_id);
         let next = self.control.lists.len() as u32;
@@ -365,9 +443,25 @@ impl AccessBuilder {
             self.control.lists.push(tokens);
         }
         self.control.documents.insert(doc_id.to_string(), list);
+        let lists = self.files.entry(path.to_string()).or_default();
+        if !lists.contains(&list) {
+            lists.push(list);
+        }
     }
 
-    pub(crate) fn finish(self) -> AccessControl {
+    pub(crate) fn finish(mut self) -> AccessControl {
+        // Filled in as the chunks are written (`add_metadata_keys`): an index with no
+        // metadata at all still records that it has none.
+        self.control.metadata_keys = Some(BTreeMap::new());
+        self.control.mixed_files = self
+            .files
+            .into_iter()
+            .filter(|(_, lists)| lists.len() > 1)
+            .map(|(path, mut lists)| {
+                lists.sort_unstable();
+                (path, lists)
+            })
+            .collect();
         self.control
     }
 }
@@ -389,6 +483,44 @@ mod tests {
         assert_eq!(reader_token("*").as_deref(), Some("*"));
         assert_eq!(reader_token("  ").as_deref(), None);
         assert_eq!(reader_token("group:").as_deref(), None);
+    }
+
+    #[test]
+    fn a_file_of_mixed_readers_is_read_in_part_and_its_fields_are_told_only_to_its_readers() {
+        let mut b = AccessBuilder::new(AccessPolicy::default(), None);
+        let everyone = ["*".to_string()];
+        let priya = ["priya".to_string()];
+        b.add("t1", Some(&everyone), "chat/t.jsonl", "/x/chat/t.jsonl");
+        b.add("t2", Some(&priya), "chat/t.jsonl", "/x/chat/t.jsonl");
+        b.add("w", Some(&priya), "wiki/w.md", "/x/wiki/w.md");
+        let mut control = b.finish();
+        assert_eq!(control.mixed_files.len(), 1);
+        control.add_metadata_keys("t1", &["Channel".to_string()]);
+        control.add_metadata_keys("t2", &["codename".to_string()]);
+        let omar = control.tokens_of(&Principal::new("omar"), &People::default());
+        let priya = control.tokens_of(&Principal::new("priya"), &People::default());
+        // omar reads t1 only: the thread is read in part; priya reads all of it.
+        assert_eq!(
+            control.partly_readable_files(&omar),
+            HashSet::from(["/x/chat/t.jsonl".to_string()])
+        );
+        assert!(control.partly_readable_files(&priya).is_empty());
+        let keys = |t: Option<&BTreeSet<String>>| {
+            control
+                .metadata_keys_for(t)
+                .unwrap()
+                .into_iter()
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(keys(Some(&omar)), ["channel"]);
+        assert_eq!(keys(Some(&priya)), ["channel", "codename"]);
+        assert_eq!(keys(None), ["channel", "codename"]);
+        // An index written before the fields were recorded names none, and refuses none.
+        let old: AccessControl = serde_json::from_str(
+            r#"{"enabled": true, "file": null, "policy": {}, "lists": [], "documents": {}}"#,
+        )
+        .unwrap();
+        assert_eq!(old.metadata_keys_for(None), None);
     }
 
     #[test]

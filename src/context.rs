@@ -138,6 +138,39 @@ impl Neighbours {
         self.next.get(ord as usize).copied().filter(|&n| n != NONE)
     }
 
+    /// The nearest chunk before `ord` in its sequence that passes `keep`, passing over those
+    /// that do not (a principal's view of a thread with messages it may not read).
+    pub fn prev_where(&self, ord: u32, keep: impl Fn(u32) -> bool) -> Option<u32> {
+        self.nearest_where(ord, keep, |o| self.prev(o))
+    }
+
+    /// The nearest chunk after `ord` in its sequence that passes `keep` (see
+    /// [`Neighbours::prev_where`]).
+    pub fn next_where(&self, ord: u32, keep: impl Fn(u32) -> bool) -> Option<u32> {
+        self.nearest_where(ord, keep, |o| self.next(o))
+    }
+
+    fn nearest_where(
+        &self,
+        ord: u32,
+        keep: impl Fn(u32) -> bool,
+        step: impl Fn(u32) -> Option<u32>,
+    ) -> Option<u32> {
+        let mut at = ord;
+        // At most every chunk once, even over links a damaged file makes circular.
+        for _ in 0..self.prev.len() {
+            let next = step(at)?;
+            if next == ord {
+                return None;
+            }
+            if keep(next) {
+                return Some(next);
+            }
+            at = next;
+        }
+        None
+    }
+
     /// The stored form: one little-endian `u32` per chunk.
     pub fn to_bytes(&self) -> Vec<u8> {
         self.prev.iter().flat_map(|p| p.to_le_bytes()).collect()
@@ -183,10 +216,14 @@ impl Neighbours {
 /// the candidates (0 for a neighbour that is not one); `weight` is clamped to at most 1, so no
 /// passage overtakes the neighbour that lifts it. `None` (keep the list as it is) when `weight`
 /// is 0 or the index has no links.
+///
+/// Only the chunks that pass `keep` count (a principal's readable chunks): a chunk's neighbours
+/// are the nearest ones that pass, those that do not passed over.
 pub fn rescore(
     candidates: &[(u32, f32)],
     neighbours: &Neighbours,
     weight: f32,
+    keep: impl Fn(u32) -> bool,
 ) -> Option<Vec<f32>> {
     if !neighbours.lift(weight) || candidates.is_empty() {
         return None;
@@ -203,7 +240,8 @@ pub fn rescore(
             .iter()
             .map(|&(ord, _)| {
                 let own = own[&ord];
-                let best = score_of(neighbours.prev(ord)).max(score_of(neighbours.next(ord)));
+                let best = score_of(neighbours.prev_where(ord, &keep))
+                    .max(score_of(neighbours.next_where(ord, &keep)));
                 own + weight * (best - own).max(0.0)
             })
             .collect(),
@@ -310,23 +348,54 @@ mod tests {
         let links = Neighbours::from_prev(vec![NONE, 0, 1, NONE]);
         // Normalised over the list: 10 → 1, 6 → 0.5, 2 → 0; 0 is not a candidate.
         let candidates = [(3, 10.0), (1, 6.0), (2, 2.0)];
-        let scores = rescore(&candidates, &links, 0.5).unwrap();
+        let scores = rescore(&candidates, &links, 0.5, |_| true).unwrap();
         // 3: no neighbours, 1; 1: neighbours 0 (absent) and 2 (0), both lower: 0.5;
         // 2: 0 + 0.5 × (0.5 − 0).
         assert_eq!(scores, [1.0, 0.5, 0.25]);
         // Off by weight, or without links.
-        assert_eq!(rescore(&candidates, &links, 0.0), None);
+        assert_eq!(rescore(&candidates, &links, 0.0, |_| true), None);
         assert_eq!(
-            rescore(&candidates, &Neighbours::from_prev(vec![NONE; 4]), 0.5),
+            rescore(
+                &candidates,
+                &Neighbours::from_prev(vec![NONE; 4]),
+                0.5,
+                |_| true
+            ),
             None
         );
+    }
+
+    #[test]
+    fn neighbours_a_principal_may_not_read_are_passed_over() {
+        // One thread 0 - 1 - 2 - 3; 1 and 2 are hidden.
+        let links = Neighbours::from_prev(vec![NONE, 0, 1, 2]);
+        let readable = |o: u32| o != 1 && o != 2;
+        assert_eq!(links.next_where(0, readable), Some(3));
+        assert_eq!(links.prev_where(3, readable), Some(0));
+        assert_eq!(links.prev_where(0, readable), None);
+        assert_eq!(links.next_where(3, readable), None);
+        // So 0 and 3 lift each other as in a thread of the two alone.
+        let candidates = [(0, 1.0), (3, 0.5), (9, 0.0)];
+        let seen = rescore(&candidates, &links, 0.5, readable).unwrap();
+        let alone = rescore(
+            &[(0, 1.0), (1, 0.5), (9, 0.0)],
+            &Neighbours::from_prev(vec![NONE, 0]),
+            0.5,
+            |_| true,
+        )
+        .unwrap();
+        assert_eq!(seen, alone);
+        assert_eq!(seen[1], 0.75);
+        // Links a damaged file makes circular end the walk.
+        let circular = Neighbours::from_prev(vec![1, 0]);
+        assert_eq!(circular.next_where(0, |_| false), None);
     }
 
     #[test]
     fn a_neighbour_of_the_top_hit_overtakes_a_lone_passage() {
         let links = Neighbours::from_prev(vec![NONE, 0, NONE]);
         let candidates = [(0, 1.0), (2, 0.6), (1, 0.5), (9, 0.0)];
-        let scores = rescore(&candidates, &links, 0.5).unwrap();
+        let scores = rescore(&candidates, &links, 0.5, |_| true).unwrap();
         assert!(scores[2] > scores[1], "{scores:?}");
         assert!(scores[0] > scores[2], "{scores:?}");
         assert_eq!(scores, [1.0, 0.6, 0.75, 0.0]);
@@ -337,7 +406,7 @@ mod tests {
         // 0 - 1 - 2 is one long document of middling passages; 5 stands alone.
         let links = Neighbours::from_prev(vec![NONE, 0, 1, NONE, NONE, NONE]);
         let candidates = [(5, 1.0), (1, 0.8), (0, 0.75), (2, 0.7), (4, 0.0)];
-        let scores = rescore(&candidates, &links, 0.9).unwrap();
+        let scores = rescore(&candidates, &links, 0.9, |_| true).unwrap();
         assert_eq!(scores[0], 1.0);
         assert!(scores[1..].iter().all(|&s| s <= 0.8), "{scores:?}");
     }

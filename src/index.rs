@@ -425,7 +425,8 @@ impl Index {
     }
 
     /// [`Index::neighbours`] on behalf of `principal`: `None` when the chunk is not there or
-    /// the principal may not read it (the two look the same), and only neighbours it may read.
+    /// the principal may not read it (the two look the same), and only neighbours it may read:
+    /// the nearest readable ones, those it may not read passed over.
     pub fn neighbours_for(
         &self,
         chunk_id: &str,
@@ -438,10 +439,15 @@ impl Index {
         let Some(ord) = self.lexical.ord_of(chunk_id)?.filter(|&o| readable(o)) else {
             return Ok(None);
         };
-        let step = |next: Option<u32>| next.filter(|&o| readable(o));
-        let mut before = self.walk(ord, num_before, |at| step(self.neighbours.prev(at)))?;
+        // Neighbours among what the principal may read: a message it may not read is passed
+        // over, as if the thread held only the others.
+        let mut before = self.walk(ord, num_before, |at| {
+            self.neighbours.prev_where(at, readable)
+        })?;
         before.reverse();
-        let after = self.walk(ord, num_after, |at| step(self.neighbours.next(at)))?;
+        let after = self.walk(ord, num_after, |at| {
+            self.neighbours.next_where(at, readable)
+        })?;
         Ok(Some(Neighbourhood {
             before,
             chunk: self.lexical.chunk_by_ord(ord)?,

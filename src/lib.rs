@@ -70,6 +70,8 @@
 //! ledger        memory/{ledger, extract, people}: entries and links, finding them in documents,
 //!               the people file (the part of memory the writer, index and search use) → load, model, date
 //! search        ranking over one open index                   → scope, index, query, fuse, context, snippet, lexical, vector
+//! cite          citations for a caller: paths relative to the export roots, ranges withheld in
+//!               files read in part                          → scope, index, access
 //! scope         a principal's view of an open index: readable chunks, their BM25 statistics,
 //!               the ledger of the readable documents          → index, lexical, ledger, access
 //! index         open a generation (read side), lazy dense half → layout, generation, lexical, vector, embed, context
@@ -93,6 +95,7 @@
 
 mod access;
 mod chunk;
+mod cite;
 mod context;
 mod date;
 pub mod deadline;
@@ -119,6 +122,7 @@ mod writer;
 
 pub use access::{AccessPolicy, DefaultAccess, FolderRule, Principal};
 pub use chunk::ChunkOptions;
+pub use cite::{CitationStyle, Citations};
 pub use context::DEFAULT_CONTEXT_WEIGHT;
 pub use date::Date;
 pub use embed::{
@@ -142,7 +146,7 @@ pub use model::{Chunk, Filter, Provenance, Skipped, SourceFormat};
 pub use progress::{NoProgress, Progress};
 pub use query::{
     parse_filter, DecisionLabel, LexicalScoring, Mode, RankingOptions, RetrieverScore, SearchHit,
-    SearchRequest, SearchResponse,
+    SearchRequest, SearchResponse, FILTER_KEYS,
 };
 pub use scope::{AccessSummary, Readable};
 pub use search::{RankedChunk, Ranking};

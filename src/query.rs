@@ -143,6 +143,12 @@ impl SearchRequest {
     }
 }
 
+/// The filter keys every index knows (see [`parse_filter`]); any other key names a metadata
+/// field, and must be one the index's documents carry.
+pub const FILTER_KEYS: &[&str] = &[
+    "kind", "format", "path", "prefix", "author", "speaker", "person", "tag", "since", "until",
+];
+
 /// Parse a `key=value` filter as given on the command line.
 ///
 /// Keys: `kind`, `format`, `path` (directory prefix), `author`, `speaker`, `person` (author or

@@ -7,7 +7,7 @@
 //! resolved among the entries the principal can see. What lies outside a scope leaves no
 //! trace in an answer: the answer is the one an index of the readable documents alone gives.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 
 use serde::{Deserialize, Serialize};
@@ -32,6 +32,10 @@ pub(crate) struct Scope {
     pub(crate) num_documents: usize,
     /// The ledger of the readable documents, links resolved among them.
     pub(crate) ledger: Ledger,
+    /// The source files it reads only in part (see [`crate::cite`]).
+    pub(crate) partly_readable: HashSet<String>,
+    /// The metadata fields of the readable documents (`None`: not recorded by the build).
+    pub(crate) metadata_keys: Option<BTreeSet<String>>,
 }
 
 /// The scopes of an open index, by token set.
@@ -85,12 +89,26 @@ impl Index {
             visible,
             num_documents: readable.len(),
             ledger,
+            partly_readable: access.partly_readable_files(&tokens),
+            metadata_keys: access.metadata_keys_for(Some(&tokens)),
         });
         if scopes.len() >= MAX_SCOPES {
             scopes.clear();
         }
         scopes.insert(tokens, Arc::clone(&scope));
         Ok(Some(scope))
+    }
+
+    /// The metadata fields a filter may name in `scope` (`None` for the whole index): those of
+    /// the documents it may read; `None` when the build did not record them.
+    pub(crate) fn metadata_keys_in(
+        &self,
+        scope: Option<&Scope>,
+    ) -> Result<Option<BTreeSet<String>>> {
+        Ok(match scope {
+            Some(scope) => scope.metadata_keys.clone(),
+            None => self.access()?.metadata_keys_for(None),
+        })
     }
 
     /// The ledger a scope sees: its own, or the whole index's.

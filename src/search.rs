@@ -10,8 +10,9 @@ use crate::fuse::fuse;
 use crate::index::{Dense, Index};
 use crate::lexical::{analyze_for, FieldWeights};
 use crate::memory::supersede::label;
+use crate::model::Filter;
 use crate::query::{
-    LexicalScoring, Mode, RetrieverScore, SearchHit, SearchRequest, SearchResponse,
+    LexicalScoring, Mode, RetrieverScore, SearchHit, SearchRequest, SearchResponse, FILTER_KEYS,
 };
 use crate::scope::Scope;
 use crate::snippet::{best_window, query_terms};
@@ -25,6 +26,8 @@ const CANDIDATE_DEPTH: usize = 50;
 /// Candidates a quantised search hands to exact rescoring: twice the depth asked for, and at
 /// least this many more.
 const RESCORE_EXTRA: usize = 32;
+/// Metadata fields an unknown filter key's error lists at most.
+const MAX_KEYS_LISTED: usize = 40;
 
 /// One ranked chunk, before it is read: see [`Index::rank`].
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -51,11 +54,11 @@ pub struct Ranking {
 }
 
 impl Index {
-    /// The error of a search that needs embeddings on an index built without them.
+    /// The error of a search that needs embeddings on an index built without them. It names
+    /// no path: a server hands it to its callers as it is.
     fn no_embeddings(&self, what: &str) -> Error {
         Error::invalid_request(format!(
-            "the index at {root} was built without embeddings, so a {what} search cannot run; search with --mode lexical, or rebuild it with the model (`lore index <PATH>... --index {root} --rebuild`, without --no-embed)",
-            root = self.root.display()
+            "this index was built without embeddings, so a {what} search cannot run; search in lexical mode, or rebuild the index with the model (`lore index <PATH>... --index <INDEX> --rebuild`, without --no-embed)"
         ))
     }
 
@@ -112,6 +115,7 @@ impl Index {
         if text.is_empty() {
             return Err(Error::invalid_request("the query is empty"));
         }
+        self.check_filters(&request.filters, scope)?;
         let mut notes = Vec::new();
         let mut mode_used = request.mode;
         let ranking = &request.ranking;
@@ -144,6 +148,15 @@ impl Index {
                 // A strict search, or an index the query model cannot search, fails.
                 Err(e) if request.strict => return Err(e),
                 Err(e @ Error::User(UserError::Incompatible { .. })) => return Err(e),
+                // The note names no folder of the machine: a server hands it to its callers.
+                Err(Error::User(UserError::ModelMissing { .. })) => {
+                    notes.push(
+                        "the query could not be embedded: the embedding model is unavailable (a strict search says why): lexical results only"
+                            .to_string(),
+                    );
+                    mode_used = Mode::Lexical;
+                    None
+                }
                 Err(e) => {
                     notes.push(format!(
                         "the query could not be embedded ({e}): lexical results only"
@@ -215,7 +228,9 @@ impl Index {
         };
         if context {
             let scored: Vec<(u32, f32)> = hits.iter().map(|h| (h.ord, h.score)).collect();
-            if let Some(scores) = rescore(&scored, &self.neighbours, ranking.context_weight) {
+            let readable = |ord: u32| visible.is_none_or(|v| v.contains(ord));
+            let rescored = rescore(&scored, &self.neighbours, ranking.context_weight, readable);
+            if let Some(scores) = rescored {
                 for (hit, score) in hits.iter_mut().zip(scores) {
                     hit.score = score;
                 }
@@ -237,6 +252,40 @@ impl Index {
             hits,
             notes,
         })
+    }
+
+    /// Refuse a filter on a metadata field no document of `scope` carries: it could only match
+    /// nothing, and is most often a misspelt key. The error names it and the keys there are
+    /// (an index built before the fields were recorded accepts any).
+    fn check_filters(&self, filters: &[Filter], scope: Option<&Scope>) -> Result<()> {
+        let mut unknown = filters.iter().filter_map(|f| match f {
+            Filter::Meta { key, .. } => Some(key),
+            _ => None,
+        });
+        let Some(first) = unknown.next() else {
+            return Ok(());
+        };
+        let Some(known) = self.metadata_keys_in(scope)? else {
+            return Ok(());
+        };
+        let Some(key) = std::iter::once(first)
+            .chain(unknown)
+            .find(|k| !known.contains(&k.to_lowercase()))
+        else {
+            return Ok(());
+        };
+        let mut fields: Vec<&str> = known.iter().map(String::as_str).collect();
+        let more = fields.len().saturating_sub(MAX_KEYS_LISTED);
+        fields.truncate(MAX_KEYS_LISTED);
+        let fields = match (fields.is_empty(), more) {
+            (true, _) => "none".to_string(),
+            (false, 0) => fields.join(", "),
+            (false, n) => format!("{}, and {n} more", fields.join(", ")),
+        };
+        Err(Error::invalid_request(format!(
+            "unknown filter key `{key}`: a filter names one of {} or a metadata field of the documents (here: {fields})",
+            FILTER_KEYS.join(", ")
+        )))
     }
 
     fn dense_search(

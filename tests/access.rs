@@ -450,3 +450,170 @@ fn slack_private_channels_and_record_fields_name_readers() {
     assert!(finds("ben", "WALRUSPINE"));
     assert!(!finds("ana", "WALRUSPINE"));
 }
+
+/// A release thread exported as JSON lines, one message a line, all with one title (so each
+/// continues the one before): the first and the last open to everyone, the middle one to priya
+/// alone.
+const THREAD: [&str; 3] = [
+    r#"{"id": "t1", "title": "Release thread", "date": "2026-03-02", "readers": ["*"], "text": "Release train HERONALPHA: the freeze starts on Monday and the release notes follow."}"#,
+    r#"{"id": "t2", "title": "Release thread", "date": "2026-03-02", "readers": ["priya"], "text": "Between us: the KESTRELHUSH reorganisation is announced with this release, so keep the release notes vague until the all-hands."}"#,
+    r#"{"id": "t3", "title": "Release thread", "date": "2026-03-02", "readers": ["*"], "text": "Decision: the release notes for HERONGAMMA are published on Friday after the freeze."}"#,
+];
+
+/// An index of the thread's messages `lines` (in file order), lexical only, under `dir`.
+fn thread_index(dir: &Path, lines: &[usize]) -> PathBuf {
+    let root = dir.join("chat");
+    let text: String = lines.iter().map(|&i| format!("{}\n", THREAD[i])).collect();
+    write(&root, "release-thread.jsonl", &text);
+    let index_dir = dir.join("index");
+    IndexBuilder::new(&index_dir)
+        .without_embeddings()
+        .build(&[root])
+        .unwrap();
+    index_dir
+}
+
+#[test]
+fn a_thread_read_in_part_shows_no_trace_of_its_hidden_messages() {
+    use lore::serve::{Caller, ContextArgs, DecisionsArgs, GetArgs, SearchArgs, Service};
+    let dir = tempfile::tempdir().unwrap();
+    let full = thread_index(&dir.path().join("full"), &[0, 1, 2]);
+    let service = Service::open(&full, lore::serve::ServiceOptions::default()).unwrap();
+    let caller = |user: &str| Caller::new("test", Some(Principal::new(user)));
+    let hit_of = |user: &str, query: &str, chunk: &str| {
+        let out = service
+            .search(&caller(user), SearchArgs::new(query))
+            .unwrap();
+        let out = serde_json::to_value(&out).unwrap();
+        out["hits"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|h| h["chunk_id"] == chunk)
+            .unwrap_or_else(|| panic!("{user} finds no {chunk}: {out}"))
+            .clone()
+    };
+
+    // priya reads the whole thread: her citations say where each message sits.
+    let hit = hit_of("priya", "HERONGAMMA release notes", "t3#0");
+    assert_eq!(hit["line_range"], serde_json::json!([3, 3]), "{hit}");
+    // omar reads lines 1 and 3 only: line 3, or a byte offset past the hidden message, would
+    // tell him that something he may not read sits between them, and how long it is.
+    for (query, chunk) in [
+        ("HERONGAMMA release notes", "t3#0"),
+        ("HERONALPHA freeze", "t1#0"),
+    ] {
+        let hit = hit_of("omar", query, chunk);
+        assert!(hit.get("line_range").is_none(), "{hit}");
+        assert!(hit.get("byte_range").is_none(), "{hit}");
+        assert!(!hit.to_string().contains("KESTRELHUSH"), "{hit}");
+    }
+    let pack = service
+        .context(
+            &caller("omar"),
+            ContextArgs {
+                question: "when are the release notes published?".into(),
+                budget: None,
+                mode: None,
+                filters: Vec::new(),
+                as_of: None,
+            },
+        )
+        .unwrap();
+    assert!(!pack.citations.is_empty());
+    let pack = serde_json::to_value(&pack).unwrap();
+    for c in pack["citations"].as_array().unwrap() {
+        assert!(c.get("line_range").is_none(), "{c}");
+    }
+    let rendered = pack["rendered"].as_str().unwrap();
+    assert!(!rendered.contains("lines 3"), "{rendered}");
+    assert!(!rendered.contains("bytes"), "{rendered}");
+    let decisions = service
+        .decisions(
+            &caller("omar"),
+            DecisionsArgs {
+                query: Some("release notes".into()),
+                status: Some("all".into()),
+                ..DecisionsArgs::default()
+            },
+        )
+        .unwrap();
+    let decisions = serde_json::to_value(&decisions).unwrap();
+    let entry = &decisions["entries"][0];
+    assert!(
+        entry["title"].as_str().unwrap().contains("HERONGAMMA"),
+        "{decisions}"
+    );
+    assert!(entry.get("line_range").is_none(), "{entry}");
+    // Its id names its line within the message, not the file's line 3.
+    assert_eq!(entry["id"], "t3@L1", "{entry}");
+
+    // The neighbours of a message are the nearest messages omar may read.
+    let got = service.get(&caller("omar"), GetArgs::new("t1#0")).unwrap();
+    let after: Vec<&str> = got.after.iter().map(|c| c.chunk_id.as_str()).collect();
+    assert_eq!(after, ["t3#0"]);
+    let got = service.get(&caller("omar"), GetArgs::new("t3#0")).unwrap();
+    let before: Vec<&str> = got.before.iter().map(|c| c.chunk_id.as_str()).collect();
+    assert_eq!(before, ["t1#0"]);
+    let got = serde_json::to_value(&got).unwrap();
+    assert!(!got.to_string().contains("KESTRELHUSH"), "{got}");
+    assert!(got["chunk"].get("line_range").is_none(), "{got}");
+
+    // And omar's ranking is that of a thread of his two messages alone: the two lift each
+    // other as neighbours, as they would with nothing between them.
+    let alone = thread_index(&dir.path().join("alone"), &[0, 2]);
+    let ranked = |index: &Path| {
+        let index = Index::open(index).unwrap();
+        let r = index
+            .search(&SearchRequest {
+                text: "HERONALPHA freeze release notes".into(),
+                mode: Mode::Lexical,
+                principal: Some(Principal::new("omar")),
+                ..SearchRequest::default()
+            })
+            .unwrap();
+        r.hits
+            .iter()
+            .map(|h| (h.chunk_id.clone(), format!("{:.5}", h.score)))
+            .collect::<Vec<_>>()
+    };
+    let seen = ranked(&full);
+    assert_eq!(seen.len(), 2, "{seen:?}");
+    assert_eq!(seen, ranked(&alone));
+
+    // Messages without ids of their own: their ids are not their lines either (a chunk id
+    // `…jsonl:3#0` next to `…jsonl:1#0` would tell what the ranges no longer do).
+    let dir = dir.path().join("no-ids");
+    let root = dir.join("chat");
+    let text: String = THREAD
+        .iter()
+        .map(|l| format!("{}\n", l.replacen(r#""id": "t"#, r#""n": "t"#, 1)))
+        .collect();
+    write(&root, "release-thread.jsonl", &text);
+    IndexBuilder::new(dir.join("index"))
+        .without_embeddings()
+        .build(&[root])
+        .unwrap();
+    let index = Index::open(dir.join("index")).unwrap();
+    let r = index
+        .search(&SearchRequest {
+            text: "HERONALPHA HERONGAMMA release".into(),
+            mode: Mode::Lexical,
+            principal: Some(Principal::new("omar")),
+            ..SearchRequest::default()
+        })
+        .unwrap();
+    assert_eq!(r.hits.len(), 2);
+    for hit in &r.hits {
+        let id = hit
+            .chunk_id
+            .strip_prefix("chat/release-thread.jsonl:")
+            .unwrap();
+        let (key, _) = id.split_once('#').unwrap();
+        assert!(
+            key.len() == 12 && key.chars().all(|c| c.is_ascii_hexdigit()),
+            "{}",
+            hit.chunk_id
+        );
+    }
+}

@@ -82,10 +82,24 @@ async def call_error(session, tool, arguments):
     return error
 
 
+FIXTURE = Path("tests/fixtures/mcp")
+
+
+def source_file(path):
+    """The fixture file a cited path names. A server cites a file relative to the folder it was
+    indexed from, led by that folder's name (`wiki/x.md` for an index of
+    tests/fixtures/mcp/wiki, `mcp/wiki/x.md` for one of tests/fixtures/mcp), never by a path
+    of its own file system."""
+    check(not Path(path).is_absolute(), f"a cited path names no server path: {path}")
+    for base in (FIXTURE, FIXTURE.parent):
+        if (base / path).is_file():
+            return base / path
+    return FIXTURE / path
+
+
 def reread(path, line_range):
-    """The lines `line_range` (1-based, inclusive) of a cited file (its path as indexed: relative
-    to the directory `lore index` ran in, which is this script's too)."""
-    lines = Path(path).read_text().splitlines()
+    """The lines `line_range` (1-based, inclusive) of a cited file."""
+    lines = source_file(path).read_text().splitlines()
     return "\n".join(lines[line_range[0] - 1 : line_range[1]])
 
 
@@ -141,7 +155,7 @@ async def tools_and_results(args):
         check("04:30" in pack["rendered"], f"context holds the answer: {pack['rendered']}")
         for c in pack["citations"]:
             check(f"[{c['number']}]" in pack["rendered"], f"citation [{c['number']}] is in the pack")
-            check(Path(c["path"]).is_file(), f"cited file exists: {c['path']}")
+            check(source_file(c["path"]).is_file(), f"cited file exists: {c['path']}")
         small = await call(s, "context", {"question": "When does the nightly invoice export run?", "budget": 150})
         check(small["tokens_used"] <= 150, "context keeps a small budget")
         check(len(small["rendered"]) < len(pack["rendered"]), "a smaller budget packs less")

@@ -51,7 +51,7 @@ fn exports(dir: &Path) -> PathBuf {
         ),
         (
             "board-minutes.md",
-            "---\ntitle: Board minutes\ndate: 2026-03-01\nreaders: [priya]\n---\n# Board minutes\n\n\
+            "---\ntitle: Board minutes\ndate: 2026-03-01\nreaders: [priya]\ncodename: zanzibar\n---\n# Board minutes\n\n\
              The board discussed the zanzibar acquisition in private session.\n",
         ),
     ];
@@ -708,4 +708,262 @@ fn a_new_generation_is_served_without_restart_and_without_failed_requests() {
     let health = server.get("/healthz", None).1;
     assert_ne!(health["generation"], first);
     assert!(health["reloads"].as_u64().unwrap() >= 1, "{health}");
+}
+
+/// Every string of `value`, keys and values, depth first.
+fn strings(value: &Value, out: &mut Vec<String>) {
+    match value {
+        Value::String(s) => out.push(s.clone()),
+        Value::Array(items) => items.iter().for_each(|v| strings(v, out)),
+        Value::Object(map) => {
+            for (k, v) in map {
+                out.push(k.clone());
+                strings(v, out);
+            }
+        }
+        _ => {}
+    }
+}
+
+#[test]
+fn no_answer_names_a_path_of_the_server() {
+    let (tmp, ex, idx) = fixture();
+    assert!(ex.is_absolute());
+    let tokens = write_tokens(tmp.path());
+    let server = Server::start(&idx, &["--tokens", tokens.to_str().unwrap()]);
+    let canonical = tmp.path().canonicalize().unwrap();
+    let server_paths = [
+        tmp.path().to_string_lossy().into_owned(),
+        canonical.to_string_lossy().into_owned(),
+    ];
+    let mut answers: Vec<(String, Value)> = Vec::new();
+    for token in [PRIYA_TOKEN, OMAR_TOKEN] {
+        let mut ask = |route: &str, body: Value| {
+            let (status, answer) = server.post(route, Some(token), &body);
+            answers.push((format!("{route} {body} → {status}"), answer.clone()));
+            answer
+        };
+        let search = ask(
+            "/v1/search",
+            json!({"query": "who reviews contracts over the outside counsel threshold?"}),
+        );
+        // Paths are relative to the export root, led by its folder's name.
+        assert_eq!(
+            search["hits"][0]["path"], "exports/0009-outside-counsel.md",
+            "{search}"
+        );
+        let context = ask(
+            "/v1/context",
+            json!({"question": "who reviews large contracts?", "budget": 400}),
+        );
+        let rendered = context["rendered"].as_str().unwrap();
+        assert!(
+            rendered.contains("exports/0009-outside-counsel.md"),
+            "{rendered}"
+        );
+        assert_eq!(
+            context["citations"][0]["path"], "exports/0009-outside-counsel.md",
+            "{context}"
+        );
+        ask("/v1/decisions", json!({}));
+        ask(
+            "/v1/decisions",
+            json!({"query": "billing reconciliation", "status": "all"}),
+        );
+        ask("/v1/who", json!({"topic": "billing reconciliation"}));
+        let id = search["hits"][0]["chunk_id"].as_str().unwrap().to_string();
+        ask("/v1/get", json!({"chunk_id": id, "before": 2, "after": 2}));
+        // Refusals name no server path either.
+        ask("/v1/search", json!({"query": "x", "filters": ["nope=1"]}));
+        ask(
+            "/v1/search",
+            json!({"query": "x", "filters": ["since=someday"]}),
+        );
+        ask("/v1/get", json!({"chunk_id": "nowhere.md#7"}));
+        let (status, by_path) = server.get(&format!("/v1/chunks/{}", encode(&id)), Some(token));
+        answers.push((format!("/v1/chunks/{id} → {status}"), by_path));
+    }
+    let (status, health) = server.get("/healthz", None);
+    answers.push((format!("/healthz → {status}"), health));
+    // A path filter is relative to the export root: an absolute one would probe the server's
+    // file system (which documents lie under /home, /srv, …).
+    let probe = format!("path={}", ex.display());
+    let (status, refused) = server.post(
+        "/v1/search",
+        Some(OMAR_TOKEN),
+        &json!({"query": "contracts", "filters": [probe]}),
+    );
+    assert_eq!(
+        (status, code(&refused)),
+        (400, "invalid_request"),
+        "{refused}"
+    );
+    let (status, relative) = server.post(
+        "/v1/search",
+        Some(OMAR_TOKEN),
+        &json!({"query": "contracts", "filters": ["path=exports"], "mode": "lexical"}),
+    );
+    assert_eq!(status, 200, "{relative}");
+    assert!(
+        !relative["hits"].as_array().unwrap().is_empty(),
+        "{relative}"
+    );
+
+    // An index without embeddings refuses a dense search without naming where it lies.
+    let lexical = tmp.path().join("lexical-index");
+    let out = lore(&[
+        "index",
+        ex.to_str().unwrap(),
+        "--index",
+        lexical.to_str().unwrap(),
+        "--no-embed",
+        "-q",
+    ]);
+    assert!(out.status.success(), "{out:?}");
+    let plain = Server::start(&lexical, &[]);
+    let (status, dense) = plain.post("/v1/search", None, &json!({"query": "x", "mode": "dense"}));
+    assert_eq!((status, code(&dense)), (400, "invalid_request"), "{dense}");
+    answers.push(("dense search of a lexical index".into(), dense));
+    // A server whose model folder is gone answers lexically, or is unavailable, and says so
+    // without naming the folder.
+    let gone = tmp.path().join("no-model");
+    let modelless = Server::start(&idx, &["--model-dir", gone.to_str().unwrap()]);
+    let (status, search) = modelless.post("/v1/search", None, &json!({"query": "contracts"}));
+    assert_eq!(status, 200, "{search}");
+    assert_eq!(search["mode_used"], "lexical", "{search}");
+    answers.push(("search without a model".into(), search));
+    let (status, context) = modelless.post("/v1/context", None, &json!({"question": "contracts"}));
+    assert_eq!((status, code(&context)), (503, "unavailable"), "{context}");
+    answers.push(("context without a model".into(), context));
+
+    let mut checked = 0;
+    for (what, answer) in &answers {
+        let mut all = Vec::new();
+        strings(answer, &mut all);
+        for s in all {
+            for p in &server_paths {
+                assert!(!s.contains(p.as_str()), "{what} names {p}: {s}");
+            }
+            checked += 1;
+        }
+    }
+    assert!(checked > 100, "{checked} strings");
+}
+
+#[test]
+fn requests_are_strict_and_refusals_name_what_is_wrong() {
+    let (tmp, _ex, idx) = fixture();
+    let tokens = write_tokens(tmp.path());
+    let server = Server::start(&idx, &["--tokens", tokens.to_str().unwrap()]);
+    let refused = |token: &str, route: &str, body: Value, needles: &[&str]| {
+        let (status, answer) = server.post(route, Some(token), &body);
+        assert_eq!(
+            (status, code(&answer)),
+            (400, "invalid_request"),
+            "{route} {body}: {answer}"
+        );
+        let message = answer["error"]["message"].as_str().unwrap();
+        for n in needles {
+            assert!(
+                message.contains(n),
+                "{route} {body}: `{n}` not in {message}"
+            );
+        }
+        message.to_string()
+    };
+    // A filter key that is neither built in nor a metadata field of the documents.
+    let message = refused(
+        OMAR_TOKEN,
+        "/v1/search",
+        json!({"query": "contracts", "filters": ["nope=1"]}),
+        &["`nope`", "kind", "since"],
+    );
+    // A field only documents omar may not read carry is unknown to him, and not listed.
+    assert!(!message.contains("codename"), "{message}");
+    let message = refused(
+        OMAR_TOKEN,
+        "/v1/search",
+        json!({"query": "acquisition", "filters": ["codename=zanzibar"]}),
+        &["`codename`"],
+    );
+    assert!(!message.contains("codename,"), "{message}");
+    let (status, answer) = server.post(
+        "/v1/search",
+        Some(PRIYA_TOKEN),
+        &json!({"query": "acquisition", "filters": ["codename=zanzibar"], "mode": "lexical"}),
+    );
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["hits"][0]["title"], "Board minutes", "{answer}");
+    for route in ["/v1/context", "/v1/who"] {
+        let key = if route == "/v1/who" {
+            "topic"
+        } else {
+            "question"
+        };
+        refused(
+            OMAR_TOKEN,
+            route,
+            json!({key: "contracts", "filters": ["Nope=1"]}),
+            &["`Nope`"],
+        );
+    }
+    // Counts: at least 1, at most a documented ceiling.
+    for (route, body, field) in [
+        ("/v1/decisions", json!({"limit": 0}), "limit"),
+        ("/v1/decisions", json!({"limit": 101}), "limit"),
+        ("/v1/who", json!({"topic": "billing", "limit": 0}), "limit"),
+        (
+            "/v1/who",
+            json!({"topic": "billing", "limit": 1000000}),
+            "limit",
+        ),
+        (
+            "/v1/search",
+            json!({"query": "billing", "max_hits": 0}),
+            "max_hits",
+        ),
+        (
+            "/v1/get",
+            json!({"chunk_id": "x#0", "before": 21}),
+            "before",
+        ),
+        (
+            "/v1/get",
+            json!({"chunk_id": "x#0", "after": 1000000}),
+            "after",
+        ),
+    ] {
+        refused(OMAR_TOKEN, route, body, &[field, "between"]);
+    }
+    let (status, answer) = server.post("/v1/decisions", Some(OMAR_TOKEN), &json!({"limit": 100}));
+    assert_eq!(status, 200, "{answer}");
+    // Empty and blank texts.
+    for (route, body, field) in [
+        ("/v1/search", json!({"query": ""}), "query"),
+        ("/v1/search", json!({"query": " \t\n "}), "query"),
+        ("/v1/context", json!({"question": "  "}), "question"),
+        ("/v1/who", json!({"topic": ""}), "topic"),
+        ("/v1/decisions", json!({"query": "   "}), "query"),
+        ("/v1/get", json!({"chunk_id": " "}), "chunk_id"),
+    ] {
+        refused(OMAR_TOKEN, route, body, &[field, "empty"]);
+    }
+    // Unknown fields, on every route.
+    for (route, body, field) in [
+        ("/v1/search", json!({"query": "x", "limit": 3}), "`limit`"),
+        (
+            "/v1/context",
+            json!({"question": "x", "max_hits": 3}),
+            "`max_hits`",
+        ),
+        ("/v1/decisions", json!({"querry": "x"}), "`querry`"),
+        ("/v1/who", json!({"topic": "x", "mode": "dense"}), "`mode`"),
+        (
+            "/v1/get",
+            json!({"chunk_id": "x#0", "around": 3}),
+            "`around`",
+        ),
+    ] {
+        refused(OMAR_TOKEN, route, body, &[field]);
+    }
 }

@@ -8,7 +8,10 @@
 //!   `author`/`authors` (string or list), `kind`, `url`, `tags`; every other field goes to
 //!   metadata as a string (lists joined with `, `; an object's fields are flattened one level as
 //!   `field.key`, so BEIR's `metadata: {"url": …}` becomes `metadata.url`). Without an id the
-//!   document id is `<file id>:<line>`; without a title the title is the id.
+//!   document id is `<file id>:<line>` — except in a file whose records name different
+//!   `readers`, where it is `<file id>:<first 12 hex digits of the SHA-256 of the text>`, since a
+//!   line number would tell a reader of some records where the others sit; without a title the
+//!   title is the id.
 //! * **Slack message** (format `Slack`), recognised by `ts` plus `channel` or `user`: kind
 //!   `message`, id `<channel>/<ts>`, title `<channel> — <user>`, authors `[user]`, date from
 //!   `ts` (Unix seconds, UTC), metadata `channel`, `ts`, `thread` (= `thread_ts`, else `ts`, so a
@@ -34,7 +37,7 @@ use serde_json::Value;
 use super::{new_document, skip, split_list, CUT_NONE};
 use crate::date::{civil_date, normalize_date, unix_seconds};
 use crate::error::Error;
-use crate::model::{Block, Document, LineIndex, Skipped, SourceFormat};
+use crate::model::{content_hash, Block, Document, LineIndex, Skipped, SourceFormat};
 
 /// The fields of one JSON object, values still raw (borrowed from the source).
 type Fields<'a> = BTreeMap<String, &'a RawValue>;
@@ -52,6 +55,7 @@ struct Origin<'a> {
 pub fn load_lines(path: &Path, id: &str, source: &Arc<str>) -> (Vec<Document>, Vec<Skipped>) {
     let mut docs = Vec::new();
     let mut skipped = Vec::new();
+    let mut placed = Vec::new();
     for (n, (_, line)) in super::lines_with_ranges(source).enumerate() {
         let line = line.trim_start_matches('\u{feff}');
         if line.trim().is_empty() {
@@ -71,12 +75,60 @@ pub fn load_lines(path: &Path, id: &str, source: &Arc<str>) -> (Vec<Document>, V
                 format!("invalid JSON: {}", json_error(&e)),
             )),
             Ok(fields) => match document(&fields, &origin) {
-                Ok(doc) => docs.push(doc),
+                Ok(doc) => {
+                    note_placed(&doc, &fields, &origin, docs.len(), &mut placed);
+                    docs.push(doc);
+                }
                 Err(reason) => skipped.push(skip(path, Some(n + 1), reason)),
             },
         }
     }
+    unplace_ids(&mut docs, &placed, id);
     (docs, skipped)
+}
+
+/// Remember `doc` (to be `docs[at]`) when its id is its place in the file (`<file id>:<line>`),
+/// with its raw text.
+fn note_placed(
+    doc: &Document,
+    fields: &Fields<'_>,
+    origin: &Origin<'_>,
+    at: usize,
+    placed: &mut Vec<(usize, String)>,
+) {
+    if doc.format == SourceFormat::Jsonl && doc.id == format!("{}:{}", origin.file_id, origin.line)
+    {
+        let text = fields.get("text").map_or("", |t| t.get());
+        placed.push((at, text.to_string()));
+    }
+}
+
+/// In a file whose documents name different readers, give the documents whose id is their
+/// line (`placed`: index and raw text) an id from their text instead, so that no id tells a
+/// reader of some documents where the others sit.
+fn unplace_ids(docs: &mut [Document], placed: &[(usize, String)], file_id: &str) {
+    let readers = |d: &Document| d.metadata.get("readers").cloned();
+    let Some(first) = docs.first().map(readers) else {
+        return;
+    };
+    if docs.iter().all(|d| readers(d) == first) {
+        return;
+    }
+    let mut seen: BTreeMap<String, usize> = BTreeMap::new();
+    for (at, text) in placed {
+        let base = format!("{file_id}:{}", &content_hash(text)[..12]);
+        let n = seen.entry(base.clone()).or_insert(0);
+        *n += 1;
+        let id = match *n {
+            1 => base,
+            n => format!("{base}-{n}"),
+        };
+        let doc = &mut docs[*at];
+        if doc.title == doc.id {
+            doc.title = id.clone();
+        }
+        doc.id = id;
+    }
 }
 
 /// Loads a `.json` file holding an array of message objects (a Slack export's channel day).
@@ -103,6 +155,7 @@ pub fn load_array(path: &Path, id: &str, source: &Arc<str>) -> (Vec<Document>, V
     let lines = LineIndex::new(source);
     let mut docs = Vec::new();
     let mut skipped = Vec::new();
+    let mut placed = Vec::new();
     for value in values {
         let line = offset_in(source, value.get()).map_or(1, |o| lines.line_of(o));
         let origin = Origin {
@@ -119,11 +172,15 @@ pub fn load_array(path: &Path, id: &str, source: &Arc<str>) -> (Vec<Document>, V
                 format!("invalid message: {}", json_error(&e)),
             )),
             Ok(fields) => match document(&fields, &origin) {
-                Ok(doc) => docs.push(doc),
+                Ok(doc) => {
+                    note_placed(&doc, &fields, &origin, docs.len(), &mut placed);
+                    docs.push(doc);
+                }
                 Err(reason) => skipped.push(skip(path, Some(line), reason)),
             },
         }
     }
+    unplace_ids(&mut docs, &placed, id);
     (docs, skipped)
 }
 
@@ -553,6 +610,33 @@ mod tests {
         assert_eq!(d.metadata.get("team").map(String::as_str), Some("ops"));
         assert_eq!(d.metadata.get("n").map(String::as_str), Some("3"));
         assert!(!d.metadata.contains_key("empty"));
+    }
+
+    #[test]
+    fn in_a_file_of_records_with_different_readers_no_fallback_id_is_a_line() {
+        let text = r#"{"text": "open to all", "readers": ["*"]}
+{"text": "for priya", "readers": ["priya"]}
+{"text": "open to all", "readers": ["*"]}
+{"id": "kept", "text": "named", "readers": ["*"]}
+"#;
+        let (docs, _) = load_str("chat/t.jsonl", text);
+        let ids: Vec<&str> = docs.iter().map(|d| d.id.as_str()).collect();
+        let of = |t: &str| format!("chat/t.jsonl:{}", &content_hash(t)[..12]);
+        let first = of(r#""open to all""#);
+        assert_eq!(
+            ids,
+            [
+                first.clone(),
+                of(r#""for priya""#),
+                format!("{first}-2"),
+                "kept".to_string()
+            ]
+        );
+        assert_eq!(docs[1].title, docs[1].id);
+        // Records of one set of readers keep their lines.
+        let (docs, _) = load_str("chat/u.jsonl", "{\"text\": \"a\"}\n{\"text\": \"b\"}\n");
+        let ids: Vec<&str> = docs.iter().map(|d| d.id.as_str()).collect();
+        assert_eq!(ids, ["chat/u.jsonl:1", "chat/u.jsonl:2"]);
     }
 
     #[test]

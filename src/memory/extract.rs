@@ -70,7 +70,9 @@
 //!   and spans are the raw bytes inside the JSON string. HTML is not scanned (its source bytes
 //!   are not its text).
 //!
-//! Entry ids are `{doc_id}@L{line}`; the date is the document's date; rationale is none.
+//! Entry ids are `{doc_id}@L{line}` (for a JSON record or chat message, the line within its
+//! text, since its line in the file would tell of the messages around it); the date is the
+//! document's date; rationale is none.
 
 use std::collections::HashMap;
 use std::ops::Range;
@@ -110,7 +112,8 @@ pub fn extract(doc: &Document) -> Vec<LedgerEntry> {
                 .into_iter()
                 .map(|item| {
                     let range = span.start + item.range.start..span.start + item.range.end;
-                    note_entry(doc, &lines, range, item)
+                    let line = lines.line_of(range.start);
+                    note_entry(doc, &lines, range, line, item)
                 })
                 .collect()
         }
@@ -121,7 +124,10 @@ pub fn extract(doc: &Document) -> Vec<LedgerEntry> {
                 .map(|item| {
                     let range = span.start + decoded.offsets[item.range.start]
                         ..span.start + decoded.offsets[item.range.end];
-                    note_entry(doc, &lines, range, item)
+                    // The line within the message, not the file: a file of messages may hold
+                    // some its reader may not see, and the id must not tell where they sit.
+                    let line = 1 + decoded.text[..item.range.start].matches('\n').count();
+                    note_entry(doc, &lines, range, line, item)
                 })
                 .collect()
         }
@@ -1448,9 +1454,15 @@ fn split_people(text: &str) -> Vec<String> {
         .collect()
 }
 
-/// Builds the entry of a note item spanning `range` of the document's source.
-fn note_entry(doc: &Document, lines: &Lines, range: Range<usize>, item: Item) -> LedgerEntry {
-    let line = lines.line_of(range.start);
+/// Builds the entry of a note item spanning `range` of the document's source, whose id names
+/// `line`.
+fn note_entry(
+    doc: &Document,
+    lines: &Lines,
+    range: Range<usize>,
+    line: usize,
+    item: Item,
+) -> LedgerEntry {
     LedgerEntry {
         id: format!("{}@L{line}", doc.id),
         kind: item.kind,
@@ -1493,7 +1505,8 @@ fn transcript_entries(doc: &Document, lines: &Lines) -> Vec<LedgerEntry> {
         let range = block.byte_range.start + first.0.start..block.byte_range.start + last.0.end;
         let speaker = speaker.or_else(|| block.speaker.clone());
         let item = finish(found.clone(), found.text, range.clone(), speaker.as_deref());
-        out.push(note_entry(doc, lines, range, item));
+        let line = lines.line_of(range.start);
+        out.push(note_entry(doc, lines, range, line, item));
     }
     out
 }

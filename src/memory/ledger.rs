@@ -152,7 +152,8 @@ pub struct Link {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LedgerEntry {
     /// Stable id: the document id for a decision record (one entry per record), else
-    /// `{doc_id}@L{line}` with the 1-based line the entry starts on.
+    /// `{doc_id}@L{line}` with the 1-based line the entry starts on (in a JSON record or chat
+    /// message, the line within its text).
     pub id: String,
     /// Decision or action.
     pub kind: EntryKind,

@@ -48,6 +48,7 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 
 use crate::access::Principal;
+use crate::cite::{CitationStyle, Citations};
 use crate::date::Date;
 use crate::embed::{line_break_tokens, TokenCounter, TokenizerInfo};
 use crate::error::{Error, Result};
@@ -121,6 +122,11 @@ pub struct ContextRequest {
     /// only passages it may read are packed.
     #[serde(skip)]
     pub principal: Option<Principal>,
+    /// Who the citations are for: the index's owner (paths as indexed, every range; the
+    /// default) or a server's caller (paths relative to the export root, ranges withheld in
+    /// files the principal reads in part; see [`Citations`](crate::Citations)).
+    #[serde(default)]
+    pub citations: CitationStyle,
 }
 
 impl ContextRequest {
@@ -136,6 +142,7 @@ impl ContextRequest {
             ranking: RankingOptions::default(),
             num_candidates: DEFAULT_NUM_CANDIDATES,
             principal: None,
+            citations: CitationStyle::Owner,
         }
     }
 }
@@ -155,6 +162,10 @@ pub struct Span {
     pub line_range: [usize; 2],
     /// SHA-256 (hex) of the cited text.
     pub content_hash: String,
+    /// The byte and line ranges are withheld (both `[0, 0]`): the pack is for a caller who
+    /// reads the source file in part, and where the span sits in it would tell of the rest.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub ranges_withheld: bool,
 }
 
 /// One numbered passage of a [`ContextPack`].
@@ -241,6 +252,13 @@ impl Index {
             as_of: request.as_of,
             principal: request.principal.clone(),
         })?;
+        let mut response = response;
+        if request.citations == CitationStyle::Caller {
+            let citations = self.citations(request.principal.as_ref())?;
+            for hit in &mut response.hits {
+                cite_for_caller(&mut hit.provenance, &citations);
+            }
+        }
         let candidates = diversify(
             drop_near_duplicates(
                 response
@@ -353,6 +371,16 @@ impl Index {
     }
 }
 
+/// `provenance` as a server's caller may see it: its path relative to the export root, and
+/// its ranges zeroed (`[0, 0]`) when they are withheld.
+fn cite_for_caller(provenance: &mut Provenance, citations: &Citations) {
+    if !citations.shows_ranges(&provenance.path) {
+        provenance.byte_range = [0, 0];
+        provenance.line_range = [0, 0];
+    }
+    provenance.path = citations.path(&provenance.path);
+}
+
 /// One chunk of a candidate passage.
 #[derive(Debug, Clone)]
 struct Piece {
@@ -411,6 +439,8 @@ impl Piece {
             byte_range: p.byte_range,
             line_range: p.line_range,
             content_hash: content_hash(&self.text),
+            // Lines are 1-based: `[0, 0]` is what `cite_for_caller` writes.
+            ranges_withheld: p.line_range == [0, 0],
         }
     }
 }
@@ -986,6 +1016,15 @@ fn render_md(pack: &ContextPack) -> String {
         }
         let _ = writeln!(out, "{line}");
         for s in &p.spans {
+            if s.ranges_withheld {
+                let _ = writeln!(
+                    out,
+                    "    {} · sha256 {}…",
+                    s.chunk_id,
+                    &s.content_hash[..12]
+                );
+                continue;
+            }
             let _ = writeln!(
                 out,
                 "    {} · bytes {}–{} · lines {}–{} · sha256 {}…",

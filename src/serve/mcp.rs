@@ -69,7 +69,8 @@ first, as many as fit `budget` tokens (default 2000): each with `chunk_id`, `tit
 status (a superseded one names its successor: do not present it as current). The last hit's \
 `text` may be cut to fit (`truncated`: `get` gives it whole); `num_left_out` counts matches \
 that did not fit: raise `budget` or `max_hits` to see them. Cite a hit as \
-`path:start-end` from its `line_range`; call `get` with its `chunk_id` to read what surrounds it.";
+`path:start-end` from its `line_range` (a passage of a thread you may read only in part has \
+none: cite its `chunk_id`); call `get` with its `chunk_id` to read what surrounds it.";
 
 const CONTEXT: &str = "Answer-ready context for a question: the passages of the organization's \
 memory that answer it, merged, de-duplicated and packed into `budget` tokens (default 2000, \

@@ -36,7 +36,11 @@
 //! let caller = Caller { principal: Some(lore::Principal::new("priya")), transport: "example" };
 //! let answer = service.search(&caller, SearchArgs::new("outside counsel threshold"))?;
 //! for hit in &answer.hits {
-//!     println!("{} {}:{}", hit.chunk_id, hit.path, hit.line_range[0]);
+//!     // No lines for a passage of a thread the caller reads only in part.
+//!     match hit.line_range {
+//!         Some([first, _]) => println!("{} {}:{first}", hit.chunk_id, hit.path),
+//!         None => println!("{} {}", hit.chunk_id, hit.path),
+//!     }
 //! }
 //! # Ok::<(), lore::serve::ServeError>(())
 //! ```
@@ -61,6 +65,7 @@ use once_cell::sync::OnceCell;
 use serde::Serialize;
 
 use crate::access::Principal;
+use crate::cite::CitationStyle;
 use crate::date::Date;
 use crate::embed::{resolve_model_dir, QueryPrecision, TokenCounter};
 use crate::error::{Error, UserError};
@@ -92,6 +97,10 @@ pub const MAX_HITS: usize = 100;
 /// The longest query, question, topic or chunk id a request may carry, in bytes (about 600
 /// words): what one search reads is bounded, and so is the memory of many at once.
 pub const MAX_QUERY_BYTES: usize = 4096;
+/// The most entries (`decisions`) or people (`who`) a request may ask for.
+pub const MAX_LIMIT: usize = 100;
+/// The most neighbours a `get` may ask for on each side.
+pub const MAX_NEIGHBOURS: usize = 20;
 /// How often the index's `CURRENT` is checked for a new generation, by default.
 pub const DEFAULT_POLL_INTERVAL: Duration = Duration::from_millis(250);
 
@@ -178,9 +187,26 @@ impl From<Error> for ServeError {
             Error::User(UserError::InvalidRequest(reason)) => {
                 ServeError::InvalidRequest(reason.clone())
             }
-            Error::User(UserError::Load { .. }) => ServeError::InvalidRequest(err.to_string()),
+            // The rest name the server's folders (index, model, sources): the caller gets what
+            // is wrong, the operator the details.
+            Error::User(UserError::Load { .. }) => {
+                eprintln!("lore serve: {err}");
+                ServeError::InvalidRequest(
+                    "a file the request needs cannot be read (the server's log says which)".into(),
+                )
+            }
             Error::User(UserError::DeadlineExceeded { .. }) => ServeError::Timeout(err.to_string()),
-            Error::User(_) => ServeError::Unavailable(err.to_string()),
+            Error::User(user) => {
+                eprintln!("lore serve: {err}");
+                let what = match user {
+                    UserError::NoIndex { .. } => "there is no index to serve",
+                    UserError::Incompatible { .. } => "the index cannot be used as it is",
+                    UserError::ModelMissing { .. } => "the embedding model is unavailable",
+                    UserError::Locked { .. } => "the index is being written; try again",
+                    _ => "the index cannot answer now",
+                };
+                ServeError::Unavailable(format!("{what} (details in the server's log)"))
+            }
             Error::Internal(_) => {
                 // The caller gets the code; the operator gets the details.
                 eprintln!("lore serve: internal error: {err}");
@@ -832,11 +858,50 @@ fn budget_of(budget: Option<usize>) -> Result<usize, ServeError> {
     }
 }
 
+/// A count a request asked for (`field`, `default` when not given), checked to lie in
+/// `least..=most`.
+fn count_of(
+    field: &str,
+    value: Option<usize>,
+    default: usize,
+    least: usize,
+    most: usize,
+) -> Result<usize, ServeError> {
+    let n = value.unwrap_or(default);
+    if n < least || n > most {
+        return Err(ServeError::InvalidRequest(format!(
+            "{field} must be between {least} and {most} (it is {n})"
+        )));
+    }
+    Ok(n)
+}
+
+/// The text a request asks about (`field`), which must hold more than white space.
+fn text_of<'a>(field: &str, text: &'a str) -> Result<&'a str, ServeError> {
+    match text.trim() {
+        "" => Err(ServeError::InvalidRequest(format!("{field} is empty"))),
+        t => Ok(t),
+    }
+}
+
+/// The filters of a request. A `path` filter names a folder as answers cite it, relative to
+/// the export root: an absolute one would let a caller probe the server's file system.
 fn filters_of(specs: &[String]) -> Result<Vec<Filter>, ServeError> {
     specs
         .iter()
-        .map(|s| parse_filter(s).map_err(ServeError::from))
+        .map(|s| match parse_filter(s)? {
+            Filter::PathPrefix(p) if is_server_path(&p) => Err(ServeError::InvalidRequest(format!(
+                "filter `{s}`: a path filter names a folder relative to the export root, as answers cite paths (path=exports/wiki)"
+            ))),
+            f => Ok(f),
+        })
         .collect()
+}
+
+/// An absolute path, or one that climbs out of its root.
+fn is_server_path(p: &str) -> bool {
+    let p = p.replace('\\', "/");
+    p.starts_with('/') || p.as_bytes().get(1) == Some(&b':') || p.split('/').any(|c| c == "..")
 }
 
 fn date_of(text: Option<&str>) -> Result<Option<Date>, ServeError> {
@@ -961,11 +1026,14 @@ impl Counter<'_> {
         };
         let tokens = match self.index.token_counter() {
             Ok(tokens) => tokens,
-            Err(e) => {
+            Err(_) => {
+                // Not the error itself: it names the server's model folder (the operator saw
+                // it when the server started).
                 if self.notes.is_empty() {
-                    self.notes.push(format!(
-                        "tokens estimated (about 4 bytes a token): the model's tokenizer is unavailable: {e}"
-                    ));
+                    self.notes.push(
+                        "tokens estimated (about 4 bytes a token): the model's tokenizer is unavailable"
+                            .to_string(),
+                    );
                 }
                 return Ok(crate::chunk::estimate_tokens(&json(item)?));
             }
@@ -1084,6 +1152,9 @@ fn run(
     let index = &loaded.index;
     let generation = loaded.generation.clone();
     let principal = caller.principal.clone();
+    // Paths relative to the export root; no ranges where they tell of what the caller may not
+    // read (see `crate::cite`).
+    let citations = index.citations(principal.as_ref())?;
     let mut counter = Counter {
         index,
         texts,
@@ -1093,12 +1164,8 @@ fn run(
     match request {
         Request::Search(args) => {
             let budget = budget_of(args.budget)?;
-            let k = args.max_hits.unwrap_or(DEFAULT_MAX_HITS);
-            if k == 0 || k > MAX_HITS {
-                return Err(ServeError::InvalidRequest(format!(
-                    "max_hits must be between 1 and {MAX_HITS}"
-                )));
-            }
+            text_of("query", &args.query)?;
+            let k = count_of("max_hits", args.max_hits, DEFAULT_MAX_HITS, 1, MAX_HITS)?;
             let response = index.search(&SearchRequest {
                 text: args.query.clone(),
                 k,
@@ -1108,7 +1175,11 @@ fn run(
                 principal,
                 ..SearchRequest::default()
             })?;
-            let hits: Vec<Hit> = response.hits.into_iter().map(Hit::from).collect();
+            let hits: Vec<Hit> = response
+                .hits
+                .into_iter()
+                .map(|h| Hit::cited(h, &citations))
+                .collect();
             let (hits, num_left_out, tokens_used) = counter.fit(hits, budget, shrink_hit)?;
             let mut notes = response.notes;
             notes.append(&mut counter.notes);
@@ -1125,12 +1196,14 @@ fn run(
         }
         Request::Context(args) => {
             let budget = budget_of(args.budget)?;
+            text_of("question", &args.question)?;
             let mut request = ContextRequest::new(args.question.clone(), budget);
             request.format = PackFormat::Md;
             request.mode = args.mode.unwrap_or_default().into();
             request.filters = filters_of(&args.filters)?;
             request.as_of = date_of(args.as_of.as_deref())?;
             request.principal = principal;
+            request.citations = CitationStyle::Caller;
             let pack = index.context(&request)?;
             let citations = pack
                 .passages
@@ -1140,8 +1213,8 @@ fn run(
                         number: p.number,
                         chunk_id: s.chunk_id.clone(),
                         path: s.path.clone(),
-                        line_range: s.line_range,
-                        byte_range: s.byte_range,
+                        line_range: (!s.ranges_withheld).then_some(s.line_range),
+                        byte_range: (!s.ranges_withheld).then_some(s.byte_range),
                         content_hash: s.content_hash.clone(),
                     })
                 })
@@ -1160,6 +1233,14 @@ fn run(
         }
         Request::Decisions(args) => {
             let budget = budget_of(args.budget)?;
+            if let Some(query) = &args.query {
+                if query.trim().is_empty() {
+                    return Err(ServeError::InvalidRequest(
+                        "query is empty (leave it out to list every entry)".into(),
+                    ));
+                }
+            }
+            let limit = count_of("limit", args.limit, 20, 1, MAX_LIMIT)?;
             let status = match args.status.as_deref() {
                 Some(s) => s.parse::<StatusFilter>()?,
                 None => StatusFilter::InForce,
@@ -1180,36 +1261,14 @@ fn run(
                 as_of,
                 status,
                 kind,
-                limit: args.limit.unwrap_or(20),
+                limit,
                 mode: Mode::Hybrid,
                 principal,
             })?;
             let entries: Vec<DecisionItem> = response
                 .entries
                 .into_iter()
-                .map(|d| DecisionItem {
-                    id: d.entry.id,
-                    kind: d.entry.kind.as_str().to_string(),
-                    title: d.entry.title,
-                    status: d.standing.status.as_str().to_string(),
-                    superseded_by: d.standing.superseded_by,
-                    date: d.entry.date,
-                    people: d.people,
-                    due: d.entry.due,
-                    rationale: d.entry.rationale,
-                    path: d.entry.path,
-                    line_range: d.entry.line_range,
-                    history: d
-                        .history
-                        .into_iter()
-                        .map(|h| HistoryItem {
-                            id: h.id,
-                            title: h.title,
-                            date: h.date,
-                            status: h.status.map(|s| s.as_str().to_string()),
-                        })
-                        .collect(),
-                })
+                .map(|d| DecisionItem::cited(d, &citations))
                 .collect();
             let (entries, num_left_out, tokens_used) =
                 counter.fit(entries, budget, shrink_decision)?;
@@ -1225,10 +1284,12 @@ fn run(
         }
         Request::Who(args) => {
             let budget = budget_of(args.budget)?;
+            text_of("topic", &args.topic)?;
+            let limit = count_of("limit", args.limit, 5, 1, MAX_LIMIT)?;
             let response = index.who(&WhoRequest {
                 topic: args.topic.clone(),
                 as_of: date_of(args.as_of.as_deref())?,
-                limit: args.limit.unwrap_or(5),
+                limit,
                 filters: filters_of(&args.filters)?,
                 principal,
                 ..WhoRequest::default()
@@ -1236,28 +1297,7 @@ fn run(
             let people: Vec<PersonItem> = response
                 .people
                 .into_iter()
-                .map(|p| PersonItem {
-                    name: p.name,
-                    role: p.role,
-                    team: p.team,
-                    score: p.score,
-                    num_evidence: p.num_evidence,
-                    evidence: p
-                        .evidence
-                        .into_iter()
-                        .map(|e| EvidenceItem {
-                            kind: serde_json::to_value(e.kind)
-                                .ok()
-                                .and_then(|v| v.as_str().map(str::to_string))
-                                .unwrap_or_else(|| e.kind.as_str().to_string()),
-                            chunk_id: e.chunk_id,
-                            path: e.path,
-                            title: e.title,
-                            line_range: e.line_range,
-                            date: e.date,
-                        })
-                        .collect(),
-                })
+                .map(|p| PersonItem::cited(p, &citations))
                 .collect();
             let (people, num_left_out, tokens_used) = counter.fit(people, budget, shrink_person)?;
             let mut notes = response.notes;
@@ -1278,18 +1318,14 @@ fn run(
             if id.is_empty() {
                 return Err(ServeError::InvalidRequest("chunk_id is empty".into()));
             }
-            let Some(n) = index.neighbours_for(
-                id,
-                args.before.unwrap_or(1),
-                args.after.unwrap_or(1),
-                principal.as_ref(),
-            )?
-            else {
+            let before = count_of("before", args.before, 1, 0, MAX_NEIGHBOURS)?;
+            let after = count_of("after", args.after, 1, 0, MAX_NEIGHBOURS)?;
+            let Some(n) = index.neighbours_for(id, before, after, principal.as_ref())? else {
                 return Err(ServeError::NotFound(format!(
                     "no chunk `{id}` in this index (ids come from search hits and change when their document changes)"
                 )));
             };
-            let chunk = ChunkItem::from(n.chunk);
+            let chunk = ChunkItem::cited(n.chunk, &citations);
             let mut used = counter.count(&chunk)?;
             if used > budget {
                 return Err(ServeError::InvalidRequest(format!(
@@ -1299,8 +1335,9 @@ fn run(
             // Neighbours nearest first, alternating sides, while they fit.
             let mut before: Vec<ChunkItem> = Vec::new();
             let mut after: Vec<ChunkItem> = Vec::new();
-            let mut b = n.before.into_iter().rev().map(ChunkItem::from);
-            let mut a = n.after.into_iter().map(ChunkItem::from);
+            let cite = |c| ChunkItem::cited(c, &citations);
+            let mut b = n.before.into_iter().rev().map(cite);
+            let mut a = n.after.into_iter().map(cite);
             let (mut b_open, mut a_open) = (true, true);
             while b_open || a_open {
                 if b_open {
@@ -1355,13 +1392,39 @@ mod tests {
         assert_eq!(e.code(), "invalid_request");
         let e: ServeError = Error::no_index("/nowhere").into();
         assert_eq!(e.code(), "unavailable");
-        assert!(e.to_string().contains("/nowhere"));
+        assert!(
+            !e.to_string().contains("/nowhere"),
+            "a server's folders stay in its log: {e}"
+        );
         let e: ServeError = Error::bug("oops").into();
         assert_eq!(e.code(), "internal");
         assert!(
             !e.to_string().contains("oops"),
             "internal details stay in the log"
         );
+    }
+
+    #[test]
+    fn counts_and_path_filters_are_checked() {
+        assert_eq!(count_of("limit", None, 20, 1, MAX_LIMIT).unwrap(), 20);
+        assert_eq!(count_of("limit", Some(100), 20, 1, MAX_LIMIT).unwrap(), 100);
+        let e = count_of("limit", Some(0), 20, 1, MAX_LIMIT).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "invalid request: limit must be between 1 and 100 (it is 0)"
+        );
+        assert!(count_of("after", Some(21), 1, 0, MAX_NEIGHBOURS).is_err());
+        assert_eq!(count_of("after", Some(0), 1, 0, MAX_NEIGHBOURS).unwrap(), 0);
+        for p in ["/srv/exports", "C:\\exports", "wiki/../../etc", ".."] {
+            assert!(is_server_path(p), "{p}");
+            assert!(filters_of(&[format!("path={p}")]).is_err(), "{p}");
+        }
+        for p in ["exports/wiki", "wiki", "./wiki"] {
+            assert!(!is_server_path(p), "{p}");
+            assert!(filters_of(&[format!("path={p}")]).is_ok(), "{p}");
+        }
+        assert_eq!(text_of("query", "  x ").unwrap(), "x");
+        assert!(text_of("query", " \t").is_err());
     }
 
     #[test]
@@ -1384,10 +1447,10 @@ mod tests {
             chunk_id: "corpus/decisions/0009-x.md#3".into(),
             score: 0.8125,
             title: "ADR-0009: Raise the outside counsel threshold to $75K".into(),
-            path: "/srv/corpus/decisions/0009-x.md".into(),
+            path: "corpus/decisions/0009-x.md".into(),
             kind: "decision".into(),
-            line_range: [27, 31],
-            byte_range: [1785, 2159],
+            line_range: Some([27, 31]),
+            byte_range: Some([1785, 2159]),
             heading_path: vec!["ADR-0009".into(), "Consequences".into()],
             date: Some("2026-02-10".into()),
             speakers: vec![],

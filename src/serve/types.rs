@@ -4,12 +4,29 @@
 //! fields. Arguments refuse unknown fields; every optional argument has a default.
 //!
 //! They are lore's own answers cut for a caller with a token budget: flat citations (path,
-//! lines, bytes) instead of the library's full provenance, and names instead of enums.
+//! lines, bytes) instead of the library's full provenance, and names instead of enums. A
+//! citation tells the caller nothing it may not know (see [`Citations`]): its `path` is relative
+//! to the export root the index was built from (`exports/wiki/x.md`), never the server's own,
+//! and its `line_range` and `byte_range` are left out for a chunk of a file the caller reads only
+//! in part (a thread with messages it may not read), where they would tell of the others.
 
 use serde::{Deserialize, Serialize};
 
-use crate::model::Chunk;
+use crate::cite::Citations;
+use crate::memory::{DecisionView, RankedPerson};
+use crate::model::{Chunk, Provenance};
 use crate::query::{Mode, SearchHit};
+
+/// A chunk's ranges as a caller may see them: `None` each where they are withheld.
+type Ranges = (Option<[usize; 2]>, Option<[usize; 2]>);
+
+/// The lines and bytes of `p`, unless `citations` withholds them.
+fn ranges(p: &Provenance, citations: &Citations) -> Ranges {
+    match citations.shows_ranges(&p.path) {
+        true => (Some(p.line_range), Some(p.byte_range)),
+        false => (None, None),
+    }
+}
 
 /// Which retrievers answer (the wire form of [`Mode`]).
 #[derive(
@@ -74,7 +91,8 @@ pub struct SearchArgs {
     #[serde(default)]
     pub mode: Option<SearchMode>,
     /// Filters, all of which must hold, as `key=value`: kind, format, path (folder prefix),
-    /// author, speaker, person, tag, since/until (YYYY-MM-DD), or any metadata field.
+    /// author, speaker, person, tag, since/until (YYYY-MM-DD), or a metadata field the
+    /// documents carry (any other key is refused, and the error lists the fields).
     #[serde(default)]
     pub filters: Vec<String>,
     /// The date to ask at (YYYY-MM-DD): decisions are labelled as they stood then.
@@ -127,14 +145,16 @@ pub struct Hit {
     pub score: f32,
     /// Document title.
     pub title: String,
-    /// Source file path.
+    /// Source file path, relative to the export root.
     pub path: String,
     /// Document kind.
     pub kind: String,
-    /// Lines of the source, 1-based, inclusive.
-    pub line_range: [usize; 2],
-    /// Bytes of the source, `[start, end)`.
-    pub byte_range: [usize; 2],
+    /// Lines of the source, 1-based, inclusive; left out in a file the caller reads in part.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub line_range: Option<[usize; 2]>,
+    /// Bytes of the source, `[start, end)`; left out with `line_range`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub byte_range: Option<[usize; 2]>,
     /// Headings enclosing the chunk.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub heading_path: Vec<String>,
@@ -154,18 +174,20 @@ pub struct Hit {
     pub decision: Option<HitDecision>,
 }
 
-impl From<SearchHit> for Hit {
-    fn from(h: SearchHit) -> Hit {
+impl Hit {
+    /// The wire form of a library hit, cited as `citations` says.
+    pub fn cited(h: SearchHit, citations: &Citations) -> Hit {
+        let (line_range, byte_range) = ranges(&h.provenance, citations);
         let p = h.provenance;
         Hit {
             rank: h.rank,
             chunk_id: h.chunk_id,
             score: h.score,
             title: p.title,
-            path: p.path,
+            path: citations.path(&p.path),
             kind: p.kind,
-            line_range: p.line_range,
-            byte_range: p.byte_range,
+            line_range,
+            byte_range,
             heading_path: p.heading_path,
             date: p.date,
             speakers: p.speakers,
@@ -237,12 +259,14 @@ pub struct Citation {
     pub number: usize,
     /// The chunk cited.
     pub chunk_id: String,
-    /// Source file path.
+    /// Source file path, relative to the export root.
     pub path: String,
-    /// Lines cited, 1-based, inclusive.
-    pub line_range: [usize; 2],
-    /// Bytes cited, `[start, end)`.
-    pub byte_range: [usize; 2],
+    /// Lines cited, 1-based, inclusive; left out in a file the caller reads in part.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub line_range: Option<[usize; 2]>,
+    /// Bytes cited, `[start, end)`; left out with `line_range`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub byte_range: Option<[usize; 2]>,
     /// SHA-256 of the cited text.
     pub content_hash: String,
 }
@@ -293,7 +317,7 @@ pub struct DecisionsArgs {
     /// `decision` or `action` (default both).
     #[serde(default)]
     pub kind: Option<String>,
-    /// Most entries wanted (default 20).
+    /// Most entries wanted (default 20, from 1 to 100).
     #[serde(default)]
     pub limit: Option<usize>,
     /// Most tokens the entries may take (default 2000).
@@ -342,12 +366,45 @@ pub struct DecisionItem {
     /// Why.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rationale: Option<String>,
-    /// Source file path.
+    /// Source file path, relative to the export root.
     pub path: String,
-    /// Lines of the source, 1-based, inclusive.
-    pub line_range: [usize; 2],
+    /// Lines of the source, 1-based, inclusive; left out in a file the caller reads in part.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub line_range: Option<[usize; 2]>,
     /// The chain of entries it replaced, oldest first.
     pub history: Vec<HistoryItem>,
+}
+
+impl DecisionItem {
+    /// The wire form of a library decision, cited as `citations` says.
+    pub fn cited(d: DecisionView, citations: &Citations) -> DecisionItem {
+        let line_range = citations
+            .shows_ranges(&d.entry.path)
+            .then_some(d.entry.line_range);
+        DecisionItem {
+            id: d.entry.id,
+            kind: d.entry.kind.as_str().to_string(),
+            title: d.entry.title,
+            status: d.standing.status.as_str().to_string(),
+            superseded_by: d.standing.superseded_by,
+            date: d.entry.date,
+            people: d.people,
+            due: d.entry.due,
+            rationale: d.entry.rationale,
+            path: citations.path(&d.entry.path),
+            line_range,
+            history: d
+                .history
+                .into_iter()
+                .map(|h| HistoryItem {
+                    id: h.id,
+                    title: h.title,
+                    date: h.date,
+                    status: h.status.map(|s| s.as_str().to_string()),
+                })
+                .collect(),
+        }
+    }
 }
 
 /// The answer of [`Service::decisions`](super::Service::decisions).
@@ -382,7 +439,7 @@ pub struct WhoArgs {
     /// The date to stand at (YYYY-MM-DD; default today).
     #[serde(default)]
     pub as_of: Option<String>,
-    /// Most people wanted (default 5).
+    /// Most people wanted (default 5, from 1 to 100).
     #[serde(default)]
     pub limit: Option<usize>,
     /// Filters as `key=value` on the passages searched (see `SearchArgs::filters`).
@@ -402,12 +459,13 @@ pub struct EvidenceItem {
     pub kind: String,
     /// The chunk.
     pub chunk_id: String,
-    /// Source file path.
+    /// Source file path, relative to the export root.
     pub path: String,
     /// Document title.
     pub title: String,
-    /// Lines of the source, 1-based, inclusive.
-    pub line_range: [usize; 2],
+    /// Lines of the source, 1-based, inclusive; left out in a file the caller reads in part.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub line_range: Option<[usize; 2]>,
     /// Its date.
     pub date: Option<String>,
 }
@@ -431,6 +489,34 @@ pub struct PersonItem {
     pub num_evidence: usize,
     /// The best pieces of evidence.
     pub evidence: Vec<EvidenceItem>,
+}
+
+impl PersonItem {
+    /// The wire form of a library ranking's person, cited as `citations` says.
+    pub fn cited(p: RankedPerson, citations: &Citations) -> PersonItem {
+        PersonItem {
+            name: p.name,
+            role: p.role,
+            team: p.team,
+            score: p.score,
+            num_evidence: p.num_evidence,
+            evidence: p
+                .evidence
+                .into_iter()
+                .map(|e| EvidenceItem {
+                    kind: serde_json::to_value(e.kind)
+                        .ok()
+                        .and_then(|v| v.as_str().map(str::to_string))
+                        .unwrap_or_else(|| e.kind.as_str().to_string()),
+                    chunk_id: e.chunk_id,
+                    line_range: citations.shows_ranges(&e.path).then_some(e.line_range),
+                    path: citations.path(&e.path),
+                    title: e.title,
+                    date: e.date,
+                })
+                .collect(),
+        }
+    }
 }
 
 /// The answer of [`Service::who`](super::Service::who).
@@ -462,10 +548,10 @@ pub struct WhoOutput {
 pub struct GetArgs {
     /// The chunk id, as a hit gives it (`{doc_id}#{n}`).
     pub chunk_id: String,
-    /// Chunks wanted before it in its meeting, thread or page (default 1).
+    /// Chunks wanted before it in its meeting, thread or page (default 1, at most 20).
     #[serde(default)]
     pub before: Option<usize>,
-    /// Chunks wanted after it (default 1).
+    /// Chunks wanted after it (default 1, at most 20).
     #[serde(default)]
     pub after: Option<usize>,
     /// Most tokens the chunks may take (default 2000); neighbours, nearest first, come only
@@ -495,16 +581,18 @@ pub struct ChunkItem {
     pub chunk_id: String,
     /// Document title.
     pub title: String,
-    /// Source file path.
+    /// Source file path, relative to the export root.
     pub path: String,
     /// Document kind.
     pub kind: String,
     /// Source format.
     pub format: String,
-    /// Lines of the source, 1-based, inclusive.
-    pub line_range: [usize; 2],
-    /// Bytes of the source, `[start, end)`.
-    pub byte_range: [usize; 2],
+    /// Lines of the source, 1-based, inclusive; left out in a file the caller reads in part.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub line_range: Option<[usize; 2]>,
+    /// Bytes of the source, `[start, end)`; left out with `line_range`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub byte_range: Option<[usize; 2]>,
     /// Headings enclosing the chunk.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub heading_path: Vec<String>,
@@ -520,17 +608,19 @@ pub struct ChunkItem {
     pub text: String,
 }
 
-impl From<Chunk> for ChunkItem {
-    fn from(c: Chunk) -> ChunkItem {
+impl ChunkItem {
+    /// The wire form of a chunk, cited as `citations` says.
+    pub fn cited(c: Chunk, citations: &Citations) -> ChunkItem {
+        let (line_range, byte_range) = ranges(&c.provenance, citations);
         let p = c.provenance;
         ChunkItem {
             chunk_id: c.id,
             title: p.title,
-            path: p.path,
+            path: citations.path(&p.path),
             kind: p.kind,
             format: p.format.as_str().to_string(),
-            line_range: p.line_range,
-            byte_range: p.byte_range,
+            line_range,
+            byte_range,
             heading_path: p.heading_path,
             date: p.date,
             speakers: p.speakers,

@@ -133,16 +133,21 @@ impl IndexWriter {
         // Who may read each document: its own readers, else its folder's, else the default.
         let mut access = AccessBuilder::new(policy, access_file);
         for file in &files {
+            let path = file.path.to_string_lossy();
             for doc in &file.documents {
                 let members = || {
                     let channel = channel_key(doc.channel.as_deref()?);
                     channel_readers.get(&channel).map(Vec::as_slice)
                 };
-                access.add(&doc.id, doc.readers.as_deref().or_else(members), &file.id);
+                access.add(
+                    &doc.id,
+                    doc.readers.as_deref().or_else(members),
+                    &file.id,
+                    &path,
+                );
             }
         }
-        let access = access.finish();
-        write_json(&staging.join(ACCESS), &access)?;
+        let mut access = access.finish();
         let access_note = access.describe();
         let counts = Counts {
             files: files.len(),
@@ -206,6 +211,9 @@ impl IndexWriter {
                     .chunks(&id, range)?,
             };
             digest.document(&id, &chunks);
+            if let Some(first) = chunks.first() {
+                access.add_metadata_keys(&id, first.provenance.metadata.keys());
+            }
             let n = chunks.len() as u64;
             for chunk in &chunks {
                 let p = &chunk.provenance;
@@ -227,6 +235,7 @@ impl IndexWriter {
         }
         writer.commit()?;
         progress.finish();
+        write_json(&staging.join(ACCESS), &access)?;
         let (digest, signatures) = digest.finish(&neighbours);
         // What changed since the generation this one replaces (nothing to compare with for a
         // first build, or one written before documents were recorded).

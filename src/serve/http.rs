@@ -139,7 +139,7 @@ impl HostCheck {
 
     fn allows_host(&self, host: &str) -> bool {
         let host = normalize_host(strip_port(host.trim()));
-        if self.names.iter().any(|n| *n == host) {
+        if self.names.contains(&host) {
             return true;
         }
         self.any_ip

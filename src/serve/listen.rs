@@ -242,20 +242,26 @@ async fn connection(
         in_flight: in_flight.clone(),
         stop: stop.clone(),
     };
-    let io = TokioIo::new(WriteDeadline::new(stream, limits.write_timeout));
+    let stream = WriteDeadline::new(stream, limits.write_timeout);
+    let unanswered = stream.unanswered.clone();
+    let io = TokioIo::new(stream);
     let mut builder = hyper::server::conn::http1::Builder::new();
     builder
         .timer(TokioTimer::new())
         .header_read_timeout(limits.header_timeout)
         .keep_alive(true)
-        .max_buf_size(64 * 1024);
+        .max_buf_size(64 * 1024)
+        .max_header_size(64 * 1024);
     let conn = builder.serve_connection(io, service);
     tokio::pin!(conn);
     if !*stop.borrow() {
         tokio::select! {
             ended = conn.as_mut() => {
                 if let Err(e) = ended {
-                    if let Some(code) = problem(&e) {
+                    // A keep-alive connection that waited idle past the header deadline
+                    // sent no request: that is not worth a line.
+                    let idle = e.is_timeout() && unanswered.load(Ordering::SeqCst) == 0;
+                    if let Some(code) = problem(&e).filter(|_| !idle) {
                         (hooks.failed)(code, e.to_string());
                     }
                 }
@@ -335,11 +341,13 @@ impl Drop for InFlight {
 }
 
 /// A stream whose writes fail with `TimedOut` once one has made no progress for `limit` (a
-/// client that stops reading its answer).
+/// client that stops reading its answer), and that counts the bytes read since the last
+/// write (the part of a request not answered yet).
 struct WriteDeadline<T> {
     inner: T,
     limit: Duration,
     stalled: Option<Pin<Box<Sleep>>>,
+    unanswered: Arc<AtomicUsize>,
 }
 
 impl<T> WriteDeadline<T> {
@@ -348,6 +356,7 @@ impl<T> WriteDeadline<T> {
             inner,
             limit,
             stalled: None,
+            unanswered: Arc::new(AtomicUsize::new(0)),
         }
     }
 
@@ -363,6 +372,14 @@ impl<T> WriteDeadline<T> {
             Poll::Pending => Poll::Pending,
         }
     }
+
+    /// A write (or flush) made progress: `written` bytes of an answer went out.
+    fn wrote(&mut self, written: usize) {
+        self.stalled = None;
+        if written > 0 {
+            self.unanswered.store(0, Ordering::SeqCst);
+        }
+    }
 }
 
 impl<T: AsyncRead + Unpin> AsyncRead for WriteDeadline<T> {
@@ -371,7 +388,11 @@ impl<T: AsyncRead + Unpin> AsyncRead for WriteDeadline<T> {
         cx: &mut Context<'_>,
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.inner).poll_read(cx, buf)
+        let before = buf.filled().len();
+        let read = Pin::new(&mut self.inner).poll_read(cx, buf);
+        let n = buf.filled().len() - before;
+        self.unanswered.fetch_add(n, Ordering::SeqCst);
+        read
     }
 }
 
@@ -383,10 +404,11 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for WriteDeadline<T> {
     ) -> Poll<io::Result<usize>> {
         match Pin::new(&mut self.inner).poll_write(cx, buf) {
             Poll::Pending => self.pending(cx),
-            ready => {
-                self.stalled = None;
-                ready
+            Poll::Ready(Ok(n)) => {
+                self.wrote(n);
+                Poll::Ready(Ok(n))
             }
+            failed => failed,
         }
     }
 
@@ -397,10 +419,11 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for WriteDeadline<T> {
     ) -> Poll<io::Result<usize>> {
         match Pin::new(&mut self.inner).poll_write_vectored(cx, bufs) {
             Poll::Pending => self.pending(cx),
-            ready => {
-                self.stalled = None;
-                ready
+            Poll::Ready(Ok(n)) => {
+                self.wrote(n);
+                Poll::Ready(Ok(n))
             }
+            failed => failed,
         }
     }
 
@@ -412,7 +435,7 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for WriteDeadline<T> {
         match Pin::new(&mut self.inner).poll_flush(cx) {
             Poll::Pending => self.pending(cx),
             ready => {
-                self.stalled = None;
+                self.wrote(0);
                 ready
             }
         }

@@ -59,8 +59,11 @@
 //! ```text
 //! serve/        (feature `serve`) the operations served to other programs, one Service for every
 //!               transport: token budgets, the caller's principal on every call, hot reload of new
-//!               generations; http (`lore serve`, axum), mcp (`lore mcp`, rmcp over stdio),
-//!               auth (tokens file), audit (JSON lines)      → memory, search, index, generation
+//!               generations; http (`lore serve`, axum: routes, host and origin checks, body
+//!               deadlines), listen (its connections: limits, header and write deadlines,
+//!               bounded shutdown), mcp (`lore mcp`, rmcp) over jsonrpc (stdio lines, every
+//!               malformed message answered), auth (tokens file), audit (JSON lines)
+//!                                                            → memory, search, index, generation, deadline
 //! eval          labelled data sets, metrics, runs, org-memory questions → memory, search, index, query
 //! memory/       organizational memory over an index: decisions, who, pack (token-budgeted
 //!               context), verify (re-read cited sources), supersede (ranking by the ledger,
@@ -87,9 +90,11 @@
 //! load/         one loader per format → Documents, and the folder walk → model, date
 //! model         Document, Chunk, Provenance, Filter, Skipped   → date
 //! date, error, progress    calendar dates; the error type; progress reporting
+//! deadline      a thread's deadline, checked between the stages of an operation → error
 //! ```
 //!
-//! Only [`eval`] and `serve` (with the `serve` feature, on by default) are public modules;
+//! Only [`eval`], [`deadline`] and `serve` (with the `serve` feature, on by default) are public
+//! modules;
 //! everything else an application needs is re-exported here.
 #![deny(missing_docs)]
 

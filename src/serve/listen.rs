@@ -237,13 +237,14 @@ async fn connection(
     hooks: &Hooks,
 ) {
     let in_flight = Arc::new(AtomicUsize::new(0));
+    let stream = WriteDeadline::new(stream, limits.write_timeout);
+    let unanswered = stream.unanswered.clone();
     let service = Counted {
         inner: TowerToHyperService::new(router),
         in_flight: in_flight.clone(),
+        unrouted: unanswered.clone(),
         stop: stop.clone(),
     };
-    let stream = WriteDeadline::new(stream, limits.write_timeout);
-    let unanswered = stream.unanswered.clone();
     let io = TokioIo::new(stream);
     let mut builder = hyper::server::conn::http1::Builder::new();
     builder
@@ -258,10 +259,12 @@ async fn connection(
         tokio::select! {
             ended = conn.as_mut() => {
                 if let Err(e) = ended {
-                    // A keep-alive connection that waited idle past the header deadline
-                    // sent no request: that is not worth a line.
-                    let idle = e.is_timeout() && unanswered.load(Ordering::SeqCst) == 0;
-                    if let Some(code) = problem(&e).filter(|_| !idle) {
+                    // Only bytes that never became a routed request are worth a line: a
+                    // keep-alive connection that waited idle past the header deadline sent
+                    // none, and a routed request is audited by its route.
+                    let unrouted = unanswered.load(Ordering::SeqCst) > 0
+                        && in_flight.load(Ordering::SeqCst) == 0;
+                    if let Some(code) = problem(&e).filter(|_| unrouted) {
                         (hooks.failed)(code, e.to_string());
                     }
                 }
@@ -287,6 +290,8 @@ async fn connection(
 struct Counted<S> {
     inner: S,
     in_flight: Arc<AtomicUsize>,
+    /// Bytes read since the last answer: a routed request's are its route's business.
+    unrouted: Arc<AtomicUsize>,
     stop: watch::Receiver<bool>,
 }
 
@@ -301,6 +306,7 @@ where
 
     fn call(&self, mut request: hyper::Request<B>) -> Self::Future {
         self.in_flight.fetch_add(1, Ordering::SeqCst);
+        self.unrouted.store(0, Ordering::SeqCst);
         let guard = InFlight(self.in_flight.clone());
         request.extensions_mut().insert(Busy(self.stop.clone()));
         let future = self.inner.call(request);

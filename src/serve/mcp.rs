@@ -78,7 +78,8 @@ counted with the index's tokenizer), each numbered [1], [2], ... with its source
 when you must answer a question from the organization's records. Returns `rendered` (Markdown \
 to read and quote), `citations` (for each number: `chunk_id`, `path`, `line_range`, \
 `byte_range`, `content_hash`), `tokens_used`, `truncated` (a passage was cut to fit) and \
-`num_left_out`. Cite claims with the passage number's path and lines (e.g. `wiki/runbook.md:9-14`). \
+`num_left_out`. Cite claims with the passage number's path and lines (e.g. `wiki/runbook.md:9-14`; \
+a citation of a thread you may read only in part has no lines: cite its `chunk_id`). \
 If the pack is too thin, call again with a larger `budget`, or use `search` and `get`.";
 
 const DECISIONS: &str = "The decisions and action items recorded in the organization's memory \
@@ -90,7 +91,8 @@ everything, newest first) and optionally `as_of` (YYYY-MM-DD) to see the ledger 
 that day, `status` (in-force by default, or all, proposed, accepted, rejected, deprecated, \
 superseded) and `kind` (decision or action). Returns `entries`, as many as fit `budget` tokens \
 (default 2000): each with `id`, `title`, `status`, `date`, `people` (deciders or owner), `due`, \
-`rationale`, `path` and `line_range` to cite, and `history` (the chain of decisions it \
+`rationale`, `path` and `line_range` to cite (none for a thread you may read only in part: \
+cite the `id`), and `history` (the chain of decisions it \
 replaced). State the decision in force and cite its path and lines; mention replaced ones only \
 as history.";
 
@@ -100,7 +102,8 @@ wrote), weighted by relevance and recency. Use it to find an owner, an expert or
 person to ask. Returns `people`, best first, as many as fit `budget` tokens (default 2000): \
 each with `name` (canonical name when the index has a people file), `role`, `team`, `score`, \
 and `evidence` (the passages that earned the rank: `kind`, `chunk_id`, `path`, `line_range`, \
-`date`). Name the person and cite one or two pieces of evidence by path and lines; read a piece \
+`date`). Name the person and cite one or two pieces of evidence by path and lines (or \
+`chunk_id` where a piece has no lines); read a piece \
 with `get` when the reason matters.";
 
 const GET: &str = "Read one passage of the organization's memory by its `chunk_id` (as \
@@ -108,7 +111,8 @@ const GET: &str = "Read one passage of the organization's memory by its `chunk_i
 passages next to it in the same meeting, thread or page: `before` and `after` (default 1 \
 each). Use it to check a citation or read what surrounds a hit. Returns `chunk` and the \
 `before` / `after` chunks in reading order, each with `title`, `path`, `line_range`, \
-`byte_range`, `heading_path`, `speakers`, `content_hash` and `text`; neighbours come only while \
+`byte_range` (both left out in a thread you may read only in part), `heading_path`, \
+`speakers`, `content_hash` and `text`; neighbours come only while \
 they fit `budget` tokens (default 2000), nearest first; a budget the chunk alone overruns is \
 an `invalid_request` error that says how many tokens it takes. An unknown chunk id, or one the \
 caller may not read, is a `not_found` error.";

@@ -12,14 +12,14 @@
 //! | not UTF-8, not JSON (truncated, garbage, a lone surrogate `"\ud800"`, nesting deeper than 128) | `-32700` parse error, `id: null` |
 //! | JSON but not a message: an array (a batch: MCP has none), a string, a number, an object without `jsonrpc: "2.0"`, without `method` (and not a response), with an `id` neither a string nor an integer | `-32600` invalid request |
 //! | longer than [`MAX_LINE_BYTES`] | `-32600`, the line discarded as it streams in, never held whole |
-//! | a request whose `params` are not an object, a `tools/call` whose `name` is not a string or whose `arguments` are not an object, or an MCP method whose params do not fit its schema | `-32602` invalid params, with the request's `id` |
+//! | a request whose `params` are not an object, a `tools/call` whose `name` is not a string or not one of the tools, or whose `arguments` are not an object, or an MCP method whose params do not fit its schema | `-32602` invalid params, with the request's `id` |
+//! | a request for a method MCP does not have | `-32601` method not found, with the request's `id` |
 //! | an empty line | nothing: it is no message |
 //!
 //! A notification (no `id`) or a response (`result` or `error`) that is malformed is dropped,
 //! since no answer may be sent to one (answering an echoed error would start a storm);
 //! so is any notification or response sent before the session began (`initialize`), which
-//! would otherwise end the session. Everything else goes to rmcp, which answers an unknown
-//! method with `-32601`.
+//! would otherwise end the session. Everything else goes to rmcp.
 //!
 //! Replies are written by one task, whole lines one after another, so an error this sends
 //! never interleaves with an answer rmcp sends. Each refused message is reported to the
@@ -47,8 +47,13 @@ pub const MAX_LINE_BYTES: usize = 4 * 1024 * 1024;
 pub const PARSE_ERROR: i64 = -32700;
 /// JSON-RPC's invalid request: JSON, but not a request object.
 pub const INVALID_REQUEST: i64 = -32600;
+/// JSON-RPC's method not found: a request for a method the server does not have.
+pub const METHOD_NOT_FOUND: i64 = -32601;
 /// JSON-RPC's invalid params: a request whose parameters do not fit the method.
 pub const INVALID_PARAMS: i64 = -32602;
+
+/// The tools `lore mcp` offers; a `tools/call` for any other is refused here.
+const TOOLS: &[&str] = &["search", "context", "decisions", "who", "get"];
 
 /// How many replies may wait for standard output before reading pauses (a host that writes
 /// without reading cannot make the server queue answers without end).
@@ -346,16 +351,21 @@ fn judge(line: &[u8], begun: bool) -> Verdict {
     match &message {
         JsonRpcMessage::Request(request) => {
             if let ClientRequest::CustomRequest(custom) = &request.request {
-                if MCP_REQUESTS.contains(&custom.method.as_str()) {
-                    let refusal = Refusal::new(
+                let refusal = match MCP_REQUESTS.contains(&custom.method.as_str()) {
+                    true => Refusal::new(
                         INVALID_PARAMS,
                         format!(
                             "Invalid params: the params of `{}` do not fit its schema",
                             custom.method
                         ),
-                    );
-                    return Verdict::Refuse(refusal.with_id(&request_id(&value)));
-                }
+                    ),
+                    // Answered here rather than by the session, so that it is audited.
+                    false => Refusal::new(
+                        METHOD_NOT_FOUND,
+                        format!("Method not found: `{}`", custom.method),
+                    ),
+                };
+                return Verdict::Refuse(refusal.with_id(&request_id(&value)));
             }
         }
         // Before `initialize`, anything but a request would end the session.
@@ -393,6 +403,9 @@ fn check_params(method: &str, params: Option<&Value>) -> Option<Refusal> {
         Some(Value::String(name)) => name.as_str(),
         _ => return invalid("`tools/call` needs the tool's `name` as a string".into()),
     };
+    if !TOOLS.contains(&name) {
+        return invalid(format!("no tool `{name}` (the tools are {})", TOOLS.join(", ")).into());
+    }
     match params.get("arguments") {
         None | Some(Value::Null) | Some(Value::Object(_)) => None,
         Some(other) => {
@@ -405,9 +418,7 @@ fn check_params(method: &str, params: Option<&Value>) -> Option<Refusal> {
             let mut refusal = invalid(
                 format!("the `arguments` of a tool call must be an object, not {kind}").into(),
             )?;
-            if ["search", "context", "decisions", "who", "get"].contains(&name) {
-                refusal.operation = name.to_string();
-            }
+            refusal.operation = name.to_string();
             Some(refusal)
         }
     }
@@ -588,7 +599,6 @@ mod tests {
             &br#"{"jsonrpc":"2.0","id":1,"method":"ping"}"#[..],
             b"\xEF\xBB\xBF{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"ping\"}\r\n",
             br#"{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"search","arguments":{"query":"q"}}}"#,
-            br#"{"jsonrpc":"2.0","id":3,"method":"no/such/method"}"#,
         ] {
             assert!(
                 matches!(judge(line, true), Verdict::Deliver(_)),
@@ -596,6 +606,18 @@ mod tests {
                 String::from_utf8_lossy(line)
             );
         }
+        // An unknown method or tool is answered here, so that it is audited.
+        let r = refused(
+            br#"{"jsonrpc":"2.0","id":3,"method":"no/such/method"}"#,
+            true,
+        );
+        assert_eq!(r.code, METHOD_NOT_FOUND);
+        let r = refused(
+            br#"{"jsonrpc":"2.0","id":5,"method":"tools/call","params":{"name":"drop_tables","arguments":{}}}"#,
+            true,
+        );
+        assert_eq!(r.code, INVALID_PARAMS);
+        assert!(r.message.contains("drop_tables"), "{}", r.message);
         let initialized = br#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#;
         assert!(matches!(judge(initialized, true), Verdict::Deliver(_)));
         // Before `initialize` it would end the session: dropped.

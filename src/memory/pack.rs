@@ -724,7 +724,25 @@ impl Packer<'_> {
     /// Set `pack.tokens_used` to the token count of the rendering that states it, and return
     /// that rendering, if it fits the budget. The number is a word of its own in both
     /// renderings, so the count is the rest plus that number's own tokens.
+    ///
+    /// Such a number may not exist: with 878 tokens besides it, a number of one token would
+    /// have to be 879 and one of two tokens 880, and `879` is two word pieces while `880` is
+    /// one. Then the header takes [`COUNT_NOTE`], which moves the rest off that edge (the
+    /// passage that met it is not left out for want of a number).
     fn settle(&self, pack: &mut ContextPack) -> Result<Option<String>> {
+        pack.notes.retain(|n| n != COUNT_NOTE);
+        if let Some(text) = self.settle_once(pack)? {
+            return Ok(Some(text));
+        }
+        pack.notes.push(COUNT_NOTE.to_string());
+        let settled = self.settle_once(pack)?;
+        if settled.is_none() {
+            pack.notes.retain(|n| n != COUNT_NOTE);
+        }
+        Ok(settled)
+    }
+
+    fn settle_once(&self, pack: &mut ContextPack) -> Result<Option<String>> {
         let before = pack.tokens_used;
         pack.truncated = pack.passages.iter().any(|p| p.truncated);
         pack.tokens_used = pack.budget;
@@ -935,6 +953,10 @@ impl Packer<'_> {
         }
     }
 }
+
+/// The note a pack's header takes when no token count can state itself exactly without it
+/// (see `Packer::settle`).
+pub const COUNT_NOTE: &str = "the token count includes this note";
 
 /// Tokens the header may shed between two counts (the `left out` line changing or going):
 /// the slack of [`lower_bound`].

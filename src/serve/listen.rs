@@ -238,11 +238,11 @@ async fn connection(
 ) {
     let in_flight = Arc::new(AtomicUsize::new(0));
     let stream = WriteDeadline::new(stream, limits.write_timeout);
-    let unanswered = stream.unanswered.clone();
+    let unrouted = stream.unrouted.clone();
     let service = Counted {
         inner: TowerToHyperService::new(router),
         in_flight: in_flight.clone(),
-        unrouted: unanswered.clone(),
+        unrouted: unrouted.clone(),
         stop: stop.clone(),
     };
     let io = TokioIo::new(stream);
@@ -262,9 +262,9 @@ async fn connection(
                     // Only bytes that never became a routed request are worth a line: a
                     // keep-alive connection that waited idle past the header deadline sent
                     // none, and a routed request is audited by its route.
-                    let unrouted = unanswered.load(Ordering::SeqCst) > 0
+                    let stray = unrouted.load(Ordering::SeqCst) > 0
                         && in_flight.load(Ordering::SeqCst) == 0;
-                    if let Some(code) = problem(&e).filter(|_| unrouted) {
+                    if let Some(code) = problem(&e).filter(|_| stray) {
                         (hooks.failed)(code, e.to_string());
                     }
                 }
@@ -290,7 +290,9 @@ async fn connection(
 struct Counted<S> {
     inner: S,
     in_flight: Arc<AtomicUsize>,
-    /// Bytes read since the last answer: a routed request's are its route's business.
+    /// Bytes read that no routed request has accounted for: zeroed when a request reaches
+    /// the router and again when it is answered (its body was read meanwhile), so what is
+    /// left is a request hyper refused, or one still arriving.
     unrouted: Arc<AtomicUsize>,
     stop: watch::Receiver<bool>,
 }
@@ -307,7 +309,10 @@ where
     fn call(&self, mut request: hyper::Request<B>) -> Self::Future {
         self.in_flight.fetch_add(1, Ordering::SeqCst);
         self.unrouted.store(0, Ordering::SeqCst);
-        let guard = InFlight(self.in_flight.clone());
+        let guard = InFlight {
+            in_flight: self.in_flight.clone(),
+            unrouted: self.unrouted.clone(),
+        };
         request.extensions_mut().insert(Busy(self.stop.clone()));
         let future = self.inner.call(request);
         Box::pin(async move {
@@ -337,23 +342,28 @@ impl Busy {
     }
 }
 
-/// One request in flight, counted until dropped (even when its future is).
-struct InFlight(Arc<AtomicUsize>);
+/// One request in flight, counted until dropped (even when its future is); its body, read
+/// meanwhile, is accounted for then.
+struct InFlight {
+    in_flight: Arc<AtomicUsize>,
+    unrouted: Arc<AtomicUsize>,
+}
 
 impl Drop for InFlight {
     fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::SeqCst);
+        self.unrouted.store(0, Ordering::SeqCst);
+        self.in_flight.fetch_sub(1, Ordering::SeqCst);
     }
 }
 
 /// A stream whose writes fail with `TimedOut` once one has made no progress for `limit` (a
-/// client that stops reading its answer), and that counts the bytes read since the last
-/// write (the part of a request not answered yet).
+/// client that stops reading its answer), and that counts the bytes read into `unrouted`
+/// (see [`Counted`]).
 struct WriteDeadline<T> {
     inner: T,
     limit: Duration,
     stalled: Option<Pin<Box<Sleep>>>,
-    unanswered: Arc<AtomicUsize>,
+    unrouted: Arc<AtomicUsize>,
 }
 
 impl<T> WriteDeadline<T> {
@@ -362,7 +372,7 @@ impl<T> WriteDeadline<T> {
             inner,
             limit,
             stalled: None,
-            unanswered: Arc::new(AtomicUsize::new(0)),
+            unrouted: Arc::new(AtomicUsize::new(0)),
         }
     }
 
@@ -379,12 +389,9 @@ impl<T> WriteDeadline<T> {
         }
     }
 
-    /// A write (or flush) made progress: `written` bytes of an answer went out.
-    fn wrote(&mut self, written: usize) {
+    /// A write (or flush) made progress.
+    fn progressed(&mut self) {
         self.stalled = None;
-        if written > 0 {
-            self.unanswered.store(0, Ordering::SeqCst);
-        }
     }
 }
 
@@ -397,7 +404,7 @@ impl<T: AsyncRead + Unpin> AsyncRead for WriteDeadline<T> {
         let before = buf.filled().len();
         let read = Pin::new(&mut self.inner).poll_read(cx, buf);
         let n = buf.filled().len() - before;
-        self.unanswered.fetch_add(n, Ordering::SeqCst);
+        self.unrouted.fetch_add(n, Ordering::SeqCst);
         read
     }
 }
@@ -410,11 +417,10 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for WriteDeadline<T> {
     ) -> Poll<io::Result<usize>> {
         match Pin::new(&mut self.inner).poll_write(cx, buf) {
             Poll::Pending => self.pending(cx),
-            Poll::Ready(Ok(n)) => {
-                self.wrote(n);
-                Poll::Ready(Ok(n))
+            ready => {
+                self.progressed();
+                ready
             }
-            failed => failed,
         }
     }
 
@@ -425,11 +431,10 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for WriteDeadline<T> {
     ) -> Poll<io::Result<usize>> {
         match Pin::new(&mut self.inner).poll_write_vectored(cx, bufs) {
             Poll::Pending => self.pending(cx),
-            Poll::Ready(Ok(n)) => {
-                self.wrote(n);
-                Poll::Ready(Ok(n))
+            ready => {
+                self.progressed();
+                ready
             }
-            failed => failed,
         }
     }
 
@@ -441,7 +446,7 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for WriteDeadline<T> {
         match Pin::new(&mut self.inner).poll_flush(cx) {
             Poll::Pending => self.pending(cx),
             ready => {
-                self.wrote(0);
+                self.progressed();
                 ready
             }
         }

@@ -486,3 +486,52 @@ fn memory_stays_bounded_under_200_concurrent_large_queries() {
         "peak {hwm} kB against {rss_before} kB before"
     );
 }
+
+/// What never becomes a request a route sees is still audited, as `http`: a broken request
+/// line (hyper's own 400) and a header over 64 KiB (431). A keep-alive connection that waits
+/// idle past the header deadline after its answer is not a request, and writes no line.
+#[test]
+fn malformed_http_is_audited_and_idle_keep_alive_is_not() {
+    let (_tmp, _ex, idx) = support::fixture();
+    let server = Server::start(&idx, &["--header-timeout-ms", "500"]);
+    let status_of = |request: &[u8]| {
+        let mut stream = TcpStream::connect(server.addr()).unwrap();
+        stream.set_read_timeout(Some(HANG)).unwrap();
+        stream.write_all(request).unwrap();
+        let mut response = Vec::new();
+        let _ = stream.read_to_end(&mut response);
+        let text = String::from_utf8_lossy(&response).to_string();
+        text.split_whitespace().nth(1).unwrap_or("").to_string()
+    };
+    assert_eq!(status_of(b"GARBAGE\x00\x01 / HTTP/9\r\n\r\n"), "400");
+    let mut huge = b"GET /healthz HTTP/1.1\r\nHost: localhost\r\nX-Pad: ".to_vec();
+    huge.extend(std::iter::repeat_n(b'a', 70_000));
+    huge.extend(b"\r\n\r\n");
+    assert_eq!(status_of(&huge), "431");
+    // Answered, then idle past the deadline: closed by the server, not audited.
+    let mut kept = TcpStream::connect(server.addr()).unwrap();
+    kept.write_all(
+        post(
+            "/v1/search",
+            "Host: localhost\r\n",
+            r#"{"query": "billing reconciliation"}"#,
+        )
+        .replace("Connection: close\r\n", "")
+        .as_bytes(),
+    )
+    .unwrap();
+    assert!(closed_by_server(&mut kept));
+    std::thread::sleep(Duration::from_millis(300));
+    let lines = audit_lines(&idx);
+    let http: Vec<&str> = lines
+        .iter()
+        .filter(|l| l["operation"] == "http")
+        .map(|l| l["outcome"].as_str().unwrap())
+        .collect();
+    assert_eq!(http, ["invalid_request", "too_large"], "{lines:#?}");
+    assert_eq!(
+        lines.iter().filter(|l| l["operation"] == "search").count(),
+        1,
+        "{lines:#?}"
+    );
+}

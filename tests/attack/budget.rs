@@ -49,22 +49,8 @@ fn hostile_exports(dir: &Path) {
     }
 }
 
-fn agent() -> ureq::Agent {
-    ureq::AgentBuilder::new()
-        .timeout(std::time::Duration::from_secs(120))
-        .build()
-}
-
 fn post(server: &support::Server, path: &str, body: &Value) -> (u16, Value) {
-    let response = match agent().post(&server.url(path)).send_json(body.clone()) {
-        Ok(r) => r,
-        Err(ureq::Error::Status(_, r)) => r,
-        Err(e) => panic!("request failed: {e}"),
-    };
-    let status = response.status();
-    let text = response.into_string().unwrap();
-    let value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"));
-    (status, value)
+    server.post(path, None, body)
 }
 
 fn counter() -> lore::TokenCounter {

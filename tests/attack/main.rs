@@ -1,6 +1,7 @@
 //! The attack suite: `lore serve`, `lore mcp`, `lore audit` and the budgeted operations tried as
 //! a hostile client would, with the real binary on a small fixture index. Each module holds one
-//! front; `support` starts servers and builds the fixture.
+//! front; `support` (`tests/common`, shared with `tests/serve.rs`) starts servers and builds the
+//! fixture.
 //!
 //! What is measured here is behaviour (an answer, a refusal, a closed connection, a bounded
 //! resident size), never how fast: bounds on time are generous ceilings that only a hang
@@ -10,4 +11,5 @@ mod audit;
 mod budget;
 mod http;
 mod mcp;
+#[path = "../common/mod.rs"]
 mod support;

@@ -1,4 +1,6 @@
-//! Shared by every front of the attack suite: the binary, the fixture index, a running server.
+//! Shared by the server tests (`tests/serve.rs`) and the attack suite (`tests/attack/`): the
+//! binary with a per-process embedding cache, the fixture exports and index, a tokens file, a
+//! running `lore serve`, and a JSON client that gives up on a hung server.
 
 #![allow(dead_code)]
 
@@ -6,12 +8,14 @@ use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 
+use serde_json::Value;
+
 pub const PRIYA_TOKEN: &str = "priya-token-0123456789abcdef";
 pub const OMAR_TOKEN: &str = "omar-token-0123456789abcdef";
 
 /// `lore` with a per-process embedding cache (never the user's) and no `LORE_AS`.
 pub fn lore_command() -> Command {
-    let cache = std::env::temp_dir().join(format!("lore-attack-cache-{}", std::process::id()));
+    let cache = std::env::temp_dir().join(format!("lore-test-cache-{}", std::process::id()));
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_lore"));
     cmd.env("LORE_CACHE_DIR", cache).env_remove("LORE_AS");
     cmd
@@ -22,7 +26,8 @@ pub fn lore(args: &[&str]) -> Output {
 }
 
 /// The fixture exports: a decision record, meeting notes, a wiki page, and board minutes only
-/// priya may read (every other document is open to everyone).
+/// priya may read, with a `codename` field only she may filter on (every other document is
+/// open to everyone).
 pub fn exports(dir: &Path) -> PathBuf {
     let files: &[(&str, &str)] = &[
         (
@@ -47,7 +52,7 @@ pub fn exports(dir: &Path) -> PathBuf {
         ),
         (
             "board-minutes.md",
-            "---\ntitle: Board minutes\ndate: 2026-03-01\nreaders: [priya]\n---\n# Board minutes\n\n\
+            "---\ntitle: Board minutes\ndate: 2026-03-01\nreaders: [priya]\ncodename: zanzibar\n---\n# Board minutes\n\n\
              The board discussed the zanzibar acquisition in private session.\n",
         ),
     ];
@@ -111,14 +116,14 @@ pub struct Server {
 
 impl Server {
     /// Start `lore serve --index INDEX --addr 127.0.0.1:0 EXTRA…` and read the address it
-    /// prints (standard error is kept in the test's output).
+    /// prints.
     pub fn start(index: &Path, extra: &[&str]) -> Server {
         let mut child = lore_command()
             .args(["serve", "--index", index.to_str().unwrap()])
             .args(["--addr", "127.0.0.1:0"])
             .args(extra)
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
+            .stderr(Stdio::null())
             .spawn()
             .expect("start lore serve");
         let mut line = String::new();
@@ -145,6 +150,33 @@ impl Server {
     pub fn pid(&self) -> u32 {
         self.child.id()
     }
+
+    /// POST `body` as JSON, with an optional bearer token: `(status, body as JSON)`.
+    pub fn post(&self, path: &str, token: Option<&str>, body: &Value) -> (u16, Value) {
+        let mut req = agent().post(&self.url(path));
+        if let Some(t) = token {
+            req = req.set("Authorization", &format!("Bearer {t}"));
+        }
+        answer(req.send_json(body.clone()))
+    }
+
+    /// POST raw bytes as JSON.
+    pub fn post_raw(&self, path: &str, body: &[u8]) -> (u16, Value) {
+        answer(
+            agent()
+                .post(&self.url(path))
+                .set("Content-Type", "application/json")
+                .send_bytes(body),
+        )
+    }
+
+    pub fn get(&self, path: &str, token: Option<&str>) -> (u16, Value) {
+        let mut req = agent().get(&self.url(path));
+        if let Some(t) = token {
+            req = req.set("Authorization", &format!("Bearer {t}"));
+        }
+        answer(req.call())
+    }
 }
 
 impl Drop for Server {
@@ -152,4 +184,30 @@ impl Drop for Server {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// A client that gives up on a server that stopped answering, so that a hung server fails
+/// the test instead of hanging it.
+pub fn agent() -> ureq::Agent {
+    ureq::AgentBuilder::new()
+        .timeout(std::time::Duration::from_secs(120))
+        .build()
+}
+
+/// `(status, body as JSON)` of an answer, whatever its status.
+pub fn answer(result: Result<ureq::Response, ureq::Error>) -> (u16, Value) {
+    let response = match result {
+        Ok(r) => r,
+        Err(ureq::Error::Status(_, r)) => r,
+        Err(e) => panic!("request failed: {e}"),
+    };
+    let status = response.status();
+    let text = response.into_string().unwrap();
+    let value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"));
+    (status, value)
+}
+
+/// The `error.code` of an error answer (empty when there is none).
+pub fn code(body: &Value) -> &str {
+    body["error"]["code"].as_str().unwrap_or("")
 }

@@ -168,6 +168,13 @@ fn errors_have_stable_codes_and_statuses() {
 
     let (status, body) = server.post("/v1/search", None, &json!({"query": "x", "budget": 0}));
     assert_eq!((status, code(&body)), (400, "invalid_request"), "{body}");
+    // A budget below an empty list's brackets could hold no answer at all.
+    let (status, body) = server.post("/v1/search", None, &json!({"query": "x", "budget": 1}));
+    assert_eq!((status, code(&body)), (400, "invalid_request"), "{body}");
+    assert!(body["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("empty list"));
 
     let (status, body) = server.post(
         "/v1/search",

@@ -426,8 +426,7 @@ async fn guard(State(state): State<AppState>, request: HttpRequest, next: Next) 
     let bytes = match read.await {
         Ok(Ok(bytes)) => bytes,
         Ok(Err(e)) => {
-            // The limit's error (http-body-util's `LengthLimitError`) says so in its text.
-            let too_large = error_chain(&e).contains("length limit exceeded");
+            let too_large = is_over_limit(&e);
             let e = match too_large {
                 true => ServeError::TooLarge(format!(
                     "the request body is over the server's limit of {limit} bytes"
@@ -453,16 +452,17 @@ async fn guard(State(state): State<AppState>, request: HttpRequest, next: Next) 
         .await
 }
 
-/// An error and its sources, in one line.
-fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        text.push_str(": ");
-        text.push_str(&s.to_string());
-        source = s.source();
+/// Whether reading a body failed on its length limit (http-body-util's `LengthLimitError`,
+/// somewhere in the error's chain).
+fn is_over_limit(e: &(dyn std::error::Error + 'static)) -> bool {
+    let mut error = Some(e);
+    while let Some(e) = error {
+        if e.is::<http_body_util::LengthLimitError>() {
+            return true;
+        }
+        error = e.source();
     }
-    text
+    false
 }
 
 /// Ask the client to close the connection after this answer (its stream is in an unknown

@@ -16,14 +16,15 @@
 //!
 //! The loop speaks HTTP/1.1 through hyper (what axum itself uses), with hyper's own header
 //! deadline; what hyper leaves open (how many connections, writes that never drain, when to
-//! give up on shutdown) is done here.
+//! give up on shutdown) is done here, and hyper's own bare answer to a request it cannot parse
+//! (400, 414, 431) goes out in the JSON error shape of every other answer.
 
 use std::future::Future;
 use std::io;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::task::{Context, Poll};
+use std::task::{ready, Context, Poll};
 use std::time::Duration;
 
 use axum::Router;
@@ -237,7 +238,7 @@ async fn connection(
     hooks: &Hooks,
 ) {
     let in_flight = Arc::new(AtomicUsize::new(0));
-    let stream = WriteDeadline::new(stream, limits.write_timeout);
+    let stream = Watched::new(stream, limits.write_timeout, in_flight.clone());
     let unrouted = stream.unrouted.clone();
     let service = Counted {
         inner: TowerToHyperService::new(router),
@@ -356,23 +357,40 @@ impl Drop for InFlight {
     }
 }
 
-/// A stream whose writes fail with `TimedOut` once one has made no progress for `limit` (a
-/// client that stops reading its answer), and that counts the bytes read into `unrouted`
-/// (see [`Counted`]).
-struct WriteDeadline<T> {
+/// A connection's stream, watched:
+/// - its writes fail with `TimedOut` once one has made no progress for `limit` (a client that
+///   stops reading its answer);
+/// - the bytes read are counted into `unrouted` (see [`Counted`]);
+/// - hyper's own answer to a request it could not parse (a bare `400`, `414` or `431` with no
+///   body) is written as the JSON error every other answer has ([`own_answer`]).
+struct Watched<T> {
     inner: T,
     limit: Duration,
     stalled: Option<Pin<Box<Sleep>>>,
     unrouted: Arc<AtomicUsize>,
+    in_flight: Arc<AtomicUsize>,
+    replacing: Replacing,
 }
 
-impl<T> WriteDeadline<T> {
-    fn new(inner: T, limit: Duration) -> Self {
-        WriteDeadline {
+/// Where a connection stands with hyper's own answer.
+enum Replacing {
+    /// hyper has written none.
+    No,
+    /// Our JSON answer in hyper's stead, and how much of it is written.
+    Writing(Vec<u8>, usize),
+    /// Written.
+    Done,
+}
+
+impl<T> Watched<T> {
+    fn new(inner: T, limit: Duration, in_flight: Arc<AtomicUsize>) -> Self {
+        Watched {
             inner,
             limit,
             stalled: None,
             unrouted: Arc::new(AtomicUsize::new(0)),
+            in_flight,
+            replacing: Replacing::No,
         }
     }
 
@@ -393,9 +411,83 @@ impl<T> WriteDeadline<T> {
     fn progressed(&mut self) {
         self.stalled = None;
     }
+
+    /// Whether `head` is what hyper writes on its own, for bytes that never became a request
+    /// (none in flight, some read since the last one was routed); if so, the answer to write
+    /// instead is set aside.
+    fn replaces(&mut self, head: &[u8]) -> bool {
+        if matches!(self.replacing, Replacing::No)
+            && self.in_flight.load(Ordering::SeqCst) == 0
+            && self.unrouted.load(Ordering::SeqCst) > 0
+        {
+            if let Some(answer) = own_answer(head) {
+                self.replacing = Replacing::Writing(answer.into_bytes(), 0);
+                return true;
+            }
+        }
+        false
+    }
 }
 
-impl<T: AsyncRead + Unpin> AsyncRead for WriteDeadline<T> {
+impl<T: AsyncWrite + Unpin> Watched<T> {
+    /// Write what is left of the answer set aside in hyper's stead, if any.
+    fn drain(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        while let Replacing::Writing(answer, written) = &mut self.replacing {
+            if *written == answer.len() {
+                self.replacing = Replacing::Done;
+                break;
+            }
+            match Pin::new(&mut self.inner).poll_write(cx, &answer[*written..]) {
+                Poll::Ready(Ok(0)) => return Poll::Ready(Err(io::ErrorKind::WriteZero.into())),
+                Poll::Ready(Ok(n)) => {
+                    *written += n;
+                    self.progressed();
+                }
+                Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
+                Poll::Pending => return self.pending(cx),
+            }
+        }
+        Poll::Ready(Ok(()))
+    }
+}
+
+/// The JSON answer for hyper's own bare answer `head` to a request it could not parse, or
+/// `None` when `head` is not one: a status line of 400, 414 or 431 and a header with no
+/// content type and no body, whole.
+fn own_answer(head: &[u8]) -> Option<String> {
+    let text = std::str::from_utf8(head).ok()?;
+    let head = text.strip_suffix("\r\n\r\n")?;
+    let (status, fields) = head.split_once("\r\n").unwrap_or((head, ""));
+    let (code, message) = match status {
+        "HTTP/1.1 400 Bad Request" => (
+            "invalid_request",
+            "the request is not HTTP/1.1 this server can read (its request line or a header is malformed)",
+        ),
+        "HTTP/1.1 414 URI Too Long" => ("too_large", "the request's target is too long"),
+        "HTTP/1.1 431 Request Header Fields Too Large" => (
+            "too_large",
+            "the request's header is over the 64 KiB this server reads",
+        ),
+        _ => return None,
+    };
+    for field in fields.split("\r\n").filter(|f| !f.is_empty()) {
+        let (name, value) = field.split_once(':')?;
+        let name = name.trim().to_ascii_lowercase();
+        if name == "content-type"
+            || name == "transfer-encoding"
+            || (name == "content-length" && value.trim() != "0")
+        {
+            return None;
+        }
+    }
+    let body = format!("{{\"error\":{{\"code\":\"{code}\",\"message\":\"{code}: {message}\"}}}}");
+    Some(format!(
+        "{status}\r\ncontent-type: application/json\r\nconnection: close\r\ncontent-length: {}\r\n\r\n{body}",
+        body.len()
+    ))
+}
+
+impl<T: AsyncRead + Unpin> AsyncRead for Watched<T> {
     fn poll_read(
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
@@ -409,12 +501,17 @@ impl<T: AsyncRead + Unpin> AsyncRead for WriteDeadline<T> {
     }
 }
 
-impl<T: AsyncWrite + Unpin> AsyncWrite for WriteDeadline<T> {
+impl<T: AsyncWrite + Unpin> AsyncWrite for Watched<T> {
     fn poll_write(
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
+        if self.replaces(buf) || matches!(self.replacing, Replacing::Writing(..)) {
+            // hyper's bare answer: ours goes in its stead, and hyper's counts as written.
+            ready!(self.drain(cx))?;
+            return Poll::Ready(Ok(buf.len()));
+        }
         match Pin::new(&mut self.inner).poll_write(cx, buf) {
             Poll::Pending => self.pending(cx),
             ready => {
@@ -429,6 +526,13 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for WriteDeadline<T> {
         cx: &mut Context<'_>,
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
+        let mut parts = bufs.iter().filter(|b| !b.is_empty());
+        if let (Some(head), None) = (parts.next(), parts.next()) {
+            if self.replaces(head) || matches!(self.replacing, Replacing::Writing(..)) {
+                ready!(self.drain(cx))?;
+                return Poll::Ready(Ok(head.len()));
+            }
+        }
         match Pin::new(&mut self.inner).poll_write_vectored(cx, bufs) {
             Poll::Pending => self.pending(cx),
             ready => {
@@ -443,6 +547,7 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for WriteDeadline<T> {
     }
 
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        ready!(self.drain(cx))?;
         match Pin::new(&mut self.inner).poll_flush(cx) {
             Poll::Pending => self.pending(cx),
             ready => {
@@ -454,5 +559,63 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for WriteDeadline<T> {
 
     fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn body_of(answer: &str) -> serde_json::Value {
+        let (_, body) = answer.split_once("\r\n\r\n").unwrap();
+        serde_json::from_str(body).unwrap()
+    }
+
+    #[test]
+    fn hypers_bare_answers_become_json_errors() {
+        let bare = "HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\ndate: Tue, 08 Dec 2026 03:00:00 GMT\r\n\r\n";
+        let answer = own_answer(bare.as_bytes()).unwrap();
+        assert!(
+            answer.starts_with("HTTP/1.1 400 Bad Request\r\n"),
+            "{answer}"
+        );
+        assert!(answer.contains("content-type: application/json\r\n"));
+        assert!(answer.contains("connection: close\r\n"));
+        assert_eq!(body_of(&answer)["error"]["code"], "invalid_request");
+        let length: usize = answer
+            .lines()
+            .find_map(|l| l.strip_prefix("content-length: "))
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert_eq!(length, answer.split_once("\r\n\r\n").unwrap().1.len());
+
+        let bare = "HTTP/1.1 431 Request Header Fields Too Large\r\ncontent-length: 0\r\n\r\n";
+        assert_eq!(
+            body_of(&own_answer(bare.as_bytes()).unwrap())["error"]["code"],
+            "too_large"
+        );
+        let bare = "HTTP/1.1 414 URI Too Long\r\n\r\n";
+        assert_eq!(
+            body_of(&own_answer(bare.as_bytes()).unwrap())["error"]["code"],
+            "too_large"
+        );
+    }
+
+    #[test]
+    fn answers_of_the_router_are_left_alone() {
+        for head in [
+            // Our own 400, with its JSON body.
+            "HTTP/1.1 400 Bad Request\r\ncontent-type: application/json\r\ncontent-length: 80\r\n\r\n",
+            "HTTP/1.1 400 Bad Request\r\ncontent-length: 12\r\n\r\n",
+            "HTTP/1.1 400 Bad Request\r\ntransfer-encoding: chunked\r\n\r\n",
+            // Not a whole header, or another status.
+            "HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\n",
+            "HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n",
+            "HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\n\r\n",
+            "HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\n\r\n{}",
+        ] {
+            assert!(own_answer(head.as_bytes()).is_none(), "{head}");
+        }
     }
 }

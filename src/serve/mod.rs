@@ -961,13 +961,48 @@ const MAX_KEPT_COUNTS: usize = 200_000;
 /// BERT's WordPiece, the shipped model's, does): a quote always ends a word. It is checked once
 /// against the whole count on a sample that starts with punctuation and holds escapes; for a
 /// tokenizer where the sum differs, every item is counted whole.
+///
+/// A list of items is counted the same way: its brackets, plus a comma before every item but
+/// the first, plus the items ([`ListSyntax`]), checked once like the text; where that sum
+/// differs, the whole list is counted again at each item.
 #[derive(Default)]
 struct TextTokens {
     additive: OnceCell<bool>,
+    lists: OnceCell<Option<ListSyntax>>,
     counts: Mutex<HashMap<u64, usize>>,
 }
 
+/// Tokens of a JSON list's own syntax, when a list counts as the sum of its parts.
+#[derive(Debug, Clone, Copy)]
+struct ListSyntax {
+    /// `[]`
+    brackets: usize,
+    /// `,` between two items
+    comma: usize,
+}
+
 impl TextTokens {
+    fn list_syntax(&self, tokens: &TokenCounter) -> Result<Option<ListSyntax>, ServeError> {
+        self.lists
+            .get_or_try_init(|| {
+                let items = [
+                    serde_json::json!({"rank": 1, "text": "Raise it, \"now\"", "score": 0.5}),
+                    serde_json::json!({"rank": 2, "lines": [3, 4], "people": []}),
+                ];
+                let syntax = ListSyntax {
+                    brackets: tokens.count("[]")?,
+                    comma: tokens.count(",")?,
+                };
+                let whole = tokens.count(&serde_json::Value::from(items.to_vec()).to_string())?;
+                let mut parts = syntax.brackets + syntax.comma;
+                for item in &items {
+                    parts += tokens.count(&item.to_string())?;
+                }
+                Ok::<_, ServeError>((whole == parts).then_some(syntax))
+            })
+            .copied()
+    }
+
     fn additive(&self, tokens: &TokenCounter) -> Result<bool, ServeError> {
         self.additive
             .get_or_try_init(|| {
@@ -1046,8 +1081,53 @@ impl Counter<'_> {
         Ok(tokens.count(&json(item)?)?)
     }
 
-    /// Push `item` onto `out` if it fits what is left of `budget`; false when there was no
-    /// item or it did not fit (that side is done).
+    /// Tokens of a list as JSON, `items` and its own syntax.
+    fn list<T: Counted>(&mut self, items: &[T]) -> Result<usize, ServeError> {
+        let tokens = match self.index.token_counter() {
+            Ok(tokens) => tokens,
+            Err(_) => {
+                let mut n = 2 + items.len().saturating_sub(1);
+                for item in items {
+                    n += self.count(item)?;
+                }
+                return Ok(n);
+            }
+        };
+        if let Some(syntax) = self.texts.list_syntax(tokens)? {
+            let mut n = syntax.brackets + syntax.comma * items.len().saturating_sub(1);
+            for item in items {
+                n += self.count(item)?;
+            }
+            return Ok(n);
+        }
+        let json = serde_json::to_string(items)
+            .map_err(|e| ServeError::Internal(format!("cannot write JSON: {e}")))?;
+        Ok(tokens.count(&json)?)
+    }
+
+    /// Tokens that appending `item` adds to the list `items` as JSON.
+    fn added<T: Counted>(&mut self, items: &mut Vec<T>, item: T) -> Result<(usize, T), ServeError> {
+        let additive = match self.index.token_counter() {
+            Ok(tokens) => self.texts.list_syntax(tokens)?,
+            Err(_) => Some(ListSyntax {
+                brackets: 2,
+                comma: 1,
+            }),
+        };
+        if let Some(syntax) = additive {
+            let comma = if items.is_empty() { 0 } else { syntax.comma };
+            let n = self.count(&item)?;
+            return Ok((comma + n, item));
+        }
+        let before = self.list(items)?;
+        items.push(item);
+        let after = self.list(items)?;
+        let item = items.pop().expect("just pushed");
+        Ok((after.saturating_sub(before), item))
+    }
+
+    /// Push `item` onto `out` if what it adds to that list fits what is left of `budget`;
+    /// false when there was no item or it did not fit (that side is done).
     fn take_if_fits<T: Counted>(
         &mut self,
         item: Option<T>,
@@ -1058,7 +1138,7 @@ impl Counter<'_> {
         let Some(item) = item else {
             return Ok(false);
         };
-        let n = self.count(&item)?;
+        let (n, item) = self.added(out, item)?;
         if *used + n > budget {
             return Ok(false);
         }
@@ -1067,9 +1147,11 @@ impl Counter<'_> {
         Ok(true)
     }
 
-    /// Keep items, in order, while their tokens fit `budget`: `(kept, left out, tokens used)`.
-    /// The first item that does not fit is `shrink`-ed (one step a call; false when it can
-    /// shrink no more) until it fits, and kept if it does; nothing after it is.
+    /// Keep items, in order, while the list of them fits `budget` as JSON: `(kept, left out,
+    /// tokens used)`, the tokens counting the list's brackets and commas. The first item that
+    /// does not fit is `shrink`-ed (one step a call; false when it can shrink no more) until
+    /// it fits, and kept if it does; nothing after it is. A budget below an empty list's
+    /// tokens is refused.
     fn fit<T: Counted>(
         &mut self,
         items: Vec<T>,
@@ -1078,16 +1160,21 @@ impl Counter<'_> {
     ) -> Result<(Vec<T>, usize, usize), ServeError> {
         let total = items.len();
         let mut kept = Vec::new();
-        let mut used = 0;
-        for mut item in items {
-            let mut n = self.count(&item)?;
+        let mut used = self.list(&kept)?;
+        if used > budget {
+            return Err(ServeError::InvalidRequest(format!(
+                "budget {budget} is below the {used} tokens of an empty list of results"
+            )));
+        }
+        for item in items {
+            let (mut n, mut item) = self.added(&mut kept, item)?;
             if used + n <= budget {
                 used += n;
                 kept.push(item);
                 continue;
             }
             while shrink(&mut item) {
-                n = self.count(&item)?;
+                (n, item) = self.added(&mut kept, item)?;
                 if used + n <= budget {
                     used += n;
                     kept.push(item);
@@ -1326,15 +1413,16 @@ fn run(
                 )));
             };
             let chunk = ChunkItem::cited(n.chunk, &citations);
-            let mut used = counter.count(&chunk)?;
-            if used > budget {
-                return Err(ServeError::InvalidRequest(format!(
-                    "chunk `{id}` takes {used} tokens, over the budget of {budget}"
-                )));
-            }
             // Neighbours nearest first, alternating sides, while they fit.
             let mut before: Vec<ChunkItem> = Vec::new();
             let mut after: Vec<ChunkItem> = Vec::new();
+            // The chunk, and the two lists of neighbours, empty.
+            let mut used = counter.count(&chunk)? + 2 * counter.list(&before)?;
+            if used > budget {
+                return Err(ServeError::InvalidRequest(format!(
+                    "chunk `{id}` takes {used} tokens with its empty lists of neighbours, over the budget of {budget}"
+                )));
+            }
             let cite = |c| ChunkItem::cited(c, &citations);
             let mut b = n.before.into_iter().rev().map(cite);
             let mut a = n.after.into_iter().map(cite);

@@ -80,8 +80,8 @@ impl From<Mode> for SearchMode {
 pub struct SearchArgs {
     /// The question or keywords.
     pub query: String,
-    /// Most tokens the hits may take (JSON of the hits, counted with the model's tokenizer;
-    /// default 2000).
+    /// Most tokens the `hits` list may take as JSON (counted with the model's tokenizer,
+    /// brackets and commas included; default 2000).
     #[serde(default)]
     pub budget: Option<usize>,
     /// Most hits wanted (default 10, at most 100); fewer come back when the budget is reached.
@@ -220,7 +220,7 @@ pub struct SearchOutput {
     pub num_left_out: usize,
     /// The budget, in tokens.
     pub budget: usize,
-    /// Tokens the hits take.
+    /// Tokens the `hits` list takes as JSON, brackets and commas included.
     pub tokens_used: usize,
     /// The index generation that answered.
     pub generation: String,
@@ -420,7 +420,7 @@ pub struct DecisionsOutput {
     pub num_left_out: usize,
     /// The budget, in tokens.
     pub budget: usize,
-    /// Tokens the entries take.
+    /// Tokens the `entries` list takes as JSON, brackets and commas included.
     pub tokens_used: usize,
     /// The index generation that answered.
     pub generation: String,
@@ -532,7 +532,7 @@ pub struct WhoOutput {
     pub num_left_out: usize,
     /// The budget, in tokens.
     pub budget: usize,
-    /// Tokens the people take.
+    /// Tokens the `people` list takes as JSON, brackets and commas included.
     pub tokens_used: usize,
     /// The index generation that answered.
     pub generation: String,
@@ -643,7 +643,8 @@ pub struct GetOutput {
     pub after: Vec<ChunkItem>,
     /// The budget, in tokens.
     pub budget: usize,
-    /// Tokens the chunks take.
+    /// Tokens `chunk` and the `before` and `after` lists take as JSON, brackets and commas
+    /// included.
     pub tokens_used: usize,
     /// The index generation that answered.
     pub generation: String,

@@ -487,27 +487,45 @@ fn memory_stays_bounded_under_200_concurrent_large_queries() {
     );
 }
 
-/// What never becomes a request a route sees is still audited, as `http`: a broken request
-/// line (hyper's own 400) and a header over 64 KiB (431). A keep-alive connection that waits
+/// What never becomes a request a route sees is still answered in the JSON error shape and
+/// audited, as `http`: a broken request line (400) and a header over 64 KiB (431). A keep-alive connection that waits
 /// idle past the header deadline after its answer is not a request, and writes no line.
 #[test]
 fn malformed_http_is_audited_and_idle_keep_alive_is_not() {
     let (_tmp, _ex, idx) = support::fixture();
     let server = Server::start(&idx, &["--header-timeout-ms", "500"]);
-    let status_of = |request: &[u8]| {
+    // Each is answered in the JSON error shape, with its code, and the connection closed.
+    let answer_to = |request: &[u8]| {
         let mut stream = TcpStream::connect(server.addr()).unwrap();
         stream.set_read_timeout(Some(HANG)).unwrap();
         stream.write_all(request).unwrap();
         let mut response = Vec::new();
         let _ = stream.read_to_end(&mut response);
         let text = String::from_utf8_lossy(&response).to_string();
-        text.split_whitespace().nth(1).unwrap_or("").to_string()
+        let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+        let status = head.split_whitespace().nth(1).unwrap_or("").to_string();
+        let head = head.to_ascii_lowercase();
+        assert!(head.contains("content-type: application/json"), "{text}");
+        assert!(head.contains("connection: close"), "{text}");
+        let body: Value = serde_json::from_str(body).unwrap_or_else(|e| panic!("{e}: {text}"));
+        let code = body["error"]["code"].as_str().unwrap_or("").to_string();
+        assert!(
+            body["error"]["message"]
+                .as_str()
+                .unwrap_or("")
+                .starts_with(&code),
+            "{body}"
+        );
+        (status, code)
     };
-    assert_eq!(status_of(b"GARBAGE\x00\x01 / HTTP/9\r\n\r\n"), "400");
+    assert_eq!(
+        answer_to(b"GARBAGE\x00\x01 / HTTP/9\r\n\r\n"),
+        ("400".into(), "invalid_request".into())
+    );
     let mut huge = b"GET /healthz HTTP/1.1\r\nHost: localhost\r\nX-Pad: ".to_vec();
     huge.extend(std::iter::repeat_n(b'a', 70_000));
     huge.extend(b"\r\n\r\n");
-    assert_eq!(status_of(&huge), "431");
+    assert_eq!(answer_to(&huge), ("431".into(), "too_large".into()));
     // Answered, then idle past the deadline: closed by the server, not audited.
     let mut kept = TcpStream::connect(server.addr()).unwrap();
     kept.write_all(

@@ -260,9 +260,107 @@ pub struct SearchResponse {
     pub notes: Vec<String>,
 }
 
+/// Refuse filters that together leave no date: a `since` later than an `until` (as flags or
+/// filter keys) could only find nothing, and is most often the two dates swapped.
+pub fn check_date_range(filters: &[Filter]) -> Result<()> {
+    let mut since: Option<Date> = None;
+    let mut until: Option<Date> = None;
+    for f in filters {
+        if let Filter::DateRange { since: s, until: u } = f {
+            since = since.max(*s);
+            until = match (until, *u) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
+        }
+    }
+    match (since, until) {
+        (Some(s), Some(u)) if s > u => Err(Error::invalid_request(format!(
+            "since {s} is after until {u}: no date lies between them (swap the two dates?)"
+        ))),
+        _ => Ok(()),
+    }
+}
+
+impl RankingOptions {
+    /// Refuse weights and constants out of their range, naming them.
+    pub fn check(&self) -> Result<()> {
+        let unit = |name: &str, w: f32| {
+            if (0.0..=1.0).contains(&w) {
+                Ok(())
+            } else {
+                Err(Error::invalid_request(format!(
+                    "{name} {w} is not a weight from 0 to 1"
+                )))
+            }
+        };
+        unit("context_weight", self.context_weight)?;
+        match self.fusion {
+            Fusion::Weighted { lexical_weight } => unit("lexical_weight", lexical_weight),
+            Fusion::Rrf { k } if !(k > 0.0 && k.is_finite()) => Err(Error::invalid_request(
+                format!("rrf_k {k} is not a number above 0"),
+            )),
+            Fusion::Rrf { .. } => Ok(()),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_inverted_date_range_is_refused() {
+        let since = parse_filter("since=2026-05-01").unwrap();
+        let until = parse_filter("until=2026-01-01").unwrap();
+        let e = check_date_range(&[since.clone(), until.clone()]).unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("since 2026-05-01 is after until 2026-01-01"),
+            "{e}"
+        );
+        assert!(
+            check_date_range(&[until.clone(), parse_filter("since=2025-12-31").unwrap()]).is_ok()
+        );
+        assert!(check_date_range(std::slice::from_ref(&since)).is_ok());
+        // The tightest bounds count, however given.
+        let range = Filter::DateRange {
+            since: "2025-01-01".parse().ok(),
+            until: "2026-12-31".parse().ok(),
+        };
+        assert!(check_date_range(&[range.clone(), until]).is_ok());
+        assert!(
+            check_date_range(&[range, since, parse_filter("until=2026-04-30").unwrap()]).is_err()
+        );
+    }
+
+    #[test]
+    fn ranking_options_out_of_range_are_refused() {
+        assert!(RankingOptions::default().check().is_ok());
+        let weighted = |w| RankingOptions {
+            fusion: Fusion::Weighted { lexical_weight: w },
+            ..RankingOptions::default()
+        };
+        assert!(weighted(1.0).check().is_ok());
+        for bad in [7.0, -0.5, f32::NAN] {
+            let e = weighted(bad).check().unwrap_err();
+            assert!(e.to_string().contains("lexical_weight"), "{e}");
+        }
+        let rrf = RankingOptions {
+            fusion: Fusion::Rrf { k: 0.0 },
+            ..RankingOptions::default()
+        };
+        assert!(rrf.check().is_err());
+        let lifted = RankingOptions {
+            context_weight: 2.0,
+            ..RankingOptions::default()
+        };
+        assert!(lifted
+            .check()
+            .unwrap_err()
+            .to_string()
+            .contains("context_weight"));
+    }
 
     #[test]
     fn parses_filters() {

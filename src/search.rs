@@ -115,6 +115,11 @@ impl Index {
         if text.is_empty() {
             return Err(Error::invalid_request("the query is empty"));
         }
+        if request.k == 0 {
+            return Err(Error::invalid_request("k must be at least 1"));
+        }
+        crate::query::check_date_range(&request.filters)?;
+        request.ranking.check()?;
         self.check_filters(&request.filters, scope)?;
         let mut notes = Vec::new();
         let mut mode_used = request.mode;

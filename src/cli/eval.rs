@@ -69,12 +69,12 @@ pub struct EvalArgs {
     #[arg(long, default_value_t = ChunkOptions::default().max_tokens, value_name = "N")]
     max_tokens: usize,
     /// Documents ranked per query (Recall@100 needs at least 100).
-    #[arg(long, default_value_t = 100, value_name = "N")]
+    #[arg(long, default_value_t = 100, value_name = "N", value_parser = super::values::count())]
     depth: usize,
     #[command(flatten)]
     ranking: RankingArgs,
     /// Context budgets (tokens) tried for a questions file.
-    #[arg(long, value_delimiter = ',', default_values_t = [300, 800], value_name = "TOKENS")]
+    #[arg(long, value_delimiter = ',', default_values_t = [300, 800], value_name = "TOKENS", value_parser = super::values::count())]
     budgets: Vec<usize>,
     /// Print eval.json to stdout instead of the table.
     #[arg(long)]
@@ -99,7 +99,9 @@ fn parse_modes(specs: &[String]) -> anyhow::Result<Vec<Mode>> {
         }
     }
     if modes.is_empty() {
-        bail!("--mode needs at least one of lexical, dense, hybrid or all");
+        return Err(super::values::usage(
+            "--mode needs at least one of lexical, dense, hybrid or all",
+        ));
     }
     Ok(modes)
 }
@@ -151,13 +153,14 @@ pub fn eval(args: EvalArgs, model: Model, quiet: bool) -> anyhow::Result<ExitCod
     if let Some(file) = args.dataset.as_ref().filter(|d| d.is_file()) {
         return eval_questions(&args, file, &modes, model, quiet);
     }
-    if args.depth == 0 {
-        bail!("--depth must be at least 1");
-    }
     let dataset = match (&args.dataset, &args.corpus, &args.queries, &args.qrels) {
         (Some(dir), _, _, _) => Dataset::open_dir(dir)?,
         (None, Some(c), Some(q), Some(r)) => Dataset::from_paths(c, q, r)?,
-        _ => bail!("give a data set folder, or --corpus, --queries and --qrels"),
+        _ => {
+            return Err(super::values::usage(
+                "give a data set folder, or --corpus, --queries and --qrels",
+            ))
+        }
     };
     let corpus = dataset
         .corpus
@@ -446,7 +449,9 @@ fn build_or_reuse(
 ) -> anyhow::Result<Option<lore::BuildReport>> {
     let mut err = std::io::stderr().lock();
     if args.no_embed && modes.iter().any(|m| *m != Mode::Lexical) {
-        bail!("--no-embed builds a lexical-only index: evaluate it with --mode lexical");
+        return Err(super::values::usage(
+            "--no-embed builds a lexical-only index: evaluate it with --mode lexical",
+        ));
     }
     let build = builder(index_dir, model, args.no_embed)
         .chunk_options(ChunkOptions {

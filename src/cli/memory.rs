@@ -31,8 +31,8 @@ pub struct DecisionsArgs {
     /// Only decisions or only actions.
     #[arg(long, value_name = "KIND", value_parser = parse_kind)]
     kind: Option<EntryKind>,
-    /// At most this many entries (0: all).
-    #[arg(short = 'k', long, default_value_t = 10)]
+    /// At most this many entries (at least 1).
+    #[arg(short = 'k', long, default_value_t = 10, value_parser = super::values::count())]
     k: usize,
     /// Retrievers used to match the topic: lexical, dense or hybrid.
     #[arg(long, default_value = "hybrid", value_name = "MODE")]
@@ -190,11 +190,11 @@ pub struct WhoArgs {
     /// measured from it.
     #[arg(long, value_name = "DATE")]
     as_of: Option<Date>,
-    /// People to list.
-    #[arg(short = 'k', long, default_value_t = 5)]
+    /// People to list (at least 1).
+    #[arg(short = 'k', long, default_value_t = 5, value_parser = super::values::count())]
     k: usize,
     /// Evidence halves in weight every this many days.
-    #[arg(long, default_value_t = DEFAULT_HALF_LIFE_DAYS, value_name = "DAYS")]
+    #[arg(long, default_value_t = DEFAULT_HALF_LIFE_DAYS, value_name = "DAYS", value_parser = super::values::positive(), allow_negative_numbers = true)]
     half_life: f64,
     /// Retrievers used to find the evidence: lexical, dense or hybrid.
     #[arg(long, default_value = "hybrid", value_name = "MODE")]

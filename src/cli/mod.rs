@@ -9,13 +9,14 @@ mod mcp;
 mod memory;
 mod progress;
 mod serve;
+mod values;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 
-use anyhow::{bail, Context};
+use anyhow::Context;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use lore::eval::{evaluate_memory, is_gold, read_questions, recall_at_k};
@@ -252,11 +253,11 @@ struct RankingArgs {
     /// Hybrid fusion method.
     #[arg(long, value_enum, default_value = "weighted")]
     fusion: FusionArg,
-    /// RRF constant k.
-    #[arg(long, default_value_t = lore::DEFAULT_RRF_K)]
+    /// RRF constant k (above 0).
+    #[arg(long, default_value_t = lore::DEFAULT_RRF_K, value_parser = values::positive_f32(), allow_negative_numbers = true)]
     rrf_k: f32,
-    /// Lexical weight for --fusion weighted (dense gets 1 - w).
-    #[arg(long, default_value_t = lore::DEFAULT_LEXICAL_WEIGHT)]
+    /// Lexical weight for --fusion weighted, from 0 to 1 (dense gets 1 - w).
+    #[arg(long, default_value_t = lore::DEFAULT_LEXICAL_WEIGHT, value_parser = values::weight(), allow_negative_numbers = true)]
     lexical_weight: f32,
     /// Score full text with plain BM25 over the flat passage (no title boost, no proximity
     /// bonus, question words kept), as Pyserini's "flat" baseline.
@@ -264,7 +265,7 @@ struct RankingArgs {
     plain_bm25: bool,
     /// Passage context: how far (0 to 1) a passage's score is lifted towards a better-scoring
     /// neighbour in its meeting, thread or page; 0 turns it off.
-    #[arg(long, default_value_t = lore::DEFAULT_CONTEXT_WEIGHT)]
+    #[arg(long, default_value_t = lore::DEFAULT_CONTEXT_WEIGHT, value_parser = values::weight(), allow_negative_numbers = true)]
     context_weight: f32,
 }
 
@@ -294,8 +295,8 @@ struct SearchArgs {
     /// Index directory (default: $LORE_INDEX).
     #[arg(long, short = 'i', value_name = "DIR", env = "LORE_INDEX")]
     index: PathBuf,
-    /// Number of results.
-    #[arg(short = 'k', long, default_value_t = 10)]
+    /// Number of results (at least 1).
+    #[arg(short = 'k', long, default_value_t = 10, value_parser = values::count())]
     k: usize,
     /// Retrievers: lexical (BM25), dense (embeddings) or hybrid (both, fused).
     #[arg(long, default_value = "hybrid", value_name = "MODE")]
@@ -341,7 +342,7 @@ struct ContextArgs {
     /// The question.
     question: String,
     /// The most tokens the output may take, counted with the model's tokenizer.
-    #[arg(long, short = 'b', value_name = "TOKENS")]
+    #[arg(long, short = 'b', value_name = "TOKENS", value_parser = values::count())]
     budget: usize,
     /// Output format.
     #[arg(long, value_enum, default_value = "md")]
@@ -359,7 +360,7 @@ struct ContextArgs {
     #[arg(long, value_name = "DATE")]
     as_of: Option<Date>,
     /// How many search hits to consider.
-    #[arg(long, default_value_t = lore::DEFAULT_NUM_CANDIDATES, value_name = "N")]
+    #[arg(long, default_value_t = lore::DEFAULT_NUM_CANDIDATES, value_name = "N", value_parser = values::count())]
     candidates: usize,
     #[command(flatten)]
     as_user: AsUser,
@@ -464,6 +465,23 @@ pub fn is_broken_pipe(err: &anyhow::Error) -> bool {
         e.downcast_ref::<std::io::Error>()
             .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
     })
+}
+
+/// The exit code of a failed run: 2 when the request itself was wrong (a bad query, filter,
+/// date range, budget or count, as the README's "Exit codes" say), 1 otherwise.
+pub fn exit_code(err: &anyhow::Error) -> u8 {
+    let usage = err.chain().any(|e| {
+        e.is::<values::Usage>()
+            || matches!(
+                e.downcast_ref::<Error>(),
+                Some(Error::User(UserError::InvalidRequest(_)))
+            )
+    });
+    if usage {
+        2
+    } else {
+        1
+    }
 }
 
 /// A hint beyond what the error itself says: who must act, and how. User errors name their
@@ -655,9 +673,6 @@ fn request_from(args: &SearchArgs) -> anyhow::Result<SearchRequest> {
             until: args.until.as_deref().map(str::parse).transpose()?,
         });
     }
-    if args.k == 0 {
-        bail!("-k must be at least 1");
-    }
     Ok(SearchRequest {
         text: args.query.clone(),
         k: args.k,
@@ -717,9 +732,6 @@ fn context(args: ContextArgs, model: Model) -> anyhow::Result<ExitCode> {
         .iter()
         .map(|f| parse_filter(f))
         .collect::<Result<Vec<Filter>, _>>()?;
-    if args.candidates == 0 {
-        bail!("--candidates must be at least 1");
-    }
     let request = ContextRequest {
         format: match args.format {
             PackFormatArg::Md => PackFormat::Md,

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
-use anyhow::{bail, Context};
+use anyhow::Context;
 use clap::builder::PossibleValuesParser;
 use clap::Args;
 
@@ -90,7 +90,9 @@ pub struct ServeArgs {
 pub fn serve(args: ServeArgs, model: Model) -> anyhow::Result<ExitCode> {
     let tokens = args.tokens.as_deref().map(Tokens::load).transpose()?;
     if tokens.is_some() && args.as_user.is_some() {
-        bail!("--as applies only without --tokens (with tokens, each token names its user)");
+        return Err(super::values::usage(
+            "--as applies only without --tokens (with tokens, each token names its user)",
+        ));
     }
     http::check_exposure(&args.addr, tokens.is_some())?;
     let options = ServiceOptions {
@@ -187,7 +189,11 @@ pub fn audit(args: AuditArgs) -> anyhow::Result<ExitCode> {
     let path: PathBuf = match (&args.log, &args.index) {
         (Some(log), _) => log.clone(),
         (None, Some(index)) => index.join(DEFAULT_AUDIT_FILE),
-        (None, None) => bail!("give the log with --log FILE or its index with --index DIR"),
+        (None, None) => {
+            return Err(super::values::usage(
+                "give the log with --log FILE or its index with --index DIR",
+            ))
+        }
     };
     let filter = AuditFilter {
         principal: args.principal.clone(),

@@ -194,6 +194,9 @@ impl Index {
                 "the half-life must be more than 0 days",
             ));
         }
+        if request.limit == 0 {
+            return Err(Error::invalid_request("limit must be at least 1"));
+        }
         let today = request.as_of.unwrap_or_else(Date::today);
         let response = self.search(&SearchRequest {
             text: request.topic.clone(),
@@ -319,7 +322,7 @@ impl Index {
             })
             .collect();
         ranked.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.name.cmp(&b.name)));
-        ranked.truncate(request.limit.max(1));
+        ranked.truncate(request.limit);
         Ok(WhoResponse {
             topic: request.topic.clone(),
             as_of: request.as_of,

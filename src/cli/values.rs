@@ -80,7 +80,12 @@ mod tests {
 
     fn parse(parser: ValueParser, value: &str) -> Result<clap::ArgMatches, clap::Error> {
         Command::new("t")
-            .arg(Arg::new("v").long("v").value_parser(parser))
+            .arg(
+                Arg::new("v")
+                    .long("v")
+                    .allow_negative_numbers(true)
+                    .value_parser(parser),
+            )
             .try_get_matches_from(["t", "--v", value])
     }
 

@@ -175,6 +175,28 @@ fn errors_have_stable_codes_and_statuses() {
         .as_str()
         .unwrap()
         .contains("empty list"));
+    // A budget too small for the first hit says what would take it, and that is enough.
+    let ask = |budget: u64| {
+        server.post(
+            "/v1/search",
+            None,
+            &json!({"query": "billing reconciliation", "budget": budget, "mode": "lexical"}),
+        )
+    };
+    let (status, body) = ask(20);
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["hits"].as_array().unwrap().len(), 0, "{body}");
+    let note = body["notes"][0].as_str().unwrap().to_string();
+    let least: u64 = note
+        .split("the first takes ")
+        .nth(1)
+        .and_then(|rest| rest.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("{note}"));
+    let (status, body) = ask(least);
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["hits"].as_array().unwrap().len(), 1, "{body}");
+    assert_eq!(body["tokens_used"], least, "{body}");
 
     let (status, body) = server.post(
         "/v1/search",

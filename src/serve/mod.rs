@@ -1166,6 +1166,8 @@ impl Counter<'_> {
                 "budget {budget} is below the {used} tokens of an empty list of results"
             )));
         }
+        // The least budget that would have taken the first result, when none fits.
+        let mut least = None;
         for item in items {
             let (mut n, mut item) = self.added(&mut kept, item)?;
             if used + n <= budget {
@@ -1181,13 +1183,22 @@ impl Counter<'_> {
                     break;
                 }
             }
+            if kept.is_empty() {
+                least = Some(used + n);
+            }
             break;
         }
         let left_out = total - kept.len();
         if left_out > 0 {
-            self.notes.push(format!(
+            let mut note = format!(
                 "{left_out} of {total} results left out to stay within the budget of {budget} tokens"
-            ));
+            );
+            if let Some(least) = least {
+                note.push_str(&format!(
+                    " (the first takes {least} tokens with its list: ask for at least that)"
+                ));
+            }
+            self.notes.push(note);
         }
         Ok((kept, left_out, used))
     }

@@ -123,7 +123,8 @@ pub struct Document {
 /// A reason an input was not (fully) indexed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Skipped {
-    /// The file.
+    /// The file (serialized in its stored form, see [`crate::path_text`]: any name, losslessly).
+    #[serde(with = "crate::path_text::serde_path")]
     pub path: PathBuf,
     /// 1-based line, for line-oriented formats.
     pub line: Option<usize>,
@@ -132,9 +133,10 @@ pub struct Skipped {
 }
 
 impl std::fmt::Display for Skipped {
-    /// `path:line: reason`, or `path: reason` without a line.
+    /// `path:line: reason`, or `path: reason` without a line; the path printed escaped
+    /// ([`crate::path_text::display_path`]), so that any name stays on one line.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}", self.path.display())?;
+        write!(f, "{}", crate::path_text::display_path(&self.path))?;
         if let Some(line) = self.line {
             write!(f, ":{line}")?;
         }
@@ -147,7 +149,9 @@ impl std::fmt::Display for Skipped {
 pub struct Provenance {
     /// Id of the document the chunk belongs to.
     pub doc_id: String,
-    /// Source file path.
+    /// Source file path, in its stored form ([`crate::path_text::to_text`]: the file's name
+    /// as it is when it is UTF-8, escaped losslessly when it is not; [`crate::path_text::from_text`]
+    /// gives back the path to open).
     pub path: String,
     /// Document title.
     pub title: String,

@@ -10,6 +10,7 @@ mod memory;
 mod progress;
 mod serve;
 
+use lore::path_text::display;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -596,6 +597,17 @@ fn print_summary(out: &mut impl Write, report: &BuildReport, dir: &Path) -> std:
         report.embed_seconds,
         dir.display()
     )?;
+    for m in &report.moved_roots {
+        writeln!(
+            out,
+            "export folder moved: {} is now {}; its {} documents were carried over with their ids (`{}/…`), {} files unchanged",
+            display(&m.from),
+            display(&m.to),
+            m.num_documents,
+            display(&m.name),
+            m.num_files_same
+        )?;
+    }
     if let Some(c) = &report.changes {
         writeln!(
             out,
@@ -771,7 +783,7 @@ fn print_response(out: &mut impl Write, response: &SearchResponse) -> std::io::R
         writeln!(
             out,
             "    {}:{}-{}  ({})",
-            p.path,
+            display(&p.path),
             p.line_range[0],
             p.line_range[1],
             facts.join(", ")
@@ -827,9 +839,15 @@ fn verify(args: InspectArgs) -> anyhow::Result<ExitCode> {
         writeln!(out)?;
     } else {
         for p in &report.problems {
-            writeln!(out, "{:<8}  {}  ({})", p.status.as_str(), p.path, p.detail)?;
+            writeln!(
+                out,
+                "{:<8}  {}  ({})",
+                p.status.as_str(),
+                display(&p.path),
+                p.detail
+            )?;
             for id in p.broken_chunks.iter().take(3) {
-                writeln!(out, "          {id}")?;
+                writeln!(out, "          {}", display(id))?;
             }
             if p.broken_chunks.len() > 3 {
                 writeln!(out, "          … and {} more", p.broken_chunks.len() - 3)?;
@@ -999,7 +1017,17 @@ fn stats(args: StatsArgs) -> anyhow::Result<ExitCode> {
             skipped.len() - 20
         )?;
     }
-    writeln!(out, "sources:    {}", manifest.sources.join(", "))?;
+    let sources: Vec<String> = manifest
+        .sources
+        .iter()
+        .map(|s| match manifest.root_names.get(s) {
+            Some(name) if s.trim_end_matches('/').rsplit('/').next() != Some(name.as_str()) => {
+                format!("{} (ids `{}/…`)", display(s), display(name))
+            }
+            _ => display(s).into_owned(),
+        })
+        .collect();
+    writeln!(out, "sources:    {}", sources.join(", "))?;
     if access.enabled {
         let file = access
             .file
@@ -1029,7 +1057,7 @@ fn stats(args: StatsArgs) -> anyhow::Result<ExitCode> {
         writeln!(
             out,
             "  {} says `{} {}`, but no record answers to that name",
-            u.path,
+            display(&u.path),
             u.link.relation.as_str(),
             u.link.target
         )?;

@@ -99,11 +99,37 @@ pub struct BuildReport {
     pub changes: Option<Changes>,
     /// Anything worth knowing that did not stop the build (e.g. the cache could not be written).
     pub notes: Vec<String>,
+    /// Export folders found moved or renamed since the index last read them, whose documents
+    /// were carried over to their new place (see [`MovedRoot`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub moved_roots: Vec<MovedRoot>,
+}
+
+/// An export folder the index recorded at one path and found at another: a folder given for
+/// the first time is taken for a recorded one when the recorded one is gone (not a folder any
+/// more) and either has the same name or at least half of its files are found in the new
+/// folder at the same place with the same content (SHA-256). Its documents keep their ids
+/// (led by the folder's first name), their decision-ledger links and their chunks and
+/// vectors; only their source paths change.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MovedRoot {
+    /// Where the index recorded the folder (stored form, see [`crate::path_text`]).
+    pub from: String,
+    /// Where it is now.
+    pub to: String,
+    /// The name that leads its documents' ids, kept from `from`.
+    pub name: String,
+    /// Documents carried over to the new place.
+    pub num_documents: usize,
+    /// Files found unchanged at the new place (same path below the folder, same SHA-256).
+    pub num_files_same: usize,
 }
 
 /// Input paths made absolute: provenance must resolve from any working directory. A path that
 /// cannot be resolved is kept as given; loading reports it as skipped.
 pub(super) fn absolute_inputs(paths: &[PathBuf]) -> Vec<PathBuf> {
+    // `canonicalize` also settles the spelling: `exports`, `./exports/` and `/abs/exports`
+    // are one root.
     paths
         .iter()
         .map(|p| p.canonicalize().unwrap_or_else(|_| p.clone()))

@@ -434,10 +434,10 @@ fn format_for_extension(path: &Path) -> Option<SourceFormat> {
     })
 }
 
-/// Lower-cased extension of a path.
+/// Lower-cased extension of a path, without trailing white space (`notes.md ` is Markdown).
 fn extension(path: &Path) -> Option<String> {
     path.extension()
-        .map(|e| e.to_string_lossy().to_ascii_lowercase())
+        .map(|e| e.to_string_lossy().trim_end().to_ascii_lowercase())
 }
 
 /// Re-derives the text of a raw slice of a source file of the given format.
@@ -638,6 +638,7 @@ mod tests {
         assert_eq!(f("b.srt", ""), Some(SourceFormat::Srt));
         assert_eq!(f("b.ndjson", ""), Some(SourceFormat::Jsonl));
         assert_eq!(f("general/2024-01-01.json", ""), Some(SourceFormat::Slack));
+        assert_eq!(f("notes.md ", "# x"), Some(SourceFormat::Markdown));
         assert_eq!(f("b.pdf", ""), None);
         assert_eq!(f("Makefile", ""), None);
         let adr = "# ADR-0001: Use Rust\n\nStatus: Accepted\n\n## Decision\n\nRust.\n";

@@ -240,7 +240,7 @@ mod tests {
         .unwrap()
     }
 
-    fn chunks_of(path: &Path) -> Vec<Chunk> {
+    fn chunks_of(path: &std::path::Path) -> Vec<Chunk> {
         let (docs, skipped) = load_file(path, "notes.md", &LoadOptions::default());
         assert!(skipped.is_empty(), "{skipped:?}");
         docs.iter()

@@ -221,6 +221,31 @@ pub(crate) mod serde_path {
     }
 }
 
+/// `#[serde(with = "crate::path_text::serde_opt_path")]`: an `Option<PathBuf>` as its stored
+/// form (see [`serde_path`]).
+pub(crate) mod serde_opt_path {
+    use std::path::PathBuf;
+
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub(crate) fn serialize<S: Serializer>(
+        path: &Option<PathBuf>,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        match path {
+            Some(path) => serializer.serialize_some(&super::to_text(path)),
+            None => serializer.serialize_none(),
+        }
+    }
+
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Option<PathBuf>, D::Error> {
+        let text = Option::<String>::deserialize(deserializer)?;
+        Ok(text.map(|t| super::from_text(&t)))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1032,7 +1032,9 @@ fn stats(args: StatsArgs) -> anyhow::Result<ExitCode> {
         let file = access
             .file
             .as_ref()
-            .map_or("no access file".to_string(), |f| f.display().to_string());
+            .map_or("no access file".to_string(), |f| {
+                lore::path_text::display_path(f)
+            });
         writeln!(
             out,
             "access:     on ({file}; documents without readers: {})",
@@ -1065,8 +1067,9 @@ fn stats(args: StatsArgs) -> anyhow::Result<ExitCode> {
     match &people.file {
         Some(file) => writeln!(
             out,
-            "people:     {} in {file}; {} names used in the documents, {} of them unknown to it",
+            "people:     {} in {}; {} names used in the documents, {} of them unknown to it",
             people.people.len(),
+            display(file),
             people.seen.len(),
             unknown.len()
         )?,

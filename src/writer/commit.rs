@@ -357,7 +357,10 @@ fn read_people(
         let p = previous?;
         let text = std::fs::read_to_string(p.dir.join(PEOPLE)).ok()?;
         let people: People = serde_json::from_str(&text).ok()?;
-        people.file.map(PathBuf::from).filter(|f| f.is_file())
+        people
+            .file
+            .map(|f| crate::path_text::from_text(&f))
+            .filter(|f| f.is_file())
     };
     let file = settings
         .people

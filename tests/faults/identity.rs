@@ -325,6 +325,54 @@ fn a_file_name_that_is_not_utf8_is_indexed_and_cited() {
     assert_eq!(document_ids(&dir.join("idx")), ["exports/plain.md"]);
 }
 
+/// An export folder whose own name is not UTF-8, holding a people file and an access file: the
+/// index records both by their paths (which JSON could not hold as they are).
+#[cfg(unix)]
+#[test]
+fn an_export_folder_whose_name_is_not_utf8_keeps_its_people_and_access_files() {
+    use std::os::unix::ffi::OsStrExt;
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let name = std::ffi::OsStr::from_bytes(b"d\xe9p\xf4t");
+    let root = dir.join(name);
+    let corpus = Path::new(env!("CARGO_MANIFEST_DIR")).join("corpus");
+    for file in ["people.yaml", "access.toml"] {
+        write(
+            &root.join(file),
+            &std::fs::read_to_string(corpus.join(file)).unwrap(),
+        );
+    }
+    write(
+        &root.join("meetings/standup.md"),
+        "# Standup\n\nDana Whitfield moved the reconciliation job.\n",
+    );
+    let out = lore_command()
+        .current_dir(dir)
+        .arg("index")
+        .arg(name)
+        .args(["--index", "idx", "--no-embed"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(
+        document_ids(&dir.join("idx")),
+        [r"d\xe9p\xf4t/meetings/standup.md"]
+    );
+    let stats = text(&lore_in(dir, &["stats", "--index", "idx"]));
+    assert!(stats.contains(r"/d\xe9p\xf4t/people.yaml;"), "{stats}");
+    assert!(stats.contains(r"access:     on"), "{stats}");
+    // The next update finds both again and changes nothing.
+    let out = lore_command()
+        .current_dir(dir)
+        .arg("index")
+        .arg(name)
+        .args(["--index", "idx", "--no-embed", "--json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(json(&out)["num_files_loaded"], 0);
+}
+
 #[test]
 fn names_with_newlines_tabs_and_edge_spaces_stay_on_one_line() {
     let tmp = tempfile::tempdir().unwrap();

@@ -93,9 +93,11 @@ pub struct Block {
 #[derive(Debug, Clone)]
 pub struct Document {
     /// Stable id: the record id for JSONL exports, `channel/ts` for Slack messages, otherwise the
-    /// file's path relative to the walked root, prefixed with the root's name (`corpus/wiki/x.md`).
+    /// file's path relative to the walked root, prefixed with the root's name (`corpus/wiki/x.md`;
+    /// the name an index keeps for the folder, which stays when the folder moves), in the
+    /// stored form of [`crate::path_text`].
     pub id: String,
-    /// The source file (as walked).
+    /// The source file (as walked; any bytes).
     pub path: PathBuf,
     /// Title: front matter `title`, the first heading, the record's title, else the file stem.
     pub title: String,

@@ -291,10 +291,11 @@ impl IndexWriter {
     /// or renamed: its entries move with it, see [`MovedRoot`]), else its own name, made unique
     /// among the index's folders (`exports`, `exports-2`, …) so that ids never collide.
     ///
-    /// `kept` are the recorded folders the next generation keeps besides the `given` ones:
-    /// all of them when adding, none when the given folders replace them (a sync), when a
-    /// recorded folder not given may be taken for `root` even if it still exists (a copy of
-    /// the export that replaces it).
+    /// `given` are the folders of this walk. When they replace the recorded ones (`replacing`,
+    /// a sync), a recorded folder not given may be taken for `root` even if it still exists (a
+    /// copy of the export that replaces it), and only the given folders' names are taken;
+    /// when they are added, only a recorded folder that is gone may be, and every recorded
+    /// folder's name is taken.
     fn name_root(&mut self, root: &Path, given: &[String], replacing: bool) -> Option<String> {
         if !root.is_dir() {
             return None;

@@ -12,6 +12,12 @@
 //!   is loaded, chunked and embedded (through the embedding cache, keyed by text and model);
 //! * a file the record holds that the update no longer finds is removed, unless the update
 //!   keeps missing files ([`IndexBuilder::keep_missing`], `lore index --no-delete`);
+//! * ids are led by the name the index keeps for each input folder (its name when first read,
+//!   [`Manifest::root_names`](crate::Manifest::root_names)). A folder given for the first time
+//!   that is a recorded one moved or renamed ([`MovedRoot`] says when) takes over its records:
+//!   they move to the new paths before the walk, so its files are carried over as unchanged;
+//!   their chunks get the new path as they are copied. A new folder whose name another folder
+//!   of the index holds gets `name-2`, `name-3`, …;
 //! * [`IndexWriter::delete_documents`] removes documents by id or id folder, and
 //!   [`IndexWriter::delete_path`] by file or folder (`lore rm` does both).
 //!

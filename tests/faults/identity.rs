@@ -459,3 +459,50 @@ fn names_with_newlines_tabs_and_edge_spaces_stay_on_one_line() {
     let out = lore_in(dir, &["verify", "--index", "idx"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
 }
+
+/// An index written before folder names were recorded (no `root_names` in its manifest, and a
+/// `documents.tsv` without the header, whose signatures held paths) is updated as before, and a
+/// folder of it that moved is still taken over.
+#[test]
+fn an_index_from_before_folder_names_were_kept_takes_a_moved_folder_over() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    decisions_export(dir);
+    index(dir, &["exports", "--index", "idx", "--no-embed"], 0);
+    let ids = document_ids(&dir.join("idx"));
+    // Make it look written by the lore before.
+    let generation = lore::internals::generation::resolve(&dir.join("idx")).unwrap();
+    let manifest_path = generation.join("manifest.json");
+    let mut manifest: Value =
+        serde_json::from_str(&std::fs::read_to_string(&manifest_path).unwrap()).unwrap();
+    assert!(manifest["root_names"].is_object(), "{manifest:#}");
+    manifest.as_object_mut().unwrap().remove("root_names");
+    std::fs::write(&manifest_path, manifest.to_string()).unwrap();
+    let tsv_path = generation.join("documents.tsv");
+    let tsv = std::fs::read_to_string(&tsv_path).unwrap();
+    std::fs::write(&tsv_path, tsv.split_once('\n').unwrap().1).unwrap();
+
+    std::fs::rename(dir.join("exports"), dir.join("exports-2025")).unwrap();
+    let report = index(
+        dir,
+        &[
+            "exports-2025",
+            "--index",
+            "idx",
+            "--no-embed",
+            "--no-delete",
+        ],
+        0,
+    );
+    assert!(
+        report["changes"].is_null(),
+        "not comparable once: {report:#}"
+    );
+    assert_eq!(report["num_documents"], 4, "{report:#}");
+    assert_eq!(report["num_files_unchanged"], 4, "{report:#}");
+    assert_eq!(report["moved_roots"][0]["name"], "exports", "{report:#}");
+    assert_eq!(document_ids(&dir.join("idx")), ids);
+    let report = index(dir, &["exports-2025", "--index", "idx", "--no-embed"], 0);
+    assert_eq!(report["changes"]["unchanged"], 4, "{report:#}");
+    assert_ledger_links_hold(dir, "idx", "exports-2025");
+}

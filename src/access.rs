@@ -248,7 +248,9 @@ impl AccessPolicy {
 pub(crate) struct AccessControl {
     /// On when the index was built with an access file or a document names readers.
     pub(crate) enabled: bool,
-    /// The access file read, if any (an update reads it again).
+    /// The access file read, if any (an update reads it again); stored as
+    /// [`crate::path_text`] says, so that any path is recorded.
+    #[serde(default, with = "crate::path_text::serde_opt_path")]
     pub(crate) file: Option<PathBuf>,
     /// Its policy (the default one without a file).
     pub(crate) policy: AccessPolicy,

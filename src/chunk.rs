@@ -149,7 +149,7 @@ pub fn chunk_document(doc: &Document, opts: &ChunkOptions) -> Vec<Chunk> {
         }
         let provenance = Provenance {
             doc_id: doc.id.clone(),
-            path: doc.path.to_string_lossy().into_owned(),
+            path: crate::path_text::to_text(&doc.path),
             title: doc.title.clone(),
             kind: doc.kind.clone(),
             format: doc.format,

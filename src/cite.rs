@@ -33,7 +33,7 @@
 //! # Ok::<(), lore::Error>(())
 //! ```
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use crate::access::Principal;
@@ -70,22 +70,23 @@ pub struct Citations {
 }
 
 impl Citations {
-    /// Citations relative to `sources` (the indexed paths, as the manifest lists them), that
-    /// withhold the ranges of the files in `partly_readable`.
-    pub(crate) fn new(sources: &[String], partly_readable: HashSet<String>) -> Self {
+    /// Citations relative to `sources` (the indexed paths, as the manifest lists them), each
+    /// folder led by its name in `root_names` (else its own), that withhold the ranges of the
+    /// files in `partly_readable`.
+    pub(crate) fn new(
+        sources: &[String],
+        root_names: &BTreeMap<String, String>,
+        partly_readable: HashSet<String>,
+    ) -> Self {
         let mut roots: Vec<Root> = sources
             .iter()
             .map(|s| {
                 let path = PathBuf::from(s);
-                // As the walk names a root's files (see `load::walk`).
-                let name = path
-                    .file_name()
-                    .map(|n| n.to_string_lossy().into_owned())
-                    .or_else(|| {
-                        std::fs::canonicalize(&path)
-                            .ok()
-                            .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
-                    });
+                // As the walk names a root's files (see `load::walk_named`).
+                let name = root_names
+                    .get(s)
+                    .cloned()
+                    .or_else(|| crate::load::root_name(&path));
                 Root { path, name }
             })
             .collect();
@@ -136,7 +137,12 @@ impl Index {
             Some(scope) => scope.partly_readable.clone(),
             None => HashSet::new(),
         };
-        Ok(Citations::new(&self.manifest().sources, partly_readable))
+        let manifest = self.manifest();
+        Ok(Citations::new(
+            &manifest.sources,
+            &manifest.root_names,
+            partly_readable,
+        ))
     }
 }
 
@@ -152,6 +158,7 @@ mod tests {
                 "/srv/exports/wiki/team".to_string(),
                 "/data/one.md".to_string(),
             ],
+            &BTreeMap::new(),
             HashSet::new(),
         );
         assert_eq!(c.path("/srv/exports/wiki/a/x.md"), "wiki/a/x.md");
@@ -164,7 +171,7 @@ mod tests {
         // Whole components only: `/srv/exports/wikipedia` is not under `/srv/exports/wiki`.
         assert_eq!(c.path("/srv/exports/wikipedia/z.md"), "z.md");
         // An index written with the paths as given (relative) cites them the same way.
-        let rel = Citations::new(&["corpus".to_string()], HashSet::new());
+        let rel = Citations::new(&["corpus".to_string()], &BTreeMap::new(), HashSet::new());
         assert_eq!(
             rel.path("corpus/decisions/0009-x.md"),
             "corpus/decisions/0009-x.md"
@@ -172,9 +179,17 @@ mod tests {
     }
 
     #[test]
+    fn a_moved_folder_is_cited_by_the_name_its_ids_keep() {
+        let names = BTreeMap::from([("/srv/exports-2025".to_string(), "exports".to_string())]);
+        let c = Citations::new(&["/srv/exports-2025".to_string()], &names, HashSet::new());
+        assert_eq!(c.path("/srv/exports-2025/wiki/x.md"), "exports/wiki/x.md");
+    }
+
+    #[test]
     fn ranges_are_withheld_only_in_partly_readable_files() {
         let c = Citations::new(
             &["/srv/chat".to_string()],
+            &BTreeMap::new(),
             HashSet::from(["/srv/chat/thread.jsonl".to_string()]),
         );
         assert!(!c.shows_ranges("/srv/chat/thread.jsonl"));

@@ -143,8 +143,15 @@ pub struct Manifest {
     pub chunking: ChunkingInfo,
     /// Counts.
     pub counts: Counts,
-    /// The paths that were indexed, as given.
+    /// The paths that were indexed, made absolute, in their stored form
+    /// ([`crate::path_text`]).
     pub sources: Vec<String>,
+    /// The name each folder among `sources` gives the ids of its files (`<name>/<path below
+    /// the folder>`): the folder's own name when it was first indexed, kept when the folder is
+    /// moved or renamed. Empty in an index written before names were recorded: then each
+    /// folder's own name.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub root_names: BTreeMap<String, String>,
     /// SHA-256 over everything that decides the index's content: lore and format version,
     /// model id, chunking settings and every chunk record (text and provenance). Two builds
     /// with the same digest hold the same index; see [`IndexBuilder::is_current`](crate::IndexBuilder::is_current).

@@ -88,13 +88,14 @@
 //! chunk         Document → Chunks, keeping spans and heading paths → load, model
 //! access        principals, readers, the access file, each document's reader tokens → people, load
 //! load/         one loader per format → Documents, and the folder walk → model, date
-//! model         Document, Chunk, Provenance, Filter, Skipped   → date
+//! model         Document, Chunk, Provenance, Filter, Skipped   → date, path_text
+//! path_text     file names as stored (lossless, any bytes), printed (escaped) and in TSV
 //! date, error, progress    calendar dates; the error type; progress reporting
 //! deadline      a thread's deadline, checked between the stages of an operation → error
 //! ```
 //!
-//! Only [`eval`], [`deadline`] and `serve` (with the `serve` feature, on by default) are public
-//! modules;
+//! Only [`eval`], [`deadline`], [`path_text`] and `serve` (with the `serve` feature, on by
+//! default) are public modules;
 //! everything else an application needs is re-exported here.
 #![deny(missing_docs)]
 
@@ -115,6 +116,7 @@ mod lexical;
 mod load;
 mod memory;
 mod model;
+pub mod path_text;
 mod progress;
 mod query;
 mod scope;
@@ -156,7 +158,7 @@ pub use query::{
 pub use scope::{AccessSummary, Readable};
 pub use search::{RankedChunk, Ranking};
 pub use snippet::Snippet;
-pub use writer::{BuildReport, Changes, IndexBuilder, IndexWriter};
+pub use writer::{BuildReport, Changes, IndexBuilder, IndexWriter, MovedRoot};
 
 /// lore's internals, for its own benchmarks, fuzz targets and integration tests only: not part
 /// of the API, and changed without notice.

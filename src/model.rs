@@ -93,9 +93,11 @@ pub struct Block {
 #[derive(Debug, Clone)]
 pub struct Document {
     /// Stable id: the record id for JSONL exports, `channel/ts` for Slack messages, otherwise the
-    /// file's path relative to the walked root, prefixed with the root's name (`corpus/wiki/x.md`).
+    /// file's path relative to the walked root, prefixed with the root's name (`corpus/wiki/x.md`;
+    /// the name an index keeps for the folder, which stays when the folder moves), in the
+    /// stored form of [`crate::path_text`].
     pub id: String,
-    /// The source file (as walked).
+    /// The source file (as walked; any bytes).
     pub path: PathBuf,
     /// Title: front matter `title`, the first heading, the record's title, else the file stem.
     pub title: String,
@@ -123,7 +125,8 @@ pub struct Document {
 /// A reason an input was not (fully) indexed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Skipped {
-    /// The file.
+    /// The file (serialized in its stored form, see [`crate::path_text`]: any name, losslessly).
+    #[serde(with = "crate::path_text::serde_path")]
     pub path: PathBuf,
     /// 1-based line, for line-oriented formats.
     pub line: Option<usize>,
@@ -132,9 +135,10 @@ pub struct Skipped {
 }
 
 impl std::fmt::Display for Skipped {
-    /// `path:line: reason`, or `path: reason` without a line.
+    /// `path:line: reason`, or `path: reason` without a line; the path printed escaped
+    /// ([`crate::path_text::display_path`]), so that any name stays on one line.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}", self.path.display())?;
+        write!(f, "{}", crate::path_text::display_path(&self.path))?;
         if let Some(line) = self.line {
             write!(f, ":{line}")?;
         }
@@ -147,7 +151,9 @@ impl std::fmt::Display for Skipped {
 pub struct Provenance {
     /// Id of the document the chunk belongs to.
     pub doc_id: String,
-    /// Source file path.
+    /// Source file path, in its stored form ([`crate::path_text::to_text`]: the file's name
+    /// as it is when it is UTF-8, escaped losslessly when it is not; [`crate::path_text::from_text`]
+    /// gives back the path to open).
     pub path: String,
     /// Document title.
     pub title: String,

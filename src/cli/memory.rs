@@ -1,5 +1,6 @@
 //! The organizational-memory commands: `lore decisions` and `lore who`.
 
+use lore::path_text::display;
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -127,7 +128,9 @@ pub fn decisions(args: DecisionsArgs, model: Model) -> anyhow::Result<ExitCode> 
         writeln!(
             out,
             "    {}:{}-{}",
-            e.path, e.line_range[0], e.line_range[1]
+            display(&e.path),
+            e.line_range[0],
+            e.line_range[1]
         )?;
         if d.history.len() > 1 {
             let steps: Vec<String> = d
@@ -155,7 +158,7 @@ pub fn decisions(args: DecisionsArgs, model: Model) -> anyhow::Result<ExitCode> 
             u.entry,
             u.link.relation.as_str(),
             u.link.target,
-            u.path
+            display(&u.path)
         )?;
     }
     Ok(ExitCode::SUCCESS)
@@ -261,7 +264,7 @@ pub fn who(args: WhoArgs, model: Model) -> anyhow::Result<ExitCode> {
                 "    {}{written}: {} {}:{}-{}{}",
                 e.kind.as_str(),
                 clip(&e.title, 60),
-                e.path,
+                display(&e.path),
                 e.line_range[0],
                 e.line_range[1],
                 e.date

@@ -11,6 +11,7 @@ mod progress;
 mod serve;
 mod values;
 
+use lore::path_text::display;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -614,6 +615,17 @@ fn print_summary(out: &mut impl Write, report: &BuildReport, dir: &Path) -> std:
         report.embed_seconds,
         dir.display()
     )?;
+    for m in &report.moved_roots {
+        writeln!(
+            out,
+            "export folder moved: {} is now {}; its {} documents were carried over with their ids (`{}/…`), {} files unchanged",
+            display(&m.from),
+            display(&m.to),
+            m.num_documents,
+            display(&m.name),
+            m.num_files_same
+        )?;
+    }
     if let Some(c) = &report.changes {
         writeln!(
             out,
@@ -783,7 +795,7 @@ fn print_response(out: &mut impl Write, response: &SearchResponse) -> std::io::R
         writeln!(
             out,
             "    {}:{}-{}  ({})",
-            p.path,
+            display(&p.path),
             p.line_range[0],
             p.line_range[1],
             facts.join(", ")
@@ -839,9 +851,15 @@ fn verify(args: InspectArgs) -> anyhow::Result<ExitCode> {
         writeln!(out)?;
     } else {
         for p in &report.problems {
-            writeln!(out, "{:<8}  {}  ({})", p.status.as_str(), p.path, p.detail)?;
+            writeln!(
+                out,
+                "{:<8}  {}  ({})",
+                p.status.as_str(),
+                display(&p.path),
+                p.detail
+            )?;
             for id in p.broken_chunks.iter().take(3) {
-                writeln!(out, "          {id}")?;
+                writeln!(out, "          {}", display(id))?;
             }
             if p.broken_chunks.len() > 3 {
                 writeln!(out, "          … and {} more", p.broken_chunks.len() - 3)?;
@@ -1011,12 +1029,24 @@ fn stats(args: StatsArgs) -> anyhow::Result<ExitCode> {
             skipped.len() - 20
         )?;
     }
-    writeln!(out, "sources:    {}", manifest.sources.join(", "))?;
+    let sources: Vec<String> = manifest
+        .sources
+        .iter()
+        .map(|s| match manifest.root_names.get(s) {
+            Some(name) if s.trim_end_matches('/').rsplit('/').next() != Some(name.as_str()) => {
+                format!("{} (ids `{}/…`)", display(s), display(name))
+            }
+            _ => display(s).into_owned(),
+        })
+        .collect();
+    writeln!(out, "sources:    {}", sources.join(", "))?;
     if access.enabled {
         let file = access
             .file
             .as_ref()
-            .map_or("no access file".to_string(), |f| f.display().to_string());
+            .map_or("no access file".to_string(), |f| {
+                lore::path_text::display_path(f)
+            });
         writeln!(
             out,
             "access:     on ({file}; documents without readers: {})",
@@ -1041,7 +1071,7 @@ fn stats(args: StatsArgs) -> anyhow::Result<ExitCode> {
         writeln!(
             out,
             "  {} says `{} {}`, but no record answers to that name",
-            u.path,
+            display(&u.path),
             u.link.relation.as_str(),
             u.link.target
         )?;
@@ -1049,8 +1079,9 @@ fn stats(args: StatsArgs) -> anyhow::Result<ExitCode> {
     match &people.file {
         Some(file) => writeln!(
             out,
-            "people:     {} in {file}; {} names used in the documents, {} of them unknown to it",
+            "people:     {} in {}; {} names used in the documents, {} of them unknown to it",
             people.people.len(),
+            display(file),
             people.seen.len(),
             unknown.len()
         )?,

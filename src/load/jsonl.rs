@@ -150,7 +150,7 @@ pub fn load_array(path: &Path, id: &str, source: &Arc<str>) -> (Vec<Document>, V
     let channel = path
         .parent()
         .and_then(|p| p.file_name())
-        .map(|n| n.to_string_lossy().into_owned())
+        .map(|n| crate::path_text::to_text(Path::new(n)))
         .unwrap_or_else(|| super::file_stem(path));
     let lines = LineIndex::new(source);
     let mut docs = Vec::new();
@@ -336,7 +336,7 @@ pub(crate) fn channel_readers(
     let mut out = BTreeMap::new();
     for root in roots {
         for file in super::SLACK_CHANNEL_FILES {
-            let path = Path::new(root).join(file);
+            let path = crate::path_text::from_text(root).join(file);
             if !path.is_file() {
                 continue;
             }

@@ -59,13 +59,13 @@ pub(crate) const PEOPLE_FILE_NAMES: &[&str] = &["people.yaml", "people.yml", "pe
 /// the writer, like a people file.
 pub(crate) const ACCESS_FILE_NAME: &str = "access.toml";
 
-/// The first of `names` found at the root of one of `roots` (folders), in root order: where the
-/// writer finds the people file and the access file.
+/// The first of `names` found at the root of one of `roots` (folders, in their stored form),
+/// in root order: where the writer finds the people file and the access file.
 pub(crate) fn file_at_roots(roots: &[String], names: &[&str]) -> Option<PathBuf> {
     roots.iter().find_map(|root| {
         names
             .iter()
-            .map(|name| Path::new(root).join(name))
+            .map(|name| crate::path_text::from_text(root).join(name))
             .find(|p| p.is_file())
     })
 }
@@ -107,8 +107,10 @@ pub struct LoadReport {
 /// Directories are walked with the `ignore` crate: `.gitignore` files (also outside a git
 /// repository), hidden files and `.loreignore` files (same syntax as `.gitignore`) are respected.
 /// A people file at a folder's root (`people.yaml`, `.yml`, `.toml`) and an access file
-/// (`access.toml`) are not documents and are left to the writer. A file given directly is always loaded. Document ids are `<root name>/<path below root>` for
-/// walked files and the file name for files given directly (see [`Document::id`]).
+/// (`access.toml`) are not documents and are left to the writer. A file given directly is
+/// always loaded. Document ids are `<root name>/<path below root>` for walked files and the
+/// file name for files given directly (see [`Document::id`]), in the stored form of
+/// [`crate::path_text`] (any file name, losslessly).
 ///
 /// `on_file` is called once for every file seen, after it has been processed (from worker
 /// threads), e.g. to drive a progress bar.
@@ -152,17 +154,30 @@ pub fn load_paths(
 /// path-derived documents get, and the problems met on the way (unreadable folders, symbolic
 /// link loops, broken links, sockets). Directories are walked as [`load_paths`] says.
 pub fn walk(paths: &[PathBuf]) -> (Vec<(PathBuf, String)>, Vec<Skipped>) {
+    walk_named(paths, &|_| None)
+}
+
+/// [`walk`], with the name that leads the ids of each folder's files given by `name_of`
+/// (`None`: the folder's own name, [`root_name`]). The writer names a folder by the name the
+/// index recorded for it, so that a moved or renamed export folder keeps its ids.
+pub fn walk_named(
+    paths: &[PathBuf],
+    name_of: &dyn Fn(&Path) -> Option<String>,
+) -> (Vec<(PathBuf, String)>, Vec<Skipped>) {
     let mut skipped = Vec::new();
     let mut files: Vec<(PathBuf, String)> = Vec::new();
     for root in paths {
         match std::fs::metadata(root) {
             Err(e) => skipped.push(skip(root, None, format!("cannot read: {e}"))),
-            Ok(meta) if meta.is_dir() => walk_dir(root, &mut files, &mut skipped),
+            Ok(meta) if meta.is_dir() => {
+                let name = name_of(root).or_else(|| root_name(root));
+                walk_dir(root, name, &mut files, &mut skipped)
+            }
             Ok(_) => {
-                let id = root
-                    .file_name()
-                    .map(|n| n.to_string_lossy().into_owned())
-                    .unwrap_or_else(|| root.to_string_lossy().into_owned());
+                let id = match root.file_name() {
+                    Some(n) => crate::path_text::to_text(Path::new(n)),
+                    None => crate::path_text::to_text(root),
+                };
                 files.push((root.clone(), id));
             }
         }
@@ -184,16 +199,23 @@ pub fn unsupported(path: &Path) -> Option<String> {
     })
 }
 
-/// Collects the files below `root` with their ids.
-fn walk_dir(root: &Path, files: &mut Vec<(PathBuf, String)>, skipped: &mut Vec<Skipped>) {
-    let root_name = root
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .or_else(|| {
-            std::fs::canonicalize(root)
-                .ok()
-                .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
-        });
+/// The name a folder gives the ids of its files: its own name (of the folder it resolves to,
+/// for `.`), in the stored form of [`crate::path_text`]; `None` for `/`.
+pub fn root_name(root: &Path) -> Option<String> {
+    let name = |p: &Path| {
+        p.file_name()
+            .map(|n| crate::path_text::to_text(Path::new(n)))
+    };
+    name(root).or_else(|| std::fs::canonicalize(root).ok().and_then(|p| name(&p)))
+}
+
+/// Collects the files below `root` with their ids, led by `root_name`.
+fn walk_dir(
+    root: &Path,
+    root_name: Option<String>,
+    files: &mut Vec<(PathBuf, String)>,
+    skipped: &mut Vec<Skipped>,
+) {
     // Symbolic links are followed (an export may link shared pages in); a link that leads back
     // into its own ancestry is reported as a loop and not entered.
     let walker = ignore::WalkBuilder::new(root)
@@ -225,11 +247,15 @@ fn walk_dir(root: &Path, files: &mut Vec<(PathBuf, String)>, skipped: &mut Vec<S
                     }
                 }
                 let rel = path.strip_prefix(root).unwrap_or(path);
-                let rel = rel
-                    .components()
-                    .map(|c| c.as_os_str().to_string_lossy())
-                    .collect::<Vec<_>>()
-                    .join("/");
+                // The whole relative path at once: its stored form is escaped as a whole.
+                let rel = if cfg!(unix) {
+                    crate::path_text::to_text(rel)
+                } else {
+                    rel.components()
+                        .map(|c| c.as_os_str().to_string_lossy())
+                        .collect::<Vec<_>>()
+                        .join("/")
+                };
                 if PEOPLE_FILE_NAMES.contains(&rel.as_str())
                     || rel == ACCESS_FILE_NAME
                     || SLACK_CHANNEL_FILES.contains(&rel.as_str())
@@ -408,10 +434,10 @@ fn format_for_extension(path: &Path) -> Option<SourceFormat> {
     })
 }
 
-/// Lower-cased extension of a path.
+/// Lower-cased extension of a path, without trailing white space (`notes.md ` is Markdown).
 fn extension(path: &Path) -> Option<String> {
     path.extension()
-        .map(|e| e.to_string_lossy().to_ascii_lowercase())
+        .map(|e| e.to_string_lossy().trim_end().to_ascii_lowercase())
 }
 
 /// Re-derives the text of a raw slice of a source file of the given format.
@@ -539,10 +565,16 @@ pub(crate) fn new_document(
     }
 }
 
-/// The file name without its extension.
+/// The file name without its extension, as a title: control characters (a newline in a file
+/// name) become spaces, bytes that are not UTF-8 the replacement character.
 pub(crate) fn file_stem(path: &Path) -> String {
     path.file_stem()
-        .map(|s| s.to_string_lossy().into_owned())
+        .map(|s| {
+            s.to_string_lossy()
+                .chars()
+                .map(|c| if c.is_control() { ' ' } else { c })
+                .collect()
+        })
         .unwrap_or_default()
 }
 
@@ -606,6 +638,7 @@ mod tests {
         assert_eq!(f("b.srt", ""), Some(SourceFormat::Srt));
         assert_eq!(f("b.ndjson", ""), Some(SourceFormat::Jsonl));
         assert_eq!(f("general/2024-01-01.json", ""), Some(SourceFormat::Slack));
+        assert_eq!(f("notes.md ", "# x"), Some(SourceFormat::Markdown));
         assert_eq!(f("b.pdf", ""), None);
         assert_eq!(f("Makefile", ""), None);
         let adr = "# ADR-0001: Use Rust\n\nStatus: Accepted\n\n## Decision\n\nRust.\n";

@@ -1029,7 +1029,11 @@ fn render_md(pack: &ContextPack) -> String {
     let _ = writeln!(out, "\nSources");
     for p in &pack.passages {
         // The passage's own line above holds its title, headings, date and speakers.
-        let mut line = format!("[{}] {}", p.number, p.spans[0].path);
+        let mut line = format!(
+            "[{}] {}",
+            p.number,
+            crate::path_text::display(&p.spans[0].path)
+        );
         if let (Some(s), Some(e)) = (p.start_ms, p.end_ms) {
             let _ = write!(line, " · {}–{} ({s}–{e} ms)", mmss(s), mmss(e));
         }
@@ -1042,7 +1046,7 @@ fn render_md(pack: &ContextPack) -> String {
                 let _ = writeln!(
                     out,
                     "    {} · sha256 {}…",
-                    s.chunk_id,
+                    crate::path_text::display(&s.chunk_id),
                     &s.content_hash[..12]
                 );
                 continue;
@@ -1050,7 +1054,7 @@ fn render_md(pack: &ContextPack) -> String {
             let _ = writeln!(
                 out,
                 "    {} · bytes {}–{} · lines {}–{} · sha256 {}…",
-                s.chunk_id,
+                crate::path_text::display(&s.chunk_id),
                 s.byte_range[0],
                 s.byte_range[1],
                 s.line_range[0],

@@ -58,7 +58,7 @@ impl Person {
 /// The people of an index: the people file (if any) and every name seen.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct People {
-    /// The people file read at build time.
+    /// The people file read at build time, in its stored form ([`crate::path_text`]).
     pub file: Option<String>,
     /// The people it lists.
     pub people: Vec<Person>,
@@ -103,7 +103,7 @@ impl People {
             PeopleFile::List(p) | PeopleFile::Map { people: p } => p,
         };
         let mut out = People {
-            file: Some(path.display().to_string()),
+            file: Some(crate::path_text::to_text(path)),
             people,
             ..People::default()
         };

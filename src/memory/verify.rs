@@ -14,7 +14,6 @@
 //! Re-indexing the sources (`lore index`) makes every citation hold again.
 
 use std::collections::BTreeMap;
-use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
@@ -165,7 +164,7 @@ fn check_source(
         broken_chunks: Vec::new(),
         detail: String::new(),
     };
-    let text = match std::fs::read(Path::new(path)).map(String::from_utf8) {
+    let text = match std::fs::read(crate::path_text::from_text(path)).map(String::from_utf8) {
         Ok(Ok(text)) => Some(text),
         Ok(Err(_)) => {
             check.status = SourceStatus::Changed;
@@ -241,7 +240,7 @@ mod tests {
         .unwrap()
     }
 
-    fn chunks_of(path: &Path) -> Vec<Chunk> {
+    fn chunks_of(path: &std::path::Path) -> Vec<Chunk> {
         let (docs, skipped) = load_file(path, "notes.md", &LoadOptions::default());
         assert!(skipped.is_empty(), "{skipped:?}");
         docs.iter()

@@ -216,7 +216,15 @@ impl IndexBuilder {
         let Some(records) = &previous.files else {
             return Ok(false);
         };
-        let (files, walk_skipped) = load::walk(&absolute_inputs(paths));
+        // Each folder named as the index records it (a moved folder is not current).
+        let names = previous
+            .manifest
+            .as_ref()
+            .map(|m| m.root_names.clone())
+            .unwrap_or_default();
+        let (files, walk_skipped) = load::walk_named(&absolute_inputs(paths), &|root| {
+            names.get(&crate::path_text::to_text(root)).cloned()
+        });
         let recorded_walk_problems: Vec<&Skipped> = records
             .iter()
             .filter(|r| r.id.is_empty())

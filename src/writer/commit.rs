@@ -37,6 +37,8 @@ impl IndexWriter {
             carry,
             entries,
             sources,
+            root_names,
+            moved,
             files_loaded,
             files_unchanged,
             started,
@@ -56,8 +58,8 @@ impl IndexWriter {
                         line: doc.line,
                         reason: format!(
                             "duplicate document id `{}` (first seen in {})",
-                            doc.id,
-                            first.display()
+                            crate::path_text::display(&doc.id),
+                            crate::path_text::display_path(first)
                         ),
                     });
                     false
@@ -84,7 +86,15 @@ impl IndexWriter {
 
         // Chunk ordinals follow document id, then position: the order that breaks score ties.
         let mut documents: Vec<(String, DocChunks)> = Vec::new();
+        // Documents carried from a moved folder: their chunks get the new source path.
+        let mut rehomed: HashMap<String, String> = HashMap::new();
         for entry in &mut entries {
+            if entry.rehomed && matches!(entry.content, Content::Previous(_)) {
+                let path = crate::path_text::to_text(&entry.record.path);
+                for doc in &entry.record.documents {
+                    rehomed.insert(doc.id.clone(), path.clone());
+                }
+            }
             let content = std::mem::replace(&mut entry.content, Content::New(Vec::new()));
             let ids = entry.record.documents.iter().map(|d| d.id.clone());
             match content {
@@ -133,7 +143,7 @@ impl IndexWriter {
         // Who may read each document: its own readers, else its folder's, else the default.
         let mut access = AccessBuilder::new(policy, access_file);
         for file in &files {
-            let path = file.path.to_string_lossy();
+            let path = crate::path_text::to_text(&file.path);
             for doc in &file.documents {
                 let members = || {
                     let channel = channel_key(doc.channel.as_deref()?);
@@ -205,10 +215,18 @@ impl IndexWriter {
         for (id, chunks) in documents {
             let chunks = match chunks {
                 DocChunks::New(chunks) => chunks,
-                DocChunks::Previous(range) => carried
-                    .as_ref()
-                    .ok_or_else(|| Error::bug("nothing to carry chunks from"))?
-                    .chunks(&id, range)?,
+                DocChunks::Previous(range) => {
+                    let mut chunks = carried
+                        .as_ref()
+                        .ok_or_else(|| Error::bug("nothing to carry chunks from"))?
+                        .chunks(&id, range)?;
+                    if let Some(path) = rehomed.get(&id) {
+                        for chunk in &mut chunks {
+                            chunk.provenance.path.clone_from(path);
+                        }
+                    }
+                    chunks
+                }
             };
             digest.document(&id, &chunks);
             if let Some(first) = chunks.first() {
@@ -275,6 +293,10 @@ impl IndexWriter {
                 max_tokens: settings.chunk.max_tokens,
             },
             counts: counts.clone(),
+            root_names: root_names
+                .into_iter()
+                .filter(|(root, _)| sources.contains(root))
+                .collect(),
             sources,
             digest: Some(digest),
         };
@@ -298,6 +320,7 @@ impl IndexWriter {
             num_graph_inserted: graph_inserted,
             changes,
             notes,
+            moved_roots: moved,
         })
     }
 }
@@ -334,7 +357,10 @@ fn read_people(
         let p = previous?;
         let text = std::fs::read_to_string(p.dir.join(PEOPLE)).ok()?;
         let people: People = serde_json::from_str(&text).ok()?;
-        people.file.map(PathBuf::from).filter(|f| f.is_file())
+        people
+            .file
+            .map(|f| crate::path_text::from_text(&f))
+            .filter(|f| f.is_file())
     };
     let file = settings
         .people

@@ -12,6 +12,7 @@ use crate::context::Neighbours;
 use crate::error::{Error, Result};
 use crate::layout::FORMAT_VERSION;
 use crate::model::{to_hex, Chunk};
+use crate::path_text::{escape_field, unescape_field};
 
 /// How a build's documents compare with those of the index it replaced, by document id and
 /// signature (see `documents.tsv`).
@@ -48,22 +49,36 @@ impl Changes {
     }
 }
 
-/// Document signatures as written by [`write_signatures`]; `None` when absent or unreadable.
+/// The first line of `documents.tsv`: the signatures below it leave source paths out, and ids
+/// are escaped. A file without it was written before either (its signatures cannot be
+/// compared with these).
+pub(super) const SIGNATURES_HEADER: &str =
+    "# lore documents v2: id (\\ \\t \\n \\r escaped), tab, signature (paths left out)";
+
+/// Document signatures as written by [`write_signatures`]; `None` when absent, unreadable or
+/// written by a lore whose signatures were made otherwise.
 pub(super) fn read_signatures(path: &Path) -> Option<BTreeMap<String, String>> {
     let text = std::fs::read_to_string(path).ok()?;
-    text.lines()
+    let mut lines = text.lines();
+    if lines.next()? != SIGNATURES_HEADER {
+        return None;
+    }
+    lines
         .map(|line| {
             let (id, signature) = line.rsplit_once('\t')?;
-            Some((id.to_string(), signature.to_string()))
+            Some((unescape_field(id)?, signature.to_string()))
         })
         .collect()
 }
 
-/// One line per document: its id, a tab, its signature.
+/// A header line ([`SIGNATURES_HEADER`]), then one line per document: its id (escaped, see
+/// [`crate::path_text::escape_field`]), a tab, its signature.
 pub(super) fn write_signatures(path: &Path, signatures: &BTreeMap<String, String>) -> Result<()> {
-    let mut text = String::with_capacity(signatures.len() * 100);
+    let mut text = String::with_capacity(signatures.len() * 100 + 100);
+    text.push_str(SIGNATURES_HEADER);
+    text.push('\n');
     for (id, signature) in signatures {
-        text.push_str(id);
+        text.push_str(&escape_field(id));
         text.push('\t');
         text.push_str(signature);
         text.push('\n');
@@ -80,9 +95,9 @@ pub(super) fn chunk_bytes(chunk: &Chunk) -> Vec<u8> {
 /// The [`Manifest::digest`](crate::Manifest::digest) of a generation and each document's signature, fed one document
 /// at a time in ordinal order.
 ///
-/// A document's signature is the SHA-256 of its chunks' text and provenance, except where in
-/// the file they are (byte and line ranges): it changes when the document does, not when an
-/// edit earlier in its file moves it. The digest covers everything, places included, and the
+/// A document's signature is the SHA-256 of its chunks' text and provenance, except where
+/// they are (the source path, byte and line ranges): it changes when the document does, not
+/// when an edit earlier in its file moves it, nor when its export folder moves. The digest covers everything, places included, and the
 /// passage links.
 pub(super) struct Digests {
     pub(super) hasher: Sha256,
@@ -110,6 +125,7 @@ impl Digests {
             self.hasher.update(chunk_bytes(chunk));
             self.hasher.update(b"\n");
             let mut unplaced = chunk.clone();
+            unplaced.provenance.path.clear();
             unplaced.provenance.byte_range = [0, 0];
             unplaced.provenance.line_range = [0, 0];
             signature.update(chunk_bytes(&unplaced));

@@ -8,7 +8,7 @@ use std::time::Instant;
 use rayon::prelude::*;
 
 use super::records::{Entry, Previous};
-use super::{absolute_inputs, index_dir, EmbedderChoice, Settings};
+use super::{absolute_inputs, index_dir, EmbedderChoice, MovedRoot, Settings};
 use crate::chunk::ChunkOptions;
 use crate::embed::{Embedder, EmbeddingCache};
 use crate::error::{Error, Result};
@@ -16,6 +16,7 @@ use crate::generation::WriterLock;
 use crate::layout::Manifest;
 use crate::load::{self, LoadOptions};
 use crate::model::{content_hash_bytes, Skipped};
+use crate::path_text::{from_text, to_text};
 use crate::progress::{NoProgress, Progress};
 use crate::vector::HnswParams;
 
@@ -42,6 +43,11 @@ pub struct IndexWriter {
     pub(super) carry: bool,
     pub(super) entries: BTreeMap<PathBuf, Entry>,
     pub(super) sources: Vec<String>,
+    /// The name each folder among `sources` gives its files' ids (see
+    /// [`Manifest::root_names`]).
+    pub(super) root_names: BTreeMap<String, String>,
+    /// Folders found moved since the previous generation.
+    pub(super) moved: Vec<MovedRoot>,
     pub(super) files_loaded: usize,
     pub(super) files_unchanged: usize,
     pub(super) started: Instant,
@@ -65,19 +71,23 @@ impl IndexWriter {
         carry: bool,
         started: Instant,
     ) -> Self {
-        let (entries, sources) = match (&mut previous, carry) {
+        let (entries, sources, root_names) = match (&mut previous, carry) {
             (Some(p), true) => (
                 p.take_entries(),
                 p.manifest
                     .as_ref()
                     .map(|m| m.sources.clone())
                     .unwrap_or_default(),
+                p.manifest
+                    .as_ref()
+                    .map(|m| m.root_names.clone())
+                    .unwrap_or_default(),
             ),
             (Some(p), false) => {
                 p.files = None;
-                (BTreeMap::new(), Vec::new())
+                (BTreeMap::new(), Vec::new(), BTreeMap::new())
             }
-            (None, _) => (BTreeMap::new(), Vec::new()),
+            (None, _) => (BTreeMap::new(), Vec::new(), BTreeMap::new()),
         };
         IndexWriter {
             dir,
@@ -87,6 +97,8 @@ impl IndexWriter {
             carry,
             entries,
             sources,
+            root_names,
+            moved: Vec::new(),
             files_loaded: 0,
             files_unchanged: 0,
             started,
@@ -203,16 +215,18 @@ impl IndexWriter {
     /// one (same bytes, same id) is kept as it is. Problems are recorded, not returned: they
     /// are in the commit's [`BuildReport::skipped`](crate::BuildReport::skipped).
     pub fn add_paths(&mut self, paths: &[PathBuf]) {
-        self.read_paths(&absolute_inputs(paths));
+        self.read_paths(&absolute_inputs(paths), false);
     }
 
     /// Make the index hold exactly what `paths` hold: [`IndexWriter::add_paths`], then remove
     /// every file the walk did not find.
     pub fn sync(&mut self, paths: &[PathBuf]) {
         let roots = absolute_inputs(paths);
-        let seen = self.read_paths(&roots);
+        let seen = self.read_paths(&roots, true);
         self.entries.retain(|path, _| seen.contains(path));
-        self.sources = roots.iter().map(|p| p.display().to_string()).collect();
+        self.sources = roots.iter().map(|p| to_text(p)).collect();
+        let sources = &self.sources;
+        self.root_names.retain(|root, _| sources.contains(root));
     }
 
     /// Add one file's contents given in memory, as if read from `path`; its path-derived
@@ -272,15 +286,165 @@ impl IndexWriter {
         removed
     }
 
+    /// The name the folder `root` (absolute) gives its files' ids: the one recorded for it;
+    /// for a folder new to the index, the name of the recorded folder it is found to be (moved
+    /// or renamed: its entries move with it, see [`MovedRoot`]), else its own name, made unique
+    /// among the index's folders (`exports`, `exports-2`, …) so that ids never collide.
+    ///
+    /// `given` are the folders of this walk. When they replace the recorded ones (`replacing`,
+    /// a sync), a recorded folder not given may be taken for `root` even if it still exists (a
+    /// copy of the export that replaces it), and only the given folders' names are taken;
+    /// when they are added, only a recorded folder that is gone may be, and every recorded
+    /// folder's name is taken.
+    fn name_root(&mut self, root: &Path, given: &[String], replacing: bool) -> Option<String> {
+        if !root.is_dir() {
+            return None;
+        }
+        let text = to_text(root);
+        if let Some(name) = self.root_names.get(&text) {
+            return Some(name.clone());
+        }
+        let own = load::root_name(root)?;
+        if self.sources.contains(&text) {
+            // Recorded by a lore that did not record names: it named the folder so.
+            self.root_names.insert(text, own.clone());
+            return Some(own);
+        }
+        if let Some(name) = self.find_moved(root, &own, given, replacing) {
+            return Some(name);
+        }
+        let holds_name = |source: &String, name: &str| {
+            *source != text
+                && match self.root_names.get(source) {
+                    Some(n) => n == name,
+                    None => {
+                        let path = from_text(source);
+                        !path.is_file() && load::root_name(&path).as_deref() == Some(name)
+                    }
+                }
+        };
+        let taken = |name: &str| {
+            self.sources
+                .iter()
+                .filter(|s| !replacing || given.contains(s))
+                .any(|s| holds_name(s, name))
+        };
+        let mut name = own.clone();
+        let mut n = 2;
+        while taken(&name) {
+            name = format!("{own}-{n}");
+            n += 1;
+        }
+        self.root_names.insert(text, name.clone());
+        Some(name)
+    }
+
+    /// The recorded folder that `root` (a folder new to the index, named `own`) is, moved or
+    /// renamed: one that is gone (or, when `replacing`, any not `given`) and has the same name,
+    /// or half of whose files `root` holds at the same place with the same content. Its
+    /// entries, source and name move to `root`; returns the name.
+    fn find_moved(
+        &mut self,
+        root: &Path,
+        own: &str,
+        given: &[String],
+        replacing: bool,
+    ) -> Option<String> {
+        let gone: Vec<String> = self
+            .sources
+            .iter()
+            .filter(|s| !given.contains(s) && (replacing || !from_text(s).exists()))
+            .cloned()
+            .collect();
+        let mut best: Option<(usize, usize, String)> = None;
+        for source in gone {
+            let from = from_text(&source);
+            let recorded: Vec<(&Path, &str)> = self
+                .entries
+                .iter()
+                .filter(|(path, e)| !e.record.id.is_empty() && path.starts_with(&from))
+                .filter_map(|(path, e)| {
+                    Some((path.strip_prefix(&from).ok()?, e.record.sha256.as_deref()?))
+                })
+                .collect();
+            if recorded.is_empty() || recorded.iter().all(|(rest, _)| rest.as_os_str().is_empty()) {
+                continue; // not a folder (a file given by itself), or nothing recorded in it
+            }
+            let name = self
+                .root_names
+                .get(&source)
+                .cloned()
+                .or_else(|| load::root_name(&from))
+                .unwrap_or_default();
+            let max_bytes = self.settings.load.max_file_bytes;
+            let same = recorded
+                .par_iter()
+                .filter(|(rest, sha)| {
+                    let path = root.join(rest);
+                    std::fs::metadata(&path).is_ok_and(|m| m.is_file() && m.len() <= max_bytes)
+                        && std::fs::read(&path).is_ok_and(|b| content_hash_bytes(&b) == *sha)
+                })
+                .count();
+            let found = same > 0 && 2 * same >= recorded.len();
+            if (found || name == own) && best.as_ref().is_none_or(|b| same > b.0) {
+                best = Some((same, recorded.len(), source));
+            }
+        }
+        let (same, _, source) = best?;
+        let from = from_text(&source);
+        let name = self
+            .root_names
+            .remove(&source)
+            .or_else(|| load::root_name(&from))?;
+        let to = to_text(root);
+        let below: Vec<PathBuf> = self
+            .entries
+            .range(from.clone()..)
+            .take_while(|(path, _)| path.starts_with(&from))
+            .map(|(path, _)| path.clone())
+            .collect();
+        let mut num_documents = 0;
+        for path in below {
+            let Some(mut entry) = self.entries.remove(&path) else {
+                continue;
+            };
+            if entry.record.id.is_empty() {
+                continue; // a walk problem: the walk of the new place finds its own
+            }
+            entry.rehome(&from, root);
+            num_documents += entry.record.documents.len();
+            self.entries.insert(entry.record.path.clone(), entry);
+        }
+        for s in &mut self.sources {
+            if *s == source {
+                s.clone_from(&to);
+            }
+        }
+        self.root_names.insert(to.clone(), name.clone());
+        self.moved.push(MovedRoot {
+            from: source,
+            to,
+            name: name.clone(),
+            num_documents,
+            num_files_same: same,
+        });
+        Some(name)
+    }
+
     /// Walk `paths` (made absolute) and update the entries; returns every path the walk met.
-    pub(super) fn read_paths(&mut self, paths: &[PathBuf]) -> HashSet<PathBuf> {
+    pub(super) fn read_paths(&mut self, paths: &[PathBuf], replacing: bool) -> HashSet<PathBuf> {
+        let given: Vec<String> = paths.iter().map(|p| to_text(p)).collect();
+        let mut names: BTreeMap<PathBuf, String> = BTreeMap::new();
         for p in paths {
-            let p = p.display().to_string();
+            if let Some(name) = self.name_root(p, &given, replacing) {
+                names.insert(p.clone(), name);
+            }
+            let p = to_text(p);
             if !self.sources.contains(&p) {
                 self.sources.push(p);
             }
         }
-        let (files, walk_skipped) = load::walk(paths);
+        let (files, walk_skipped) = load::walk_named(paths, &|root| names.get(root).cloned());
         let settings = &self.settings;
         let progress = settings.progress.as_ref();
         progress.start("loading", files.len() as u64);

@@ -12,6 +12,12 @@
 //!   is loaded, chunked and embedded (through the embedding cache, keyed by text and model);
 //! * a file the record holds that the update no longer finds is removed, unless the update
 //!   keeps missing files ([`IndexBuilder::keep_missing`], `lore index --no-delete`);
+//! * ids are led by the name the index keeps for each input folder (its name when first read,
+//!   [`Manifest::root_names`](crate::Manifest::root_names)). A folder given for the first time
+//!   that is a recorded one moved or renamed ([`MovedRoot`] says when) takes over its records:
+//!   they move to the new paths before the walk, so its files are carried over as unchanged;
+//!   their chunks get the new path as they are copied. A new folder whose name another folder
+//!   of the index holds gets `name-2`, `name-3`, …;
 //! * [`IndexWriter::delete_documents`] removes documents by id or id folder, and
 //!   [`IndexWriter::delete_path`] by file or folder (`lore rm` does both).
 //!
@@ -99,11 +105,37 @@ pub struct BuildReport {
     pub changes: Option<Changes>,
     /// Anything worth knowing that did not stop the build (e.g. the cache could not be written).
     pub notes: Vec<String>,
+    /// Export folders found moved or renamed since the index last read them, whose documents
+    /// were carried over to their new place (see [`MovedRoot`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub moved_roots: Vec<MovedRoot>,
+}
+
+/// An export folder the index recorded at one path and found at another: a folder given for
+/// the first time is taken for a recorded one when the recorded one is gone (not a folder any
+/// more) and either has the same name or at least half of its files are found in the new
+/// folder at the same place with the same content (SHA-256). Its documents keep their ids
+/// (led by the folder's first name), their decision-ledger links and their chunks and
+/// vectors; only their source paths change.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MovedRoot {
+    /// Where the index recorded the folder (stored form, see [`crate::path_text`]).
+    pub from: String,
+    /// Where it is now.
+    pub to: String,
+    /// The name that leads its documents' ids, kept from `from`.
+    pub name: String,
+    /// Documents carried over to the new place.
+    pub num_documents: usize,
+    /// Files found unchanged at the new place (same path below the folder, same SHA-256).
+    pub num_files_same: usize,
 }
 
 /// Input paths made absolute: provenance must resolve from any working directory. A path that
 /// cannot be resolved is kept as given; loading reports it as skipped.
 pub(super) fn absolute_inputs(paths: &[PathBuf]) -> Vec<PathBuf> {
+    // `canonicalize` also settles the spelling: `exports`, `./exports/` and `/abs/exports`
+    // are one root.
     paths
         .iter()
         .map(|p| p.canonicalize().unwrap_or_else(|_| p.clone()))

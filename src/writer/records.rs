@@ -43,6 +43,8 @@ pub(super) struct DocRecord {
 /// the folders (then `id` is empty).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub(super) struct FileRecord {
+    /// In its stored form ([`crate::path_text`]), so that any file name is recorded.
+    #[serde(with = "crate::path_text::serde_path")]
     pub(super) path: PathBuf,
     /// The id of the file's path-derived documents.
     pub(super) id: String,
@@ -75,6 +77,9 @@ pub(super) enum Content {
 pub(super) struct Entry {
     pub(super) record: FileRecord,
     pub(super) content: Content,
+    /// Carried over from a folder that moved: its chunks, read from the previous generation,
+    /// get the record's path.
+    pub(super) rehomed: bool,
 }
 
 impl Entry {
@@ -89,6 +94,7 @@ impl Entry {
                 ..FileRecord::default()
             },
             content: Content::New(Vec::new()),
+            rehomed: false,
         }
     }
 
@@ -134,6 +140,7 @@ impl Entry {
                 ..FileRecord::default()
             },
             content: Content::New(chunks),
+            rehomed: false,
         }
     }
 
@@ -159,6 +166,27 @@ impl Entry {
             }
         }
         dropped
+    }
+
+    /// Move the entry from below the folder `from` to the same place below `to` (a moved
+    /// export folder): its path, the paths of its problems and of its ledger entries.
+    pub(super) fn rehome(&mut self, from: &Path, to: &Path) {
+        let moved = |p: &Path| p.strip_prefix(from).ok().map(|rest| to.join(rest));
+        if let Some(path) = moved(&self.record.path) {
+            self.record.path = path;
+        }
+        for s in &mut self.record.skipped {
+            if let Some(path) = moved(&s.path) {
+                s.path = path;
+            }
+        }
+        let text = crate::path_text::to_text(&self.record.path);
+        for doc in &mut self.record.documents {
+            for e in &mut doc.entries {
+                e.path.clone_from(&text);
+            }
+        }
+        self.rehomed = true;
     }
 
     /// Can the record stand for the file when its bytes hash to `sha256` under `id`?
@@ -278,7 +306,11 @@ impl Previous {
                         .map(|d| ranges[d.id.as_str()].clone())
                         .collect(),
                 );
-                let entry = Entry { record: f, content };
+                let entry = Entry {
+                    record: f,
+                    content,
+                    rehomed: false,
+                };
                 (entry.record.path.clone(), entry)
             })
             .collect();

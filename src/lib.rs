@@ -136,6 +136,7 @@ pub use embed::{
 };
 pub use error::{Error, InternalError, Result, UserError};
 pub use fuse::{Fusion, DEFAULT_LEXICAL_WEIGHT, DEFAULT_RRF_K};
+pub use generation::KEPT_GENERATIONS;
 pub use index::{Index, Neighbourhood, OpenOptions};
 pub use layout::{ChunkingInfo, Counts, Manifest, ModelInfo, FORMAT_VERSION};
 pub use load::LoadOptions;
@@ -156,7 +157,10 @@ pub use query::{
 pub use scope::{AccessSummary, Readable};
 pub use search::{RankedChunk, Ranking};
 pub use snippet::Snippet;
-pub use writer::{BuildReport, Changes, IndexBuilder, IndexWriter};
+pub use writer::{
+    rollback, BuildReport, Changes, IndexBuilder, IndexWriter, RolledBack, MASS_DELETE_MIN,
+    MASS_DELETE_SHARE,
+};
 
 /// lore's internals, for its own benchmarks, fuzz targets and integration tests only: not part
 /// of the API, and changed without notice.

@@ -18,7 +18,7 @@ fn main() -> ExitCode {
             if let Some(hint) = cli::hint(&err) {
                 eprintln!("hint: {hint}");
             }
-            ExitCode::from(1)
+            ExitCode::from(cli::exit_code(&err))
         }
     }
 }

@@ -192,7 +192,7 @@ fn searches_during_commits_see_one_generation_or_the_next() {
     assert_eq!(edition(&early, Mode::Dense), "alpha");
     let latest = Index::open_with(&index_dir, options).unwrap();
     assert_eq!(edition(&latest, Mode::Hybrid), "alpha");
-    // The current generation and the one before it are all that is left.
+    // The current generation and the two before it are all that is left.
     let generations = std::fs::read_dir(&index_dir)
         .unwrap()
         .filter(|e| {
@@ -203,7 +203,7 @@ fn searches_during_commits_see_one_generation_or_the_next() {
                 .starts_with("gen-")
         })
         .count();
-    assert_eq!(generations, 2);
+    assert_eq!(generations, lore::KEPT_GENERATIONS);
 }
 
 /// `lore index INPUT --index INDEX --no-embed`

@@ -295,10 +295,19 @@ fn switch(root: &Path, name: &str) -> Result<()> {
     Ok(())
 }
 
-/// The complete generations (those holding a manifest) below the current one, newest first,
-/// with the current one's name: what [`make_current`] can switch back to. `None` when the
-/// index has no current generation.
-pub fn earlier(root: &Path) -> Result<Option<(String, Vec<(String, PathBuf)>)>> {
+/// The current generation and the complete ones before it (see [`earlier`]).
+#[derive(Debug, Clone)]
+pub struct History {
+    /// The current generation's name.
+    pub current: String,
+    /// The complete generations (those holding a manifest) below it, newest first: name and
+    /// directory.
+    pub before: Vec<(String, PathBuf)>,
+}
+
+/// The current generation and the complete ones below it: what [`make_current`] can switch
+/// back to. `None` when the index has no current generation.
+pub fn earlier(root: &Path) -> Result<Option<History>> {
     let Some(current) = read_current(root)? else {
         return Ok(None);
     };
@@ -315,7 +324,7 @@ pub fn earlier(root: &Path) -> Result<Option<(String, Vec<(String, PathBuf)>)>> 
         })
         .collect();
     before.reverse();
-    Ok(Some((current, before)))
+    Ok(Some(History { current, before }))
 }
 
 /// Make the kept generation `name` current again (`lore rollback`), by the same atomic switch
@@ -355,7 +364,7 @@ pub fn make_current(lock: &WriterLock, name: &str, undone: &str) -> Result<Vec<S
 pub fn clean(lock: &WriterLock) -> Result<Vec<String>> {
     let root = lock.dir();
     let mut notes = lock.notes.clone();
-    let Some((current, before)) = earlier(root)? else {
+    let Some(History { current, before }) = earlier(root)? else {
         return Ok(notes);
     };
     let current_number = generation_number(&current).unwrap_or(0);
@@ -516,7 +525,7 @@ mod tests {
         for _ in 0..3 {
             commit_one(&lock);
         }
-        let (current, before) = earlier(&root).unwrap().unwrap();
+        let History { current, before } = earlier(&root).unwrap().unwrap();
         assert_eq!(current, "gen-000003");
         let before: Vec<&str> = before.iter().map(|(n, _)| n.as_str()).collect();
         assert_eq!(before, vec!["gen-000002", "gen-000001"]);
@@ -535,7 +544,7 @@ mod tests {
         assert!(root.join("gen-000003").is_dir());
         assert_eq!(commit_one(&lock), "gen-000004");
         // A second rollback goes past the emptied one.
-        let (_, before) = earlier(&root).unwrap().unwrap();
+        let before = earlier(&root).unwrap().unwrap().before;
         let before: Vec<&str> = before.iter().map(|(n, _)| n.as_str()).collect();
         assert_eq!(before, vec!["gen-000002", "gen-000001"]);
         assert_eq!(names(&root), vec!["gen-000001", "gen-000002", "gen-000004"]);

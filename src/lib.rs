@@ -68,8 +68,9 @@
 //! memory/       organizational memory over an index: decisions, who, pack (token-budgeted
 //!               context), verify (re-read cited sources), supersede (ranking by the ledger,
 //!               which search calls)                      → search, index, query, embed, load, model
-//! writer/       build and update (write side): builder, edits, records, commit, vectors, digest
-//!                                                              → layout, generation, lexical, vector, embed, chunk, load, context, ledger, access
+//! writer/       build and update (write side): builder, edits, records, commit, vectors, digest,
+//!               guard (inputs, mass deletes, full disks, owned indexes), rollback
+//!                                                              → index (rollback checks a generation), layout, generation, lexical, vector, embed, chunk, load, context, ledger, access
 //! ledger        memory/{ledger, extract, people}: entries and links, finding them in documents,
 //!               the people file (the part of memory the writer, index and search use) → load, model, date
 //! search        ranking over one open index                   → scope, index, query, fuse, context, snippet, lexical, vector

@@ -408,7 +408,7 @@ fn errors_are_clear() {
         "--filter",
         "oops",
     ]);
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("key=value"));
 
     let out = lore(&["search", "x", "--index", "y", "--mode", "fuzzy"]);

@@ -35,6 +35,8 @@ fn build(index: &Path, input: &Path, embedder: &Arc<dyn Embedder>) {
     IndexBuilder::new(index)
         .embedder(embedder.clone())
         .embedding_cache(None)
+        // Each edition is another folder, replacing every document of the one before.
+        .allow_mass_delete(true)
         .build(&[input.to_path_buf()])
         .unwrap();
 }

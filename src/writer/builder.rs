@@ -229,6 +229,10 @@ impl IndexBuilder {
             let roots = if self.keep_missing { &[][..] } else { paths };
             super::guard::check_removals(&writer, roots)?;
         }
+        if self.owner.is_none() {
+            // Under the lock, once the checks passed: this index is no longer a demo's.
+            super::guard::disown(&writer.dir)?;
+        }
         writer.commit()
     }
 

@@ -119,45 +119,53 @@ fn previous_ids(writer: &IndexWriter) -> Option<Vec<String>> {
     (!previous.ranges.is_empty()).then(|| previous.ranges.keys().cloned().collect())
 }
 
-/// What a commit knows before it starts, to describe its failure.
+/// What a commit knows before it starts, to describe its failure (sizes are measured only
+/// then).
 pub(super) struct WriteContext {
     dir: PathBuf,
-    /// About how many bytes the new generation takes.
-    estimate: u64,
+    /// The generation it replaces and the documents that holds, if any.
+    previous: Option<(PathBuf, usize)>,
+    /// Documents the new generation will hold.
+    num_documents: usize,
+    /// The inputs (for a first build, whose size is all there is to go by).
+    sources: Vec<String>,
+    embeds: bool,
 }
 
 impl WriteContext {
     /// Taken from the writer just before it commits.
     pub(super) fn of(writer: &IndexWriter) -> Self {
-        let documents = writer.num_documents() as f64;
-        let previous = writer.previous.as_ref().and_then(|p| {
-            let counted = p.manifest.as_ref()?.counts.documents as f64;
-            Some((dir_size(&p.dir) as f64, counted))
-        });
-        let estimate = match previous {
-            // The generation it replaces, scaled by the documents it will hold.
-            Some((size, counted)) if counted > 0.0 => size * (documents / counted).max(1.0),
-            Some((size, _)) => size,
-            // A first build: the text index takes about twice the text, the vectors about as
-            // much again (1,536 bytes per chunk of about 1,000 bytes).
-            None => {
-                let input: u64 = writer
-                    .entries
-                    .keys()
-                    .filter_map(|p| std::fs::metadata(p).ok())
-                    .map(|m| m.len())
-                    .sum();
-                let factor = if writer.settings.model_id.is_some() {
-                    4
-                } else {
-                    2
-                };
-                (input * factor) as f64
-            }
-        };
         WriteContext {
             dir: writer.dir.clone(),
-            estimate: estimate as u64,
+            previous: writer.previous.as_ref().map(|p| {
+                let counted = p.manifest.as_ref().map_or(0, |m| m.counts.documents);
+                (p.dir.clone(), counted)
+            }),
+            num_documents: writer.num_documents(),
+            sources: writer.sources.clone(),
+            embeds: writer.settings.model_id.is_some(),
+        }
+    }
+
+    /// About how many bytes the new generation takes: the generation it replaces, scaled by
+    /// the documents it will hold; for a first build, from the size of the inputs (the text
+    /// index takes about twice the text, the vectors about as much again: 1,536 bytes per
+    /// chunk of about 1,000 bytes).
+    fn estimate(&self) -> u64 {
+        match &self.previous {
+            Some((dir, counted)) => {
+                let size = dir_size(dir) as f64;
+                let scale = if *counted > 0 {
+                    (self.num_documents as f64 / *counted as f64).max(1.0)
+                } else {
+                    1.0
+                };
+                (size * scale) as u64
+            }
+            None => {
+                let input: u64 = self.sources.iter().map(|s| dir_size(Path::new(s))).sum();
+                input * if self.embeds { 4 } else { 2 }
+            }
         }
     }
 }
@@ -170,7 +178,7 @@ pub(super) fn failed_write(context: WriteContext, error: Error) -> Error {
     if error.is_out_of_space() {
         return UserError::NoSpace {
             free_bytes: free_bytes(&context.dir).unwrap_or(0),
-            needed_bytes: context.estimate,
+            needed_bytes: context.estimate(),
             dir: context.dir,
             current,
         }
@@ -187,10 +195,10 @@ pub(super) fn failed_write(context: WriteContext, error: Error) -> Error {
     .into()
 }
 
-/// Bytes of the files below `dir`.
+/// Bytes of the files below `dir` (or of the file `dir`).
 fn dir_size(dir: &Path) -> u64 {
     let Ok(entries) = std::fs::read_dir(dir) else {
-        return 0;
+        return std::fs::metadata(dir).map_or(0, |m| m.len());
     };
     entries
         .flatten()
@@ -220,18 +228,12 @@ fn free_bytes(_dir: &Path) -> Option<u64> {
 
 /// Let a writer owned by `owner` write to `dir` (absolute, locked by the caller): a new or
 /// empty directory is marked as `owner`'s, an index marked as its own is fine, anything else
-/// is refused. Without an owner, a mark left by one is removed: the index is no longer the
-/// owner's to write over.
+/// is refused. Without an owner, nothing to check ([`disown`] comes before its commit).
 pub(super) fn claim(dir: &Path, owner: Option<&str>) -> Result<()> {
     let mark = dir.join(OWNER);
     let marked = std::fs::read_to_string(&mark).ok();
     match owner {
-        None => {
-            if marked.is_some() {
-                std::fs::remove_file(&mark).map_err(|e| Error::io(&mark, e))?;
-            }
-            Ok(())
-        }
+        None => Ok(()),
         Some(owner) if marked.as_deref().map(str::trim) == Some(owner) => Ok(()),
         Some(owner) => {
             if holds_index(dir)? {
@@ -243,6 +245,16 @@ pub(super) fn claim(dir: &Path, owner: Option<&str>) -> Result<()> {
             }
             std::fs::write(&mark, format!("{owner}\n")).map_err(|e| Error::io(&mark, e))
         }
+    }
+}
+
+/// Before a commit by a writer without an owner: a mark left by one is removed, the index is
+/// no longer the owner's to write over.
+pub(super) fn disown(dir: &Path) -> Result<()> {
+    let mark = dir.join(OWNER);
+    match std::fs::remove_file(&mark) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(Error::io(&mark, e)),
+        _ => Ok(()),
     }
 }
 
@@ -318,6 +330,8 @@ mod tests {
         claim(&dir, Some("lore demo")).unwrap();
         // Written by another writer: no longer the demo's.
         claim(&dir, None).unwrap();
+        claim(&dir, Some("lore demo")).unwrap();
+        disown(&dir).unwrap();
         let err = claim(&dir, Some("lore demo")).unwrap_err().to_string();
         assert!(err.contains("did not make"), "{err}");
     }

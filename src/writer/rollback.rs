@@ -52,7 +52,7 @@ pub fn rollback(dir: impl AsRef<Path>) -> Result<RolledBack> {
         }
         .into()
     };
-    let Some((current, before)) = generation::earlier(&dir)? else {
+    let Some(generation::History { current, before }) = generation::earlier(&dir)? else {
         return Err(refuse(
             "it was written before generations, so it keeps no earlier one".into(),
         ));

@@ -88,6 +88,89 @@ pub enum UserError {
         /// Who holds the lock, as the holder wrote it.
         holder: String,
     },
+    /// An input given to index does not exist or cannot be read: nothing was written, the
+    /// index is as it was. (Its documents are never removed for it.)
+    #[error("cannot read the input {path:?}: {reason}; check the path (a typo, a trailing space, a share that is not mounted?). Nothing was written")]
+    InputUnavailable {
+        /// The input as given (printed quoted and escaped, so a stray space shows).
+        path: PathBuf,
+        /// Why it cannot be read.
+        reason: String,
+    },
+    /// An update would remove more documents than an update may without being told to: more
+    /// than [`MASS_DELETE_SHARE`](crate::MASS_DELETE_SHARE) of the index (and more than
+    /// [`MASS_DELETE_MIN`](crate::MASS_DELETE_MIN) documents, or all of them), or documents of
+    /// an input that now holds none. Nothing was written.
+    #[error("{}; nothing was written. If that is what you want, run again with --allow-mass-delete (library: IndexBuilder::allow_mass_delete)", describe_mass_delete(*removed, *total, empty_inputs))]
+    MassDelete {
+        /// Documents the update would remove.
+        removed: usize,
+        /// Documents the index holds now.
+        total: usize,
+        /// Inputs that exist but hold no document now (an unmounted or emptied folder?).
+        empty_inputs: Vec<PathBuf>,
+    },
+    /// The directory holds an index that the writer did not make, and the writer only writes
+    /// to its own (`lore demo`: see [`IndexBuilder::owned_by`](crate::IndexBuilder::owned_by)).
+    #[error("{} holds an index that {owner} did not make; refusing to write over it. Give {owner} a new or empty directory (or the one it made before)", dir.display())]
+    NotOwned {
+        /// The index directory.
+        dir: PathBuf,
+        /// Who writes only to its own indexes, e.g. `lore demo`.
+        owner: String,
+    },
+    /// The device holding the index ran out of space while a new generation was written. The
+    /// unfinished generation was removed; the index is as it was.
+    #[error("no space left on the device holding the index ({}): about {} needed for the new generation, {} free. Nothing was changed: {}free some space and run the same command again", dir.display(), megabytes(*needed_bytes), megabytes(*free_bytes), current.as_deref().map(|c| format!("{c} is still current; ")).unwrap_or_default())]
+    NoSpace {
+        /// The index directory.
+        dir: PathBuf,
+        /// About how many bytes the new generation takes.
+        needed_bytes: u64,
+        /// Bytes free on the device now, the unfinished generation removed.
+        free_bytes: u64,
+        /// The generation that stays current, if any.
+        current: Option<String>,
+    },
+    /// `lore rollback` found no earlier generation it could make current.
+    #[error("cannot roll back the index at {}: {reason}", dir.display())]
+    Rollback {
+        /// The index directory.
+        dir: PathBuf,
+        /// Why not.
+        reason: String,
+    },
+}
+
+/// `12 MB`, `0.4 MB` (10^6 bytes).
+fn megabytes(bytes: u64) -> String {
+    let mb = bytes as f64 / 1e6;
+    if mb < 10.0 {
+        format!("{mb:.1} MB")
+    } else {
+        format!("{mb:.0} MB")
+    }
+}
+
+/// The first part of [`UserError::MassDelete`]'s message.
+fn describe_mass_delete(removed: usize, total: usize, empty_inputs: &[PathBuf]) -> String {
+    let share = if total == 0 {
+        0
+    } else {
+        (removed * 100).div_ceil(total)
+    };
+    let mut text = format!(
+        "this update would remove {removed} of the {total} documents of the index ({share}%)"
+    );
+    if !empty_inputs.is_empty() {
+        let names: Vec<String> = empty_inputs.iter().map(|p| format!("{p:?}")).collect();
+        text.push_str(&format!(
+            ", and {} {} no document now (not mounted, or emptied?)",
+            names.join(", "),
+            if names.len() == 1 { "holds" } else { "hold" }
+        ));
+    }
+    text
 }
 
 /// What broke inside lore or under it.
@@ -125,6 +208,17 @@ pub enum InternalError {
     /// The embedding runtime failed on a text it was given (the model loaded).
     #[error("embedding failed: {0}")]
     Embedding(String),
+    /// Writing a new generation failed (the error it met is `error`); the unfinished
+    /// generation was removed and the index is as it was.
+    #[error("could not write a new generation of the index at {}: {error}; the unfinished generation was removed, {}", dir.display(), current.as_deref().map_or("and the index had no generation yet".to_string(), |c| format!("{c} is still current")))]
+    Write {
+        /// The index directory.
+        dir: PathBuf,
+        /// The generation that stays current, if any.
+        current: Option<String>,
+        /// What went wrong (in the message, so not repeated as a source).
+        error: Box<Error>,
+    },
     /// A broken invariant: a bug in lore.
     #[error(
         "internal error (a bug in lore; please report it with the command that caused it): {0}"
@@ -142,6 +236,78 @@ impl Error {
     /// True when the caller can fix the problem ([`Error::User`]).
     pub fn is_user_error(&self) -> bool {
         matches!(self, Error::User(_))
+    }
+
+    /// True when the device ran out of space (or quota) somewhere below this error: an I/O
+    /// error of that kind, also when a JSON or full-text engine error wraps it.
+    pub fn is_out_of_space(&self) -> bool {
+        fn io_full(e: &std::io::Error) -> bool {
+            matches!(
+                e.kind(),
+                std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded
+            ) || e.raw_os_error() == Some(28)
+        }
+        let mut next: Option<&(dyn std::error::Error + 'static)> = Some(self);
+        while let Some(e) = next {
+            if let Some(io) = e.downcast_ref::<std::io::Error>() {
+                if io_full(io) {
+                    return true;
+                }
+            }
+            if let Some(json) = e.downcast_ref::<serde_json::Error>() {
+                if json.io_error_kind().is_some_and(|kind| {
+                    matches!(
+                        kind,
+                        std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded
+                    )
+                }) {
+                    return true;
+                }
+            }
+            match e.downcast_ref::<Error>() {
+                Some(Error::Internal(InternalError::Io { error, .. })) if io_full(error) => {
+                    return true
+                }
+                Some(Error::Internal(InternalError::Json(json)))
+                    if json.io_error_kind().is_some_and(|kind| {
+                        matches!(
+                            kind,
+                            std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded
+                        )
+                    }) =>
+                {
+                    return true
+                }
+                Some(Error::Internal(InternalError::Write { error, .. })) => {
+                    return error.is_out_of_space()
+                }
+                Some(Error::Internal(InternalError::Lexical { error, .. })) => {
+                    // The full-text engine keeps the I/O error inside its own error type, in
+                    // its message only: the operating system's words for ENOSPC and EDQUOT.
+                    let mut inner: Option<&(dyn std::error::Error + 'static)> =
+                        Some(error.as_ref());
+                    while let Some(i) = inner {
+                        let text = i.to_string();
+                        if text.contains("os error 28")
+                            || text.contains("No space left on device")
+                            || text.contains("os error 122")
+                            || text.contains("Disk quota exceeded")
+                        {
+                            return true;
+                        }
+                        if let Some(io) = i.downcast_ref::<std::io::Error>() {
+                            if io_full(io) {
+                                return true;
+                            }
+                        }
+                        inner = i.source();
+                    }
+                }
+                _ => {}
+            }
+            next = e.source();
+        }
+        false
     }
 
     /// A [`UserError::Load`] without a line.

@@ -11,13 +11,18 @@
 //! writes a whole new generation beside the current one ([`begin`]), flushes it to disk, and
 //! switches `CURRENT` to it by an atomic rename ([`commit`]): a reader sees the old generation
 //! or the new one, never a mix, and a writer killed at any moment leaves the last committed
-//! generation current (its unfinished directory is removed by the next writer, [`clean`]).
+//! generation current. A write that fails removes its unfinished directory itself (the
+//! [`NewGeneration`] removes it when dropped uncommitted); every writer first clears what a
+//! writer killed earlier left ([`WriterLock::acquire`]).
 //! The lock is an advisory file lock held by the open file, so the system releases it when
 //! its holder dies: a lock left by a killed process is taken over by the next writer.
 //!
 //! Readers resolve `CURRENT` once ([`resolve`]) and keep their generation's files open; the
-//! generation before the current one is kept, so a reader that resolved the pointer just
-//! before a commit still finds its files.
+//! generations before the current one are kept, [`KEPT_GENERATIONS`] in all, so a reader that
+//! resolved the pointer just before a commit still finds its files, and `lore rollback`
+//! ([`make_current`]) can switch back to one of them with the same atomic rename. A generation
+//! rolled back from is emptied but its directory kept until the next commit, so that its name
+//! (which a server may still hold) is never given to another generation.
 
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, Write};
@@ -26,8 +31,12 @@ use std::path::{Path, PathBuf};
 use crate::error::{Error, Result};
 use crate::layout::{
     generation_number, AUDIT_LOG, CURRENT, GENERATION_PREFIX as PREFIX, LEGACY_ENTRIES, LOCK,
-    MANIFEST,
+    MANIFEST, OWNER,
 };
+
+/// How many generations an index keeps: the current one and, before it, the ones `lore
+/// rollback` can make current again (two).
+pub const KEPT_GENERATIONS: usize = 3;
 
 /// The directory of the current generation of the index at `dir`: `dir/<CURRENT>`, or `dir`
 /// itself for an index written before generations. [`UserError::NoIndex`](crate::UserError::NoIndex) when there is neither.
@@ -63,6 +72,7 @@ pub fn is_own_entry(name: &str) -> bool {
     name == LOCK
         || name == AUDIT_LOG
         || name == CURRENT
+        || name == OWNER
         || name.starts_with(&format!("{CURRENT}."))
         || generation_number(name).is_some()
         || LEGACY_ENTRIES.contains(&name)
@@ -76,6 +86,8 @@ const UNNAMED_HOLDER_WAIT: std::time::Duration = std::time::Duration::from_secs(
 pub struct WriterLock {
     file: File,
     dir: PathBuf,
+    /// What could not be cleared of earlier writers' leftovers.
+    notes: Vec<String>,
 }
 
 impl WriterLock {
@@ -83,6 +95,10 @@ impl WriterLock {
     /// [`UserError::Locked`](crate::UserError::Locked) naming the process that holds it. A
     /// holder that has not written its name yet is waited for, up to two seconds: that is a
     /// writer starting, or a child process of ours that has not yet let go of our files.
+    ///
+    /// Then clears what earlier writers that failed or were killed left behind: unfinished
+    /// generations (never a current or kept one) and a half-written pointer, so that a disk
+    /// they filled has its space back before this writer starts.
     pub fn acquire(dir: &Path) -> Result<Self> {
         std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
         let path = dir.join(LOCK);
@@ -125,7 +141,9 @@ impl WriterLock {
                 Err(std::fs::TryLockError::Error(e)) => return Err(io(e)),
             }
         }
-        // The lock is ours: whoever held it before (a killed process) is gone.
+        // The lock is ours: whoever held it before (a killed process) is gone. What it left
+        // is cleared first, so that a disk it filled has room again for what follows.
+        let notes = clear_leftovers(dir);
         let since = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_secs());
@@ -142,6 +160,7 @@ impl WriterLock {
         Ok(WriterLock {
             file,
             dir: dir.to_path_buf(),
+            notes,
         })
     }
 
@@ -149,6 +168,41 @@ impl WriterLock {
     pub fn dir(&self) -> &Path {
         &self.dir
     }
+}
+
+/// Remove what writers that failed or were killed left in `root`: the pointer they were
+/// writing, and every generation above the current one that holds anything (they never
+/// became current; one rolled back from is already empty, and is kept so its number stays
+/// used). Without a current generation every generation is unfinished. Returns what could not
+/// be removed, as notes. A damaged pointer leaves everything as it is.
+fn clear_leftovers(root: &Path) -> Vec<String> {
+    let mut notes = Vec::new();
+    let tmp = root.join(format!("{CURRENT}.tmp"));
+    if tmp.exists() {
+        if let Err(e) = std::fs::remove_file(&tmp) {
+            notes.push(format!("could not remove {}: {e}", tmp.display()));
+        }
+    }
+    let current = match read_current(root) {
+        Ok(current) => current.as_deref().and_then(generation_number),
+        Err(_) => return notes,
+    };
+    let Ok(all) = generations(root) else {
+        return notes;
+    };
+    for (number, path) in all {
+        let above = current.is_none_or(|c| number > c);
+        let empty = std::fs::read_dir(&path).is_ok_and(|mut d| d.next().is_none());
+        if above && !(empty && current.is_some()) {
+            if let Err(e) = std::fs::remove_dir_all(&path) {
+                notes.push(format!(
+                    "could not remove the unfinished generation {}: {e}",
+                    path.display()
+                ));
+            }
+        }
+    }
+    notes
 }
 
 impl Drop for WriterLock {
@@ -167,13 +221,24 @@ fn hostname() -> String {
         .unwrap_or_else(|| "this machine".into())
 }
 
-/// A generation being written.
-#[derive(Debug, Clone)]
+/// A generation being written. Dropped before [`commit`] made it current (the write failed,
+/// or stopped), it removes its directory and everything written in it.
+#[derive(Debug)]
 pub struct NewGeneration {
     /// Its directory name, e.g. `gen-000005`.
     pub name: String,
     /// Its directory (created empty).
     pub dir: PathBuf,
+    /// Made current: its directory is the index's now.
+    current: bool,
+}
+
+impl Drop for NewGeneration {
+    fn drop(&mut self) {
+        if !self.current {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
+    }
 }
 
 /// Start a new generation in `lock`'s directory: the next number after every generation
@@ -184,40 +249,130 @@ pub fn begin(lock: &WriterLock) -> Result<NewGeneration> {
     let name = format!("{PREFIX}{:06}", last.map_or(1, |n| n + 1));
     let dir = root.join(&name);
     std::fs::create_dir(&dir).map_err(|e| Error::io(&dir, e))?;
-    Ok(NewGeneration { name, dir })
+    Ok(NewGeneration {
+        name,
+        dir,
+        current: false,
+    })
 }
 
 /// Make `generation` (fully written) the current one: flush its files to disk, then switch
 /// `CURRENT` to it by an atomic rename, then flush the directory entry. Returns the generation
-/// that was current before, if any.
-pub fn commit(lock: &WriterLock, generation: &NewGeneration) -> Result<Option<String>> {
+/// that was current before, if any. When it fails before the switch, the generation is
+/// removed.
+pub fn commit(lock: &WriterLock, mut generation: NewGeneration) -> Result<Option<String>> {
     let root = lock.dir();
     let previous = read_current(root).ok().flatten();
     sync_tree(&generation.dir)?;
     sync_dir(root)?;
-    let tmp = root.join(format!("{CURRENT}.tmp"));
-    let io = |e| Error::io(&tmp, e);
-    let mut file = File::create(&tmp).map_err(io)?;
-    writeln!(file, "{}", generation.name).map_err(io)?;
-    file.sync_all().map_err(io)?;
-    drop(file);
-    let current = root.join(CURRENT);
-    std::fs::rename(&tmp, &current).map_err(|e| Error::io(&current, e))?;
-    sync_dir(root)?;
+    switch(root, &generation.name)?;
+    generation.current = true;
+    // The switch is made; a directory flush that fails now cannot undo it, and the next
+    // writer's flush covers it.
+    let _ = sync_dir(root);
     Ok(previous)
 }
 
-/// Remove what no reader needs any more: generations other than the current one and
-/// `previous` (the one [`commit`] replaced; unfinished ones included), and the files of an
-/// index written before generations. Returns what could not be removed, as notes.
-pub fn clean(lock: &WriterLock, previous: Option<&str>) -> Result<Vec<String>> {
-    let root = lock.dir();
+/// Point `CURRENT` at `name` by writing `CURRENT.tmp` and renaming it over `CURRENT` (the
+/// rename is atomic: a reader sees the old pointer or the new one). A failure leaves the old
+/// pointer and no temporary file.
+fn switch(root: &Path, name: &str) -> Result<()> {
+    let tmp = root.join(format!("{CURRENT}.tmp"));
+    let write = || -> std::io::Result<()> {
+        let mut file = File::create(&tmp)?;
+        writeln!(file, "{name}")?;
+        file.sync_all()
+    };
+    if let Err(e) = write() {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(Error::io(&tmp, e));
+    }
+    let current = root.join(CURRENT);
+    if let Err(e) = std::fs::rename(&tmp, &current) {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(Error::io(&current, e));
+    }
+    Ok(())
+}
+
+/// The current generation and the complete ones before it (see [`earlier`]).
+#[derive(Debug, Clone)]
+pub struct History {
+    /// The current generation's name.
+    pub current: String,
+    /// The complete generations (those holding a manifest) below it, newest first: name and
+    /// directory.
+    pub before: Vec<(String, PathBuf)>,
+}
+
+/// The current generation and the complete ones below it: what [`make_current`] can switch
+/// back to. `None` when the index has no current generation.
+pub fn earlier(root: &Path) -> Result<Option<History>> {
     let Some(current) = read_current(root)? else {
-        return Ok(Vec::new());
+        return Ok(None);
     };
     let current_number = generation_number(&current).unwrap_or(0);
-    let previous = previous.and_then(generation_number);
+    let mut before: Vec<(String, PathBuf)> = generations(root)?
+        .into_iter()
+        .filter(|(n, path)| *n < current_number && path.join(MANIFEST).is_file())
+        .map(|(_, path)| {
+            let name = path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            (name, path)
+        })
+        .collect();
+    before.reverse();
+    Ok(Some(History { current, before }))
+}
+
+/// Make the kept generation `name` current again (`lore rollback`), by the same atomic switch
+/// as a commit, then empty the generation that was current (`undone`). Its directory stays,
+/// empty, until the next commit: a server still answering from it notices the pointer moved,
+/// and no later generation takes its name. Returns what could not be removed, as notes.
+pub fn make_current(lock: &WriterLock, name: &str, undone: &str) -> Result<Vec<String>> {
+    let root = lock.dir();
+    if generation_number(name).is_none() || generation_number(undone).is_none() {
+        return Err(Error::bug(format!(
+            "{name:?} or {undone:?} names no generation"
+        )));
+    }
+    switch(root, name)?;
+    let _ = sync_dir(root);
     let mut notes = Vec::new();
+    let dir = root.join(undone);
+    let entries = std::fs::read_dir(&dir).map_err(|e| Error::io(&dir, e))?;
+    for entry in entries {
+        let entry = entry.map_err(|e| Error::io(&dir, e))?;
+        let path = entry.path();
+        let outcome = match entry.file_type() {
+            Ok(t) if t.is_dir() => std::fs::remove_dir_all(&path),
+            _ => std::fs::remove_file(&path),
+        };
+        if let Err(e) = outcome {
+            notes.push(format!("could not remove {}: {e}", path.display()));
+        }
+    }
+    Ok(notes)
+}
+
+/// Remove what no reader needs any more: every generation but the current one and the
+/// [`KEPT_GENERATIONS`]` - 1` complete ones before it (unfinished and rolled-back ones
+/// included), and the files of an index written before generations. Returns what could not be
+/// removed, as notes (with those of the lock's own clearing).
+pub fn clean(lock: &WriterLock) -> Result<Vec<String>> {
+    let root = lock.dir();
+    let mut notes = lock.notes.clone();
+    let Some(History { current, before }) = earlier(root)? else {
+        return Ok(notes);
+    };
+    let current_number = generation_number(&current).unwrap_or(0);
+    let kept: Vec<u64> = before
+        .iter()
+        .take(KEPT_GENERATIONS.saturating_sub(1))
+        .filter_map(|(name, _)| generation_number(name))
+        .collect();
     let mut remove = |path: &Path| {
         let outcome = if path.is_dir() {
             std::fs::remove_dir_all(path)
@@ -229,7 +384,7 @@ pub fn clean(lock: &WriterLock, previous: Option<&str>) -> Result<Vec<String>> {
         }
     };
     for (number, path) in generations(root)? {
-        if number != current_number && Some(number) != previous {
+        if number != current_number && !kept.contains(&number) {
             remove(&path);
         }
     }
@@ -295,8 +450,26 @@ fn sync_dir(dir: &Path) -> Result<()> {
 mod tests {
     use super::*;
 
+    fn names(root: &Path) -> Vec<String> {
+        generations(root)
+            .unwrap()
+            .into_iter()
+            .map(|(_, p)| p.file_name().unwrap().to_string_lossy().into_owned())
+            .collect()
+    }
+
+    /// Begin and commit a generation holding a manifest.
+    fn commit_one(lock: &WriterLock) -> String {
+        let generation = begin(lock).unwrap();
+        std::fs::write(generation.dir.join(MANIFEST), "{}").unwrap();
+        let name = generation.name.clone();
+        commit(lock, generation).unwrap();
+        clean(lock).unwrap();
+        name
+    }
+
     #[test]
-    fn commits_switch_the_pointer_and_clean_keeps_two() {
+    fn commits_switch_the_pointer_and_clean_keeps_three() {
         let tmp = tempfile::tempdir().unwrap();
         let root = tmp.path().join("idx");
         assert!(matches!(
@@ -304,29 +477,77 @@ mod tests {
             Err(Error::User(crate::error::UserError::NoIndex { .. }))
         ));
         let lock = WriterLock::acquire(&root).unwrap();
-        let mut names = Vec::new();
-        let mut previous = None;
-        for _ in 0..4 {
-            let generation = begin(&lock).unwrap();
-            std::fs::write(generation.dir.join(MANIFEST), "{}").unwrap();
-            previous = commit(&lock, &generation).unwrap();
-            assert_eq!(resolve(&root).unwrap(), generation.dir);
-            assert!(clean(&lock, previous.as_deref()).unwrap().is_empty());
-            names.push(generation.name);
-        }
-        assert_eq!(names[3], "gen-000004");
-        assert_eq!(previous.as_deref(), Some("gen-000003"));
-        // The current generation and the one it replaced are kept; an unfinished one goes.
+        let committed: Vec<String> = (0..4).map(|_| commit_one(&lock)).collect();
+        assert_eq!(committed[3], "gen-000004");
+        assert_eq!(resolve(&root).unwrap(), root.join("gen-000004"));
+        // The current generation and the two before it are kept.
+        assert_eq!(names(&root), vec!["gen-000002", "gen-000003", "gen-000004"]);
+        // A generation dropped before its commit removes itself.
         let unfinished = begin(&lock).unwrap();
         assert_eq!(unfinished.name, "gen-000005");
-        clean(&lock, previous.as_deref()).unwrap();
-        let left: Vec<String> = generations(&root)
-            .unwrap()
-            .into_iter()
-            .map(|(_, p)| p.file_name().unwrap().to_string_lossy().into_owned())
-            .collect();
-        assert_eq!(left, vec!["gen-000003", "gen-000004"]);
+        std::fs::write(unfinished.dir.join(MANIFEST), "{}").unwrap();
+        drop(unfinished);
+        assert_eq!(names(&root), vec!["gen-000002", "gen-000003", "gen-000004"]);
         assert_eq!(read_current(&root).unwrap().as_deref(), Some("gen-000004"));
+    }
+
+    #[test]
+    fn the_next_writer_clears_what_a_killed_one_left() {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path().join("idx");
+        let lock = WriterLock::acquire(&root).unwrap();
+        commit_one(&lock);
+        // A writer killed mid-write: its generation and pointer stay (forgotten, not dropped).
+        let killed = begin(&lock).unwrap();
+        std::fs::write(killed.dir.join("vectors.f32"), vec![0u8; 4096]).unwrap();
+        std::mem::forget(killed);
+        std::fs::write(root.join("CURRENT.tmp"), "gen-000002\n").unwrap();
+        drop(lock);
+        let lock = WriterLock::acquire(&root).unwrap();
+        assert_eq!(names(&root), vec!["gen-000001"]);
+        assert!(!root.join("CURRENT.tmp").exists());
+        assert_eq!(read_current(&root).unwrap().as_deref(), Some("gen-000001"));
+        // Before any commit, every generation is unfinished.
+        let other = tmp.path().join("fresh");
+        let first = WriterLock::acquire(&other).unwrap();
+        std::mem::forget(begin(&first).unwrap());
+        drop(first);
+        drop(WriterLock::acquire(&other).unwrap());
+        assert!(names(&other).is_empty());
+        drop(lock);
+    }
+
+    #[test]
+    fn rolling_back_switches_to_the_kept_generation_and_never_reuses_a_name() {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path().join("idx");
+        let lock = WriterLock::acquire(&root).unwrap();
+        for _ in 0..3 {
+            commit_one(&lock);
+        }
+        let History { current, before } = earlier(&root).unwrap().unwrap();
+        assert_eq!(current, "gen-000003");
+        let before: Vec<&str> = before.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(before, vec!["gen-000002", "gen-000001"]);
+        assert!(make_current(&lock, "gen-000002", "gen-000003")
+            .unwrap()
+            .is_empty());
+        assert_eq!(resolve(&root).unwrap(), root.join("gen-000002"));
+        // The generation rolled back from is emptied, its directory kept, also by the next
+        // writer, so the next commit takes a new name.
+        assert!(std::fs::read_dir(root.join("gen-000003"))
+            .unwrap()
+            .next()
+            .is_none());
+        drop(lock);
+        let lock = WriterLock::acquire(&root).unwrap();
+        assert!(root.join("gen-000003").is_dir());
+        assert_eq!(commit_one(&lock), "gen-000004");
+        // A second rollback goes past the emptied one.
+        let before = earlier(&root).unwrap().unwrap().before;
+        let before: Vec<&str> = before.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(before, vec!["gen-000002", "gen-000001"]);
+        assert_eq!(names(&root), vec!["gen-000001", "gen-000002", "gen-000004"]);
     }
 
     #[test]

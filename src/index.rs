@@ -180,6 +180,14 @@ impl Index {
         }
     }
 
+    /// Open the generation in `dir` of the index at `root` and check it as opening does (its
+    /// manifest, text index, chunk count, neighbours and vector files), then let it go:
+    /// whether `lore rollback` may make it current. Returns its manifest.
+    pub(crate) fn check_generation(root: &Path, dir: &Path) -> Result<Manifest> {
+        let index = Index::open_generation(root, dir.to_path_buf(), OpenOptions::default())?;
+        Ok(index.manifest().clone())
+    }
+
     /// Open the generation in `dir` of the index at `root`.
     fn open_generation(root: &Path, dir: PathBuf, options: OpenOptions) -> Result<Self> {
         let manifest = Manifest::read(&dir)?;

@@ -6,6 +6,7 @@
 //! ```text
 //! DIR/CURRENT          the name of the current generation, e.g. `gen-000004`
 //! DIR/lock             held by the one process writing (see crate::generation)
+//! DIR/owner            who made it, for a writer that keeps to its own (`lore demo`)
 //! DIR/gen-NNNNNN/      one complete index:
 //! ```
 //!
@@ -40,6 +41,9 @@ pub const LOCK: &str = "lock";
 /// The audit log a server writes beside the generations unless told otherwise (see
 /// `serve::audit`); an index directory may hold it.
 pub const AUDIT_LOG: &str = "audit.jsonl";
+/// Who made the index, when a writer keeps to its own (`lore demo`: see
+/// `IndexBuilder::owned_by`).
+pub const OWNER: &str = "owner";
 /// Prefix of generation directories (`gen-000004`).
 pub(crate) const GENERATION_PREFIX: &str = "gen-";
 

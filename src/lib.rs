@@ -68,8 +68,9 @@
 //! memory/       organizational memory over an index: decisions, who, pack (token-budgeted
 //!               context), verify (re-read cited sources), supersede (ranking by the ledger,
 //!               which search calls)                      → search, index, query, embed, load, model
-//! writer/       build and update (write side): builder, edits, records, commit, vectors, digest
-//!                                                              → layout, generation, lexical, vector, embed, chunk, load, context, ledger, access
+//! writer/       build and update (write side): builder, edits, records, commit, vectors, digest,
+//!               guard (inputs, mass deletes, full disks, owned indexes), rollback
+//!                                                              → index (rollback checks a generation), layout, generation, lexical, vector, embed, chunk, load, context, ledger, access
 //! ledger        memory/{ledger, extract, people}: entries and links, finding them in documents,
 //!               the people file (the part of memory the writer, index and search use) → load, model, date
 //! search        ranking over one open index                   → scope, index, query, fuse, context, snippet, lexical, vector
@@ -138,6 +139,7 @@ pub use embed::{
 };
 pub use error::{Error, InternalError, Result, UserError};
 pub use fuse::{Fusion, DEFAULT_LEXICAL_WEIGHT, DEFAULT_RRF_K};
+pub use generation::KEPT_GENERATIONS;
 pub use index::{Index, Neighbourhood, OpenOptions};
 pub use layout::{ChunkingInfo, Counts, Manifest, ModelInfo, FORMAT_VERSION};
 pub use load::LoadOptions;
@@ -158,7 +160,10 @@ pub use query::{
 pub use scope::{AccessSummary, Readable};
 pub use search::{RankedChunk, Ranking};
 pub use snippet::Snippet;
-pub use writer::{BuildReport, Changes, IndexBuilder, IndexWriter, MovedRoot};
+pub use writer::{
+    rollback, BuildReport, Changes, IndexBuilder, IndexWriter, MovedRoot, RolledBack,
+    MASS_DELETE_MIN, MASS_DELETE_SHARE,
+};
 
 /// lore's internals, for its own benchmarks, fuzz targets and integration tests only: not part
 /// of the API, and changed without notice.

@@ -35,6 +35,8 @@ fn build(index: &Path, input: &Path, embedder: &Arc<dyn Embedder>) {
     IndexBuilder::new(index)
         .embedder(embedder.clone())
         .embedding_cache(None)
+        // Each edition is another folder, replacing every document of the one before.
+        .allow_mass_delete(true)
         .build(&[input.to_path_buf()])
         .unwrap();
 }
@@ -192,7 +194,7 @@ fn searches_during_commits_see_one_generation_or_the_next() {
     assert_eq!(edition(&early, Mode::Dense), "alpha");
     let latest = Index::open_with(&index_dir, options).unwrap();
     assert_eq!(edition(&latest, Mode::Hybrid), "alpha");
-    // The current generation and the one before it are all that is left.
+    // The current generation and the two before it are all that is left.
     let generations = std::fs::read_dir(&index_dir)
         .unwrap()
         .filter(|e| {
@@ -203,7 +205,7 @@ fn searches_during_commits_see_one_generation_or_the_next() {
                 .starts_with("gen-")
         })
         .count();
-    assert_eq!(generations, 2);
+    assert_eq!(generations, lore::KEPT_GENERATIONS);
 }
 
 /// `lore index INPUT --index INDEX --no-embed`

@@ -458,7 +458,9 @@ fn build_or_reuse(
             max_tokens: args.max_tokens,
         })
         // A rebuild starts from nothing, so that its time is a full build's.
-        .reuse_index(!args.rebuild);
+        .reuse_index(!args.rebuild)
+        // The evaluation's index mirrors its corpus, whatever share of it changed.
+        .allow_mass_delete(true);
     let inputs = [corpus.to_path_buf()];
     if !args.rebuild && build.is_current(&inputs)? {
         writeln!(err, "reusing the current index at {}", index_dir.display())?;

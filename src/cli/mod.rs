@@ -1,8 +1,11 @@
 //! Command-line interface: arguments (clap), commands, text and JSON output.
 //!
-//! Exit codes: 0 success; 1 error; 2 bad usage; 3 `lore index` finished but skipped some inputs
-//! (the index is written; the summary lists what was skipped and why), `lore rm` was given
-//! something that matched nothing, or `lore verify` found citations that no longer hold.
+//! Exit codes: 0 success; 1 error; 2 bad usage (including a write refused as given: an input
+//! that does not exist or cannot be read, an update that would remove too much without
+//! `--allow-mass-delete`, `lore demo` over an index it did not make); 3 `lore index` finished
+//! but skipped some inputs (the index is written; the summary lists what was skipped and why),
+//! `lore rm` was given something that matched nothing, or `lore verify` found citations that
+//! no longer hold.
 
 mod eval;
 mod mcp;
@@ -36,8 +39,10 @@ const EXIT_SKIPPED: u8 = 3;
 /// lore: an organization's memory for AI systems. Indexes exported meeting notes, transcripts,
 /// wiki pages, decision records and chat, and answers questions with cited snippets.
 ///
-/// Exit codes: 0 success, 1 error, 2 bad usage, 3 `index` finished but skipped some inputs (or
-/// `rm` matched nothing for some ID-OR-PATH, or `verify` found citations that no longer hold).
+/// Exit codes: 0 success, 1 error, 2 bad usage (or a write refused as given: a missing input,
+/// too many removals without --allow-mass-delete, `demo` over an index it did not make), 3
+/// `index` finished but skipped some inputs (or `rm` matched nothing for some ID-OR-PATH, or
+/// `verify` found citations that no longer hold).
 #[derive(Debug, Parser)]
 #[command(name = "lore", version, about, long_about)]
 pub struct Cli {
@@ -91,6 +96,17 @@ enum Command {
     ///
     /// Example: lore rm corpus/meetings/2025-01-07-standup.md --index /tmp/acme
     Rm(RmArgs),
+    /// Make the generation before the current one current again: undo the last `lore index`
+    /// or `lore rm`.
+    ///
+    /// An index keeps 3 generations: the current one and the two before it. The earlier one is
+    /// opened and checked first, then made current by the same atomic switch a commit uses; a
+    /// running `lore serve` picks it up like a new commit. The generation rolled back from is
+    /// emptied; rolling back again goes one further back. The next `lore index` makes a new
+    /// generation from the inputs as usual.
+    ///
+    /// Example: lore rollback --index /tmp/acme
+    Rollback(InspectArgs),
     /// Search an index and print ranked, cited snippets.
     ///
     /// Example: lore search "who approves contracts over 50K" --index /tmp/acme -k 5
@@ -210,6 +226,11 @@ struct IndexArgs {
     /// instead of making it mirror them).
     #[arg(long)]
     no_delete: bool,
+    /// Let this update remove more than half of the index's documents (and more than 10), or
+    /// documents of a PATH that now holds none. Without it such an update stops before writing
+    /// anything: a PATH that is unmounted or emptied must not empty the index.
+    #[arg(long)]
+    allow_mass_delete: bool,
     /// Ignore the existing index: load, chunk and embed every file afresh (with --no-cache, the
     /// model embeds every chunk).
     #[arg(long, conflicts_with = "no_delete")]
@@ -408,7 +429,8 @@ struct DemoArgs {
     /// The corpus folder (default: ./corpus, else the one shipped with the source).
     #[arg(long, value_name = "DIR")]
     corpus: Option<PathBuf>,
-    /// Where to build the demo index (default: ~/.cache/lore/demo-index).
+    /// Where to build the demo index (default: ~/.cache/lore/demo-index): a new or empty
+    /// directory, or one the demo made before; any other index is refused, never replaced.
     #[arg(long, value_name = "DIR")]
     index: Option<PathBuf>,
     /// How many sample questions to answer in full.
@@ -446,6 +468,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Index(args) => index(args, model, quiet),
         Command::Rm(args) => rm(args, model, quiet),
+        Command::Rollback(args) => rollback(args),
         Command::Search(args) => search(args, model),
         Command::Context(args) => context(args, model),
         Command::Stats(args) => stats(args),
@@ -468,14 +491,21 @@ pub fn is_broken_pipe(err: &anyhow::Error) -> bool {
     })
 }
 
-/// The exit code of a failed run: 2 when the request itself was wrong (a bad query, filter,
-/// date range, budget or count, as the README's "Exit codes" say), 1 otherwise.
+/// The exit code of a failed run: 2 when the request itself was wrong or was refused as given
+/// (a bad query, filter, date range, budget or count; options that do not go together; a
+/// missing input, a mass delete, a demo over a foreign index: the README's "Exit codes"), 1
+/// otherwise.
 pub fn exit_code(err: &anyhow::Error) -> u8 {
     let usage = err.chain().any(|e| {
         e.is::<values::Usage>()
             || matches!(
                 e.downcast_ref::<Error>(),
-                Some(Error::User(UserError::InvalidRequest(_)))
+                Some(Error::User(
+                    UserError::InvalidRequest(_)
+                        | UserError::InputUnavailable { .. }
+                        | UserError::MassDelete { .. }
+                        | UserError::NotOwned { .. }
+                ))
             )
     });
     if usage {
@@ -490,6 +520,20 @@ pub fn exit_code(err: &anyhow::Error) -> u8 {
 pub fn hint(err: &anyhow::Error) -> Option<String> {
     let lore_err = err.chain().find_map(|e| e.downcast_ref::<Error>())?;
     match lore_err {
+        // A failed write touched nothing: whether the index is damaged is for its current
+        // generation to say, opened and checked now.
+        Error::Internal(InternalError::Write { dir, .. }) => match Index::open(dir) {
+            Ok(_) => Some(format!(
+                "the index at {} is unchanged and passes its checks; check that lore may write there and that its disk has room, then run the same command again",
+                dir.display()
+            )),
+            Err(Error::User(UserError::NoIndex { .. })) => None,
+            Err(e) => Some(format!(
+                "the current generation fails its checks too ({e}): `lore rollback --index {}` makes the one before it current again, or rebuild it with `lore index <PATH>... --index {} --rebuild`",
+                dir.display(),
+                dir.display()
+            )),
+        },
         Error::User(UserError::ModelMissing { .. }) => Some(
             "without the model, `lore index --no-embed` builds a lexical-only index and `lore search --mode lexical` searches one".into(),
         ),
@@ -497,8 +541,18 @@ pub fn hint(err: &anyhow::Error) -> Option<String> {
         Error::Internal(InternalError::Io { .. }) => Some(
             "check that the path exists, that lore may read and write it, and that its disk has room".into(),
         ),
+        // The generation whose text index failed is opened and checked again: only one that
+        // fails is called damaged.
+        Error::Internal(InternalError::Lexical { path, .. })
+            if path.parent().is_some_and(|generation| Index::open(generation).is_ok()) =>
+        {
+            Some(format!(
+                "the index holding {} opens and passes its checks: the failure came from its surroundings (permissions, open files, the disk); run the command again",
+                path.display()
+            ))
+        }
         Error::Internal(InternalError::Lexical { .. } | InternalError::Json(_)) => Some(
-            "the index may be damaged: rebuild it with `lore index <PATH>... --index <DIR> --rebuild`".into(),
+            "the index may be damaged: `lore rollback --index <DIR>` makes the generation before it current again, or rebuild it with `lore index <PATH>... --index <DIR> --rebuild`".into(),
         ),
         Error::Internal(InternalError::Embedding(_)) => Some(
             "the embedding runtime failed: fetch the model again with `scripts/fetch-model.sh`; a hybrid search without --strict answers with lexical results meanwhile".into(),
@@ -519,7 +573,8 @@ fn builder(dir: &Path, model: Model, no_embed: bool) -> IndexBuilder {
 fn index(args: IndexArgs, model: Model, quiet: bool) -> anyhow::Result<ExitCode> {
     let mut builder = builder(&args.index, model, args.no_embed)
         .reuse_index(!args.rebuild)
-        .keep_missing(args.no_delete);
+        .keep_missing(args.no_delete)
+        .allow_mass_delete(args.allow_mass_delete);
     if let Some(max_tokens) = args.max_tokens {
         builder = builder.chunk_options(ChunkOptions { max_tokens });
     }
@@ -602,6 +657,30 @@ fn rm(args: RmArgs, model: Model, quiet: bool) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::from(EXIT_SKIPPED)
     })
+}
+
+fn rollback(args: InspectArgs) -> anyhow::Result<ExitCode> {
+    // The library's errors name the index directory.
+    let done = lore::rollback(&args.index)?;
+    let mut out = std::io::stdout().lock();
+    if args.json {
+        serde_json::to_writer_pretty(&mut out, &done)?;
+        writeln!(out)?;
+    } else {
+        writeln!(
+            out,
+            "rolled back the index at {}: {} is current again ({} documents, {} chunks); {} was emptied",
+            args.index.display(),
+            done.to,
+            done.num_documents,
+            done.num_chunks,
+            done.from
+        )?;
+        for note in &done.notes {
+            writeln!(out, "note: {note}")?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn print_summary(out: &mut impl Write, report: &BuildReport, dir: &Path) -> std::io::Result<()> {
@@ -1126,7 +1205,11 @@ fn demo(args: DemoArgs, model: Model, quiet: bool) -> anyhow::Result<ExitCode> {
         corpus.display(),
         dir.display()
     )?;
+    // The demo writes only to a directory it made (or a new or empty one), and may replace all
+    // of what it made.
     let report = builder(&dir, model.clone(), false)
+        .owned_by("lore demo")
+        .allow_mass_delete(true)
         .progress(progress::reporter(quiet))
         .build(std::slice::from_ref(&corpus))
         .context("cannot build the demo index")?;

@@ -45,6 +45,8 @@ pub struct IndexBuilder {
     pub(super) progress: Arc<dyn Progress>,
     pub(super) people: Option<PathBuf>,
     pub(super) access: Option<PathBuf>,
+    pub(super) allow_mass_delete: bool,
+    pub(super) owner: Option<String>,
 }
 
 impl IndexBuilder {
@@ -63,7 +65,29 @@ impl IndexBuilder {
             progress: Arc::new(NoProgress),
             people: None,
             access: None,
+            allow_mass_delete: false,
+            owner: None,
         }
+    }
+
+    /// Let [`IndexBuilder::build`] remove any share of the index (`lore index
+    /// --allow-mass-delete`). By default a build that would remove more than
+    /// [`MASS_DELETE_SHARE`](crate::MASS_DELETE_SHARE) of the index's documents (and more than
+    /// [`MASS_DELETE_MIN`](crate::MASS_DELETE_MIN), or all of them), or any document while an
+    /// input holds none,
+    /// fails with [`UserError::MassDelete`](crate::UserError::MassDelete) and writes nothing.
+    pub fn allow_mass_delete(mut self, allow: bool) -> Self {
+        self.allow_mass_delete = allow;
+        self
+    }
+
+    /// Write only to a new or empty directory, which is then marked as `owner`'s, or to an
+    /// index marked so (`lore demo` builds with the owner `lore demo`); any other index is
+    /// refused with [`UserError::NotOwned`](crate::UserError::NotOwned). A build without an
+    /// owner removes the mark: that index is no longer the owner's to write over.
+    pub fn owned_by(mut self, owner: impl Into<String>) -> Self {
+        self.owner = Some(owner.into());
+        self
     }
 
     /// Chunking settings (default: those of the index in the directory, else
@@ -158,6 +182,7 @@ impl IndexBuilder {
         check_replaceable(&dir)?;
         // One writer at a time, refused at once (before any work) when another holds the lock.
         let lock = WriterLock::acquire(&dir)?;
+        super::guard::claim(&dir, self.owner.as_deref())?;
         let previous = Previous::read(&dir);
         let settings = Settings {
             chunk: self.chunking(previous.as_ref()),
@@ -188,12 +213,25 @@ impl IndexBuilder {
     /// Bring the index in this builder's directory up to date with `paths`: it holds exactly
     /// what they hold (plus, with [`IndexBuilder::keep_missing`], what it held before), and
     /// unchanged files are carried over without the model (see the module documentation).
+    ///
+    /// Nothing is written when a path does not exist or cannot be read
+    /// ([`UserError::InputUnavailable`](crate::UserError::InputUnavailable)), or when the
+    /// update would remove too much ([`IndexBuilder::allow_mass_delete`]).
     pub fn build(&self, paths: &[PathBuf]) -> Result<BuildReport> {
+        super::guard::check_inputs(paths)?;
         let mut writer = self.writer()?;
         if self.keep_missing {
             writer.add_paths(paths);
         } else {
             writer.sync(paths);
+        }
+        if !self.allow_mass_delete {
+            let roots = if self.keep_missing { &[][..] } else { paths };
+            super::guard::check_removals(&writer, roots)?;
+        }
+        if self.owner.is_none() {
+            // Under the lock, once the checks passed: this index is no longer a demo's.
+            super::guard::disown(&writer.dir)?;
         }
         writer.commit()
     }

@@ -27,8 +27,17 @@ use crate::model::{Chunk, Skipped};
 use crate::vector::ExactRows;
 
 impl IndexWriter {
-    /// Write the new generation and make it current.
+    /// Write the new generation and make it current. When that fails, what was written is
+    /// removed and the index stays as it was; the error says so, and when the device filled,
+    /// it is [`UserError::NoSpace`](crate::UserError::NoSpace) with about how much is needed.
     pub fn commit(self) -> Result<BuildReport> {
+        let context = super::guard::WriteContext::of(&self);
+        self.write()
+            .map_err(|e| super::guard::failed_write(context, e))
+    }
+
+    /// [`IndexWriter::commit`], its errors as they come.
+    fn write(self) -> Result<BuildReport> {
         let IndexWriter {
             dir: _,
             lock,
@@ -301,8 +310,8 @@ impl IndexWriter {
             digest: Some(digest),
         };
         manifest.write(&staging)?;
-        let replaced = generation::commit(&lock, &generation)?;
-        notes.extend(generation::clean(&lock, replaced.as_deref())?);
+        generation::commit(&lock, generation)?;
+        notes.extend(generation::clean(&lock)?);
 
         Ok(BuildReport {
             num_files: counts.files,

@@ -39,16 +39,25 @@
 //! same chunking and model; otherwise every file is read afresh (the embedding cache still spares
 //! the model the text it has seen).
 //!
+//! Nothing is lost to a mistake or a fault: a build refuses inputs that do not exist or cannot
+//! be read, and an update that would remove more than half the index (or documents of an input
+//! that now holds none) unless allowed; a commit that fails removes what it wrote and says
+//! whether the disk was full; [`rollback`] makes the generation before the current one current
+//! again (`guard`, `rollback`).
+//!
 //! The rooms: `builder` (settings and whole builds), `edits` (the writer: add, sync, delete),
 //! `records` (what `files.json` holds, the generation replaced), `commit` (writing the new
-//! generation, carrying chunks), `vectors` (embedding, copying rows, the graph) and `digest`
-//! (document signatures, the manifest digest, what changed).
+//! generation, carrying chunks), `vectors` (embedding, copying rows, the graph), `digest`
+//! (document signatures, the manifest digest, what changed), `guard` (inputs, mass deletes,
+//! failed writes, owned indexes) and `rollback`.
 
 mod builder;
 mod commit;
 mod digest;
 mod edits;
+mod guard;
 mod records;
+mod rollback;
 mod vectors;
 
 use std::path::{Path, PathBuf};
@@ -68,6 +77,8 @@ use crate::vector::HnswParams;
 pub use builder::IndexBuilder;
 pub use digest::Changes;
 pub use edits::IndexWriter;
+pub use guard::{MASS_DELETE_MIN, MASS_DELETE_SHARE};
+pub use rollback::{rollback, RolledBack};
 pub use vectors::embedding_text;
 
 /// What a build or an update did.

@@ -77,7 +77,9 @@
 //!               files read in part                          → scope, index, access
 //! scope         a principal's view of an open index: readable chunks, their BM25 statistics,
 //!               the ledger of the readable documents          → index, lexical, ledger, access
-//! index         open a generation (read side), lazy dense half → layout, generation, lexical, vector, embed, context
+//! index         open a generation (read side), lazy dense half → layout, generation, lexical, vector, embed, context, stale
+//! stale         is a cited source still what was indexed: one metadata call per cited file per
+//!               request, content hash on demand (search, context, decisions, who, verify) → load, model
 //! generation    CURRENT + gen-NNNNNN + writer lock            → layout
 //! layout        every file name, the format version, the manifest
 //! query         SearchRequest / SearchResponse types          → snippet, fuse, context, model, date
@@ -122,6 +124,7 @@ mod search;
 #[cfg(feature = "serve")]
 pub mod serve;
 mod snippet;
+mod stale;
 mod vector;
 mod writer;
 
@@ -156,6 +159,7 @@ pub use query::{
 pub use scope::{AccessSummary, Readable};
 pub use search::{RankedChunk, Ranking};
 pub use snippet::Snippet;
+pub use stale::{SourceChecker, SourceChecking, Stale};
 pub use writer::{BuildReport, Changes, IndexBuilder, IndexWriter};
 
 /// lore's internals, for its own benchmarks, fuzz targets and integration tests only: not part

@@ -90,7 +90,11 @@ fn assert_same_and_fresh(plain: &Index, checked: &Index, questions: &[String], m
             r.hits.iter().map(|h| h.chunk_id.clone()).collect()
         };
         assert_eq!(ids(&a), ids(&b), "{q}");
-        assert!(b.hits.iter().all(|h| h.stale.is_none()), "{q}: {:?}", b.hits);
+        assert!(
+            b.hits.iter().all(|h| h.stale.is_none()),
+            "{q}: {:?}",
+            b.hits
+        );
     }
 }
 
@@ -162,7 +166,11 @@ fn main() {
         assert_same_and_fresh(&off, &metadata, &questions, mode);
         assert_same_and_fresh(&off, &content, &questions, mode);
         let fresh = latency(
-            &[("off", &off), ("metadata", &metadata), ("content", &content)],
+            &[
+                ("off", &off),
+                ("metadata", &metadata),
+                ("content", &content),
+            ],
             &questions,
             mode,
         );
@@ -191,7 +199,9 @@ fn main() {
         group.bench_function(name, |b| {
             b.iter(|| {
                 i = (i + 1) % questions.len();
-                index.search(&request(&questions[i], Mode::Lexical)).expect("search")
+                index
+                    .search(&request(&questions[i], Mode::Lexical))
+                    .expect("search")
             })
         });
     }

@@ -315,6 +315,9 @@ impl<'a> SourceChecker<'a> {
     /// A hit's staleness: [`SourceChecker::passage`], and for a chunk that records a decision
     /// (`labelled`), a file whose bytes changed elsewhere too.
     pub(crate) fn hit(&self, provenance: &Provenance, text: &str, labelled: bool) -> Option<Stale> {
+        if self.how == SourceChecking::Off {
+            return None;
+        }
         let stale = self.passage(provenance, text);
         if stale.is_some() || !labelled {
             return stale;
@@ -535,6 +538,23 @@ mod tests {
         let changed = judge(&records, SourceChecking::Content, &chunks, "$50K").unwrap();
         assert_eq!(changed.reason, SourceStatus::Changed);
         assert_eq!(judge(&records, SourceChecking::Off, &chunks, "$50K"), None);
+        // Nor does an unchecked answer flag a decision's chunk, or a decision.
+        let off = SourceChecker::new(Some(&records), SourceChecking::Off);
+        let held = chunks
+            .iter()
+            .find(|c| c.text.contains("paralegal"))
+            .unwrap();
+        assert_eq!(off.hit(&held.provenance, &held.text, true), None);
+        assert_eq!(off.entry(&held.provenance.path, [0, 1], "x"), None);
+        let checked = SourceChecker::new(Some(&records), SourceChecking::Content);
+        assert_eq!(
+            checked
+                .hit(&held.provenance, &held.text, true)
+                .unwrap()
+                .reason,
+            SourceStatus::Changed
+        );
+        assert_eq!(checked.hit(&held.provenance, &held.text, false), None);
     }
 
     #[test]

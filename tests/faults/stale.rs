@@ -396,7 +396,8 @@ fn check_sources_content_sees_an_edit_that_kept_size_and_time_and_off_sees_nothi
         "{by_content:#?}"
     );
 
-    std::fs::remove_file(&path).unwrap();
+    // Unchecked, neither an edited nor a deleted source is flagged.
+    std::fs::write(&path, text.replace("Status: Accepted", "Status: Rejected")).unwrap();
     let off = search(
         &idx,
         "outside counsel threshold",
@@ -404,6 +405,43 @@ fn check_sources_content_sees_an_edit_that_kept_size_and_time_and_off_sees_nothi
     );
     assert!(off.iter().any(|h| hit_path(h).ends_with(ADR)));
     assert!(off.iter().all(|h| reason(h).is_none()), "{off:#?}");
+    let text = text_of(
+        &idx,
+        &[
+            "search",
+            "outside counsel threshold",
+            "--mode",
+            "lexical",
+            "--check-sources",
+            "off",
+        ],
+    );
+    assert!(!text.contains('⚠'), "{text}");
+    std::fs::remove_file(&path).unwrap();
+    let off = search(
+        &idx,
+        "outside counsel threshold",
+        &["--check-sources", "off"],
+    );
+    assert!(off.iter().all(|h| reason(h).is_none()), "{off:#?}");
+    let answer = json_of(
+        &idx,
+        &[
+            "decisions",
+            "--status",
+            "all",
+            "-k",
+            "0",
+            "--json",
+            "--check-sources",
+            "off",
+        ],
+    );
+    assert!(answer["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|e| reason(e).is_none()));
 }
 
 #[test]

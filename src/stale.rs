@@ -233,7 +233,27 @@ enum FileState {
     /// It is no longer UTF-8 text.
     NotText,
     /// Its bytes differ from what was indexed (or nothing was recorded of them): its text.
-    Differs(String),
+    Differs(FileText),
+}
+
+/// The text of a file that differs, and its excerpt, made once (by the format of the first
+/// citation that needs it: a file has one format).
+struct FileText {
+    text: String,
+    excerpt: once_cell::unsync::OnceCell<(SourceFormat, String)>,
+}
+
+impl FileText {
+    /// Is `cited` somewhere in the file's text as `format` reads it?
+    fn holds_text(&self, format: SourceFormat, cited: &str) -> bool {
+        let (made_for, whole) = self
+            .excerpt
+            .get_or_init(|| (format, excerpt(format, &self.text)));
+        match *made_for == format {
+            true => whole.contains(cited),
+            false => excerpt(format, &self.text).contains(cited),
+        }
+    }
 }
 
 /// Checks the sources one answer cites, each file once: see the module guide. Made by
@@ -296,7 +316,10 @@ impl<'a> SourceChecker<'a> {
             return FileState::Same;
         }
         match String::from_utf8(bytes) {
-            Ok(text) => FileState::Differs(text),
+            Ok(text) => FileState::Differs(FileText {
+                text,
+                excerpt: once_cell::unsync::OnceCell::new(),
+            }),
             Err(_) => FileState::NotText,
         }
     }
@@ -343,10 +366,11 @@ impl<'a> SourceChecker<'a> {
             FileState::Same => None,
             FileState::Unreadable(why) => Some(vanished(why)),
             FileState::NotText => Some(not_text()),
-            FileState::Differs(text) => {
+            FileState::Differs(file) => {
                 // Nothing recorded of the file: the entry's own bytes are all there is to go by.
                 let holds = !recorded
-                    && text
+                    && file
+                        .text
                         .as_bytes()
                         .get(span[0]..span[1])
                         .is_some_and(|raw| content_hash_bytes(raw) == raw_hash);
@@ -376,17 +400,16 @@ fn judge_passage(state: &FileState, cited: &CitedText, text: &str) -> Option<Sta
         FileState::NotText => return Some(not_text()),
         FileState::Differs(file) => file,
     };
-    if cited.holds_in(file) {
+    if cited.holds_in(&file.text) {
         return None;
     }
-    let verbatim = is_verbatim(cited.format);
-    let found = match verbatim {
-        true => file.find(text).map(|at| Some(at..at + text.len())),
-        false => excerpt(cited.format, file).contains(text).then_some(None),
+    let found = match is_verbatim(cited.format) {
+        true => file.text.find(text).map(|at| Some(at..at + text.len())),
+        false => file.holds_text(cited.format, text).then_some(None),
     };
     Some(match found {
         Some(range) => {
-            let lines_now = range.map(|r| LineIndex::new(file).lines_of(&r));
+            let lines_now = range.map(|r| LineIndex::new(&file.text).lines_of(&r));
             Stale {
                 reason: SourceStatus::Moved,
                 detail: match lines_now {
@@ -511,6 +534,27 @@ mod tests {
         let gone = judge(&records, m, &chunks, "paralegal").unwrap();
         assert_eq!(gone.reason, SourceStatus::Vanished);
         assert!(!gone.detail.contains("notes.md"), "{}", gone.detail);
+    }
+
+    #[test]
+    fn a_format_whose_bytes_are_not_its_text_is_judged_by_its_excerpt() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("notes.html");
+        let page = "<html><body><h1>Notes</h1><p>Contracts under $50K are reviewed in-house by Priya.</p></body></html>\n";
+        std::fs::write(&path, page).unwrap();
+        let chunks = chunks_of(&path);
+        let records = records(&path);
+        let m = SourceChecking::Metadata;
+        assert_eq!(judge(&records, m, &chunks, "$50K"), None);
+        std::fs::write(&path, format!("<!-- exported again -->\n{page}")).unwrap();
+        let moved = judge(&records, m, &chunks, "$50K").unwrap();
+        assert_eq!(moved.reason, SourceStatus::Moved, "{moved:?}");
+        assert_eq!(moved.lines_now, None);
+        std::fs::write(&path, page.replace("$50K", "$75K")).unwrap();
+        assert_eq!(
+            judge(&records, m, &chunks, "$50K").unwrap().reason,
+            SourceStatus::Changed
+        );
     }
 
     #[test]

@@ -100,6 +100,9 @@ enum Command {
     Rm(RmArgs),
     /// Search an index and print ranked, cited snippets.
     ///
+    /// A hit whose source file changed, moved or vanished since indexing is marked ⚠ with the
+    /// reason (`stale` with --json); see --check-sources.
+    ///
     /// Example: lore search "who approves contracts over 50K" --index /tmp/acme -k 5
     /// --filter kind=decision --since 2025-06-01 --json
     Search(SearchArgs),
@@ -112,6 +115,10 @@ enum Command {
     /// directory) and never exceeds --budget; the passage that does not fit is cut to what fits
     /// and marked […]. Every citation gives the path, byte and line ranges and SHA-256 of the
     /// exact text it cites.
+    ///
+    /// A passage whose source file changed or vanished since indexing is left out, and a note
+    /// in the header names the files; one whose text moved within its file is kept and its
+    /// citation marked (see --check-sources).
     ///
     /// Example: lore context "who reviews vendor contracts over 50K?" --budget 300 --index /tmp/acme
     Context(ContextArgs),

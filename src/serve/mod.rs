@@ -1419,7 +1419,12 @@ fn run(
                     "no chunk `{id}` in this index (ids come from search hits and change when their document changes)"
                 )));
             };
-            let chunk = ChunkItem::cited(n.chunk, &citations);
+            let sources = index.source_checker()?;
+            let cite = |c: crate::model::Chunk| {
+                let stale = sources.passage(&c.provenance, &c.text);
+                ChunkItem::cited(c, stale, &citations)
+            };
+            let chunk = cite(n.chunk);
             // Neighbours nearest first, alternating sides, while they fit.
             let mut before: Vec<ChunkItem> = Vec::new();
             let mut after: Vec<ChunkItem> = Vec::new();
@@ -1430,7 +1435,6 @@ fn run(
                     "chunk `{id}` takes {used} tokens with its empty lists of neighbours, over the budget of {budget}"
                 )));
             }
-            let cite = |c| ChunkItem::cited(c, &citations);
             let mut b = n.before.into_iter().rev().map(cite);
             let mut a = n.after.into_iter().map(cite);
             let (mut b_open, mut a_open) = (true, true);

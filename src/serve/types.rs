@@ -662,12 +662,16 @@ pub struct ChunkItem {
     pub content_hash: String,
     /// The text.
     pub text: String,
+    /// Set when the source file no longer holds this text as indexed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stale: Option<StaleItem>,
 }
 
 impl ChunkItem {
-    /// The wire form of a chunk, cited as `citations` says.
-    pub fn cited(c: Chunk, citations: &Citations) -> ChunkItem {
+    /// The wire form of a chunk whose source check found `stale`, cited as `citations` says.
+    pub fn cited(c: Chunk, stale: Option<Stale>, citations: &Citations) -> ChunkItem {
         let (line_range, byte_range) = ranges(&c.provenance, citations);
+        let stale = stale_for(stale, &c.provenance.path, citations);
         let p = c.provenance;
         ChunkItem {
             chunk_id: c.id,
@@ -682,6 +686,7 @@ impl ChunkItem {
             speakers: p.speakers,
             content_hash: p.content_hash,
             text: c.text,
+            stale,
         }
     }
 }

@@ -466,6 +466,15 @@ fn the_server_flags_stale_sources_without_naming_its_own_paths() {
     assert!(!adr.is_empty(), "{answer:#}");
     assert!(adr.iter().all(|h| reason(h) == Some("changed")), "{adr:#?}");
 
+    // get: a chunk whose text the edit took away, with its neighbours, flagged alike.
+    let edited = adr
+        .iter()
+        .find(|h| h["text"].as_str().unwrap().contains("$75K"))
+        .unwrap_or_else(|| panic!("{adr:#?}"));
+    let (status, got) = server.post("/v1/get", None, &json!({"chunk_id": edited["chunk_id"]}));
+    assert_eq!(status, 200, "{got:#}");
+    assert_eq!(reason(&got["chunk"]), Some("changed"), "{got:#}");
+
     let (status, answer) = server.post(
         "/v1/decisions",
         None,

@@ -12,7 +12,9 @@
 //! by query (so that a drift of the machine's speed falls on both alike), and reports p50/p99
 //! (nearest rank) per mode and checking. Correctness is asserted once before timing: on the
 //! fresh index the checked answers flag nothing and hold the same hits as the unchecked ones;
-//! once touched, still nothing is flagged.
+//! once touched, still nothing is flagged. The check alone (a fresh checker over the hits of
+//! each lexical answer, as a search makes one) is timed too: what the searches' difference
+//! should be, without their noise.
 //!
 //! Run: `cargo bench --bench sources`. Results: printed, and written to
 //! `target/lore-bench/sources.json`.
@@ -176,6 +178,49 @@ fn main() {
         );
         results.insert(mode.as_str().to_string(), fresh);
     }
+
+    // The check alone, as a search adds it: a fresh checker (one per answer) over the hits of
+    // each lexical answer, one `stat` per distinct cited file.
+    let answers: Vec<lore::SearchResponse> = questions
+        .iter()
+        .map(|q| off.search(&request(q, Mode::Lexical)).expect("search"))
+        .collect();
+    let mut alone = Vec::new();
+    let mut num_files = Vec::new();
+    for round in 0..ROUNDS + 3 {
+        for answer in &answers {
+            let started = Instant::now();
+            let checker = metadata.source_checker().expect("a checker");
+            for hit in &answer.hits {
+                assert!(checker.passage(&hit.provenance, &hit.text).is_none());
+            }
+            let took = started.elapsed();
+            if round >= 3 {
+                alone.push(took);
+            }
+            if round == 0 {
+                let mut paths: Vec<&str> = answer
+                    .hits
+                    .iter()
+                    .map(|h| h.provenance.path.as_str())
+                    .collect();
+                paths.sort_unstable();
+                paths.dedup();
+                num_files.push(paths.len());
+            }
+        }
+    }
+    alone.sort();
+    num_files.sort_unstable();
+    let (p50, p99) = (ms(percentile(&alone, 50.0)), ms(percentile(&alone, 99.0)));
+    let median_files = num_files[num_files.len() / 2];
+    eprintln!(
+        "  the check alone (metadata, 10 hits): p50 {p50:.4} ms  p99 {p99:.4} ms; {median_files} distinct files per answer (median)"
+    );
+    results.insert(
+        "check_alone".into(),
+        json!({ "p50_ms": p50, "p99_ms": p99, "median_distinct_files": median_files }),
+    );
 
     // The same searches once every source file was touched.
     let touched = touch_all(&corpus);

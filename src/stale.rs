@@ -1,6 +1,6 @@
 //! Is a cited source still what the index read? The one room for that question: every answer
 //! that cites a file (search hits, context citations, decisions, `who` evidence, on the CLI and
-//! through `lore serve` / `lore mcp`) asks it here, and [`Index::verify`] uses the same notions
+//! through `lore serve` / `lore mcp`) asks it here, and [`crate::Index::verify`] uses the same notions
 //! for a whole index.
 //!
 //! When a generation is written it records, for every file it read, the file's size and

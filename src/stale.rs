@@ -84,6 +84,11 @@ pub struct Stale {
     /// records): the lines, 1-based and inclusive, where the cited text is now.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lines_now: Option<[usize; 2]>,
+    /// Judged by the whole file rather than the item's own text (a decision, which is read
+    /// from its whole document; a hit flagged for its decision): not said to a caller who reads
+    /// the file only in part, since the change may be in documents it may not read.
+    #[serde(skip)]
+    pub(crate) whole_file: bool,
 }
 
 impl Stale {
@@ -92,12 +97,18 @@ impl Stale {
         format!("{} since indexing: {}", self.reason.as_str(), self.detail)
     }
 
-    /// Say nothing of where the text is now: for a caller who reads the file only in part (see
-    /// [`crate::Citations::shows_ranges`]).
-    pub fn withhold_ranges(&mut self) {
-        if self.lines_now.take().is_some() {
-            self.detail = "the cited text is elsewhere in the file".into();
-        }
+    /// What may be said to a caller who reads the file only in part (see
+    /// [`crate::Citations::shows_ranges`]): only what befell the item's own text, or the whole
+    /// file vanishing. A moved text is not flagged (the caller is shown no ranges to correct,
+    /// and that the text moved would tell of an edit before it), nor anything judged by the
+    /// whole file (a decision: the change may be in documents the caller may not read).
+    pub fn for_partial_reader(self) -> Option<Stale> {
+        let told = match self.reason {
+            SourceStatus::Vanished => true,
+            SourceStatus::Moved | SourceStatus::Sound => false,
+            SourceStatus::Changed => !self.whole_file,
+        };
+        told.then_some(self)
     }
 }
 
@@ -350,6 +361,7 @@ impl<'a> SourceChecker<'a> {
                 reason: SourceStatus::Changed,
                 detail: "the cited text still holds, but the file changed elsewhere: the decision's status may read differently now".into(),
                 lines_now: None,
+                whole_file: true,
             })
         })
     }
@@ -367,17 +379,24 @@ impl<'a> SourceChecker<'a> {
             FileState::Unreadable(why) => Some(vanished(why)),
             FileState::NotText => Some(not_text()),
             FileState::Differs(file) => {
+                let own = file
+                    .text
+                    .as_bytes()
+                    .get(span[0]..span[1])
+                    .is_some_and(|raw| content_hash_bytes(raw) == raw_hash);
                 // Nothing recorded of the file: the entry's own bytes are all there is to go by.
-                let holds = !recorded
-                    && file
-                        .text
-                        .as_bytes()
-                        .get(span[0]..span[1])
-                        .is_some_and(|raw| content_hash_bytes(raw) == raw_hash);
-                (!holds).then(|| Stale {
+                if own && !recorded {
+                    return None;
+                }
+                Some(Stale {
                     reason: SourceStatus::Changed,
-                    detail: "the file changed: the entry's status, text or links may read differently now".into(),
+                    detail: match own {
+                        true => "the entry's own text still holds, but the file changed elsewhere: its status or links may read differently now",
+                        false => "the entry's text changed: its status, text or links may read differently now",
+                    }
+                    .into(),
                     lines_now: None,
+                    whole_file: true,
                 })
             }
         })
@@ -417,12 +436,14 @@ fn judge_passage(state: &FileState, cited: &CitedText, text: &str) -> Option<Sta
                     None => "the cited text is elsewhere in the file".into(),
                 },
                 lines_now,
+                whole_file: false,
             }
         }
         None => Stale {
             reason: SourceStatus::Changed,
             detail: "the cited text is no longer in the file".into(),
             lines_now: None,
+            whole_file: false,
         },
     })
 }
@@ -432,6 +453,7 @@ fn vanished(why: &str) -> Stale {
         reason: SourceStatus::Vanished,
         detail: format!("the file cannot be read: {why}"),
         lines_now: None,
+        whole_file: false,
     }
 }
 
@@ -440,6 +462,7 @@ fn not_text() -> Stale {
         reason: SourceStatus::Changed,
         detail: "the file is no longer UTF-8 text".into(),
         lines_now: None,
+        whole_file: false,
     }
 }
 
@@ -599,6 +622,12 @@ mod tests {
             SourceStatus::Changed
         );
         assert_eq!(checked.hit(&held.provenance, &held.text, false), None);
+        // A caller who reads the file in part is told only of the item's own text.
+        let elsewhere = checked.hit(&held.provenance, &held.text, true).unwrap();
+        assert_eq!(elsewhere.for_partial_reader(), None);
+        let gone = chunks.iter().find(|c| c.text.contains("$50K")).unwrap();
+        let own = checked.passage(&gone.provenance, &gone.text).unwrap();
+        assert_eq!(own.clone().for_partial_reader(), Some(own));
     }
 
     #[test]

@@ -278,10 +278,8 @@ impl Index {
         if request.citations == CitationStyle::Caller {
             let citations = self.citations(request.principal.as_ref())?;
             for hit in &mut response.hits {
-                if let Some(stale) = &mut hit.stale {
-                    if !citations.shows_ranges(&hit.provenance.path) {
-                        stale.withhold_ranges();
-                    }
+                if !citations.shows_ranges(&hit.provenance.path) {
+                    hit.stale = hit.stale.take().and_then(Stale::for_partial_reader);
                 }
                 cite_for_caller(&mut hit.provenance, &citations);
             }

@@ -40,8 +40,8 @@ pub struct StaleItem {
     pub reason: String,
     /// What was found, in a few words.
     pub detail: String,
-    /// Where a moved text is now, lines 1-based and inclusive; left out in a file the caller
-    /// reads in part.
+    /// Where a moved text is now, lines 1-based and inclusive. In a file the caller reads in
+    /// part, only a changed or vanished text of the item's own is flagged.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lines_now: Option<[usize; 2]>,
 }
@@ -56,12 +56,13 @@ impl From<Stale> for StaleItem {
     }
 }
 
-/// `stale` as a caller may see it: where a moved text is now is withheld with the ranges.
+/// `stale` as a caller may see it: in a file it reads only in part, only what befell the
+/// item's own text (see [`Stale::for_partial_reader`]).
 fn stale_for(stale: Option<Stale>, path: &str, citations: &Citations) -> Option<StaleItem> {
-    let mut stale = stale?;
-    if !citations.shows_ranges(path) {
-        stale.withhold_ranges();
-    }
+    let stale = match citations.shows_ranges(path) {
+        true => stale?,
+        false => stale?.for_partial_reader()?,
+    };
     Some(stale.into())
 }
 

@@ -535,3 +535,113 @@ fn the_server_flags_stale_sources_without_naming_its_own_paths() {
     }
     assert!(!notes.contains(&own));
 }
+
+/// A release thread exported as JSON lines, one message a line: the first and the last open to
+/// everyone, the middle one to priya alone (as in `tests/access.rs`).
+const THREAD: [&str; 3] = [
+    r#"{"id": "t1", "title": "Release thread", "date": "2026-03-02", "readers": ["*"], "text": "Release train HERONALPHA: the freeze starts on Monday and the release notes follow."}"#,
+    r#"{"id": "t2", "title": "Release thread", "date": "2026-03-02", "readers": ["priya"], "text": "Between us: the KESTRELHUSH reorganisation is announced with this release."}"#,
+    r#"{"id": "t3", "title": "Release thread", "date": "2026-03-02", "readers": ["*"], "text": "Decision: the release notes for HERONGAMMA are published on Friday after the freeze."}"#,
+];
+
+#[test]
+fn an_edit_to_a_message_a_caller_may_not_read_is_not_told_to_that_caller() {
+    use lore::serve::{Caller, DecisionsArgs, SearchArgs, Service, ServiceOptions};
+    use lore::{IndexBuilder, Principal};
+    let tmp = tempfile::tempdir().unwrap();
+    let chat = tmp.path().join("chat");
+    std::fs::create_dir_all(&chat).unwrap();
+    let file = chat.join("release-thread.jsonl");
+    std::fs::write(&file, THREAD.join("\n") + "\n").unwrap();
+    let idx = tmp.path().join("index");
+    IndexBuilder::new(&idx)
+        .without_embeddings()
+        .build(std::slice::from_ref(&chat))
+        .unwrap();
+    let service = Service::open(
+        &idx,
+        ServiceOptions {
+            no_audit: true,
+            poll_interval: None,
+            ..ServiceOptions::default()
+        },
+    )
+    .unwrap();
+    let caller = |user: &str| Caller::new("test", Some(Principal::new(user)));
+    let t3 = |user: &str| -> (Value, Value) {
+        let hits = service
+            .search(&caller(user), SearchArgs::new("HERONGAMMA release notes"))
+            .unwrap();
+        let hits = serde_json::to_value(&hits).unwrap();
+        let hit = hits["hits"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|h| h["chunk_id"] == "t3#0")
+            .unwrap_or_else(|| panic!("{user}: {hits:#}"))
+            .clone();
+        let decisions = service
+            .decisions(
+                &caller(user),
+                DecisionsArgs {
+                    query: Some("release notes".into()),
+                    status: Some("all".into()),
+                    ..DecisionsArgs::default()
+                },
+            )
+            .unwrap();
+        let decisions = serde_json::to_value(&decisions).unwrap();
+        let entry = decisions["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["title"].as_str().unwrap().contains("HERONGAMMA"))
+            .unwrap_or_else(|| panic!("{user}: {decisions:#}"))
+            .clone();
+        (hit, entry)
+    };
+    for user in ["priya", "omar"] {
+        let (hit, entry) = t3(user);
+        assert_eq!(reason(&hit), None, "{hit:#}");
+        assert_eq!(reason(&entry), None, "{entry:#}");
+    }
+
+    // Only the message omar may not read is edited (made longer: the last one shifts).
+    let lines = [
+        THREAD[0].to_string(),
+        THREAD[1].replace(
+            "announced with this release",
+            "announced a week after this release",
+        ),
+        THREAD[2].to_string(),
+    ];
+    std::fs::write(&file, lines.join("\n") + "\n").unwrap();
+    // priya, who reads it all, is told: the decision's message moved, its file changed.
+    let (hit, entry) = t3("priya");
+    assert_eq!(reason(&hit), Some("moved"), "{hit:#}");
+    assert_eq!(reason(&entry), Some("changed"), "{entry:#}");
+    // omar is told nothing: that the file changed would tell of the message he may not read.
+    let (hit, entry) = t3("omar");
+    assert_eq!(reason(&hit), None, "{hit:#}");
+    assert_eq!(reason(&entry), None, "{entry:#}");
+
+    // The message he reads is edited: now he is told, of that one.
+    let lines = [
+        lines[0].clone(),
+        lines[1].clone(),
+        THREAD[2].replace("on Friday", "on Thursday"),
+    ];
+    std::fs::write(&file, lines.join("\n") + "\n").unwrap();
+    let hits = service
+        .search(&caller("omar"), SearchArgs::new("HERONGAMMA release notes"))
+        .unwrap();
+    let hits = serde_json::to_value(&hits).unwrap();
+    let hit = hits["hits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|h| h["chunk_id"] == "t3#0")
+        .unwrap()
+        .clone();
+    assert_eq!(reason(&hit), Some("changed"), "{hit:#}");
+}

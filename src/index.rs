@@ -17,12 +17,14 @@ use crate::embed::{resolve_model_dir, Embedder, OnnxEmbedder, QueryPrecision, To
 use crate::error::{Error, Result};
 use crate::generation;
 use crate::layout::{
-    Manifest, ModelInfo, ACCESS, GRAPH, LEDGER, LEXICAL_DIR, NEIGHBOURS, PEOPLE, SKIPPED, VECTORS,
+    Manifest, ModelInfo, ACCESS, GRAPH, LEDGER, LEXICAL_DIR, NEIGHBOURS, PEOPLE, SKIPPED, SOURCES,
+    VECTORS,
 };
 use crate::lexical::LexicalReader;
 use crate::memory::{Ledger, People};
 use crate::model::{Chunk, Skipped};
 use crate::scope::Scopes;
+use crate::stale::{SourceChecker, SourceChecking, SourceRecord, SourceRecords};
 use crate::vector::{ExactRows, HnswIndex, QuantizedStore, VectorStore};
 
 /// A chunk with the chunks around it in its meeting, thread or page: see
@@ -65,6 +67,7 @@ pub struct OpenOptions {
     embedder: Option<Arc<dyn Embedder>>,
     exact_dense: bool,
     query_precision: QueryPrecision,
+    source_checking: SourceChecking,
 }
 
 impl OpenOptions {
@@ -95,6 +98,14 @@ impl OpenOptions {
     /// the memory.
     pub fn exact_dense(mut self, exact: bool) -> Self {
         self.exact_dense = exact;
+        self
+    }
+
+    /// How answers check the source files they cite (default [`SourceChecking::Metadata`]:
+    /// one metadata call per cited file per answer, a read and hash only when it differs from
+    /// what was recorded; see [`crate::Stale`]).
+    pub fn source_checking(mut self, how: SourceChecking) -> Self {
+        self.source_checking = how;
         self
     }
 }
@@ -133,6 +144,9 @@ pub struct Index {
     people: OnceCell<People>,
     /// `access.json`, likewise.
     pub(crate) access_file: std::fs::File,
+    /// `sources.json`, likewise (`None` in a generation written before it was).
+    sources_file: Option<std::fs::File>,
+    sources: OnceCell<SourceRecords>,
     pub(crate) access: OnceCell<AccessControl>,
     /// The principals' scopes, made on first use.
     pub(crate) scopes: Scopes,
@@ -225,6 +239,7 @@ impl Index {
         let ledger_file = open(LEDGER)?;
         let people_file = open(PEOPLE)?;
         let access_file = open(ACCESS)?;
+        let sources_file = std::fs::File::open(dir.join(SOURCES)).ok();
         if let (Some(model), Some(embedder)) = (&manifest.model, &options.embedder) {
             check_model(root, model, embedder.as_ref())?;
         }
@@ -243,6 +258,8 @@ impl Index {
             people: OnceCell::new(),
             access_file,
             access: OnceCell::new(),
+            sources_file,
+            sources: OnceCell::new(),
             scopes: Scopes::default(),
             options,
             embedder: OnceCell::new(),
@@ -270,6 +287,40 @@ impl Index {
                 .map_err(|reason| Error::corrupt(self.dir.join(PEOPLE), reason))?;
             Ok(people)
         })
+    }
+
+    /// A checker of the source files one answer cites: is each still what was indexed (see
+    /// [`SourceChecker`]; every search, context, decisions and `who` answer makes one and
+    /// sets `stale` with it). Reads `sources.json` on first use.
+    ///
+    /// ```no_run
+    /// # let index = lore::Index::open("/tmp/lore-index")?;
+    /// let checker = index.source_checker_with(lore::SourceChecking::Content)?;
+    /// let chunk = index.chunk(0)?;
+    /// if let Some(stale) = checker.passage(&chunk.provenance, &chunk.text) {
+    ///     println!("{} {}", chunk.provenance.path, stale.describe());
+    /// }
+    /// # Ok::<(), lore::Error>(())
+    /// ```
+    pub fn source_checker_with(&self, how: SourceChecking) -> Result<SourceChecker<'_>> {
+        if how == SourceChecking::Off {
+            return Ok(SourceChecker::off());
+        }
+        let records = self.sources.get_or_try_init(|| -> Result<SourceRecords> {
+            match &self.sources_file {
+                Some(file) => Ok(SourceRecords::new(
+                    self.read_json::<Vec<SourceRecord>>(file, SOURCES)?,
+                )),
+                None => Ok(SourceRecords::default()),
+            }
+        })?;
+        Ok(SourceChecker::new(Some(records), how))
+    }
+
+    /// [`Index::source_checker_with`] as the index was opened to check (see
+    /// [`OpenOptions::source_checking`]).
+    pub fn source_checker(&self) -> Result<SourceChecker<'_>> {
+        self.source_checker_with(self.options.source_checking)
     }
 
     /// Read the JSON file `name` of this generation, opened with the index as `file`.

@@ -15,6 +15,7 @@
 //! | `manifest.json` | format version, model id and dimension, chunking settings, counts |
 //! | `skipped.json` | every input that was not indexed, with the reason |
 //! | `files.json` | every input file: path, SHA-256, its documents (see `crate::writer`) |
+//! | `sources.json` | every file read: path, SHA-256, size and modification time, to tell a cited source changed since (see `crate::stale`) |
 //! | `documents.tsv` | every document's id and signature, to tell what the next update changed |
 //! | `lexical/` | the tantivy index (one document per chunk, chunk records stored) |
 //! | `neighbours.u32` | which chunk each chunk continues (see `crate::context`) |
@@ -59,6 +60,8 @@ pub(crate) const VECTORS: &str = "vectors.f32";
 pub(crate) const DOCUMENTS: &str = "documents.tsv";
 /// Every input file with its documents.
 pub(crate) const FILES: &str = "files.json";
+/// Every file read, with its hash, size and modification time (see [`crate::stale`]).
+pub(crate) const SOURCES: &str = "sources.json";
 /// The links of the HNSW graph.
 pub(crate) const GRAPH: &str = "hnsw.links";
 /// Which chunk each chunk continues.

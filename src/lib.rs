@@ -78,7 +78,9 @@
 //!               files read in part                          → scope, index, access
 //! scope         a principal's view of an open index: readable chunks, their BM25 statistics,
 //!               the ledger of the readable documents          → index, lexical, ledger, access
-//! index         open a generation (read side), lazy dense half → layout, generation, lexical, vector, embed, context
+//! index         open a generation (read side), lazy dense half → layout, generation, lexical, vector, embed, context, stale
+//! stale         is a cited source still what was indexed: one metadata call per cited file per
+//!               request, content hash on demand (search, context, decisions, who, verify) → load, model
 //! generation    CURRENT + gen-NNNNNN + writer lock            → layout
 //! layout        every file name, the format version, the manifest
 //! query         SearchRequest / SearchResponse types          → snippet, fuse, context, model, date
@@ -125,6 +127,7 @@ mod search;
 #[cfg(feature = "serve")]
 pub mod serve;
 mod snippet;
+mod stale;
 mod vector;
 mod writer;
 
@@ -160,6 +163,7 @@ pub use query::{
 pub use scope::{AccessSummary, Readable};
 pub use search::{RankedChunk, Ranking};
 pub use snippet::Snippet;
+pub use stale::{SourceChecker, SourceChecking, Stale};
 pub use writer::{
     rollback, BuildReport, Changes, IndexBuilder, IndexWriter, MovedRoot, RolledBack,
     MASS_DELETE_MIN, MASS_DELETE_SHARE,

@@ -12,6 +12,7 @@ use crate::fuse::Fusion;
 use crate::memory::{EntryKind, Status};
 use crate::model::{Filter, Provenance};
 use crate::snippet::Snippet;
+use crate::stale::Stale;
 
 /// Which retrievers answer a query.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -220,6 +221,12 @@ pub struct SearchHit {
     /// superseded one: by what and since when).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub decision: Option<DecisionLabel>,
+    /// Set when the source file no longer holds this text at these bytes (changed, moved or
+    /// vanished since indexing; for a hit with a `decision`, also when the file changed
+    /// elsewhere, since the decision's status may read differently now). Absent when the source
+    /// is as indexed, or sources are not checked (see [`crate::Stale`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stale: Option<Stale>,
 }
 
 /// The decision ledger's word on a hit: which entry the chunk belongs to and where it stands.

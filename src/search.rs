@@ -2,7 +2,8 @@
 //! and the exact twin of the dense search.
 //!
 //! [`Index::rank`] orders chunk ordinals for a [`SearchRequest`]; [`Index::search`] reads,
-//! cites and highlights the top of that order.
+//! cites and highlights the top of that order, and checks each hit's source file (see
+//! [`crate::Stale`]).
 
 use crate::context::rescore;
 use crate::error::{Error, Result, UserError};
@@ -69,12 +70,15 @@ impl Index {
         let ranking = self.rank_in(request, scope)?;
         let query_terms = query_terms(request.text.trim());
         let ledger = self.ledger_in(scope)?;
+        let sources = self.source_checker()?;
         let mut hits = Vec::with_capacity(ranking.hits.len());
         for (i, ranked) in ranking.hits.into_iter().enumerate() {
             crate::deadline::check("reading and highlighting hits")?;
             let chunk = self.lexical.chunk_by_ord(ranked.ord)?;
             let tokens = analyze_for(&chunk.text, &query_terms);
             let snippet = best_window(&chunk.text, &tokens, &query_terms);
+            let decision = label(ledger, &chunk.provenance, request.as_of);
+            let stale = sources.hit(&chunk.provenance, &chunk.text, decision.is_some());
             hits.push(SearchHit {
                 rank: i + 1,
                 chunk_id: chunk.id,
@@ -83,8 +87,9 @@ impl Index {
                 dense: ranked.dense,
                 snippet,
                 text: chunk.text,
-                decision: label(ledger, &chunk.provenance, request.as_of),
+                decision,
                 provenance: chunk.provenance,
+                stale,
             });
         }
         Ok(SearchResponse {

@@ -58,6 +58,7 @@ pub fn mcp(args: McpArgs, model: Model, quiet: bool) -> anyhow::Result<ExitCode>
         tokens,
         default_principal: args.as_user.as_deref().map(Principal::new),
         query_precision: model.query_precision,
+        source_checking: model.source_checking,
         ..ServiceOptions::default()
     };
     let service = Service::open(&args.index, options)

@@ -132,6 +132,9 @@ pub fn decisions(args: DecisionsArgs, model: Model) -> anyhow::Result<ExitCode> 
             e.line_range[0],
             e.line_range[1]
         )?;
+        if let Some(stale) = &d.stale {
+            writeln!(out, "    ⚠ source {}", stale.describe())?;
+        }
         if d.history.len() > 1 {
             let steps: Vec<String> = d
                 .history
@@ -272,6 +275,9 @@ pub fn who(args: WhoArgs, model: Model) -> anyhow::Result<ExitCode> {
                     .map(|d| format!(" ({d})"))
                     .unwrap_or_default()
             )?;
+            if let Some(stale) = &e.stale {
+                writeln!(out, "      ⚠ source {}", stale.describe())?;
+            }
         }
     }
     writeln!(

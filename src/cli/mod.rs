@@ -30,7 +30,7 @@ use lore::LoadOptions;
 use lore::{
     BuildReport, ContextRequest, Date, DecisionLabel, Error, Filter, Fusion, Index, IndexBuilder,
     IndexWriter, InternalError, Mode, OpenOptions, PackFormat, Principal, QueryPrecision,
-    RankingOptions, SearchRequest, SearchResponse, SourceStatus, Status, UserError,
+    RankingOptions, SearchRequest, SearchResponse, SourceChecking, SourceStatus, Status, UserError,
 };
 
 /// Exit code of `lore index` when some inputs were skipped.
@@ -61,6 +61,15 @@ pub struct Cli {
     /// and summaries are still printed.
     #[arg(long, short = 'q', global = true)]
     quiet: bool,
+
+    /// How answers (search, context, decisions, who, serve, mcp) check the source files they
+    /// cite: `metadata` compares each cited file's size and modification time with what
+    /// indexing recorded, and reads and hashes it only when they differ; `content` reads and
+    /// hashes every cited file; `off` checks nothing. A citation whose source changed, moved or
+    /// vanished since indexing is marked (⚠ in text, `stale` in JSON); `context` leaves
+    /// changed and vanished passages out, with a note.
+    #[arg(long, global = true, value_enum, default_value_t = SourceCheckArg::Metadata, value_name = "HOW")]
+    check_sources: SourceCheckArg,
 
     #[command(subcommand)]
     command: Command,
@@ -109,6 +118,9 @@ enum Command {
     Rollback(InspectArgs),
     /// Search an index and print ranked, cited snippets.
     ///
+    /// A hit whose source file changed, moved or vanished since indexing is marked ⚠ with the
+    /// reason (`stale` with --json); see --check-sources.
+    ///
     /// Example: lore search "who approves contracts over 50K" --index /tmp/acme -k 5
     /// --filter kind=decision --since 2025-06-01 --json
     Search(SearchArgs),
@@ -121,6 +133,10 @@ enum Command {
     /// directory) and never exceeds --budget; the passage that does not fit is cut to what fits
     /// and marked […]. Every citation gives the path, byte and line ranges and SHA-256 of the
     /// exact text it cites.
+    ///
+    /// A passage whose source file changed or vanished since indexing is left out, and a note
+    /// in the header names the files; one whose text moved within its file is kept and its
+    /// citation marked (see --check-sources).
     ///
     /// Example: lore context "who reviews vendor contracts over 50K?" --budget 300 --index /tmp/acme
     Context(ContextArgs),
@@ -447,12 +463,21 @@ enum PrecisionArg {
     Full,
 }
 
+/// `--check-sources`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum SourceCheckArg {
+    Off,
+    Metadata,
+    Content,
+}
+
 /// The model a command uses: where it is (`--model-dir`) and how queries are embedded
-/// (`--query-precision`).
+/// (`--query-precision`); and how its answers check their sources (`--check-sources`).
 #[derive(Debug, Clone)]
 pub struct Model {
     dir: Option<PathBuf>,
     query_precision: QueryPrecision,
+    source_checking: SourceChecking,
 }
 
 /// Run a parsed command line.
@@ -462,6 +487,11 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         query_precision: match cli.query_precision {
             PrecisionArg::Int8 => QueryPrecision::Int8,
             PrecisionArg::Full => QueryPrecision::Full,
+        },
+        source_checking: match cli.check_sources {
+            SourceCheckArg::Off => SourceChecking::Off,
+            SourceCheckArg::Metadata => SourceChecking::Metadata,
+            SourceCheckArg::Content => SourceChecking::Content,
         },
     };
     let quiet = cli.quiet;
@@ -795,7 +825,9 @@ fn open_with(dir: &Path, model: Model, options: OpenOptions) -> anyhow::Result<I
     };
     Ok(Index::open_with(
         dir,
-        options.query_precision(model.query_precision),
+        options
+            .query_precision(model.query_precision)
+            .source_checking(model.source_checking),
     )?)
 }
 
@@ -879,6 +911,9 @@ fn print_response(out: &mut impl Write, response: &SearchResponse) -> std::io::R
             p.line_range[1],
             facts.join(", ")
         )?;
+        if let Some(stale) = &hit.stale {
+            writeln!(out, "    ⚠ source {}", stale.describe())?;
+        }
         if let Some(d) = &hit.decision {
             writeln!(out, "    {}", describe_label(d))?;
         }

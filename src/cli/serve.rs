@@ -104,6 +104,7 @@ pub fn serve(args: ServeArgs, model: Model) -> anyhow::Result<ExitCode> {
         poll_interval: (args.reload_ms > 0).then(|| Duration::from_millis(args.reload_ms)),
         query_sessions: args.query_sessions,
         query_precision: model.query_precision,
+        source_checking: model.source_checking,
     };
     let service = Service::open(&args.index, options)
         .with_context(|| format!("cannot serve the index at {}", args.index.display()))?;

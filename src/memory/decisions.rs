@@ -10,6 +10,7 @@ use crate::index::Index;
 use crate::memory::ledger::{EntryKind, Ledger, LedgerEntry, Status, StatusAt, UnresolvedLink};
 use crate::memory::supersede::entry_for;
 use crate::query::{Mode, SearchRequest};
+use crate::stale::Stale;
 
 /// Which entries a [`DecisionsRequest`] wants, by their status at its date.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -85,6 +86,11 @@ pub struct DecisionView {
     pub people: Vec<String>,
     /// Its `supersedes` chain, oldest first (just itself when it has none).
     pub history: Vec<HistoryStep>,
+    /// Set when its source file changed (anywhere: the entry's status, text or links may read
+    /// differently now) or vanished since indexing; absent when it is as indexed (see
+    /// [`crate::Stale`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stale: Option<Stale>,
 }
 
 /// The answer to a [`DecisionsRequest`].
@@ -155,6 +161,7 @@ impl Index {
                 ids = all.into_iter().map(|e| e.id.clone()).collect();
             }
         }
+        let sources = self.source_checker()?;
         let mut entries = Vec::new();
         for id in ids {
             let Some(entry) = ledger.get(&id) else {
@@ -186,6 +193,7 @@ impl Index {
                 .collect();
             entries.push(DecisionView {
                 people: entry.people.iter().map(|p| people.canonical(p)).collect(),
+                stale: sources.entry(&entry.path, entry.byte_range, &entry.content_hash),
                 entry: entry.clone(),
                 standing,
                 history,

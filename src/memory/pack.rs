@@ -25,7 +25,17 @@
 //!    of the budget when it takes more (marked ` […]`, with a note). When even the header does
 //!    not fit, the request fails and names the smallest budget that would do.
 //!
-//! The result is deterministic: the same index, question and budget give the same bytes.
+//! Before any of that, each found chunk's source file is checked (see the `stale` module guide
+//! in the source): a chunk whose text is no longer in its file (**changed**, and for a
+//! decision's chunk a file changed anywhere) or whose file is gone (**vanished**) is **left
+//! out**, and a note in the header names up to [`MAX_STALE_NAMED`] such files with the reason
+//! (`num_stale_left_out` counts them); a chunk whose text is still in the file at other lines
+//! (**moved**) is kept, and its span carries `stale` (in Markdown: `moved since indexing: …`
+//! after its ranges), since its text is true but its cited ranges are not. The note and marks
+//! are counted like the rest, so the pack still never exceeds its budget.
+//!
+//! The result is deterministic: the same index, question, budget and sources give the same
+//! bytes.
 //!
 //! ```no_run
 //! use lore::{ContextRequest, Index};
@@ -56,6 +66,7 @@ use crate::index::Index;
 use crate::load::is_verbatim;
 use crate::model::{content_hash, Filter, Provenance, SourceFormat};
 use crate::query::{DecisionLabel, Mode, RankingOptions, SearchHit, SearchRequest};
+use crate::stale::{SourceStatus, Stale};
 
 /// Passages of one document that come before any document's third (see the module guide).
 pub const MAX_PER_DOCUMENT: usize = 2;
@@ -63,6 +74,9 @@ pub const MAX_PER_DOCUMENT: usize = 2;
 pub const DUPLICATE_JACCARD: f64 = 0.8;
 /// Candidates searched for by default.
 pub const DEFAULT_NUM_CANDIDATES: usize = 30;
+/// Files the note on passages left out for stale sources names at most (the others are
+/// counted).
+pub const MAX_STALE_NAMED: usize = 3;
 /// Fewest words a passage cut to fit keeps; a shorter cut is left out instead. A word longer
 /// than [`LONG_WORD`] counts as one word per [`LONG_WORD`] characters begun.
 const MIN_TRUNCATED_WORDS: usize = 8;
@@ -166,6 +180,10 @@ pub struct Span {
     /// reads the source file in part, and where the span sits in it would tell of the rest.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub ranges_withheld: bool,
+    /// Set when the source file no longer holds the text at these ranges: only ever `moved`
+    /// in a pack (changed and vanished passages are left out, see the module guide).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stale: Option<Stale>,
 }
 
 /// One numbered passage of a [`ContextPack`].
@@ -223,6 +241,10 @@ pub struct ContextPack {
     pub truncated: bool,
     /// Passages found but left out: they did not fit.
     pub num_left_out: usize,
+    /// Chunks found but left out because their source changed or vanished since indexing (a
+    /// note names the files).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub num_stale_left_out: usize,
     /// Anything the caller should know (from the search).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
@@ -256,9 +278,13 @@ impl Index {
         if request.citations == CitationStyle::Caller {
             let citations = self.citations(request.principal.as_ref())?;
             for hit in &mut response.hits {
+                if !citations.shows_ranges(&hit.provenance.path) {
+                    hit.stale = hit.stale.take().and_then(Stale::for_partial_reader);
+                }
                 cite_for_caller(&mut hit.provenance, &citations);
             }
         }
+        let num_stale_left_out = leave_out_stale(&mut response);
         let candidates = diversify(
             drop_near_duplicates(
                 response
@@ -272,11 +298,12 @@ impl Index {
         // Counting line by line (each distinct line once, plus the runs of line breaks) is
         // exact for tokenizers that split on whitespace first, as WordPiece does; the final text is counted whole to make sure,
         // and packed again counting whole texts if the two ever differ.
-        let by_lines = self.fill(request, counter, &candidates, &response, true)?;
+        let stale = num_stale_left_out;
+        let by_lines = self.fill(request, counter, &candidates, &response, stale, true)?;
         if counter.count(&by_lines.rendered)? == by_lines.tokens_used {
             return Ok(by_lines);
         }
-        self.fill(request, counter, &candidates, &response, false)
+        self.fill(request, counter, &candidates, &response, stale, false)
     }
 
     /// Fill the budget with `candidates` (see [`Index::context`]).
@@ -286,6 +313,7 @@ impl Index {
         counter: &TokenCounter,
         candidates: &[Candidate],
         response: &crate::query::SearchResponse,
+        num_stale_left_out: usize,
         by_lines: bool,
     ) -> Result<ContextPack> {
         let packer = Packer {
@@ -304,6 +332,7 @@ impl Index {
             mode_used: response.mode_used,
             truncated: false,
             num_left_out: 0,
+            num_stale_left_out,
             notes: Vec::new(),
             passages: Vec::new(),
             rendered: String::new(),
@@ -371,6 +400,46 @@ impl Index {
     }
 }
 
+/// Take the hits whose source changed or vanished since indexing out of `response`, and add
+/// a note naming their files (at most [`MAX_STALE_NAMED`], as the hits cite them) and why;
+/// returns how many were taken out. Moved hits stay.
+fn leave_out_stale(response: &mut crate::query::SearchResponse) -> usize {
+    let mut files: Vec<(String, SourceStatus)> = Vec::new();
+    let before = response.hits.len();
+    response.hits.retain(|hit| match &hit.stale {
+        Some(stale) if stale.reason != SourceStatus::Moved => {
+            let file = (hit.provenance.path.clone(), stale.reason);
+            if !files.contains(&file) {
+                files.push(file);
+            }
+            false
+        }
+        _ => true,
+    });
+    let num = before - response.hits.len();
+    if num == 0 {
+        return 0;
+    }
+    let mut named: Vec<String> = files
+        .iter()
+        .take(MAX_STALE_NAMED)
+        .map(|(path, reason)| format!("{path} ({})", reason.as_str()))
+        .collect();
+    if files.len() > MAX_STALE_NAMED {
+        named.push(format!("{} more files", files.len() - MAX_STALE_NAMED));
+    }
+    response.notes.push(format!(
+        "left out {num} passage{} whose source changed or vanished since indexing: {}; run `lore index` again to cite them as they are now",
+        if num == 1 { "" } else { "s" },
+        named.join(", ")
+    ));
+    num
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
+}
+
 /// `provenance` as a server's caller may see it: its path relative to the export root, and
 /// its ranges zeroed (`[0, 0]`) when they are withheld.
 fn cite_for_caller(provenance: &mut Provenance, citations: &Citations) {
@@ -391,6 +460,7 @@ struct Piece {
     text: String,
     provenance: Provenance,
     decision: Option<DecisionLabel>,
+    stale: Option<Stale>,
 }
 
 impl Piece {
@@ -407,6 +477,7 @@ impl Piece {
             text: hit.text.clone(),
             provenance: hit.provenance.clone(),
             decision: hit.decision.clone(),
+            stale: hit.stale.clone(),
         }
     }
 
@@ -423,9 +494,20 @@ impl Piece {
         let start = provenance.byte_range[0];
         provenance.byte_range = [start, start + text.len()];
         provenance.line_range[1] = provenance.line_range[0] + text.matches('\n').count();
+        let mut stale = self.stale.clone();
+        if let Some(Stale {
+            lines_now: Some(lines),
+            detail,
+            ..
+        }) = &mut stale
+        {
+            lines[1] = lines[0] + text.matches('\n').count();
+            *detail = format!("the cited text is now at lines {}-{}", lines[0], lines[1]);
+        }
         Piece {
             text,
             provenance,
+            stale,
             ..self.clone()
         }
     }
@@ -441,6 +523,7 @@ impl Piece {
             content_hash: content_hash(&self.text),
             // Lines are 1-based: `[0, 0]` is what `cite_for_caller` writes.
             ranges_withheld: p.line_range == [0, 0],
+            stale: self.stale.clone(),
         }
     }
 }
@@ -1042,10 +1125,14 @@ fn render_md(pack: &ContextPack) -> String {
         }
         let _ = writeln!(out, "{line}");
         for s in &p.spans {
+            let stale = match &s.stale {
+                Some(stale) => format!(" · {}", stale.describe()),
+                None => String::new(),
+            };
             if s.ranges_withheld {
                 let _ = writeln!(
                     out,
-                    "    {} · sha256 {}…",
+                    "    {} · sha256 {}…{stale}",
                     crate::path_text::display(&s.chunk_id),
                     &s.content_hash[..12]
                 );
@@ -1053,7 +1140,7 @@ fn render_md(pack: &ContextPack) -> String {
             }
             let _ = writeln!(
                 out,
-                "    {} · bytes {}–{} · lines {}–{} · sha256 {}…",
+                "    {} · bytes {}–{} · lines {}–{} · sha256 {}…{stale}",
                 crate::path_text::display(&s.chunk_id),
                 s.byte_range[0],
                 s.byte_range[1],
@@ -1126,6 +1213,7 @@ mod tests {
                 content_hash: content_hash(text),
             },
             decision: None,
+            stale: None,
         }
     }
 

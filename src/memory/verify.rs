@@ -11,7 +11,9 @@
 //!   elsewhere in the file shifted it): the facts stand, the byte and line ranges do not;
 //! * **changed**: some cited text is no longer in the file at all.
 //!
-//! Re-indexing the sources (`lore index`) makes every citation hold again.
+//! Re-indexing the sources (`lore index`) makes every citation hold again. The same notions
+//! flag each citation of an answer as it is given (see the `stale` module guide in the source);
+//! this is the whole-index pass.
 
 use std::collections::BTreeMap;
 
@@ -20,33 +22,9 @@ use serde::{Deserialize, Serialize};
 use crate::error::Result;
 use crate::index::Index;
 use crate::load::excerpt;
-use crate::model::{content_hash, SourceFormat};
-
-/// How a cited source compares with what the index says of it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum SourceStatus {
-    /// Every citation re-reads to its text.
-    Sound,
-    /// Every cited text is still in the file, but not all at the cited bytes.
-    Moved,
-    /// Some cited text is no longer in the file.
-    Changed,
-    /// The file cannot be read.
-    Vanished,
-}
-
-impl SourceStatus {
-    /// Lower-case name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            SourceStatus::Sound => "sound",
-            SourceStatus::Moved => "moved",
-            SourceStatus::Changed => "changed",
-            SourceStatus::Vanished => "vanished",
-        }
-    }
-}
+use crate::model::SourceFormat;
+use crate::stale::CitedText;
+pub use crate::stale::SourceStatus;
 
 /// One cited source file, checked.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -145,9 +123,12 @@ struct Citation {
 impl Citation {
     /// Does this citation's byte range of `text` still give the chunk's text?
     fn holds_in(&self, text: &str) -> bool {
-        let [start, end] = self.byte_range;
-        text.get(start..end)
-            .is_some_and(|raw| content_hash(&excerpt(self.format, raw)) == self.content_hash)
+        CitedText {
+            format: self.format,
+            byte_range: self.byte_range,
+            content_hash: &self.content_hash,
+        }
+        .holds_in(text)
     }
 }
 

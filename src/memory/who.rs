@@ -33,6 +33,7 @@ use crate::memory::people::{name_key, People};
 use crate::model::{Filter, SourceFormat};
 use crate::query::{Mode, SearchHit, SearchRequest};
 use crate::snippet::query_terms;
+use crate::stale::Stale;
 
 /// Evidence halves in weight every this many days (about half a year: who ran a system last
 /// quarter knows more than who ran it three years ago, but not four times more).
@@ -149,6 +150,10 @@ pub struct Evidence {
     pub entry: Option<String>,
     /// What it adds to the person's score.
     pub score: f64,
+    /// Set when the source file no longer holds this passage as indexed (changed, moved or
+    /// vanished since; see [`crate::Stale`]): the evidence still counts, flagged.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stale: Option<Stale>,
 }
 
 /// A person, ranked.
@@ -388,6 +393,7 @@ fn evidence(
         date: p.date.clone(),
         entry,
         score: kind.weight() * scale,
+        stale: hit.stale.clone(),
     }
 }
 

@@ -76,6 +76,7 @@ use crate::memory::{
 };
 use crate::model::Filter;
 use crate::query::{parse_filter, Mode, SearchRequest};
+use crate::stale::SourceChecking;
 
 pub use audit::{AuditLog, AuditRecord};
 pub use auth::Tokens;
@@ -83,7 +84,7 @@ pub use pool::SessionPool;
 pub use types::{
     ChunkItem, Citation, ContextArgs, ContextOutput, DecisionItem, DecisionsArgs, DecisionsOutput,
     EvidenceItem, GetArgs, GetOutput, Health, HistoryItem, Hit, HitDecision, PersonItem,
-    SearchArgs, SearchMode, SearchOutput, WhoArgs, WhoOutput,
+    SearchArgs, SearchMode, SearchOutput, StaleItem, WhoArgs, WhoOutput,
 };
 
 /// Tokens an answer may take when the request names no budget.
@@ -381,6 +382,10 @@ pub struct ServiceOptions {
     pub query_sessions: Option<usize>,
     /// How queries are embedded (default: by the int8 query graph).
     pub query_precision: QueryPrecision,
+    /// How answers check the source files they cite (default: by their metadata; see
+    /// [`crate::Stale`]). Each answer checks the files as this server sees them, and says
+    /// nothing of where they are.
+    pub source_checking: SourceChecking,
 }
 
 impl Default for ServiceOptions {
@@ -394,6 +399,7 @@ impl Default for ServiceOptions {
             poll_interval: Some(DEFAULT_POLL_INTERVAL),
             query_sessions: None,
             query_precision: QueryPrecision::default(),
+            source_checking: SourceChecking::default(),
         }
     }
 }
@@ -446,7 +452,7 @@ impl Service {
     /// with the library's message) or the audit log cannot be opened ([`ServeError::Config`]).
     pub fn open(dir: impl AsRef<Path>, options: ServiceOptions) -> Result<Service, ServeError> {
         let root = dir.as_ref().to_path_buf();
-        let mut open_options = OpenOptions::default();
+        let mut open_options = OpenOptions::default().source_checking(options.source_checking);
         if let Some(m) = &options.model_dir {
             open_options = open_options.model_dir(m);
         }
@@ -1314,6 +1320,7 @@ fn run(
                         line_range: (!s.ranges_withheld).then_some(s.line_range),
                         byte_range: (!s.ranges_withheld).then_some(s.byte_range),
                         content_hash: s.content_hash.clone(),
+                        stale: s.stale.clone().map(StaleItem::from),
                     })
                 })
                 .collect();
@@ -1423,7 +1430,12 @@ fn run(
                     "no chunk `{id}` in this index (ids come from search hits and change when their document changes)"
                 )));
             };
-            let chunk = ChunkItem::cited(n.chunk, &citations);
+            let sources = index.source_checker()?;
+            let cite = |c: crate::model::Chunk| {
+                let stale = sources.passage(&c.provenance, &c.text);
+                ChunkItem::cited(c, stale, &citations)
+            };
+            let chunk = cite(n.chunk);
             // Neighbours nearest first, alternating sides, while they fit.
             let mut before: Vec<ChunkItem> = Vec::new();
             let mut after: Vec<ChunkItem> = Vec::new();
@@ -1434,7 +1446,6 @@ fn run(
                     "chunk `{id}` takes {used} tokens with its empty lists of neighbours, over the budget of {budget}"
                 )));
             }
-            let cite = |c| ChunkItem::cited(c, &citations);
             let mut b = n.before.into_iter().rev().map(cite);
             let mut a = n.after.into_iter().map(cite);
             let (mut b_open, mut a_open) = (true, true);
@@ -1556,6 +1567,7 @@ mod tests {
             text: "## Consequences\n\n- \"Spend\" drops to $110K–$130K a year (Tom Okafor).\n- Priya's queue grows; naïve café 東京.".into(),
             truncated: false,
             decision: None,
+            stale: None,
         };
         let whole = tokens.count(&serde_json::to_string(&hit).unwrap()).unwrap();
         let index_free = || -> Result<usize, ServeError> {

@@ -16,6 +16,7 @@ use crate::cite::Citations;
 use crate::memory::{DecisionView, RankedPerson};
 use crate::model::{Chunk, Provenance};
 use crate::query::{Mode, SearchHit};
+use crate::stale::Stale;
 
 /// A chunk's ranges as a caller may see them: `None` each where they are withheld.
 type Ranges = (Option<[usize; 2]>, Option<[usize; 2]>);
@@ -26,6 +27,43 @@ fn ranges(p: &Provenance, citations: &Citations) -> Ranges {
         true => (Some(p.line_range), Some(p.byte_range)),
         false => (None, None),
     }
+}
+
+/// Why a citation no longer matches its source file as the server sees it now (the wire form
+/// of [`Stale`]): absent from an item whose source is as indexed.
+#[derive(
+    Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema, utoipa::ToSchema,
+)]
+pub struct StaleItem {
+    /// `changed` (the cited text is no longer in the file; for a decision, the file changed),
+    /// `moved` (the text is in the file at other lines) or `vanished` (the file is gone).
+    pub reason: String,
+    /// What was found, in a few words.
+    pub detail: String,
+    /// Where a moved text is now, lines 1-based and inclusive. In a file the caller reads in
+    /// part, only a changed or vanished text of the item's own is flagged.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lines_now: Option<[usize; 2]>,
+}
+
+impl From<Stale> for StaleItem {
+    fn from(s: Stale) -> StaleItem {
+        StaleItem {
+            reason: s.reason.as_str().to_string(),
+            detail: s.detail,
+            lines_now: s.lines_now,
+        }
+    }
+}
+
+/// `stale` as a caller may see it: in a file it reads only in part, only what befell the
+/// item's own text (see [`Stale::for_partial_reader`]).
+fn stale_for(stale: Option<Stale>, path: &str, citations: &Citations) -> Option<StaleItem> {
+    let stale = match citations.shows_ranges(path) {
+        true => stale?,
+        false => stale?.for_partial_reader()?,
+    };
+    Some(stale.into())
 }
 
 /// Which retrievers answer (the wire form of [`Mode`]).
@@ -172,12 +210,16 @@ pub struct Hit {
     /// The decision the chunk records, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub decision: Option<HitDecision>,
+    /// Set when the source file no longer holds this text as indexed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stale: Option<StaleItem>,
 }
 
 impl Hit {
     /// The wire form of a library hit, cited as `citations` says.
     pub fn cited(h: SearchHit, citations: &Citations) -> Hit {
         let (line_range, byte_range) = ranges(&h.provenance, citations);
+        let stale = stale_for(h.stale, &h.provenance.path, citations);
         let p = h.provenance;
         Hit {
             rank: h.rank,
@@ -200,6 +242,7 @@ impl Hit {
                 status: d.status.as_str().to_string(),
                 superseded_by: d.superseded_by,
             }),
+            stale,
         }
     }
 }
@@ -269,6 +312,10 @@ pub struct Citation {
     pub byte_range: Option<[usize; 2]>,
     /// SHA-256 of the cited text.
     pub content_hash: String,
+    /// Set when the source file holds the text at other lines now (`moved`): passages whose
+    /// source changed or vanished are left out of the pack, with a note.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stale: Option<StaleItem>,
 }
 
 /// The answer of [`Service::context`](super::Service::context).
@@ -373,6 +420,10 @@ pub struct DecisionItem {
     pub line_range: Option<[usize; 2]>,
     /// The chain of entries it replaced, oldest first.
     pub history: Vec<HistoryItem>,
+    /// Set when its source file changed (its status or text may read differently now) or
+    /// vanished since indexing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stale: Option<StaleItem>,
 }
 
 impl DecisionItem {
@@ -381,6 +432,7 @@ impl DecisionItem {
         let line_range = citations
             .shows_ranges(&d.entry.path)
             .then_some(d.entry.line_range);
+        let stale = stale_for(d.stale, &d.entry.path, citations);
         DecisionItem {
             id: d.entry.id,
             kind: d.entry.kind.as_str().to_string(),
@@ -403,6 +455,7 @@ impl DecisionItem {
                     status: h.status.map(|s| s.as_str().to_string()),
                 })
                 .collect(),
+            stale,
         }
     }
 }
@@ -468,6 +521,9 @@ pub struct EvidenceItem {
     pub line_range: Option<[usize; 2]>,
     /// Its date.
     pub date: Option<String>,
+    /// Set when the source file no longer holds this passage as indexed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stale: Option<StaleItem>,
 }
 
 /// A person and the evidence of what they know.
@@ -509,6 +565,7 @@ impl PersonItem {
                         .and_then(|v| v.as_str().map(str::to_string))
                         .unwrap_or_else(|| e.kind.as_str().to_string()),
                     chunk_id: e.chunk_id,
+                    stale: stale_for(e.stale, &e.path, citations),
                     line_range: citations.shows_ranges(&e.path).then_some(e.line_range),
                     path: citations.path(&e.path),
                     title: e.title,
@@ -606,12 +663,16 @@ pub struct ChunkItem {
     pub content_hash: String,
     /// The text.
     pub text: String,
+    /// Set when the source file no longer holds this text as indexed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stale: Option<StaleItem>,
 }
 
 impl ChunkItem {
-    /// The wire form of a chunk, cited as `citations` says.
-    pub fn cited(c: Chunk, citations: &Citations) -> ChunkItem {
+    /// The wire form of a chunk whose source check found `stale`, cited as `citations` says.
+    pub fn cited(c: Chunk, stale: Option<Stale>, citations: &Citations) -> ChunkItem {
         let (line_range, byte_range) = ranges(&c.provenance, citations);
+        let stale = stale_for(stale, &c.provenance.path, citations);
         let p = c.provenance;
         ChunkItem {
             chunk_id: c.id,
@@ -626,6 +687,7 @@ impl ChunkItem {
             speakers: p.speakers,
             content_hash: p.content_hash,
             text: c.text,
+            stale,
         }
     }
 }

@@ -18,12 +18,13 @@ use crate::error::{Error, Result};
 use crate::generation;
 use crate::layout::{
     write_json, ChunkingInfo, Counts, Manifest, ModelInfo, ACCESS, DOCUMENTS, FILES,
-    FORMAT_VERSION, LEDGER, LEXICAL_DIR, NEIGHBOURS, PEOPLE, SKIPPED, VECTORS,
+    FORMAT_VERSION, LEDGER, LEXICAL_DIR, NEIGHBOURS, PEOPLE, SKIPPED, SOURCES, VECTORS,
 };
 use crate::lexical::{LexicalReader, LexicalWriter};
 use crate::load::{channel_key, channel_readers};
 use crate::memory::{find_people_file, Ledger, People};
 use crate::model::{Chunk, Skipped};
+use crate::stale::SourceRecord;
 use crate::vector::ExactRows;
 
 impl IndexWriter {
@@ -188,6 +189,9 @@ impl IndexWriter {
         }
         drop(ledger);
         write_json(&staging.join(SKIPPED), &skipped)?;
+        let read: Vec<SourceRecord> = records.iter().filter_map(FileRecord::source).collect();
+        write_json(&staging.join(SOURCES), &read)?;
+        drop(read);
         write_json(&staging.join(FILES), &records)?;
         drop(records);
         neighbours.save(&staging.join(NEIGHBOURS))?;

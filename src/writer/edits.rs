@@ -18,6 +18,7 @@ use crate::load::{self, LoadOptions};
 use crate::model::{content_hash_bytes, Skipped};
 use crate::path_text::{from_text, to_text};
 use crate::progress::{NoProgress, Progress};
+use crate::stale::FileStamp;
 use crate::vector::HnswParams;
 
 /// Adds, updates and removes documents of an index, then commits them as one new generation
@@ -449,10 +450,13 @@ impl IndexWriter {
         let progress = settings.progress.as_ref();
         progress.start("loading", files.len() as u64);
         let entries = &self.entries;
-        // `None`: the entry the index holds is still right.
-        let updates: Vec<Option<Entry>> = files
+        // `None`: the entry the index holds is still right. The file's size and modification
+        // time are taken before its bytes are read: an edit in between then shows as a
+        // difference when an answer checks the file (see `crate::stale`), never as no change.
+        let updates: Vec<(Option<Entry>, Option<FileStamp>)> = files
             .par_iter()
             .map(|(path, id)| {
+                let stamp = FileStamp::read(path).ok();
                 let update = if let Some(reason) = load::unsupported(path) {
                     Some(Entry::problem(
                         path,
@@ -472,18 +476,22 @@ impl IndexWriter {
                             let unchanged = entries
                                 .get(path)
                                 .is_some_and(|e| e.vouches_for(id, &sha256));
-                            (!unchanged)
-                                .then(|| Entry::load(path, id, bytes, sha256, &settings.chunk))
+                            (!unchanged).then(|| {
+                                let mut entry =
+                                    Entry::load(path, id, bytes, sha256, &settings.chunk);
+                                entry.record.stamp = stamp;
+                                entry
+                            })
                         }
                     }
                 };
                 progress.advance(1);
-                update
+                (update, stamp)
             })
             .collect();
         progress.finish();
         let mut seen: HashSet<PathBuf> = HashSet::with_capacity(files.len());
-        for ((path, _), update) in files.into_iter().zip(updates) {
+        for ((path, _), (update, stamp)) in files.into_iter().zip(updates) {
             match update {
                 Some(entry) => {
                     if entry.record.sha256.is_some() {
@@ -491,7 +499,13 @@ impl IndexWriter {
                     }
                     self.entries.insert(path.clone(), entry);
                 }
-                None => self.files_unchanged += 1,
+                None => {
+                    // Unchanged bytes; the metadata may be new (a touch, a copy).
+                    if let Some(entry) = self.entries.get_mut(&path) {
+                        entry.record.stamp = stamp;
+                    }
+                    self.files_unchanged += 1;
+                }
             }
             seen.insert(path);
         }

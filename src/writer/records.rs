@@ -16,6 +16,7 @@ use crate::load;
 use crate::memory::extract::extract;
 use crate::memory::LedgerEntry;
 use crate::model::{Chunk, Skipped, SourceFormat};
+use crate::stale::{FileStamp, SourceRecord};
 
 /// A document as a generation's file record lists it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -50,6 +51,11 @@ pub(super) struct FileRecord {
     pub(super) id: String,
     /// SHA-256 of the bytes the documents were loaded from (`None`: not read).
     pub(super) sha256: Option<String>,
+    /// The file's size and modification time just before those bytes were read (`None`: bytes
+    /// given from memory, or written by an older lore): what an answer compares to tell that a
+    /// cited source changed since (see `crate::stale`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(super) stamp: Option<FileStamp>,
     /// Some of its documents were removed ([`IndexWriter::delete_documents`](super::IndexWriter::delete_documents)).
     #[serde(default)]
     pub(super) removed_some: bool,
@@ -63,6 +69,17 @@ pub(super) struct FileRecord {
     pub(super) documents: Vec<DocRecord>,
     /// What in it was not indexed, and why.
     pub(super) skipped: Vec<Skipped>,
+}
+
+impl FileRecord {
+    /// What `sources.json` records of it: `None` for an input that was not read.
+    pub(super) fn source(&self) -> Option<SourceRecord> {
+        Some(SourceRecord {
+            path: crate::path_text::to_text(&self.path),
+            sha256: self.sha256.clone()?,
+            stamp: self.stamp,
+        })
+    }
 }
 
 /// Where a file's chunks are.

@@ -292,6 +292,8 @@ fn a_file_name_that_is_not_utf8_is_indexed_and_cited() {
     assert!(out.status.success(), "{}", text(&out));
     let hit = &json(&out)["hits"][0];
     assert_eq!(hit["provenance"]["doc_id"], r"exports/caf\xe9.md");
+    // Its source is found under its stored name: fresh, not flagged.
+    assert!(hit.get("stale").is_none_or(Value::is_null), "{hit:#}");
     let path = hit["provenance"]["path"].as_str().unwrap();
     assert!(path.ends_with(r"/exports/caf\xe9.md"), "{path}");
     // The stored form names the very file.
@@ -316,6 +318,13 @@ fn a_file_name_that_is_not_utf8_is_indexed_and_cited() {
     let out = lore_in(dir, &["verify", "--index", "idx"]);
     assert_eq!(out.status.code(), Some(3), "{}", text(&out));
     assert!(text(&out).contains(r"caf\xe9.md"), "{}", text(&out));
+    // And an answer now says that the source changed.
+    let out = lore_in(
+        dir,
+        &["search", "cafe ground floor", "--index", "idx", "--json"],
+    );
+    let hit = &json(&out)["hits"][0];
+    assert_eq!(hit["stale"]["reason"], "changed", "{hit:#}");
 
     // An update reads it again, and `lore rm` takes its id as printed.
     let report = index(dir, &["exports", "--index", "idx", "--no-embed"], 0);

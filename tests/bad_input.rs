@@ -4,14 +4,12 @@
 //! is 100 MB).
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
-fn lore(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_lore"))
-        .args(args)
-        .output()
-        .expect("run lore")
-}
+#[path = "common/mod.rs"]
+mod common;
+
+use common::lore;
 
 /// `lore index ROOT --index INDEX --no-embed EXTRA...`
 fn index_lexical(root: &Path, index: &Path, extra: &[&str]) -> Output {

@@ -2,21 +2,12 @@
 //! byte stability), filters, stats, and clear errors.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
-fn lore(args: &[&str]) -> Output {
-    lore_with_cache(args, None)
-}
+#[path = "common/mod.rs"]
+mod common;
 
-/// Run lore with its embedding cache in `cache` (a fresh directory per test), never the user's.
-fn lore_with_cache(args: &[&str], cache: Option<&Path>) -> Output {
-    let scratch = std::env::temp_dir().join(format!("lore-test-cache-{}", std::process::id()));
-    Command::new(env!("CARGO_BIN_EXE_lore"))
-        .args(args)
-        .env("LORE_CACHE_DIR", cache.unwrap_or(&scratch))
-        .output()
-        .expect("run lore")
-}
+use common::{lore, lore_in_cache};
 
 fn corpus() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("corpus")
@@ -41,9 +32,9 @@ fn index_then_search_json_on_the_corpus() {
     let index = tmp.path().join("idx");
     let index_s = index.to_str().unwrap();
     let cache = tmp.path().join("cache");
-    let out = lore_with_cache(
+    let out = lore_in_cache(
         &["index", corpus().to_str().unwrap(), "--index", index_s],
-        Some(&cache),
+        &cache,
     );
     assert!(
         out.status.success(),
@@ -59,7 +50,7 @@ fn index_then_search_json_on_the_corpus() {
     let vectors = std::fs::read(current.join("vectors.f32")).unwrap();
 
     // Rebuilding from nothing takes every vector from the cache, and the same vectors.
-    let out = lore_with_cache(
+    let out = lore_in_cache(
         &[
             "index",
             corpus().to_str().unwrap(),
@@ -67,7 +58,7 @@ fn index_then_search_json_on_the_corpus() {
             index_s,
             "--rebuild",
         ],
-        Some(&cache),
+        &cache,
     );
     assert!(out.status.success());
     let summary = stdout(&out);
@@ -78,9 +69,9 @@ fn index_then_search_json_on_the_corpus() {
     let current = lore::internals::generation::resolve(&index).unwrap();
     assert_eq!(std::fs::read(current.join("vectors.f32")).unwrap(), vectors);
     // Indexing unchanged files again reads them but parses and embeds nothing.
-    let out = lore_with_cache(
+    let out = lore_in_cache(
         &["index", corpus().to_str().unwrap(), "--index", index_s],
-        Some(&cache),
+        &cache,
     );
     let summary = stdout(&out);
     assert!(summary.contains("files: 0 loaded"), "{summary}");
@@ -468,7 +459,7 @@ fn demo_answers_the_sample_questions_with_citations() {
     let tmp = tempfile::tempdir().unwrap();
     let index = tmp.path().join("demo");
     let cache = tmp.path().join("cache");
-    let out = lore_with_cache(
+    let out = lore_in_cache(
         &[
             "demo",
             "--corpus",
@@ -478,7 +469,7 @@ fn demo_answers_the_sample_questions_with_citations() {
             "--show",
             "2",
         ],
-        Some(&cache),
+        &cache,
     );
     let text = stdout(&out);
     assert!(
@@ -564,7 +555,7 @@ fn reindexing_after_an_edit_a_deletion_and_an_addition_reports_them_and_embeds_o
         "--index",
         index.to_str().unwrap(),
     ];
-    let first = lore_with_cache(&args, Some(&cache));
+    let first = lore_in_cache(&args, &cache);
     assert!(first.status.success());
     let summary = stdout(&first);
     assert!(!summary.contains("since the last build"), "{summary}");
@@ -584,7 +575,7 @@ fn reindexing_after_an_edit_a_deletion_and_an_addition_reports_them_and_embeds_o
         "# Page 9\n\nParking permits are renewed every January.\n",
     )
     .unwrap();
-    let second = lore_with_cache(&args, Some(&cache));
+    let second = lore_in_cache(&args, &cache);
     assert!(second.status.success());
     let summary = stdout(&second);
     assert!(
@@ -611,7 +602,7 @@ fn reindexing_after_an_edit_a_deletion_and_an_addition_reports_them_and_embeds_o
         "# Roof\n\nThe roof is repaired in May.\n",
     )
     .unwrap();
-    let added = lore_with_cache(
+    let added = lore_in_cache(
         &[
             "index",
             more.to_str().unwrap(),
@@ -619,7 +610,7 @@ fn reindexing_after_an_edit_a_deletion_and_an_addition_reports_them_and_embeds_o
             index.to_str().unwrap(),
             "--no-delete",
         ],
-        Some(&cache),
+        &cache,
     );
     assert!(
         added.status.success(),
@@ -634,7 +625,7 @@ fn reindexing_after_an_edit_a_deletion_and_an_addition_reports_them_and_embeds_o
 
     // lore rm by id and by path; a pattern that matches nothing is named, exit code 3.
     let page_3 = src.join("page-3.md");
-    let removed = lore_with_cache(
+    let removed = lore_in_cache(
         &[
             "rm",
             "export/page-0.md",
@@ -643,7 +634,7 @@ fn reindexing_after_an_edit_a_deletion_and_an_addition_reports_them_and_embeds_o
             "--index",
             index.to_str().unwrap(),
         ],
-        Some(&cache),
+        &cache,
     );
     assert_eq!(removed.status.code(), Some(3));
     let summary = stdout(&removed);

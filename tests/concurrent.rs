@@ -5,7 +5,6 @@
 //! not the quality of the vectors.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
@@ -219,12 +218,10 @@ fn index_args<'a>(input: &'a Path, index: &'a Path) -> [&'a str; 5] {
     ]
 }
 
-fn lore(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_lore"))
-        .args(args)
-        .output()
-        .expect("run lore")
-}
+#[path = "common/mod.rs"]
+mod common;
+
+use common::lore;
 
 #[test]
 fn a_second_writer_fails_at_once_naming_the_holder() {
@@ -267,7 +264,7 @@ fn a_lock_left_by_a_killed_writer_is_taken_over() {
     }
     let index_dir = tmp.path().join("idx");
     let args = index_args(&input, &index_dir);
-    let mut child = Command::new(env!("CARGO_BIN_EXE_lore"))
+    let mut child = common::lore_command()
         .args(args)
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())

@@ -57,9 +57,12 @@ fn edition(dir: &Path, name: &str) -> BTreeSet<String> {
     markers
 }
 
+#[path = "common/mod.rs"]
+mod common;
+
 fn lore(args: &[&str], cache: &Path) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_lore"));
-    c.args(args).env("LORE_CACHE_DIR", cache);
+    let mut c = common::lore_command_in_cache(cache);
+    c.args(args);
     c
 }
 

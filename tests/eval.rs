@@ -2,16 +2,15 @@
 //! shape and figures, TREC run files, index reuse, meeting-scoped runs and bad input lines.
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
 use serde_json::Value;
 
+#[path = "common/mod.rs"]
+mod common;
+
 fn lore(args: &[&str], cache: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_lore"))
-        .args(args)
-        .env("LORE_CACHE_DIR", cache)
-        .output()
-        .expect("run lore")
+    common::lore_in_cache(args, cache)
 }
 
 fn text(bytes: &[u8]) -> String {

@@ -11,6 +11,9 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+#[path = "common/mod.rs"]
+mod common;
+
 fn fixture() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/mcp")
 }
@@ -30,12 +33,11 @@ fn python() -> PathBuf {
 /// Index `inputs` into `dir/idx` (with the embedding cache in `dir`, never the user's).
 fn index(dir: &Path, inputs: &[PathBuf]) -> PathBuf {
     let idx = dir.join("idx");
-    let out = Command::new(env!("CARGO_BIN_EXE_lore"))
+    let out = common::lore_command_in_cache(&dir.join("cache"))
         .arg("index")
         .args(inputs)
         .arg("--index")
         .arg(&idx)
-        .env("LORE_CACHE_DIR", dir.join("cache"))
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .output()
         .expect("run lore index");

@@ -1,6 +1,8 @@
-//! Shared by the server tests (`tests/serve.rs`) and the attack suite (`tests/attack/`): the
-//! binary with a per-process embedding cache, the fixture exports and index, a tokens file, a
-//! running `lore serve`, and a JSON client that gives up on a hung server.
+//! What the integration tests share: the one way to run the binary (its environment policy:
+//! the model directory kept, the embedding cache in a per-process scratch directory or the one
+//! a test gives, no other inherited `LORE_*` variable), the fixture exports and index, a tokens
+//! file, a running `lore serve`, and a JSON client that gives up on a hung server. A suite
+//! includes it with `#[path = "common/mod.rs"] mod common;`.
 
 #![allow(dead_code)]
 
@@ -13,16 +15,42 @@ use serde_json::Value;
 pub const PRIYA_TOKEN: &str = "priya-token-0123456789abcdef";
 pub const OMAR_TOKEN: &str = "omar-token-0123456789abcdef";
 
-/// `lore` with a per-process embedding cache (never the user's) and no `LORE_AS`.
+/// The per-process scratch embedding cache of [`lore_command`].
+pub fn scratch_cache() -> PathBuf {
+    std::env::temp_dir().join(format!("lore-test-cache-{}", std::process::id()))
+}
+
+/// `lore` under the tests' environment policy: every inherited `LORE_*` variable removed but
+/// `LORE_MODEL_DIR` (where the model is), and the embedding cache in [`scratch_cache`] (never
+/// the user's).
 pub fn lore_command() -> Command {
-    let cache = std::env::temp_dir().join(format!("lore-test-cache-{}", std::process::id()));
+    lore_command_in_cache(&scratch_cache())
+}
+
+/// [`lore_command`] with the embedding cache in `cache`.
+pub fn lore_command_in_cache(cache: &Path) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_lore"));
-    cmd.env("LORE_CACHE_DIR", cache).env_remove("LORE_AS");
+    for (name, _) in std::env::vars_os() {
+        let inherited = name.to_str().is_some_and(|n| n.starts_with("LORE_"));
+        if inherited && name != "LORE_MODEL_DIR" {
+            cmd.env_remove(name);
+        }
+    }
+    cmd.env("LORE_CACHE_DIR", cache);
     cmd
 }
 
+/// Run `lore ARGS` under [`lore_command`]'s policy.
 pub fn lore(args: &[&str]) -> Output {
     lore_command().args(args).output().expect("run lore")
+}
+
+/// Run `lore ARGS` with the embedding cache in `cache`.
+pub fn lore_in_cache(args: &[&str], cache: &Path) -> Output {
+    lore_command_in_cache(cache)
+        .args(args)
+        .output()
+        .expect("run lore")
 }
 
 /// The fixture exports: a decision record, meeting notes, a wiki page, and board minutes only

@@ -2,11 +2,15 @@
 //!
 //! Sources write dates many ways (`2024-03-05`, `2024/03/05`, `2024-03-05T10:00Z`, Unix
 //! seconds); loaders normalise them to `YYYY-MM-DD` ([`normalize_date`]), the full-text index
-//! stores them as days since 1970-01-01, and callers filter with a [`Date`].
+//! stores them as days since 1970-01-01, and callers filter with a [`Date`]. The calendar
+//! itself (valid days, day counts, today in UTC) is jiff's.
 
 use std::fmt;
 use std::str::FromStr;
 
+use jiff::civil;
+use jiff::tz::Offset;
+use jiff::{Span, Timestamp, Unit};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::error::{Error, Result};
@@ -27,34 +31,45 @@ pub struct Date {
 }
 
 impl Date {
-    /// The date `year-month-day`, or `None` when there is no such day.
+    /// The date `year-month-day`, or `None` when there is no such day (or it lies outside
+    /// the years -9999 to 9999).
     pub fn from_ymd(year: i32, month: u32, day: u32) -> Option<Date> {
-        let leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
-        let days_in_month = match month {
-            1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
-            4 | 6 | 9 | 11 => 30,
-            2 if leap => 29,
-            2 => 28,
-            _ => return None,
-        };
-        (1..=days_in_month).contains(&day).then(|| Date {
-            days: days_from_civil(i64::from(year), month, day),
-        })
+        let civil = civil::Date::new(
+            i16::try_from(year).ok()?,
+            i8::try_from(month).ok()?,
+            i8::try_from(day).ok()?,
+        )
+        .ok()?;
+        Some(Date::of(civil))
+    }
+
+    fn of(civil: civil::Date) -> Date {
+        // Within jiff's years every day is a whole number of days from the epoch.
+        let days = EPOCH
+            .until((Unit::Day, civil))
+            .map_or(0, |span| i64::from(span.get_days()));
+        Date { days }
+    }
+
+    fn civil(self) -> civil::Date {
+        EPOCH
+            .checked_add(Span::new().days(self.days))
+            .expect("a Date holds a day jiff can name")
     }
 
     /// Year, month (1–12) and day (1–31).
     pub fn ymd(self) -> (i64, u32, u32) {
-        civil_from_days(self.days)
+        let d = self.civil();
+        (
+            i64::from(d.year()),
+            d.month().unsigned_abs().into(),
+            d.day().unsigned_abs().into(),
+        )
     }
 
     /// Today (UTC), by the system clock.
     pub fn today() -> Date {
-        let secs = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs() as i64);
-        Date {
-            days: secs.div_euclid(86_400),
-        }
+        Date::of(Offset::UTC.to_datetime(Timestamp::now()).date())
     }
 
     /// Days since 1970-01-01 (the form the full-text index stores).
@@ -62,6 +77,9 @@ impl Date {
         self.days
     }
 }
+
+/// Day 0 of [`Date::days`].
+const EPOCH: civil::Date = civil::date(1970, 1, 1);
 
 impl fmt::Display for Date {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -112,35 +130,13 @@ pub(crate) fn parse_date(text: &str) -> Option<Date> {
     Date::from_ymd(year, month, day)
 }
 
-/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's `days_from_civil`).
-fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
-    let y = if month <= 2 { year - 1 } else { year };
-    let era = if y >= 0 { y } else { y - 399 } / 400;
-    let yoe = y - era * 400;
-    let m = i64::from(month);
-    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + i64::from(day) - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146097 + doe - 719468
-}
-
-/// The civil date of a day number (Howard Hinnant's `civil_from_days`).
-fn civil_from_days(days: i64) -> (i64, u32, u32) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    (year, month, day)
-}
-
 /// The UTC civil date (`YYYY-MM-DD`) of a Unix timestamp in seconds.
 pub(crate) fn civil_date(secs: i64) -> String {
-    let (year, month, day) = civil_from_days(secs.div_euclid(86_400));
-    format!("{year:04}-{month:02}-{day:02}")
+    match Timestamp::from_second(secs) {
+        Ok(t) => Date::of(Offset::UTC.to_datetime(t).date()).to_string(),
+        // Out of jiff's range (years -9999 to 9999): no day to name; keep the number.
+        Err(_) => secs.to_string(),
+    }
 }
 
 /// Normalises a date to `YYYY-MM-DD` when it starts with one (`2024-03-05T10:00Z`,
@@ -196,7 +192,9 @@ mod tests {
         assert_eq!(days("2000-03-01"), Some(11017));
         assert_eq!(days("2026-02-03T10:00:00Z"), days("2026-02-03"));
         assert_eq!(days("2025-02-29"), None);
-        assert_eq!(days("2024-02-29"), Some(days_from_civil(2024, 2, 29)));
+        assert_eq!(days("2024-02-29"), Some(19_782));
+        assert_eq!(days("1969-12-31"), Some(-1));
+        assert_eq!(days("0001-01-01"), Some(-719_162));
         assert_eq!(days("March 3"), None);
         assert_eq!(days("2024-13-01"), None);
         assert_eq!(days("2024-04-31"), None);

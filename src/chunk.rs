@@ -117,7 +117,7 @@ pub fn chunk_document(doc: &Document, opts: &ChunkOptions) -> Vec<Chunk> {
         source,
         blocks: &blocks,
         max_tokens: opts.max_tokens.max(1),
-        pieces: Vec::new(),
+        planned: Vec::new(),
     };
     let mut i = 0;
     while i < blocks.len() {
@@ -129,13 +129,13 @@ pub fn chunk_document(doc: &Document, opts: &ChunkOptions) -> Vec<Chunk> {
         chunker.pack(&units);
         i = j;
     }
-    let pieces = std::mem::take(&mut chunker.pieces);
-    if pieces.is_empty() {
+    let planned = std::mem::take(&mut chunker.planned);
+    if planned.is_empty() {
         return Vec::new();
     }
     let lines = line_index(&doc.source);
-    let mut chunks = Vec::with_capacity(pieces.len());
-    for piece in pieces {
+    let mut chunks = Vec::with_capacity(planned.len());
+    for piece in planned {
         let text = load::excerpt(doc.format, &source[piece.range.clone()]);
         if text.trim().is_empty() {
             continue;
@@ -177,7 +177,7 @@ pub fn chunk_document(doc: &Document, opts: &ChunkOptions) -> Vec<Chunk> {
 
 /// A chunk to be: its byte range and the (inclusive) indices of the blocks it covers.
 #[derive(Debug)]
-struct Piece {
+struct Planned {
     range: Range<usize>,
     first: usize,
     last: usize,
@@ -189,7 +189,7 @@ struct Chunker<'a> {
     source: &'a str,
     blocks: &'a [&'a Block],
     max_tokens: usize,
-    pieces: Vec<Piece>,
+    planned: Vec<Planned>,
 }
 
 impl Chunker<'_> {
@@ -259,7 +259,7 @@ impl Chunker<'_> {
     }
 
     fn push_blocks(&mut self, a: usize, b: usize) {
-        self.pieces.push(Piece {
+        self.planned.push(Planned {
             range: self.range_of(a, b),
             first: a,
             last: b - 1,
@@ -320,7 +320,7 @@ impl Chunker<'_> {
             s = cut;
         }
         for p in pieces {
-            self.pieces.push(Piece {
+            self.planned.push(Planned {
                 range: base.start + p.start..base.start + p.end,
                 first: k,
                 last: k,

@@ -51,7 +51,7 @@
 //! inside. A search whose query cannot be embedded answers with lexical results and says so in
 //! [`SearchResponse::notes`], unless [`SearchRequest::strict`] asks it to fail.
 //!
-//! ## The house
+//! ## Modules and the way they depend on each other
 //!
 //! Each concept lives in one module; dependencies run one way, from the bottom of this map to
 //! the top (a module uses only those below it):

@@ -1,4 +1,4 @@
-//! Is a cited source still what the index read? The one room for that question: every answer
+//! Is a cited source still what the index read? This module alone answers it: every answer
 //! that cites a file (search hits, context citations, decisions, `who` evidence, on the CLI and
 //! through `lore serve` / `lore mcp`) asks it here, and [`crate::Index::verify`] uses the same notions
 //! for a whole index.

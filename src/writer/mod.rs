@@ -45,7 +45,7 @@
 //! whether the disk was full; [`rollback`] makes the generation before the current one current
 //! again (`guard`, `rollback`).
 //!
-//! The rooms: `builder` (settings and whole builds), `edits` (the writer: add, sync, delete),
+//! Its modules: `builder` (settings and whole builds), `edits` (the writer: add, sync, delete),
 //! `records` (what `files.json` holds, the generation replaced), `commit` (writing the new
 //! generation, carrying chunks), `vectors` (embedding, copying rows, the graph), `digest`
 //! (document signatures, the manifest digest, what changed), `guard` (inputs, mass deletes,

@@ -12,7 +12,7 @@ use once_cell::sync::OnceCell;
 use serde::{Deserialize, Serialize};
 
 use crate::access::{AccessControl, Principal};
-use crate::context::Neighbours;
+use crate::neighbours::Neighbours;
 use crate::embed::{resolve_model_dir, Embedder, OnnxEmbedder, QueryPrecision, TokenCounter};
 use crate::error::{Error, Result};
 use crate::generation;

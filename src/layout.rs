@@ -18,7 +18,7 @@
 //! | `sources.json` | every file read: path, SHA-256, size and modification time, to tell a cited source changed since (see `crate::stale`) |
 //! | `documents.tsv` | every document's id and signature, to tell what the next update changed |
 //! | `lexical/` | the tantivy index (one document per chunk, chunk records stored) |
-//! | `neighbours.u32` | which chunk each chunk continues (see `crate::context`) |
+//! | `neighbours.u32` | which chunk each chunk continues (see `crate::neighbours`) |
 //! | `vectors.f32` | chunk vectors, little-endian `f32`, row = chunk ordinal |
 //! | `hnsw.links` | the links of the HNSW graph over the vectors |
 //! | `ledger.json` | the decisions and action items, links resolved (see `crate::memory`) |

@@ -70,21 +70,21 @@
 //!               which search calls)                      → search, index, query, embed, load, model
 //! writer/       build and update (write side): builder, edits, records, commit, vectors, digest,
 //!               guard (inputs, mass deletes, full disks, owned indexes), rollback
-//!                                                              → index (rollback checks a generation), layout, generation, lexical, vector, embed, chunk, load, context, ledger, access
+//!                                                              → index (rollback checks a generation), layout, generation, lexical, vector, embed, chunk, load, neighbours, ledger, access
 //! ledger        memory/{ledger, extract, people}: entries and links, finding them in documents,
 //!               the people file (the part of memory the writer, index and search use) → load, model, date
-//! search        ranking over one open index                   → scope, index, query, fuse, context, snippet, lexical, vector
+//! search        ranking over one open index                   → scope, index, query, fuse, neighbours, snippet, lexical, vector
 //! cite          citations for a caller: paths relative to the export roots, ranges withheld in
 //!               files read in part                          → scope, index, access
 //! scope         a principal's view of an open index: readable chunks, their BM25 statistics,
 //!               the ledger of the readable documents          → index, lexical, ledger, access
-//! index         open a generation (read side), lazy dense half → layout, generation, lexical, vector, embed, context, stale
+//! index         open a generation (read side), lazy dense half → layout, generation, lexical, vector, embed, neighbours, stale
 //! stale         is a cited source still what was indexed: one metadata call per cited file per
 //!               request, content hash on demand (search, context, decisions, who, verify) → load, model
 //! generation    CURRENT + gen-NNNNNN + writer lock            → layout
 //! layout        every file name, the format version, the manifest
-//! query         SearchRequest / SearchResponse types          → snippet, fuse, context, model, date
-//! snippet, context, fuse   pure ranking pieces: highlighted windows, passage neighbours, fusion
+//! query         SearchRequest / SearchResponse types          → snippet, fuse, neighbours, model, date
+//! snippet, neighbours, fuse   pure ranking pieces: highlighted windows, passage neighbours, fusion
 //! vector/       flat (exact twin), hnsw/ (graph + build), quantized codes
 //! embed/        the Embedder trait, the ONNX model, the content-hash cache
 //! lexical/      tantivy (the only module that knows it): analysis, schema, writer, reader
@@ -105,7 +105,7 @@
 mod access;
 mod chunk;
 mod cite;
-mod context;
+mod neighbours;
 mod date;
 pub mod deadline;
 mod embed;
@@ -134,7 +134,7 @@ mod writer;
 pub use access::{AccessPolicy, DefaultAccess, FolderRule, Principal};
 pub use chunk::ChunkOptions;
 pub use cite::{CitationStyle, Citations};
-pub use context::DEFAULT_CONTEXT_WEIGHT;
+pub use neighbours::DEFAULT_CONTEXT_WEIGHT;
 pub use date::Date;
 pub use embed::{
     cache_home, Embedder, OnnxEmbedder, QueryPrecision, TokenCounter, TokenizerInfo,

@@ -5,7 +5,7 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 
 use crate::access::Principal;
-use crate::context::DEFAULT_CONTEXT_WEIGHT;
+use crate::neighbours::DEFAULT_CONTEXT_WEIGHT;
 use crate::date::Date;
 use crate::error::{Error, Result};
 use crate::fuse::Fusion;

@@ -5,7 +5,7 @@
 //! cites and highlights the top of that order, and checks each hit's source file (see
 //! [`crate::Stale`]).
 
-use crate::context::rescore;
+use crate::neighbours::rescore;
 use crate::error::{Error, Result, UserError};
 use crate::fuse::fuse;
 use crate::index::{Dense, Index};

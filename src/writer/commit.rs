@@ -13,7 +13,7 @@ use super::records::{Content, Entry, FileRecord, Previous};
 use super::vectors::{embedding_text, write_graph, write_vectors};
 use super::{BuildReport, IndexWriter};
 use crate::access::{find_access_file, AccessBuilder, AccessControl, AccessPolicy};
-use crate::context::{predecessors, Neighbours};
+use crate::neighbours::{predecessors, Neighbours};
 use crate::error::{Error, Result};
 use crate::generation;
 use crate::layout::{

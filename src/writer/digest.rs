@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::chunk::ChunkOptions;
-use crate::context::Neighbours;
+use crate::neighbours::Neighbours;
 use crate::error::{Error, Result};
 use crate::layout::FORMAT_VERSION;
 use crate::model::{to_hex, Chunk};

@@ -12,7 +12,6 @@ use once_cell::sync::OnceCell;
 use serde::{Deserialize, Serialize};
 
 use crate::access::{AccessControl, Principal};
-use crate::neighbours::Neighbours;
 use crate::embed::{resolve_model_dir, Embedder, OnnxEmbedder, QueryPrecision, TokenCounter};
 use crate::error::{Error, Result};
 use crate::generation;
@@ -23,6 +22,7 @@ use crate::layout::{
 use crate::lexical::LexicalReader;
 use crate::memory::{Ledger, People};
 use crate::model::{Chunk, Skipped};
+use crate::neighbours::Neighbours;
 use crate::scope::Scopes;
 use crate::stale::{SourceChecker, SourceChecking, SourceRecord, SourceRecords};
 use crate::vector::{ExactRows, HnswIndex, QuantizedStore, VectorStore};

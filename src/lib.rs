@@ -105,7 +105,6 @@
 mod access;
 mod chunk;
 mod cite;
-mod neighbours;
 mod date;
 pub mod deadline;
 mod embed;
@@ -119,6 +118,7 @@ mod lexical;
 mod load;
 mod memory;
 mod model;
+mod neighbours;
 pub mod path_text;
 mod progress;
 mod query;
@@ -134,7 +134,6 @@ mod writer;
 pub use access::{AccessPolicy, DefaultAccess, FolderRule, Principal};
 pub use chunk::ChunkOptions;
 pub use cite::{CitationStyle, Citations};
-pub use neighbours::DEFAULT_CONTEXT_WEIGHT;
 pub use date::Date;
 pub use embed::{
     cache_home, Embedder, OnnxEmbedder, QueryPrecision, TokenCounter, TokenizerInfo,
@@ -155,6 +154,7 @@ pub use memory::{
     QUESTION_SHARE,
 };
 pub use model::{Chunk, Filter, Provenance, Skipped, SourceFormat};
+pub use neighbours::DEFAULT_CONTEXT_WEIGHT;
 pub use progress::{NoProgress, Progress};
 pub use query::{
     parse_filter, DecisionLabel, LexicalScoring, Mode, RankingOptions, RetrieverScore, SearchHit,

@@ -5,12 +5,12 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 
 use crate::access::Principal;
-use crate::neighbours::DEFAULT_CONTEXT_WEIGHT;
 use crate::date::Date;
 use crate::error::{Error, Result};
 use crate::fuse::Fusion;
 use crate::memory::{EntryKind, Status};
 use crate::model::{Filter, Provenance};
+use crate::neighbours::DEFAULT_CONTEXT_WEIGHT;
 use crate::snippet::Snippet;
 use crate::stale::Stale;
 

@@ -5,13 +5,13 @@
 //! cites and highlights the top of that order, and checks each hit's source file (see
 //! [`crate::Stale`]).
 
-use crate::neighbours::rescore;
 use crate::error::{Error, Result, UserError};
 use crate::fuse::fuse;
 use crate::index::{Dense, Index};
 use crate::lexical::{analyze_for, FieldWeights};
 use crate::memory::supersede::label;
 use crate::model::Filter;
+use crate::neighbours::rescore;
 use crate::query::{
     LexicalScoring, Mode, RetrieverScore, SearchHit, SearchRequest, SearchResponse, FILTER_KEYS,
 };

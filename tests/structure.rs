@@ -17,7 +17,6 @@ const KNOWN: &[&[&str]] = &[
     &["src/index.rs", "src/scope.rs"],
     &["src/lexical/reader.rs", "src/lexical/visible.rs"],
     &["src/memory/supersede.rs", "src/search.rs"],
-    &["src/writer/commit.rs", "src/writer/vectors.rs"],
 ];
 
 /// A library file and its module path (`["writer", "commit"]`; `[]` for `lib.rs`).

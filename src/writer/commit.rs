@@ -2,30 +2,29 @@
 //! vectors read from the previous generation as they are needed, then made current.
 
 use std::collections::{BTreeMap, HashMap};
-use std::ops::Range;
 use std::path::PathBuf;
 use std::time::Instant;
 
 use rayon::prelude::*;
 
+use super::carried::{Carried, DocChunks};
 use super::digest::{read_signatures, write_signatures, Changes, Digests};
 use super::records::{Content, Entry, FileRecord, Previous};
 use super::vectors::{embedding_text, write_graph, write_vectors};
 use super::{BuildReport, IndexWriter};
 use crate::access::{find_access_file, AccessBuilder, AccessControl, AccessPolicy};
-use crate::neighbours::{predecessors, Neighbours};
 use crate::error::{Error, Result};
 use crate::generation;
 use crate::layout::{
-    write_json, ChunkingInfo, Counts, Manifest, ModelInfo, ACCESS, DOCUMENTS, FILES,
-    FORMAT_VERSION, LEDGER, LEXICAL_DIR, NEIGHBOURS, PEOPLE, SKIPPED, SOURCES, VECTORS,
+    write_json, ChunkingInfo, Counts, Manifest, ACCESS, DOCUMENTS, FILES, FORMAT_VERSION, LEDGER,
+    LEXICAL_DIR, NEIGHBOURS, PEOPLE, SKIPPED, SOURCES, VECTORS,
 };
-use crate::lexical::{LexicalReader, LexicalWriter};
+use crate::lexical::LexicalWriter;
 use crate::load::{channel_key, channel_readers};
 use crate::memory::{find_people_file, Ledger, People};
-use crate::model::{Chunk, Skipped};
+use crate::model::Skipped;
+use crate::neighbours::{predecessors, Neighbours};
 use crate::stale::SourceRecord;
-use crate::vector::ExactRows;
 
 impl IndexWriter {
     /// Write the new generation and make it current. When that fails, what was written is
@@ -387,75 +386,6 @@ fn read_people(
             line: None,
             reason: e.to_string(),
         }),
-    }
-}
-
-/// Where one document's chunks are.
-pub(super) enum DocChunks {
-    /// These ordinals of the previous generation.
-    Previous(Range<u32>),
-    /// Here.
-    New(Vec<Chunk>),
-}
-
-impl DocChunks {
-    pub(super) fn len(&self) -> usize {
-        match self {
-            DocChunks::Previous(range) => range.len(),
-            DocChunks::New(chunks) => chunks.len(),
-        }
-    }
-}
-
-/// The previous generation's chunks and vectors, open for carrying over.
-pub(super) struct Carried {
-    pub(super) dir: PathBuf,
-    pub(super) lexical: LexicalReader,
-    /// Its vectors (`None` for a lexical-only index).
-    pub(super) vectors: Option<(ExactRows, ModelInfo)>,
-    pub(super) num_chunks: usize,
-    /// Each document's chunk ordinals.
-    pub(super) ranges: HashMap<String, Range<u32>>,
-}
-
-impl Carried {
-    /// Open `previous` for carrying, taking its documents' ordinals.
-    pub(super) fn open(previous: &mut Previous) -> Result<Self> {
-        let manifest = previous
-            .manifest
-            .as_ref()
-            .ok_or_else(|| Error::no_index(previous.dir.clone()))?;
-        let num_chunks = manifest.counts.chunks;
-        let vectors = match &manifest.model {
-            Some(model) => Some((
-                ExactRows::open(&previous.dir.join(VECTORS), model.dim, num_chunks)?,
-                model.clone(),
-            )),
-            None => None,
-        };
-        Ok(Carried {
-            dir: previous.dir.clone(),
-            lexical: LexicalReader::open(&previous.dir.join(LEXICAL_DIR))?,
-            vectors,
-            num_chunks,
-            ranges: std::mem::take(&mut previous.ranges),
-        })
-    }
-
-    /// The chunks with ordinals `range`, checked to belong to document `id`.
-    pub(super) fn chunks(&self, id: &str, range: Range<u32>) -> Result<Vec<Chunk>> {
-        range
-            .map(|ord| {
-                let chunk = self.lexical.chunk_by_ord(ord)?;
-                if chunk.provenance.doc_id != id {
-                    return Err(Error::corrupt(self.dir.join(FILES), format!(
-                            "{FILES} puts chunk {ord} in document `{id}`, the full-text index in `{}`",
-                            chunk.provenance.doc_id
-                        )));
-                }
-                Ok(chunk)
-            })
-            .collect()
     }
 }
 

@@ -8,10 +8,10 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::chunk::ChunkOptions;
-use crate::neighbours::Neighbours;
 use crate::error::{Error, Result};
 use crate::layout::FORMAT_VERSION;
 use crate::model::{to_hex, Chunk};
+use crate::neighbours::Neighbours;
 use crate::path_text::{escape_field, unescape_field};
 
 /// How a build's documents compare with those of the index it replaced, by document id and

@@ -52,6 +52,7 @@
 //! failed writes, owned indexes) and `rollback`.
 
 mod builder;
+mod carried;
 mod commit;
 mod digest;
 mod edits;

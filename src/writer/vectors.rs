@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::commit::{Carried, DocChunks};
+use super::carried::{Carried, DocChunks};
 use super::Settings;
 use crate::embed::{check_count, CachedEmbedder, Embedder};
 use crate::error::{Error, Result};

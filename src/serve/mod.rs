@@ -30,6 +30,10 @@
 //! commit removes it, so no request fails or mixes two generations. A generation that fails to
 //! open is reported on standard error and the old one keeps serving.
 //!
+//! The service and its reload thread live in `service`, the operations and the limits a
+//! request is held to in `operations`, [`ServeError`] in `error`, the token budgets answers
+//! are fitted to in `budget`, and the request and answer types in `types`.
+//!
 //! ```no_run
 //! use lore::serve::{Caller, SearchArgs, Service, ServiceOptions};
 //! let service = Service::open("/srv/acme-index", ServiceOptions::default())?;

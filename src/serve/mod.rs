@@ -51,7 +51,6 @@ pub mod http;
 pub mod jsonrpc;
 pub mod listen;
 pub mod mcp;
-mod pool;
 mod types;
 
 use std::collections::HashMap;
@@ -78,9 +77,9 @@ use crate::model::Filter;
 use crate::query::{parse_filter, Mode, SearchRequest};
 use crate::stale::SourceChecking;
 
+pub use crate::embed::SessionPool;
 pub use audit::{AuditLog, AuditRecord};
 pub use auth::Tokens;
-pub use pool::SessionPool;
 pub use types::{
     ChunkItem, Citation, ContextArgs, ContextOutput, DecisionItem, DecisionsArgs, DecisionsOutput,
     EvidenceItem, GetArgs, GetOutput, Health, HistoryItem, Hit, HitDecision, PersonItem,

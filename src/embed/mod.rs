@@ -12,7 +12,8 @@
 //!   model, `model.onnx` as shipped, or the int8 query graph ([`QueryPrecision`]).
 //! - `lazy`: [`LazyOnnxEmbedder`], the model for a build, loaded on the first text the cache
 //!   cannot answer.
-//! - `pool`: [`SessionPool`], query sessions shared by a server's concurrent requests.
+//! - `pool` (with the `serve` feature): `SessionPool`, query sessions shared by a server's
+//!   concurrent requests.
 //! - `hash`: [`HashEmbedder`], the stand-in for unit tests.
 //! - [`cache`]: [`CachedEmbedder`], vectors kept by content hash; `tokens`: [`TokenCounter`].
 
@@ -20,6 +21,7 @@ pub mod cache;
 mod graph;
 mod hash;
 mod lazy;
+#[cfg(feature = "serve")]
 mod pool;
 mod session;
 mod tokens;
@@ -28,6 +30,7 @@ pub use cache::{CachedEmbedder, EmbeddingCache};
 pub use graph::QueryPrecision;
 pub use hash::HashEmbedder;
 pub use lazy::LazyOnnxEmbedder;
+#[cfg(feature = "serve")]
 pub use pool::SessionPool;
 pub use session::{model_id_in, OnnxEmbedder};
 pub(crate) use tokens::line_break_tokens;

@@ -59,10 +59,10 @@ pub mod mcp;
 mod budget;
 mod error;
 mod operations;
-mod pool;
 mod service;
 mod types;
 
+pub use crate::embed::SessionPool;
 pub use audit::{AuditLog, AuditRecord};
 pub use auth::Tokens;
 pub use error::ServeError;
@@ -70,7 +70,6 @@ pub use operations::{
     Caller, Request, Response, DEFAULT_BUDGET, DEFAULT_MAX_HITS, MAX_BUDGET, MAX_HITS, MAX_LIMIT,
     MAX_NEIGHBOURS, MAX_QUERY_BYTES,
 };
-pub use pool::SessionPool;
 pub use service::{Service, ServiceOptions, DEFAULT_POLL_INTERVAL};
 pub use types::{
     ChunkItem, Citation, ContextArgs, ContextOutput, DecisionItem, DecisionsArgs, DecisionsOutput,

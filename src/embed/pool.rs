@@ -11,7 +11,7 @@
 use std::path::Path;
 use std::sync::{Condvar, Mutex};
 
-use crate::embed::{Embedder, OnnxEmbedder, QueryPrecision};
+use super::{Embedder, OnnxEmbedder, QueryPrecision};
 use crate::error::Result;
 
 /// Model sessions shared by concurrent queries (see the module guide).

@@ -1,12 +1,13 @@
 //! Searching a full-text index: BM25 text queries with field boosts and proximity pairs,
 //! filters, and reading stored chunks back by ordinal.
 
+use std::collections::HashMap;
 use std::ops::Bound;
 use std::path::{Path, PathBuf};
 
 use once_cell::sync::OnceCell;
 
-use tantivy::collector::{Collector, SegmentCollector, TopDocs};
+use tantivy::collector::{Collector, DocSetCollector, SegmentCollector, TopDocs};
 use tantivy::columnar::Column;
 use tantivy::query::{
     Bm25StatisticsProvider, BooleanQuery, BoostQuery, ConstScoreQuery, Occur, PhraseQuery, Query,
@@ -530,6 +531,57 @@ impl SegmentCollector for OrdSegmentCollector {
 
     fn harvest(self) -> Vec<u32> {
         self.ords
+    }
+}
+
+impl LexicalReader {
+    /// The chunks whose readers include any of `tokens`, with their statistics.
+    pub fn visible(&self, tokens: &[String]) -> Result<Visible> {
+        let searcher = self.reader.searcher();
+        let found = searcher
+            .search(&self.readers_query(tokens), &DocSetCollector)
+            .map_err(engine(&self.dir))?;
+        let mut segments: Vec<Vec<bool>> = searcher
+            .segment_readers()
+            .iter()
+            .map(|s| vec![false; s.max_doc() as usize])
+            .collect();
+        for address in &found {
+            segments[address.segment_ord as usize][address.doc_id as usize] = true;
+        }
+        let scored = [self.fields.body, self.fields.title, self.fields.headings];
+        let mut num_tokens: HashMap<Field, u64> = scored.iter().map(|&f| (f, 0)).collect();
+        let mut ords = Vec::with_capacity(found.len());
+        for (segment_ord, segment) in searcher.segment_readers().iter().enumerate() {
+            let column = segment
+                .fast_fields()
+                .u64("ord")
+                .map_err(engine(&self.dir))?;
+            let norms = scored
+                .iter()
+                .map(|&f| {
+                    segment
+                        .get_fieldnorms_reader(f)
+                        .map(|r| (f, r))
+                        .map_err(engine(&self.dir))
+                })
+                .collect::<Result<Vec<_>>>()?;
+            for (doc, &readable) in segments[segment_ord].iter().enumerate() {
+                if !readable {
+                    continue;
+                }
+                let doc = doc as u32;
+                let ord = column.first(doc).ok_or_else(|| {
+                    Error::corrupt(&self.dir, format!("chunk without ordinal at {doc}"))
+                })?;
+                ords.push(ord as u32);
+                for (field, reader) in &norms {
+                    *num_tokens.entry(*field).or_insert(0) += u64::from(reader.fieldnorm(doc));
+                }
+            }
+        }
+        ords.sort_unstable();
+        Ok(Visible::new(tokens.to_vec(), ords, segments, num_tokens))
     }
 }
 

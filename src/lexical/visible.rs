@@ -4,14 +4,9 @@
 
 use std::collections::HashMap;
 
-use tantivy::collector::DocSetCollector;
 use tantivy::query::Bm25StatisticsProvider;
 use tantivy::schema::{Field, IndexRecordOption};
 use tantivy::{DocSet, Searcher, Term, TERMINATED};
-
-use super::engine;
-use super::reader::LexicalReader;
-use crate::error::{Error, Result};
 
 /// The chunks a holder of some reader tokens may read, in one generation's text index.
 #[derive(Debug, Clone)]
@@ -27,6 +22,22 @@ pub struct Visible {
 }
 
 impl Visible {
+    /// The set of `tokens`: `ords` (ascending), which documents of each segment they are, and
+    /// the total tokens of each scored field over them.
+    pub(super) fn new(
+        tokens: Vec<String>,
+        ords: Vec<u32>,
+        segments: Vec<Vec<bool>>,
+        num_tokens: HashMap<Field, u64>,
+    ) -> Visible {
+        Visible {
+            tokens,
+            ords,
+            segments,
+            num_tokens,
+        }
+    }
+
     /// Whether chunk `ord` is readable.
     pub(crate) fn contains(&self, ord: u32) -> bool {
         self.ords.binary_search(&ord).is_ok()
@@ -43,62 +54,6 @@ impl Visible {
             visible: self,
             searcher,
         }
-    }
-}
-
-impl LexicalReader {
-    /// The chunks whose readers include any of `tokens`, with their statistics.
-    pub fn visible(&self, tokens: &[String]) -> Result<Visible> {
-        let searcher = self.reader.searcher();
-        let found = searcher
-            .search(&self.readers_query(tokens), &DocSetCollector)
-            .map_err(engine(&self.dir))?;
-        let mut segments: Vec<Vec<bool>> = searcher
-            .segment_readers()
-            .iter()
-            .map(|s| vec![false; s.max_doc() as usize])
-            .collect();
-        for address in &found {
-            segments[address.segment_ord as usize][address.doc_id as usize] = true;
-        }
-        let scored = [self.fields.body, self.fields.title, self.fields.headings];
-        let mut num_tokens: HashMap<Field, u64> = scored.iter().map(|&f| (f, 0)).collect();
-        let mut ords = Vec::with_capacity(found.len());
-        for (segment_ord, segment) in searcher.segment_readers().iter().enumerate() {
-            let column = segment
-                .fast_fields()
-                .u64("ord")
-                .map_err(engine(&self.dir))?;
-            let norms = scored
-                .iter()
-                .map(|&f| {
-                    segment
-                        .get_fieldnorms_reader(f)
-                        .map(|r| (f, r))
-                        .map_err(engine(&self.dir))
-                })
-                .collect::<Result<Vec<_>>>()?;
-            for (doc, &readable) in segments[segment_ord].iter().enumerate() {
-                if !readable {
-                    continue;
-                }
-                let doc = doc as u32;
-                let ord = column.first(doc).ok_or_else(|| {
-                    Error::corrupt(&self.dir, format!("chunk without ordinal at {doc}"))
-                })?;
-                ords.push(ord as u32);
-                for (field, reader) in &norms {
-                    *num_tokens.entry(*field).or_insert(0) += u64::from(reader.fieldnorm(doc));
-                }
-            }
-        }
-        ords.sort_unstable();
-        Ok(Visible {
-            tokens: tokens.to_vec(),
-            ords,
-            segments,
-            num_tokens,
-        })
     }
 }
 

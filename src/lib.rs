@@ -83,7 +83,7 @@
 //!               request, content hash on demand (search, context, decisions, who, verify) → load, model
 //! generation    CURRENT + gen-NNNNNN + writer lock            → layout
 //! layout        every file name, the format version, the manifest
-//! query         SearchRequest / SearchResponse types          → snippet, fuse, neighbours, model, date
+//! query         SearchRequest / SearchResponse / Ranking types        → snippet, fuse, neighbours, model, date
 //! snippet, neighbours, fuse   pure ranking pieces: highlighted windows, passage neighbours, fusion
 //! vector/       flat (exact twin), hnsw/ (graph + build), quantized codes
 //! embed/        the Embedder trait, the ONNX model, the content-hash cache
@@ -160,8 +160,8 @@ pub use query::{
     parse_filter, DecisionLabel, LexicalScoring, Mode, RankingOptions, RetrieverScore, SearchHit,
     SearchRequest, SearchResponse, FILTER_KEYS,
 };
+pub use query::{RankedChunk, Ranking};
 pub use scope::{AccessSummary, Readable};
-pub use search::{RankedChunk, Ranking};
 pub use snippet::Snippet;
 pub use stale::{SourceChecker, SourceChecking, Stale};
 pub use writer::{

@@ -252,6 +252,30 @@ pub struct DecisionLabel {
     pub after_as_of: bool,
 }
 
+/// One ranked chunk, before it is read: see [`crate::Index::rank`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RankedChunk {
+    /// Chunk ordinal (row in the index).
+    pub ord: u32,
+    /// Final score (fused in hybrid mode, else the retriever's own).
+    pub score: f32,
+    /// Rank and score in the lexical list, if there.
+    pub lexical: Option<RetrieverScore>,
+    /// Rank and score in the dense list, if there.
+    pub dense: Option<RetrieverScore>,
+}
+
+/// The outcome of [`crate::Index::rank`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct Ranking {
+    /// The mode actually used (hybrid falls back to lexical when the query cannot be embedded).
+    pub mode_used: Mode,
+    /// Best first, at most `k`.
+    pub hits: Vec<RankedChunk>,
+    /// Anything the caller should know.
+    pub notes: Vec<String>,
+}
+
 /// The answer to a [`SearchRequest`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SearchResponse {

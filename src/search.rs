@@ -13,7 +13,8 @@ use crate::memory::supersede::label;
 use crate::model::Filter;
 use crate::neighbours::rescore;
 use crate::query::{
-    LexicalScoring, Mode, RetrieverScore, SearchHit, SearchRequest, SearchResponse, FILTER_KEYS,
+    LexicalScoring, Mode, RankedChunk, Ranking, RetrieverScore, SearchHit, SearchRequest,
+    SearchResponse, FILTER_KEYS,
 };
 use crate::scope::Scope;
 use crate::snippet::{best_window, query_terms};
@@ -29,30 +30,6 @@ const CANDIDATE_DEPTH: usize = 50;
 const RESCORE_EXTRA: usize = 32;
 /// Metadata fields an unknown filter key's error lists at most.
 const MAX_KEYS_LISTED: usize = 40;
-
-/// One ranked chunk, before it is read: see [`Index::rank`].
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct RankedChunk {
-    /// Chunk ordinal (row in the index).
-    pub ord: u32,
-    /// Final score (fused in hybrid mode, else the retriever's own).
-    pub score: f32,
-    /// Rank and score in the lexical list, if there.
-    pub lexical: Option<RetrieverScore>,
-    /// Rank and score in the dense list, if there.
-    pub dense: Option<RetrieverScore>,
-}
-
-/// The outcome of [`Index::rank`].
-#[derive(Debug, Clone, PartialEq)]
-pub struct Ranking {
-    /// The mode actually used (hybrid falls back to lexical when the query cannot be embedded).
-    pub mode_used: Mode,
-    /// Best first, at most `k`.
-    pub hits: Vec<RankedChunk>,
-    /// Anything the caller should know.
-    pub notes: Vec<String>,
-}
 
 impl Index {
     /// The error of a search that needs embeddings on an index built without them. It names

@@ -13,10 +13,7 @@ use std::path::{Path, PathBuf};
 
 /// Circles present when this check was written (each as its files, sorted). Removing one
 /// from the code must remove it from here; nothing may be added.
-const KNOWN: &[&[&str]] = &[
-    &["src/index.rs", "src/scope.rs"],
-    &["src/memory/supersede.rs", "src/search.rs"],
-];
+const KNOWN: &[&[&str]] = &[&["src/index.rs", "src/scope.rs"]];
 
 /// A library file and its module path (`["writer", "commit"]`; `[]` for `lib.rs`).
 struct File {

@@ -234,7 +234,7 @@ pub fn evaluate_mode(
 
 /// The first `depth` distinct documents of a chunk ranking, each scored by its best chunk.
 fn best_chunk_per_doc(
-    hits: &[crate::search::RankedChunk],
+    hits: &[crate::query::RankedChunk],
     doc_ids: &[String],
     depth: usize,
 ) -> Result<Vec<Scored>> {
@@ -274,7 +274,7 @@ pub fn write_trec_run(path: &Path, runs: &BTreeMap<String, Vec<Scored>>, tag: &s
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::search::RankedChunk;
+    use crate::query::RankedChunk;
 
     fn ranked(ord: u32, score: f32) -> RankedChunk {
         RankedChunk {

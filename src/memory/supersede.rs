@@ -26,8 +26,8 @@ use crate::index::Index;
 use crate::memory::ledger::{EntryKind, Ledger, LedgerEntry, Relation, Status};
 use crate::model::{Filter, Provenance};
 use crate::query::DecisionLabel;
+use crate::query::RankedChunk;
 use crate::scope::Scope;
-use crate::search::RankedChunk;
 
 /// How many candidates past `k` are looked up in the ledger.
 const LOOKUP_MARGIN: usize = 10;

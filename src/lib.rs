@@ -73,12 +73,12 @@
 //!                                                              → index (rollback checks a generation), layout, generation, lexical, vector, embed, chunk, load, neighbours, ledger, access
 //! ledger        memory/{ledger, extract, people}: entries and links, finding them in documents,
 //!               the people file (the part of memory the writer, index and search use) → load, model, date
-//! search        ranking over one open index                   → scope, index, query, fuse, neighbours, snippet, lexical, vector
+//! search        ranking over one open index                   → index, query, fuse, neighbours, snippet, lexical, vector
 //! cite          citations for a caller: paths relative to the export roots, ranges withheld in
-//!               files read in part                          → scope, index, access
-//! scope         a principal's view of an open index: readable chunks, their BM25 statistics,
-//!               the ledger of the readable documents          → index, lexical, ledger, access
-//! index         open a generation (read side), lazy dense half → layout, generation, lexical, vector, embed, neighbours, stale
+//!               files read in part                          → index, access
+//! index/        open a generation (read side), lazy dense half; scope: a principal's view of
+//!               it (readable chunks, their BM25 statistics, the ledger of the readable
+//!               documents)                                    → layout, generation, lexical, vector, embed, neighbours, stale, ledger, access
 //! stale         is a cited source still what was indexed: one metadata call per cited file per
 //!               request, content hash on demand (search, context, decisions, who, verify) → load, model
 //! generation    CURRENT + gen-NNNNNN + writer lock            → layout
@@ -122,7 +122,6 @@ mod neighbours;
 pub mod path_text;
 mod progress;
 mod query;
-mod scope;
 mod search;
 #[cfg(feature = "serve")]
 pub mod serve;
@@ -142,6 +141,7 @@ pub use embed::{
 pub use error::{Error, InternalError, Result, UserError};
 pub use fuse::{Fusion, DEFAULT_LEXICAL_WEIGHT, DEFAULT_RRF_K};
 pub use generation::KEPT_GENERATIONS;
+pub use index::{AccessSummary, Readable};
 pub use index::{Index, Neighbourhood, OpenOptions};
 pub use layout::{ChunkingInfo, Counts, Manifest, ModelInfo, FORMAT_VERSION};
 pub use load::LoadOptions;
@@ -161,7 +161,6 @@ pub use query::{
     SearchRequest, SearchResponse, FILTER_KEYS,
 };
 pub use query::{RankedChunk, Ranking};
-pub use scope::{AccessSummary, Readable};
 pub use snippet::Snippet;
 pub use stale::{SourceChecker, SourceChecking, Stale};
 pub use writer::{

@@ -7,6 +7,7 @@
 
 use crate::error::{Error, Result, UserError};
 use crate::fuse::fuse;
+use crate::index::Scope;
 use crate::index::{Dense, Index};
 use crate::lexical::{analyze_for, FieldWeights};
 use crate::memory::supersede::label;
@@ -16,7 +17,6 @@ use crate::query::{
     LexicalScoring, Mode, RankedChunk, Ranking, RetrieverScore, SearchHit, SearchRequest,
     SearchResponse, FILTER_KEYS,
 };
-use crate::scope::Scope;
 use crate::snippet::{best_window, query_terms};
 use crate::vector::{FlatIndex, HnswIndex, Neighbor, OrdFilter, VectorIndex, Vectors};
 

@@ -6,14 +6,9 @@
 //! edge; `#[cfg(test)]` modules are left out (tests may reach anywhere).
 //!
 //! The binary (`src/main.rs`, `src/cli/`) is its own crate over the library and is left out.
-//! [`KNOWN`] lists the circles that were there when this check came; it may only shrink.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
-
-/// Circles present when this check was written (each as its files, sorted). Removing one
-/// from the code must remove it from here; nothing may be added.
-const KNOWN: &[&[&str]] = &[&["src/index.rs", "src/scope.rs"]];
 
 /// A library file and its module path (`["writer", "commit"]`; `[]` for `lib.rs`).
 struct File {
@@ -312,11 +307,6 @@ fn library_files_import_each_other_one_way() {
     let edges = import_graph(&root);
     assert!(edges.len() > 50, "read only {} files", edges.len());
     let found = circles(&edges);
-    let known: BTreeSet<Vec<String>> = KNOWN
-        .iter()
-        .map(|c| c.iter().map(|s| s.to_string()).collect())
-        .collect();
-    let new: Vec<&Vec<String>> = found.iter().filter(|c| !known.contains(*c)).collect();
     let describe = |c: &Vec<String>| {
         let ties: Vec<String> = c
             .iter()
@@ -330,18 +320,10 @@ fn library_files_import_each_other_one_way() {
         ties.join(", ")
     };
     assert!(
-        new.is_empty(),
+        found.is_empty(),
         "files that import each other (make one side depend on the other only, or move what \
          both need into a module below them):\n{}",
-        new.iter()
-            .map(|c| describe(c))
-            .collect::<Vec<_>>()
-            .join("\n")
-    );
-    let gone: Vec<&Vec<String>> = known.iter().filter(|c| !found.contains(c)).collect();
-    assert!(
-        gone.is_empty(),
-        "these circles are gone: take them out of KNOWN in tests/structure.rs: {gone:?}"
+        found.iter().map(describe).collect::<Vec<_>>().join("\n")
     );
 }
 

@@ -23,11 +23,11 @@
 use crate::date::Date;
 use crate::error::Result;
 use crate::index::Index;
+use crate::index::Scope;
 use crate::memory::ledger::{EntryKind, Ledger, LedgerEntry, Relation, Status};
 use crate::model::{Filter, Provenance};
 use crate::query::DecisionLabel;
 use crate::query::RankedChunk;
-use crate::scope::Scope;
 
 /// How many candidates past `k` are looked up in the ledger.
 const LOOKUP_MARGIN: usize = 10;

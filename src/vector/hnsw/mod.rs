@@ -406,12 +406,12 @@ mod tests {
     use crate::vector::{dot, synthetic, FlatIndex, SplitMix};
 
     /// The size of the smallest filtered set the index searches through the graph: at most
-    /// this many allowed chunks are scored one by one (`EXACT_FILTER_LIMIT` in src/index.rs,
+    /// this many allowed chunks are scored one by one (`EXACT_FILTER_LIMIT` in src/index/mod.rs,
     /// not imported so that this test does not depend on where that constant lives).
     const EXACT_FILTER_LIMIT: usize = 20_000;
 
     /// An allowed set: a bitmap for the graph's filter and the sorted ordinals for the exact
-    /// scan (what `nearest` in src/index.rs gives `FlatIndex::search_among`).
+    /// scan (what `nearest` in src/index/mod.rs gives `FlatIndex::search_among`).
     struct Allowed {
         bits: Vec<bool>,
         ords: Vec<u32>,

@@ -12,9 +12,9 @@ use std::sync::{Arc, Mutex};
 
 use serde::{Deserialize, Serialize};
 
+use super::Index;
 use crate::access::{AccessControl, AccessPolicy, Principal};
 use crate::error::{Error, Result};
-use crate::index::Index;
 use crate::layout::ACCESS;
 use crate::lexical::Visible;
 use crate::memory::Ledger;

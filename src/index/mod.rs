@@ -23,9 +23,14 @@ use crate::lexical::LexicalReader;
 use crate::memory::{Ledger, People};
 use crate::model::{Chunk, Skipped};
 use crate::neighbours::Neighbours;
-use crate::scope::Scopes;
 use crate::stale::{SourceChecker, SourceChecking, SourceRecord, SourceRecords};
 use crate::vector::{ExactRows, HnswIndex, QuantizedStore, VectorStore};
+
+mod scope;
+
+pub(crate) use scope::Scope;
+use scope::Scopes;
+pub use scope::{AccessSummary, Readable};
 
 /// A chunk with the chunks around it in its meeting, thread or page: see
 /// [`Index::neighbours`].

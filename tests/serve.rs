@@ -168,6 +168,16 @@ fn errors_have_stable_codes_and_statuses() {
 
     let (status, body) = server.post("/v1/search", None, &json!({"query": "x", "budget": 0}));
     assert_eq!((status, code(&body)), (400, "invalid_request"), "{body}");
+    // The kinds of entries are parsed as the CLI parses them.
+    let (status, body) = server.post("/v1/decisions", None, &json!({"kind": "nope"}));
+    assert_eq!((status, code(&body)), (400, "invalid_request"), "{body}");
+    assert!(body["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("unknown kind `nope`"));
+    let (status, body) = server.post("/v1/decisions", None, &json!({"kind": "Actions"}));
+    assert_eq!(status, 200, "{body}");
+
     // A budget below an empty list's brackets could hold no answer at all.
     let (status, body) = server.post("/v1/search", None, &json!({"query": "x", "budget": 1}));
     assert_eq!((status, code(&body)), (400, "invalid_request"), "{body}");

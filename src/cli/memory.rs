@@ -30,7 +30,7 @@ pub struct DecisionsArgs {
     #[arg(long, default_value = "in-force", value_name = "STATUS")]
     status: StatusFilter,
     /// Only decisions or only actions.
-    #[arg(long, value_name = "KIND", value_parser = parse_kind)]
+    #[arg(long, value_name = "KIND", value_parser = clap::builder::ValueParser::new(|s: &str| s.parse::<EntryKind>()))]
     kind: Option<EntryKind>,
     /// At most this many entries (at least 1).
     #[arg(short = 'k', long, default_value_t = 10, value_parser = super::values::count())]
@@ -43,16 +43,6 @@ pub struct DecisionsArgs {
     /// Print as JSON.
     #[arg(long)]
     json: bool,
-}
-
-fn parse_kind(s: &str) -> Result<EntryKind, String> {
-    match s.to_ascii_lowercase().as_str() {
-        "decision" | "decisions" => Ok(EntryKind::Decision),
-        "action" | "actions" => Ok(EntryKind::Action),
-        other => Err(format!(
-            "unknown kind `{other}` (expected decision or action)"
-        )),
-    }
 }
 
 pub fn decisions(args: DecisionsArgs, model: Model) -> anyhow::Result<ExitCode> {

@@ -41,6 +41,21 @@ impl EntryKind {
     }
 }
 
+impl std::str::FromStr for EntryKind {
+    type Err = Error;
+
+    /// `decision` or `action` (also plural, any case).
+    fn from_str(s: &str) -> Result<Self> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "decision" | "decisions" => Ok(EntryKind::Decision),
+            "action" | "actions" => Ok(EntryKind::Action),
+            other => Err(Error::invalid_request(format!(
+                "unknown kind `{other}` (expected decision or action)"
+            ))),
+        }
+    }
+}
+
 /// The status of an entry: as written in its source ([`LedgerEntry::status`]), or as of a date
 /// once the ledger's links are applied ([`Ledger::status_at`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]

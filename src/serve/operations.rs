@@ -352,16 +352,11 @@ pub(super) fn run(
                 Some(s) => s.parse::<StatusFilter>()?,
                 None => StatusFilter::InForce,
             };
-            let kind = match args.kind.as_deref().map(|k| k.trim().to_ascii_lowercase()) {
-                None => None,
-                Some(k) if k == "decision" || k == "decisions" => Some(EntryKind::Decision),
-                Some(k) if k == "action" || k == "actions" => Some(EntryKind::Action),
-                Some(other) => {
-                    return Err(ServeError::InvalidRequest(format!(
-                        "unknown kind `{other}` (expected decision or action)"
-                    )))
-                }
-            };
+            let kind = args
+                .kind
+                .as_deref()
+                .map(str::parse::<EntryKind>)
+                .transpose()?;
             let as_of = date_of(args.as_of.as_deref())?;
             let response = index.decisions(&DecisionsRequest {
                 query: args.query.clone(),

@@ -85,6 +85,7 @@ fn bad_usage_exits_2_in_every_command_and_names_the_option() {
         (&["who", "x", "--half-life", "0"], "--half-life"),
         (&["search", "x", "--mode", "fuzzy"], "fuzzy"),
         (&["audit", "--op", "nope"], "--op"),
+        (&["decisions", "--kind", "nope"], "unknown kind `nope`"),
     ];
     for (args, names) in cases {
         let (code, err) = run(args, &idx);

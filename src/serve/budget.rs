@@ -187,40 +187,38 @@ impl Counter<'_> {
         Ok(tokens.count(&json(item)?)?)
     }
 
+    /// The syntax of a list as the sum of its parts: the tokenizer's (`None` when it does not
+    /// count a list so), or, without a model, the estimate's (a token for each bracket and
+    /// comma).
+    fn list_syntax(&mut self) -> Result<Option<ListSyntax>, ServeError> {
+        match self.index.token_counter() {
+            Ok(tokens) => self.texts.list_syntax(tokens),
+            Err(_) => Ok(Some(ListSyntax {
+                brackets: 2,
+                comma: 1,
+            })),
+        }
+    }
+
     /// Tokens of a list as JSON, `items` and its own syntax.
     pub(super) fn list<T: Counted>(&mut self, items: &[T]) -> Result<usize, ServeError> {
-        let tokens = match self.index.token_counter() {
-            Ok(tokens) => tokens,
-            Err(_) => {
-                let mut n = 2 + items.len().saturating_sub(1);
-                for item in items {
-                    n += self.count(item)?;
-                }
-                return Ok(n);
-            }
-        };
-        if let Some(syntax) = self.texts.list_syntax(tokens)? {
+        if let Some(syntax) = self.list_syntax()? {
             let mut n = syntax.brackets + syntax.comma * items.len().saturating_sub(1);
             for item in items {
                 n += self.count(item)?;
             }
             return Ok(n);
         }
+        // Only a tokenizer counts a list other than as its parts.
         let json = serde_json::to_string(items)
             .map_err(|e| ServeError::Internal(format!("cannot write JSON: {e}")))?;
+        let tokens = self.index.token_counter().map_err(ServeError::from)?;
         Ok(tokens.count(&json)?)
     }
 
     /// Tokens that appending `item` adds to the list `items` as JSON.
     fn added<T: Counted>(&mut self, items: &mut Vec<T>, item: T) -> Result<(usize, T), ServeError> {
-        let additive = match self.index.token_counter() {
-            Ok(tokens) => self.texts.list_syntax(tokens)?,
-            Err(_) => Some(ListSyntax {
-                brackets: 2,
-                comma: 1,
-            }),
-        };
-        if let Some(syntax) = additive {
+        if let Some(syntax) = self.list_syntax()? {
             let comma = if items.is_empty() { 0 } else { syntax.comma };
             let n = self.count(&item)?;
             return Ok((comma + n, item));

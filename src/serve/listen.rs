@@ -430,6 +430,15 @@ impl<T> Watched<T> {
 }
 
 impl<T: AsyncWrite + Unpin> Watched<T> {
+    /// When `head` is hyper's bare answer (or ours is still being written in its stead): write
+    /// ours, and count hyper's as written. `None`: write `head` as it is.
+    fn in_stead(&mut self, cx: &mut Context<'_>, head: &[u8]) -> Option<Poll<io::Result<usize>>> {
+        if !(self.replaces(head) || matches!(self.replacing, Replacing::Writing(..))) {
+            return None;
+        }
+        Some(self.drain(cx).map_ok(|()| head.len()))
+    }
+
     /// Write what is left of the answer set aside in hyper's stead, if any.
     fn drain(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         while let Replacing::Writing(answer, written) = &mut self.replacing {
@@ -507,10 +516,8 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for Watched<T> {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        if self.replaces(buf) || matches!(self.replacing, Replacing::Writing(..)) {
-            // hyper's bare answer: ours goes in its stead, and hyper's counts as written.
-            ready!(self.drain(cx))?;
-            return Poll::Ready(Ok(buf.len()));
+        if let Some(written) = self.in_stead(cx, buf) {
+            return written;
         }
         match Pin::new(&mut self.inner).poll_write(cx, buf) {
             Poll::Pending => self.pending(cx),
@@ -528,9 +535,8 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for Watched<T> {
     ) -> Poll<io::Result<usize>> {
         let mut parts = bufs.iter().filter(|b| !b.is_empty());
         if let (Some(head), None) = (parts.next(), parts.next()) {
-            if self.replaces(head) || matches!(self.replacing, Replacing::Writing(..)) {
-                ready!(self.drain(cx))?;
-                return Poll::Ready(Ok(head.len()));
+            if let Some(written) = self.in_stead(cx, head) {
+                return written;
             }
         }
         match Pin::new(&mut self.inner).poll_write_vectored(cx, bufs) {

@@ -30,8 +30,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{ms, percentile};
-use lore::eval::read_questions;
+use common::{corpus_dir, corpus_questions, ms, percentile};
 use lore::internals::load::load_paths;
 use lore::internals::memory::extract;
 use lore::{
@@ -48,17 +47,9 @@ const BUDGET: usize = 800;
 /// `corpus/` (see `corpus/access.toml`) and every synthetic passage.
 const PRINCIPAL: &str = "tessa";
 
-fn corpus_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("corpus")
-}
-
 fn main() {
     // criterion passes its own flags (`--bench`); this bench reads none of them.
-    let questions: Vec<String> = read_questions(&corpus_dir().join("questions.jsonl"))
-        .expect("corpus/questions.jsonl")
-        .into_iter()
-        .map(|q| q.question)
-        .collect();
+    let questions = corpus_questions();
     let mut sizes = vec![(100_000, false), (10_000, true)];
     if common::sizes_with_100k() {
         sizes.push((100_000, true));

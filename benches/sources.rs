@@ -21,21 +21,16 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, Instant, SystemTime};
 
-use common::{ms, percentile};
+use common::{corpus_dir, corpus_questions, ms, percentile};
 use criterion::Criterion;
-use lore::eval::read_questions;
 use lore::{Index, IndexBuilder, Mode, OpenOptions, SearchRequest, SourceChecking};
 use serde_json::json;
 
 const ROUNDS: usize = 30;
 const K: usize = 10;
-
-fn corpus_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("corpus")
-}
 
 fn copy_dir(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).expect("create the copy");
@@ -141,11 +136,7 @@ fn latency(indexes: &[(&str, &Index)], questions: &[String], mode: Mode) -> serd
 }
 
 fn main() {
-    let questions: Vec<String> = read_questions(&corpus_dir().join("questions.jsonl"))
-        .expect("corpus/questions.jsonl")
-        .into_iter()
-        .map(|q| q.question)
-        .collect();
+    let questions = corpus_questions();
     let tmp = tempfile::tempdir().expect("a temporary folder");
     let corpus = tmp.path().join("corpus");
     copy_dir(&corpus_dir(), &corpus);

@@ -41,6 +41,20 @@ pub const MAX_WORDS: usize = 200;
 /// (200 estimated tokens by default), so that every passage is exactly one chunk.
 pub const MAX_TOKENS: usize = 195;
 
+/// The organization shipped with lore (`corpus/`).
+pub fn corpus_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("corpus")
+}
+
+/// The questions of `corpus/questions.jsonl`, in order.
+pub fn corpus_questions() -> Vec<String> {
+    lore::eval::read_questions(&corpus_dir().join("questions.jsonl"))
+        .expect("corpus/questions.jsonl")
+        .into_iter()
+        .map(|q| q.question)
+        .collect()
+}
+
 /// The SciFact directory (corpus.jsonl, queries.jsonl).
 pub fn data_dir() -> PathBuf {
     std::env::var_os("LORE_BENCH_DATA")

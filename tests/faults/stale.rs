@@ -4,24 +4,15 @@
 //! text), `context` leaves changed and vanished passages out with a note naming them, and a
 //! file only touched (same bytes) is not flagged.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde_json::{json, Value};
 
-use super::common::{exports, index, lore, Server};
+use super::common::{fixture, index, lore, Server};
 
 /// The fixture ADR: "$75K", "Status: Accepted".
 const ADR: &str = "0009-outside-counsel.md";
 const ONBOARDING: &str = "wiki-onboarding.md";
-
-/// A fresh fixture: `(tmp, exports, index)`.
-fn fixture() -> (tempfile::TempDir, PathBuf, PathBuf) {
-    let tmp = tempfile::tempdir().unwrap();
-    let ex = exports(&tmp.path().join("exports"));
-    let idx = tmp.path().join("index");
-    index(&ex, &idx);
-    (tmp, ex, idx)
-}
 
 /// Run `lore ARGS --index INDEX` and parse its standard output as JSON.
 fn json_of(idx: &Path, args: &[&str]) -> Value {
@@ -74,6 +65,26 @@ fn evidence(answer: &Value) -> Vec<Value> {
         .iter()
         .flat_map(|p| p["evidence"].as_array().unwrap().clone())
         .collect()
+}
+
+/// The evidence `who` gives from the fixture ADR, on "outside counsel threshold" (some).
+fn adr_evidence(idx: &Path) -> Vec<Value> {
+    let answer = json_of(
+        idx,
+        &[
+            "who",
+            "outside counsel threshold",
+            "--mode",
+            "lexical",
+            "--json",
+        ],
+    );
+    let from_adr: Vec<Value> = evidence(&answer)
+        .into_iter()
+        .filter(|e| e["path"].as_str().unwrap().ends_with(ADR))
+        .collect();
+    assert!(!from_adr.is_empty(), "{answer:#}");
+    from_adr
 }
 
 /// Every span of a `context --format json` pack.
@@ -155,21 +166,7 @@ fn an_edited_decision_record_is_flagged_by_every_answer() {
     assert!(text.contains("⚠ source changed since indexing"), "{text}");
 
     // who: Priya's evidence from the ADR is flagged.
-    let answer = json_of(
-        &idx,
-        &[
-            "who",
-            "outside counsel threshold",
-            "--mode",
-            "lexical",
-            "--json",
-        ],
-    );
-    let from_adr: Vec<Value> = evidence(&answer)
-        .into_iter()
-        .filter(|e| e["path"].as_str().unwrap().ends_with(ADR))
-        .collect();
-    assert!(!from_adr.is_empty(), "{answer:#}");
+    let from_adr = adr_evidence(&idx);
     assert!(
         from_adr.iter().all(|e| reason(e) == Some("changed")),
         "{from_adr:#?}"
@@ -243,21 +240,7 @@ fn a_deleted_or_moved_file_is_flagged_vanished() {
     assert_eq!(reason(&adr), Some("vanished"), "{adr:#}");
 
     // who: Priya decided the ADR, whose file is no longer where the index cites it.
-    let answer = json_of(
-        &idx,
-        &[
-            "who",
-            "outside counsel threshold",
-            "--mode",
-            "lexical",
-            "--json",
-        ],
-    );
-    let from_adr: Vec<Value> = evidence(&answer)
-        .into_iter()
-        .filter(|e| e["path"].as_str().unwrap().ends_with(ADR))
-        .collect();
-    assert!(!from_adr.is_empty(), "{answer:#}");
+    let from_adr = adr_evidence(&idx);
     assert!(
         from_adr.iter().all(|e| reason(e) == Some("vanished")),
         "{from_adr:#?}"
